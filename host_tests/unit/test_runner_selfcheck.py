@@ -19,6 +19,3 @@ async def test_async_tests_are_awaited():
     await asyncio.sleep_ms(1)
     assert True
 
-
-def test_deliberately_failing():
-    assert 1 == 2, "this must fail"
