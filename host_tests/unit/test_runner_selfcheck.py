@@ -18,4 +18,3 @@ async def test_async_tests_are_awaited():
 
     await asyncio.sleep_ms(1)
     assert True
-
