@@ -27,7 +27,11 @@ lint: $(STAMP)
 compile: $(STAMP)
 	$(BIN)/python tools/mpy_build.py build/mpy
 
-test: $(STAMP) system lint compile
+# Every call a board makes into machine/esp32/network is checked against the ESP32 port's stubs.
+typecheck: $(STAMP)
+	@if [ -f tools/typecheck.py ]; then $(BIN)/python tools/typecheck.py; fi
+
+test: $(STAMP) system lint compile typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 unit: $(STAMP)
