@@ -1,0 +1,92 @@
+from thing.config import ConfigError, check, load
+
+GOOD = {
+    "xmpp": {"jid": "dev@example.org", "password": "pw", "ca": "ca.der"},
+    "allow": ["owner@example.org"],
+    "board": "host",
+}
+
+
+def _with(**changes):
+    cfg = {"xmpp": dict(GOOD["xmpp"]), "allow": list(GOOD["allow"]), "board": "host"}
+    for k, v in changes.items():
+        if k.startswith("x_"):
+            cfg["xmpp"][k[2:]] = v
+        else:
+            cfg[k] = v
+    return cfg
+
+
+def _one(problems, fragment):
+    assert any(fragment in p for p in problems), problems
+
+
+def test_a_complete_config_has_no_problems():
+    assert check(_with()) == []
+
+
+def test_every_problem_is_reported_at_once():
+    problems = check({"xmpp": {"jid": "not a jid", "port": 0, "tls": "ssl"}, "allow": "x"})
+    for fragment in ("xmpp.jid", "xmpp.password: missing", "xmpp.port", "xmpp.tls", "allow"):
+        _one(problems, fragment)
+    assert len(problems) >= 5
+
+
+def test_missing_xmpp_section_is_named():
+    _one(check({"board": "host"}), "xmpp: missing")
+
+
+def test_a_full_jid_is_not_accepted_as_the_account():
+    _one(check(_with(x_jid="dev@example.org/res")), "xmpp.jid")
+
+
+def test_tls_needs_a_ca_but_plain_does_not():
+    cfg = _with()
+    del cfg["xmpp"]["ca"]
+    _one(check(cfg), "xmpp.ca: missing")
+    cfg["xmpp"]["tls"] = "plain"
+    assert check(cfg) == []
+
+
+def test_numbers_must_be_whole_and_in_range():
+    _one(check(_with(x_port="5222")), "xmpp.port: must be a whole number")
+    _one(check(_with(x_port=True)), "xmpp.port: must be a whole number")
+    _one(check(_with(x_max_stanza=100)), "outside 1024..65536")
+
+
+def test_unknown_keys_are_reported():
+    _one(check(_with(x_pasword="x")), "xmpp.pasword: unknown key")
+    _one(check(_with(colour="red")), "colour: unknown key")
+
+
+def test_allow_entries_must_be_bare_jids():
+    _one(check(_with(allow=["a@b/c"])), "'a@b/c' is not a bare JID")
+    _one(check(_with(allow=["@b"])), "'@b' is not a bare JID")
+
+
+def test_a_real_board_needs_wifi_the_host_does_not():
+    _one(check(_with(board="esp32_devkitc")), "wifi: missing")
+    assert check(_with(board="esp32_devkitc", wifi={"ssid": "home", "password": "x"})) == []
+    assert check(_with()) == []
+
+
+def test_sensor_section_is_checked():
+    _one(check(_with(sensor={"sessions": 0})), "sensor.sessions")
+    _one(check(_with(sensor={"colour": 1})), "sensor.colour: unknown key")
+
+
+def test_load_reports_unreadable_and_invalid_files():
+    try:
+        load("/nonexistent/config.json")
+    except ConfigError as e:
+        assert "cannot be read" in str(e)
+    else:
+        raise AssertionError("expected ConfigError")
+    with open("/tmp/_cfg_bad.json", "w") as f:
+        f.write("{not json")
+    try:
+        load("/tmp/_cfg_bad.json")
+    except ConfigError as e:
+        assert "not valid JSON" in str(e)
+    else:
+        raise AssertionError("expected ConfigError")

@@ -1,0 +1,69 @@
+from xmpp.outbox import Outbox, TooLarge
+
+
+class _Stanza:
+    def __init__(self, *pieces):
+        self.pieces = pieces
+
+    def write(self, w):
+        for p in self.pieces:
+            w.write(p)
+
+
+def test_queued_stanzas_come_out_in_order_in_one_take():
+    o = Outbox(64)
+    assert o.put_nowait(_Stanza("<a/>"))
+    assert o.put_nowait(b"<b/>")
+    assert bytes(o.take()) == b"<a/><b/>"
+    assert bytes(o.take()) == b""
+
+
+def test_non_ascii_text_is_written_as_utf8():
+    o = Outbox(64)
+    o.put_nowait(_Stanza("<m>", "21 °C", "</m>"))
+    assert bytes(o.take()) == "<m>21 °C</m>".encode()
+
+
+def test_a_stanza_that_does_not_fit_is_refused_whole_and_the_rest_kept():
+    o = Outbox(16)
+    assert o.put_nowait(b"<a>0123456</a>")
+    assert not o.put_nowait(_Stanza("<b>", "0123", "</b>"))
+    assert bytes(o.take()) == b"<a>0123456</a>"
+
+
+def test_a_stanza_larger_than_the_buffer_raises():
+    o = Outbox(8)
+    try:
+        o.put_nowait(b"<abcdefgh/>")
+    except TooLarge:
+        return
+    raise AssertionError("expected TooLarge")
+
+
+async def test_put_waits_for_space_then_queues():
+    import asyncio
+
+    o = Outbox(10)
+    o.put_nowait(b"12345678")
+    task = asyncio.create_task(o.put(b"abcd"))
+    await asyncio.sleep_ms(0)
+    assert not task.done()
+    assert bytes(o.take()) == b"12345678"
+    await asyncio.sleep_ms(0)
+    await task
+    assert bytes(o.take()) == b"abcd"
+
+
+def test_memory_is_preallocated():
+    import gc
+
+    o = Outbox(256)
+    o.put_nowait(b"<warm/>")
+    o.take()
+    gc.collect()
+    before = gc.mem_alloc()
+    for _ in range(100):
+        o.put_nowait(b"<presence/>")
+        o.take()
+    gc.collect()
+    assert gc.mem_alloc() - before < 256

@@ -1,0 +1,178 @@
+"""The board's configuration: one JSON file, checked whole before anything starts.
+
+`check(cfg)` returns every problem as a sentence, so a user fixes them all in one go; the
+board refuses to start on any problem but stays reachable on its USB console and says why.
+The same module runs on CPython (`tools/provision`), so it imports nothing from MicroPython.
+
+    {"xmpp": {"jid": "dev@example.org", "password": "...", "resource": "sensor",
+              "host": "xmpp.example.org", "port": 5222, "tls": "starttls", "ca": "ca.der"},
+     "allow": ["owner@example.org"],
+     "board": "esp32_devkitc",
+     "wifi": {"ssid": "...", "password": "..."},
+     "sensor": {"sessions": 4}}
+"""
+
+import json
+
+TLS_MODES = ("starttls", "direct", "plain")
+LOG_LEVELS = ("debug", "info", "warn", "error")
+
+# key: (type, required, low, high); numbers are inclusive bounds, None for no bound.
+_XMPP = {
+    "jid": (str, True, None, None),
+    "password": (str, True, None, None),
+    "resource": (str, False, None, None),
+    "host": (str, False, None, None),
+    "port": (int, False, 1, 65535),
+    "tls": (str, False, None, None),
+    "ca": (str, False, None, None),
+    "max_stanza": (int, False, 1024, 65536),
+    "out_buffer": (int, False, 1024, 65536),
+    "read_chunk": (int, False, 128, 4096),
+    "keepalive_s": (int, False, 1, 3600),
+    "ping_s": (int, False, 1, 3600),
+    "ping_timeout_s": (int, False, 1, 600),
+    "connect_timeout_s": (int, False, 1, 600),
+    "login_timeout_s": (int, False, 1, 600),
+    "backoff_base_s": (int, False, 1, 600),
+    "backoff_cap_s": (int, False, 1, 86400),
+    "stable_s": (int, False, 1, 86400),
+    "retry_permanent_s": (int, False, 1, 86400),
+    "max_contacts": (int, False, 0, 256),
+}
+_SENSOR = {
+    "sessions": (int, False, 1, 32),
+    "history": (int, False, 0, 1024),
+    "sample_s": (int, False, 1, 86400),
+    "fields_budget": (int, False, 256, 16384),
+    "comm_timeout_ms": (int, False, 10, 60000),
+    "requests": (int, False, 1, 32),
+}
+_WIFI = {
+    "ssid": (str, True, None, None),
+    "password": (str, False, None, None),
+    "timeout_s": (int, False, 1, 600),
+}
+_TOP = (
+    "xmpp",
+    "allow",
+    "board",
+    "wifi",
+    "sensor",
+    "sim",
+    "log",
+    "safe_mode",
+    "ntp",
+    "name",
+    "nodes",
+    "chat",
+    "adc",
+)
+
+
+class ConfigError(ValueError):
+    def __init__(self, problems):
+        super().__init__("invalid configuration:\n  - " + "\n  - ".join(problems))
+        self.problems = problems
+
+
+def _is_jid(s, bare=False):
+    if not isinstance(s, str) or not s or " " in s or len(s) > 3071:
+        return False
+    head, slash, res = s.partition("/")
+    if slash and (bare or not res):
+        return False
+    local, at, domain = head.rpartition("@")
+    if at and (not local or "@" in local):
+        return False
+    return bool(domain) and not domain.startswith(".") and not domain.endswith(".")
+
+
+def _section(cfg, name, spec, problems):
+    sec = cfg.get(name)
+    if sec is None:
+        sec = {}
+    if not isinstance(sec, dict):
+        problems.append("%s: must be an object" % name)
+        return {}
+    for key, (typ, required, low, high) in spec.items():
+        where = "%s.%s" % (name, key)
+        if key not in sec or sec[key] is None:
+            if required:
+                problems.append("%s: missing" % where)
+            continue
+        v = sec[key]
+        if typ is int and (isinstance(v, bool) or not isinstance(v, int)):
+            problems.append("%s: must be a whole number, not %r" % (where, v))
+        elif typ is str and not isinstance(v, str):
+            problems.append("%s: must be a string, not %r" % (where, v))
+        elif typ is int and ((low is not None and v < low) or (high is not None and v > high)):
+            problems.append("%s: %d is outside %d..%d" % (where, v, low, high))
+    for key in sec:
+        if key not in spec:
+            problems.append("%s.%s: unknown key" % (name, key))
+    return sec
+
+
+def check(cfg, on_board=True):
+    """Every problem with `cfg`, as a list of sentences; empty when it is usable."""
+    if not isinstance(cfg, dict):
+        return ["the configuration must be a JSON object"]
+    problems = []
+    for key in cfg:
+        if key not in _TOP:
+            problems.append("%s: unknown key" % key)
+    if "xmpp" not in cfg:
+        problems.append("xmpp: missing (jid, password and the server to use)")
+    x = _section(cfg, "xmpp", _XMPP, problems)
+    if isinstance(x.get("jid"), str) and not _is_jid(x["jid"], bare=True):
+        problems.append("xmpp.jid: %r is not a bare JID like dev@example.org" % x["jid"])
+    if isinstance(x.get("password"), str) and not x["password"]:
+        problems.append("xmpp.password: empty")
+    tls = x.get("tls", "starttls")
+    if tls not in TLS_MODES:
+        problems.append("xmpp.tls: must be one of %s, not %r" % ("/".join(TLS_MODES), tls))
+    if tls != "plain" and "ca" not in x:
+        problems.append("xmpp.ca: missing (the server's CA certificate, DER; TLS is verified)")
+    res = x.get("resource")
+    if isinstance(res, str) and (not res or "/" in res or len(res) > 1023):
+        problems.append("xmpp.resource: %r is not a usable resource" % res)
+    allow = cfg.get("allow", [])
+    if not isinstance(allow, list):
+        problems.append("allow: must be a list of bare JIDs")
+    else:
+        for j in allow:
+            if not _is_jid(j, bare=True):
+                problems.append("allow: %r is not a bare JID" % (j,))
+    s = _section(cfg, "sensor", _SENSOR, problems)
+    if "fields_budget" in s and "out_buffer" in x and isinstance(x["out_buffer"], int):
+        if isinstance(s["fields_budget"], int) and s["fields_budget"] + 512 > x["out_buffer"]:
+            problems.append("sensor.fields_budget: must be at least 512 below xmpp.out_buffer")
+    board = cfg.get("board")
+    if board is not None and (not isinstance(board, str) or not board):
+        problems.append("board: must be a board name such as 'esp32_devkitc' or 'host'")
+    if on_board and board not in (None, "host"):
+        if "wifi" not in cfg:
+            problems.append("wifi: missing (ssid and password of the network to join)")
+        _section(cfg, "wifi", _WIFI, problems)
+    log = cfg.get("log", "info")
+    if log not in LOG_LEVELS:
+        problems.append("log: must be one of %s, not %r" % ("/".join(LOG_LEVELS), log))
+    if not isinstance(cfg.get("safe_mode", False), bool):
+        problems.append("safe_mode: must be true or false")
+    return problems
+
+
+def load(path, on_board=True):
+    """Read and check a config file; raises ConfigError listing every problem."""
+    try:
+        with open(path) as f:
+            cfg = json.load(f)
+    except OSError as e:
+        raise ConfigError(["%s: cannot be read (%s)" % (path, e)]) from e
+    except ValueError as e:
+        raise ConfigError(["%s: not valid JSON (%s)" % (path, e)]) from e
+    problems = check(cfg, on_board)
+    if problems:
+        raise ConfigError(problems)
+    return cfg

@@ -1,0 +1,34 @@
+"""Reconnect delays: exponential backoff with full jitter and a cap.
+
+The n-th consecutive failure waits a random time in [base/2, min(cap, base * 2**n)]:
+jitter spreads a fleet that lost its server at the same instant, and the floor keeps
+one board from retrying in a tight loop. A connection that stayed up for `stable_ms`
+resets the count, so a single drop after a week online reconnects quickly.
+"""
+
+import random
+
+from micropython import const
+
+_MAX_SHIFT = const(16)  # 2**16 * base is past any cap; keeps the int small
+
+
+class Backoff:
+    def __init__(self, base_ms=1000, cap_ms=120_000, stable_ms=60_000):
+        self.base_ms = base_ms
+        self.cap_ms = cap_ms
+        self.stable_ms = stable_ms
+        self.failures = 0
+
+    def next_ms(self, floor_ms=0):
+        """Delay before the next attempt; `floor_ms` lengthens it (e.g. wrong password)."""
+        ceiling = min(self.cap_ms, self.base_ms << min(self.failures, _MAX_SHIFT))
+        self.failures += 1
+        low = self.base_ms // 2
+        delay = low + random.getrandbits(24) % max(1, ceiling - low + 1)
+        return max(delay, floor_ms)
+
+    def connected_for(self, up_ms):
+        """Report how long the last connection lasted; a stable one resets the backoff."""
+        if up_ms >= self.stable_ms:
+            self.failures = 0

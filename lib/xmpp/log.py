@@ -1,0 +1,47 @@
+"""One-line logs with a per-client tag, so several boards in one process stay apart.
+
+Lines go to stderr on the host and to the USB console on a board. The last few lines are
+kept in a small ring (`recent`) for the status command; nothing grows with uptime.
+"""
+
+import sys
+import time
+
+from micropython import const
+
+ERROR = const(40)
+WARN = const(30)
+INFO = const(20)
+DEBUG = const(10)
+_NAMES = {ERROR: "E", WARN: "W", INFO: "I", DEBUG: "D"}
+
+
+class Log:
+    def __init__(self, tag, level=INFO, keep=8, out=None):
+        self.tag = tag
+        self.level = level
+        self.out = out or getattr(sys, "stderr", None) or sys.stdout
+        self.recent = [None] * keep  # ring of the last `keep` lines at WARN and above
+        self._next = 0
+
+    def _emit(self, level, msg):
+        if level < self.level:
+            return
+        t = time.ticks_ms() if hasattr(time, "ticks_ms") else 0
+        line = "%s %d %s: %s" % (_NAMES.get(level, "?"), t, self.tag, msg)
+        self.out.write(line + "\n")
+        if level >= WARN and self.recent:
+            self.recent[self._next] = line
+            self._next = (self._next + 1) % len(self.recent)
+
+    def error(self, msg):
+        self._emit(ERROR, msg)
+
+    def warn(self, msg):
+        self._emit(WARN, msg)
+
+    def info(self, msg):
+        self._emit(INFO, msg)
+
+    def debug(self, msg):
+        self._emit(DEBUG, msg)

@@ -1,0 +1,82 @@
+"""Who may read this board: the `allow` list, and contacts with an approved subscription.
+
+XEP-0323 §3 leaves access to the device: only "friends" should get data. A friend is a
+bare JID in the configured `allow` list, or a roster contact whose subscription lets them
+see our presence ('from' or 'both'). Subscription requests from allowed JIDs are approved
+and returned (so both sides see each other's presence, which is how a requester going
+offline is noticed); everyone else is refused. The contact set is bounded: a roster larger
+than `max_contacts` keeps its first entries and says so in the log.
+"""
+
+from xmlstream.element import Element
+from xmpp import jid as jids
+from xmpp import stanza as st
+
+
+class Roster:
+    def __init__(self, client, allow, max_contacts=16):
+        self.client = client
+        self.allow = tuple(jids.bare(j).lower() for j in allow)
+        self.max_contacts = max_contacts
+        self.contacts = set()
+        self.dropped = 0
+        client.router.iq(st.NS_ROSTER, "query", self._push)
+        client.router.presence(self._presence)
+
+    def is_authorized(self, jid):
+        if not jid:
+            return False
+        b = jids.bare(jid).lower()
+        return b in self.allow or b in self.contacts
+
+    async def load(self):
+        """Fetch the roster once per login (RFC 6121 §2.2); no answer leaves it as it was."""
+        c = self.client
+        q = st.iq("get", None, c.new_id(), Element("query", st.NS_ROSTER))
+        answer = await c.router.request(q, 10_000)
+        if answer is None or answer.get("type") != "result":
+            c.log.warn("roster not loaded; only the allow list is authorized")
+            return
+        self.contacts = set()
+        query = answer.find("query", st.NS_ROSTER)
+        for item in query.children if query is not None else ():
+            self._item(item)
+
+    def _item(self, item):
+        j = (item.get("jid") or "").lower()
+        if not j:
+            return
+        if item.get("subscription") in ("from", "both"):
+            if j in self.contacts or len(self.contacts) < self.max_contacts:
+                self.contacts.add(j)
+            else:
+                self.dropped += 1
+                self.client.log.warn("roster larger than %d: %s ignored" % (self.max_contacts, j))
+        else:
+            self.contacts.discard(j)
+
+    def _push(self, el):
+        # RFC 6121 §2.1.6: a push without 'from', or from our own bare JID, is genuine.
+        frm = el.get("from")
+        if frm and jids.bare(frm).lower() != jids.bare(self.client.jid).lower():
+            return st.error(el, "service-unavailable")
+        if el.get("type") != "set":
+            return st.error(el, "bad-request")
+        for item in el.children[0].children:
+            self._item(item)
+        return st.result(el)
+
+    def _presence(self, el):
+        type_ = el.get("type")
+        frm = el.get("from")
+        if type_ != "subscribe" or not frm:
+            return
+        b = jids.bare(frm)
+        send = self.client.send
+        if b.lower() in self.allow:
+            send(Element("presence", st.NS_CLIENT, {"type": "subscribed", "to": b}))
+            send(Element("presence", st.NS_CLIENT, {"type": "subscribe", "to": b}))
+            self.client.log.info("subscription from %s approved" % b)
+        else:
+            send(Element("presence", st.NS_CLIENT, {"type": "unsubscribed", "to": b}))
+            self.client.log.info("subscription from %s refused (not in allow)" % b)

@@ -1,0 +1,201 @@
+"""Stanza routing: handlers per (element, namespace), and the answers every entity owes.
+
+An iq get/set is answered exactly once: by its handler's return value, or with
+`service-unavailable` when nothing handles its payload, or with `internal-server-error`
+when the handler fails. Stanzas of type `error` and iqs of type `result`/`error` are never
+answered (two entities answering each other's errors would loop forever); iq responses
+complete the caller's pending request instead. The router knows no XEP beyond the
+service discovery, ping and version every XMPP entity should answer.
+
+Handlers are plain callables taking the stanza; an iq handler returns the reply element,
+None when it replies by itself, or a coroutine run as a task (bounded in number: past the
+limit the iq gets `resource-constraint`).
+"""
+
+import asyncio
+import sys
+
+from micropython import const
+
+from xmlstream.element import Element
+from xmpp import stanza as st
+
+_MAX_PENDING = const(8)
+
+
+class Router:
+    def __init__(self, send, log, name="xmpp-sensor", version="0.1", max_tasks=4):
+        self.send = send  # callable(element) -> bool, queues without waiting
+        self.log = log
+        self.name = name
+        self.version = version
+        self.identity = ("client", "bot")
+        self.features = [st.NS_DISCO_INFO, st.NS_DISCO_ITEMS, st.NS_PING, st.NS_VERSION]
+        self.iq_handlers = {}
+        self.message_handlers = {}
+        self.presence_handlers = []
+        self.node_info = {}  # disco node -> callable(iq) returning a <query/> or None
+        self.node_items = {}
+        self.max_tasks = max_tasks
+        self.tasks = 0
+        self.pending = {}  # id -> [Event, response element or None]
+        self.iq(st.NS_DISCO_INFO, "query", self._disco_info)
+        self.iq(st.NS_DISCO_ITEMS, "query", self._disco_items)
+        self.iq(st.NS_PING, "ping", self._ping)
+        self.iq(st.NS_VERSION, "query", self._version)
+
+    # -- registration ------------------------------------------------------------------
+
+    def iq(self, ns, name, handler, feature=None):
+        """Handle iq get/set whose payload is <name xmlns=ns/>; advertise `feature`."""
+        self.iq_handlers[(name, ns)] = handler
+        if feature and feature not in self.features:
+            self.features.append(feature)
+
+    def message(self, ns, name, handler):
+        """Handle messages carrying a <name xmlns=ns/> child (first match wins)."""
+        self.message_handlers[(name, ns)] = handler
+
+    def presence(self, handler):
+        self.presence_handlers.append(handler)
+
+    # -- dispatch ------------------------------------------------------------------------
+
+    def dispatch(self, el):
+        name = el.name
+        if el.ns != st.NS_CLIENT:
+            self.log.debug("ignored <%s xmlns=%s>" % (name, el.ns))
+        elif name == "iq":
+            self._iq(el)
+        elif name == "message":
+            if el.get("type") == "error":
+                self.log.info(
+                    "error message from %s: %s" % (el.get("from"), st.error_condition(el))
+                )
+                return
+            for child in el.children:
+                h = self.message_handlers.get((child.name, child.ns))
+                if h is not None:
+                    self._run(h(el), el)
+                    return
+        elif name == "presence":
+            for h in self.presence_handlers:
+                self._run(h(el), el)
+
+    def _iq(self, el):
+        type_ = el.get("type")
+        if type_ in ("result", "error"):
+            slot = self.pending.get(el.get("id"))
+            if slot is not None:
+                slot[1] = el
+                slot[0].set()
+            return
+        if type_ not in ("get", "set") or el.get("id") is None:
+            # RFC 6120 §8.2.3: no id means no reply is possible; a bad type gets bad-request.
+            if el.get("id") is not None:
+                self.send(st.error(el, "bad-request"))
+            self.log.warn("malformed iq from %s dropped" % el.get("from"))
+            return
+        if len(el.children) != 1:
+            self.send(st.error(el, "bad-request"))
+            return
+        payload = el.children[0]
+        h = self.iq_handlers.get((payload.name, payload.ns))
+        if h is None:
+            self.send(st.error(el, "service-unavailable"))
+            return
+        try:
+            reply = h(el)
+        except Exception as e:  # noqa: BLE001 - the requester is owed an answer
+            self.log.error("iq handler %s failed: %r" % (payload.ns, e))
+            self.send(st.error(el, "internal-server-error"))
+            return
+        self._run(reply, el)
+
+    def _run(self, reply, el):
+        if reply is None:
+            return
+        if isinstance(reply, Element):
+            self.send(reply)
+            return
+        if self.tasks >= self.max_tasks:
+            reply.close()
+            if el.name == "iq":
+                self.send(st.error(el, "resource-constraint"))
+            self.log.warn("busy: %s from %s refused" % (el.name, el.get("from")))
+            return
+        self.tasks += 1
+        asyncio.create_task(self._task(reply, el))
+
+    async def _task(self, coro, el):
+        try:
+            reply = await coro
+            if reply is not None:
+                self.send(reply)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one failing handler must not stop the board
+            self.log.error("handler for %s failed: %r" % (el.name, e))
+            if el.name == "iq":
+                self.send(st.error(el, "internal-server-error"))
+        finally:
+            self.tasks -= 1
+
+    # -- our own requests ------------------------------------------------------------------
+
+    async def request(self, iq_el, timeout_ms):
+        """Send an iq get/set and wait for its result or error; None on timeout."""
+        id_ = iq_el.get("id")
+        if len(self.pending) >= _MAX_PENDING or id_ in self.pending:
+            raise OverflowError("too many iq requests in flight")
+        slot = [asyncio.Event(), None]
+        self.pending[id_] = slot
+        try:
+            self.send(iq_el)
+            try:
+                await asyncio.wait_for_ms(slot[0].wait(), timeout_ms)
+            except asyncio.TimeoutError:
+                return None
+            return slot[1]
+        finally:
+            del self.pending[id_]
+
+    # -- the answers every entity owes -----------------------------------------------------
+
+    def _disco_info(self, el):
+        q = el.children[0]
+        node = q.get("node")
+        if node is not None:
+            provider = self.node_info.get(node)
+            reply = provider(el) if provider is not None else None
+            return st.result(el, reply) if reply is not None else st.error(el, "item-not-found")
+        children = [
+            Element(
+                "identity",
+                st.NS_DISCO_INFO,
+                {"category": self.identity[0], "type": self.identity[1], "name": self.name},
+            )
+        ]
+        for f in self.features:
+            children.append(Element("feature", st.NS_DISCO_INFO, {"var": f}))
+        return st.result(el, Element("query", st.NS_DISCO_INFO, None, children))
+
+    def _disco_items(self, el):
+        node = el.children[0].get("node")
+        provider = self.node_items.get(node)
+        items = provider(el) if provider is not None else []
+        if items is None:
+            return st.error(el, "item-not-found")
+        attrs = {"node": node} if node is not None else None
+        return st.result(el, Element("query", st.NS_DISCO_ITEMS, attrs, items))
+
+    def _ping(self, el):
+        return st.result(el)
+
+    def _version(self, el):
+        children = [
+            Element("name", st.NS_VERSION, None, None, self.name),
+            Element("version", st.NS_VERSION, None, None, self.version),
+            Element("os", st.NS_VERSION, None, None, "MicroPython " + sys.platform),
+        ]
+        return st.result(el, Element("query", st.NS_VERSION, None, children))
