@@ -399,7 +399,7 @@ class Client:
     # -- the three connection tasks --------------------------------------------------------
 
     async def _reader(self):
-        t, xml, buf = self._t, self.xml, self.rbuf
+        t, buf = self._t, self.rbuf
         mv = memoryview(buf)
         outbox = self.outbox
         half = len(outbox.buf) // 2
