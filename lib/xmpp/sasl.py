@@ -1,0 +1,123 @@
+"""SASL for the XMPP client (RFC 6120 §6): pick a mechanism, run it, judge a <failure>; no I/O.
+
+    cache = sasl.KeyCache()        # one per account, owned by the client, kept across reconnects
+    auth = sasl.Authenticator("user", "pencil", offered, tls, cache)  # may raise SASLError
+    mech, initial = auth.start()   # <auth mechanism='mech'>b64(initial)</auth>
+    # <challenge>t</challenge>  -> <response>b64(auth.challenge(unb64(t)))</response>
+    # <success>t</success>      -> auth.success(unb64(t))  (no text: b"" or None)
+    # <failure><cond/></failure> -> sasl.retry_policy("cond") / sasl.retry_soon("cond")
+
+Arguments and results are raw bytes: base64 is the client's job (b"" answers with an empty
+<response/>; "=" on the wire means empty, RFC 6120 §6.4.2). Preference: SCRAM-SHA-256, then
+SCRAM-SHA-1, then PLAIN only on a TLS-protected stream; "-PLUS" variants are ignored (no
+channel binding). For SCRAM the server signature must be verified, whether it comes in a final
+<challenge> (answered with b"") or in <success>; a <success> without one raises SASLError.
+Every failure raises SASLError (see xmpp.scram) with a `condition`.
+"""
+
+from xmpp import scram
+from xmpp.scram import KeyCache, SASLError  # noqa: F401 - re-exported for the client
+
+PLAIN = "PLAIN"
+
+# What a failure condition means for the next attempt (RFC 6120 §6.5; local ones from scram).
+RETRY_SOON = "soon"  # transient: retry with the normal short backoff
+RETRY_BACKOFF = "backoff"  # retrying unchanged fails again until someone acts: long backoff
+RETRY_NEVER = "never"  # this client/server configuration cannot work; at most the slowest rate
+_SOON = ("temporary-auth-failure", "aborted")
+_NEVER = (
+    "encryption-required",
+    "mechanism-too-weak",
+    "invalid-mechanism",
+    "no-usable-mechanism",
+)
+
+
+def retry_policy(condition):
+    """RETRY_SOON, RETRY_BACKOFF or RETRY_NEVER for a <failure> or SASLError condition.
+
+    not-authorized, account-disabled, credentials-expired, malformed-request and anything
+    unknown (including a bad server signature) get RETRY_BACKOFF: never loop on them."""
+    if condition in _SOON:
+        return RETRY_SOON
+    if condition in _NEVER:
+        return RETRY_NEVER
+    return RETRY_BACKOFF
+
+
+def retry_soon(condition):
+    """True when a quick retry makes sense (temporary-auth-failure, aborted)."""
+    return condition in _SOON
+
+
+def _bytes(s):
+    return s if isinstance(s, (bytes, bytearray)) else s.encode()
+
+
+def select(offered, tls):
+    """The mechanism to use among the offered names (str or bytes), or raise SASLError."""
+    names = []
+    for m in offered:
+        if m:
+            names.append((m.decode() if isinstance(m, (bytes, bytearray)) else m).strip())
+    for m in scram.MECHANISMS:
+        if m in names:
+            return m
+    if PLAIN in names:
+        if tls:
+            return PLAIN
+        raise SASLError("encryption-required", "only PLAIN offered, and the stream is not TLS")
+    raise SASLError("no-usable-mechanism", " ".join(names))
+
+
+class Authenticator:
+    """One SASL exchange: start(), then challenge() per <challenge>, then success()."""
+
+    def __init__(self, username, password, offered, tls, cache=None, nonce=None):
+        self.mechanism = select(offered, tls)
+        self._username = username
+        self._password = password
+        self._cache = cache
+        self._nonce = nonce  # tests only: SCRAM draws a random one
+        self._scram = None
+        self._started = False
+        self._challenges = 0
+        self.done = False
+
+    def start(self):
+        """(mechanism name, initial response bytes)."""
+        if self._started:
+            raise SASLError("unexpected-step", "start")
+        self._started = True
+        if self.mechanism == PLAIN:
+            u, p = _bytes(self._username), _bytes(self._password)
+            return PLAIN, b"\0" + u + b"\0" + p  # RFC 4616, no authzid
+        self._scram = scram.ScramClient(
+            self.mechanism, self._username, self._password, self._cache, self._nonce
+        )
+        return self.mechanism, self._scram.first()
+
+    def challenge(self, data):
+        """The response to a <challenge>'s decoded data."""
+        s = self._scram
+        if s is None or self.done:  # not started, PLAIN, or already succeeded
+            raise SASLError("unexpected-step", "challenge")
+        self._challenges += 1
+        if self._challenges == 1:
+            return s.final(data or b"")
+        if self._challenges == 2:
+            s.verify(data or b"")  # server-final-message in a challenge: answer empty
+            return b""
+        raise SASLError("unexpected-step", "challenge")
+
+    def success(self, data=None):
+        """Accept <success> (decoded additional data or None); raises unless verified."""
+        if self.done or not self._started:
+            raise SASLError("unexpected-step", "success")
+        s = self._scram
+        if s is not None:
+            if data:
+                s.verify(data)
+            elif not s.verified:
+                raise SASLError("server-signature", "success without a server signature")
+        self.done = True

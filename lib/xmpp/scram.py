@@ -1,0 +1,255 @@
+"""SCRAM-SHA-1 and SCRAM-SHA-256 client (RFC 5802, RFC 7677), plus HMAC and PBKDF2; no I/O.
+
+    cache = scram.KeyCache()       # one per account, owned by the XMPP client
+    s = scram.ScramClient("SCRAM-SHA-1", "user", "pencil", cache)
+    first = s.first()              # b"n,,n=user,r=<nonce>"
+    final = s.final(server_first)  # b"c=biws,r=<nonce>,p=<proof>" (runs PBKDF2 on a cache miss)
+    s.verify(server_final)         # b"v=..."; raises SASLError unless the signature matches
+
+Messages are raw SCRAM bytes (base64 on the wire is the XMPP client's job). Every failure raises
+SASLError(condition, text). GS2 header "n,,": no channel binding, no authzid. The username
+is escaped ("=" -> "=3D", "," -> "=2C") but not SASLprep'd, and the password is used as UTF-8
+without SASLprep: exact for ASCII credentials. The server's iteration count must lie within
+[min_iterations, max_iterations] (default 1000..100000): below is too weak to trust, above
+would let a hostile server burn minutes of a microcontroller's CPU.
+"""
+
+import binascii
+import hashlib
+import os
+
+# HMAC (RFC 2104) block size of SHA-1 and SHA-256, and the pads as 512-bit integers.
+_BLOCK = 64
+_IPAD = int.from_bytes(b"6" * _BLOCK, "big")  # 0x36 repeated
+_OPAD = int.from_bytes(b"\\" * _BLOCK, "big")  # 0x5c repeated
+
+_HASHES = {"SCRAM-SHA-1": hashlib.sha1, "SCRAM-SHA-256": hashlib.sha256}
+MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-1")
+MIN_ITERATIONS = 1000
+MAX_ITERATIONS = 100000
+
+_START = 0
+_SENT_FIRST = 1
+_SENT_FINAL = 2
+_DONE = 3
+
+
+class SASLError(Exception):
+    """Authentication failed; `condition` is an RFC 6120 §6.5 name or a local one."""
+
+    def __init__(self, condition, text=""):
+        super().__init__(condition, text)
+        self.condition = condition
+        self.text = text
+
+    def __str__(self):
+        return self.condition + (": " + self.text if self.text else "")
+
+
+def _pads(h, key):
+    if len(key) > _BLOCK:
+        key = h(key).digest()
+    k = int.from_bytes(key + bytes(_BLOCK - len(key)), "big")
+    return (k ^ _IPAD).to_bytes(_BLOCK, "big"), (k ^ _OPAD).to_bytes(_BLOCK, "big")
+
+
+def hmac(h, key, msg):
+    """HMAC (RFC 2104) of msg under key, with h a hashlib constructor (sha1, sha256)."""
+    ipad, opad = _pads(h, key)
+    inner = h(ipad)
+    inner.update(msg)
+    outer = h(opad)
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+def pbkdf2(h, password, salt, iterations, dklen=None):
+    """PBKDF2-HMAC (RFC 8018 §5.2; Hi() of RFC 5802 when dklen is None: one block)."""
+    ipad, opad = _pads(h, password)
+    out = b""
+    block = 1
+    fb = int.from_bytes
+    while True:
+        inner = h(ipad)
+        inner.update(salt + block.to_bytes(4, "big"))
+        u = h(opad + inner.digest()).digest()
+        n = len(u)
+        # hashlib objects cannot be copied or reused, so each HMAC hashes the keyed pad again;
+        # the pads and U are written into preallocated buffers, and the XOR is one bigint op
+        # (measured faster than a 20-32 step byte loop under MicroPython).
+        ibuf = bytearray(ipad + u)
+        obuf = bytearray(opad + u)
+        itail = memoryview(ibuf)[_BLOCK:]
+        otail = memoryview(obuf)[_BLOCK:]
+        acc = fb(u, "big")
+        for _ in range(iterations - 1):
+            itail[:] = u
+            otail[:] = h(ibuf).digest()
+            u = h(obuf).digest()
+            acc ^= fb(u, "big")
+        out += acc.to_bytes(n, "big")
+        if dklen is None:
+            return out
+        if len(out) >= dklen:
+            return out[:dklen]
+        block += 1
+
+
+def _xor(a, b):
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
+
+
+def _equal(a, b):
+    # Constant time for equal lengths: no early exit on the first differing byte.
+    if len(a) != len(b):
+        return False
+    r = 0
+    for i in range(len(a)):
+        r |= a[i] ^ b[i]
+    return r == 0
+
+
+def _b64(data):
+    return binascii.b2a_base64(data)[:-1]  # drop the newline; works on every port version
+
+
+def _bytes(s):
+    return s if isinstance(s, (bytes, bytearray)) else s.encode()
+
+
+def escape(username):
+    """The RFC 5802 §5.1 saslname: "=" as "=3D", "," as "=2C"."""
+    return _bytes(username).replace(b"=", b"=3D").replace(b",", b"=2C")
+
+
+def _attributes(msg):
+    attrs = {}
+    for part in bytes(msg).split(b","):
+        if len(part) < 2 or part[1] != 0x3D:  # "x=value"
+            raise SASLError("malformed-challenge", "bad attribute")
+        attrs[part[:1]] = part[2:]
+    return attrs
+
+
+class KeyCache:
+    """SaltedPassword per mechanism, one entry each: a reconnect with the same salt and
+    iteration count skips PBKDF2. Owned by one client; the password is part of the match so a
+    changed password misses instead of producing a wrong proof."""
+
+    def __init__(self):
+        self._entries = {}
+
+    def get(self, mechanism, salt, iterations, password):
+        e = self._entries.get(mechanism)
+        if e and e[0] == salt and e[1] == iterations and e[2] == password:
+            return e[3]
+        return None
+
+    def put(self, mechanism, salt, iterations, password, salted):
+        self._entries[mechanism] = (salt, iterations, password, salted)
+
+    def clear(self):
+        self._entries = {}
+
+
+class ScramClient:
+    """One SCRAM exchange: first(), final(server_first), verify(server_final), in that order."""
+
+    def __init__(
+        self,
+        mechanism,
+        username,
+        password,
+        cache=None,
+        nonce=None,
+        min_iterations=MIN_ITERATIONS,
+        max_iterations=MAX_ITERATIONS,
+    ):
+        h = _HASHES.get(mechanism)
+        if h is None:
+            raise SASLError("invalid-mechanism", mechanism)
+        self.mechanism = mechanism
+        self._h = h
+        self._user = escape(username)
+        self._password = _bytes(password)
+        self._cache = cache
+        # 18 random bytes: 24 base64 characters, printable, never "," (RFC 5802 §7 "nonce").
+        self._nonce = _bytes(nonce) if nonce else _b64(os.urandom(18))
+        self._min = min_iterations
+        self._max = max_iterations
+        self._state = _START
+        self._bare = None
+        self._server_signature = None
+
+    @property
+    def verified(self):
+        return self._state == _DONE
+
+    def first(self):
+        """The client-first-message."""
+        if self._state != _START:
+            raise SASLError("unexpected-step", "first")
+        self._bare = b"n=" + self._user + b",r=" + self._nonce
+        self._state = _SENT_FIRST
+        return b"n,," + self._bare
+
+    def final(self, server_first):
+        """The client-final-message answering server_first; validates it first."""
+        if self._state != _SENT_FIRST:
+            raise SASLError("unexpected-step", "final")
+        server_first = bytes(server_first)
+        a = _attributes(server_first)
+        if b"m" in a:
+            raise SASLError("malformed-challenge", "mandatory extension")
+        nonce, salt, count = a.get(b"r"), a.get(b"s"), a.get(b"i")
+        if nonce is None or salt is None or count is None:
+            raise SASLError("malformed-challenge", "missing r, s or i")
+        # The server appends its own part to our nonce (RFC 5802 §5.1 "r").
+        if len(nonce) <= len(self._nonce) or not nonce.startswith(self._nonce):
+            raise SASLError("nonce-mismatch")
+        if not count.isdigit():
+            raise SASLError("malformed-challenge", "bad iteration count")
+        iterations = int(count)
+        if not self._min <= iterations <= self._max:
+            raise SASLError("iteration-count", str(iterations))
+        try:
+            salt = binascii.a2b_base64(salt)
+        except ValueError:
+            raise SASLError("incorrect-encoding", "salt")
+        if not salt:
+            raise SASLError("malformed-challenge", "empty salt")
+
+        h = self._h
+        salted = None
+        if self._cache is not None:
+            salted = self._cache.get(self.mechanism, salt, iterations, self._password)
+        if salted is None:
+            salted = pbkdf2(h, self._password, salt, iterations)
+            if self._cache is not None:
+                self._cache.put(self.mechanism, salt, iterations, self._password, salted)
+        self._password = None  # not needed any more
+
+        without_proof = b"c=biws,r=" + nonce  # biws = base64("n,,")
+        auth = b",".join((self._bare, server_first, without_proof))
+        client_key = hmac(h, salted, b"Client Key")
+        proof = _xor(client_key, hmac(h, h(client_key).digest(), auth))
+        self._server_signature = hmac(h, hmac(h, salted, b"Server Key"), auth)
+        self._state = _SENT_FINAL
+        return without_proof + b",p=" + _b64(proof)
+
+    def verify(self, server_final):
+        """Check server_final's v= (again, if already verified); e= raises "server-error"."""
+        if self._state < _SENT_FINAL:
+            raise SASLError("unexpected-step", "verify")
+        value = bytes(server_final).split(b",", 1)[0]
+        if value[:2] == b"e=":
+            raise SASLError("server-error", value[2:].decode())
+        if value[:2] != b"v=":
+            raise SASLError("malformed-challenge", "no v= in server-final-message")
+        try:
+            signature = binascii.a2b_base64(value[2:])
+        except ValueError:
+            raise SASLError("incorrect-encoding", "v")
+        if not _equal(signature, self._server_signature):
+            raise SASLError("server-signature", "mismatch")
+        self._state = _DONE
