@@ -1,0 +1,172 @@
+"""The local server harness works: real slixmpp traffic through real Prosody and ejabberd."""
+
+import os
+import signal
+import time
+
+import pytest
+from localxmpp import Prosody, pid_alive, port_accepts
+from localxmpp.client import ConnectError
+from localxmpp.processes import group_pids
+from slixmpp.exceptions import IqTimeout
+
+
+def test_slixmpp_logs_in_over_verified_starttls_with_scram_sha1(prosody, clients):
+    client = clients.connect(prosody, "sensor")
+    assert client.jid == "sensor@localhost/test"
+    assert client.tls_version in ("TLSv1.2", "TLSv1.3")
+    first = client.features[0]
+    assert first["starttls"] and first["starttls_required"]
+    assert first["mechanisms"] == []  # no SASL before TLS when encryption is required
+    assert "SCRAM-SHA-1" in client.mechanisms
+    assert "SCRAM-SHA-256" not in client.mechanisms
+
+
+def test_sha256_variant_offers_only_scram_sha256(prosody_sha256, clients):
+    client = clients.connect(prosody_sha256, "requester")
+    assert "SCRAM-SHA-256" in client.mechanisms
+    assert "SCRAM-SHA-1" not in client.mechanisms
+
+
+def test_plain_variant_lets_a_client_log_in_without_tls(prosody_plain, clients):
+    client = clients.connect(prosody_plain, "sensor", mode="plaintext")
+    first = client.features[0]
+    assert first["starttls"] and not first["starttls_required"]
+    # Prosody keeps PLAIN for encrypted sessions unless allow_plain_without_tls is set.
+    assert "SCRAM-SHA-1" in first["mechanisms"] and "PLAIN" not in first["mechanisms"]
+    assert client.tls_version is None
+
+
+@pytest.mark.parametrize(
+    "prosody", [{"require_encryption": False, "allow_plain_without_tls": True}], indirect=True
+)
+def test_plain_auth_without_tls_is_offered_only_when_asked_for(prosody, clients):
+    client = clients.client(prosody, "sensor", mode="plaintext")
+    client.connect()
+    assert "PLAIN" in client.features[0]["mechanisms"]
+
+
+def test_direct_tls_port_serves_verified_tls_from_the_first_byte(prosody_direct_tls, clients):
+    client = clients.connect(prosody_direct_tls, "sensor", mode="direct_tls")
+    assert client.features[0]["mechanisms"]  # no STARTTLS step: SASL offered at once
+    assert not client.features[0]["starttls"]
+
+
+def test_certificate_from_another_ca_is_rejected(prosody, clients, other_ca):
+    client = clients.client(prosody, "sensor", ca_pem_path=other_ca.pem_path)
+    with pytest.raises((ConnectError, TimeoutError)):
+        client.connect(timeout=3)
+
+
+def test_server_certificate_for_another_domain(make_prosody, clients):
+    server = make_prosody(domain="example.test")
+    client = clients.connect(server, "sensor")
+    assert client.jid == "sensor@example.test/test"
+
+
+def test_two_clients_exchange_a_message_and_a_ping(prosody, clients):
+    sensor = clients.connect(prosody, "sensor", resource="dev")
+    requester = clients.connect(prosody, "requester")
+    requester.send_message(sensor.jid, "hello sensor")
+    msg = sensor.wait_message(lambda m: m["body"] == "hello sensor", timeout=5)
+    assert msg["from"] == requester.jid
+    assert requester.ping(sensor.jid) < 1.0
+
+
+def test_stanza_size_limit_is_configurable(make_prosody):
+    server = make_prosody(stanza_size_limit=20000)
+    assert "c2s_stanza_size_limit = 20000" in server.config_path.read_text()
+
+
+def test_restart_keeps_port_and_accounts(prosody, clients):
+    old_pid, port = prosody.pid, prosody.port
+    prosody.restart()
+    assert prosody.pid != old_pid and not pid_alive(old_pid)
+    assert prosody.port == port
+    clients.connect(prosody, "sensor")
+
+
+def test_frozen_server_stops_answering_until_thawed(prosody, clients):
+    sensor = clients.connect(prosody, "sensor", resource="dev")
+    requester = clients.connect(prosody, "requester")
+    prosody.freeze()
+    with pytest.raises(IqTimeout):
+        requester.ping(sensor.jid, timeout=0.5)
+    prosody.thaw()
+    assert requester.ping(sensor.jid, timeout=5) < 1.0
+
+
+def test_stop_leaves_no_process_behind(prosody):
+    pid = prosody.pid
+    prosody.freeze()  # a stopped process must still die
+    prosody.stop()
+    assert not pid_alive(pid)
+    assert group_pids(pid) == []
+    assert not port_accepts(prosody.port)
+
+
+def test_a_server_that_dies_on_start_reports_its_log(tmp_path):
+    server = Prosody(extra_config='modules_enabled = { "no_such_module_here" }\nthis is not lua')
+    try:
+        with pytest.raises(RuntimeError, match="Prosody did not open port"):
+            server.start(timeout=5)
+    finally:
+        server.close()
+
+
+def test_ejabberd_logs_in_over_verified_starttls_and_routes_a_ping(ejabberd, clients):
+    sensor = clients.connect(ejabberd, "sensor", resource="dev")
+    requester = clients.connect(ejabberd, "requester")
+    assert sensor.features[0]["starttls_required"]
+    assert "SCRAM-SHA-1" in sensor.mechanisms
+    requester.send_message(sensor.jid, "hi")
+    assert sensor.wait_message(timeout=5)["body"] == "hi"
+    assert requester.ping(sensor.jid) < 1.0
+
+
+def test_ejabberd_direct_tls(ejabberd, clients):
+    clients.connect(ejabberd, "sensor", mode="direct_tls")
+
+
+def test_ejabberd_stop_leaves_no_process_and_no_epmd(ejabberd):
+    pgid = ejabberd.process.pgid
+    beams = group_pids(pgid)
+    assert beams
+    ejabberd.stop()
+    assert [pid for pid in beams if pid_alive(pid)] == []
+    assert not any(_is_epmd(pid) for pid in _all_pids())
+
+
+def _all_pids():
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _is_epmd(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return b"epmd" in f.read().split(b"\0")[0] and pid_alive(pid)
+    except OSError:
+        return False
+
+
+def test_killing_the_owner_kills_the_server(tmp_path):
+    """The watchdog covers what atexit can't: the test process dying by SIGKILL."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tools = Path(__file__).resolve().parents[2] / "tools"
+    code = (
+        "import sys, time; sys.path.insert(0, %r)\n"
+        "from localxmpp import Prosody\n"
+        "p = Prosody().start(); print(p.pid, flush=True); time.sleep(60)\n" % str(tools)
+    )
+    owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    pid = int(owner.stdout.readline())
+    assert pid_alive(pid)
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    deadline = time.monotonic() + 5
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not pid_alive(pid)

@@ -1,0 +1,211 @@
+"""A private Prosody 0.12 on loopback: its own config, data, log, port and certificate."""
+
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .certs import CertificateAuthority
+from .processes import ServerProcess, free_port, wait_for_port, wait_port_closed
+
+_MODULES = ("roster", "saslauth", "tls", "disco", "ping", "version", "posix")
+# Autoloaded or common modules that would listen on more ports or look at the network.
+_DISABLED = ("s2s", "dialback", "http", "bosh", "websocket", "admin_socket", "offline")
+
+
+def _lua(value):
+    """A Lua literal for a Python str, bool, int or sequence."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+    return "{ %s }" % ", ".join(_lua(v) for v in value)
+
+
+class ServerError(RuntimeError):
+    """A server failed to start, stop or run a command; the message carries its log tail."""
+
+
+class Prosody:
+    """Prosody on 127.0.0.1 with the shared test CA's certificate for `domain`.
+
+    password_hash: "SHA-1" (SCRAM-SHA-1) or "SHA-256" (SCRAM-SHA-256 only).
+    require_encryption: False lets clients log in without STARTTLS; PLAIN is still not
+    offered in the clear unless allow_plain_without_tls is also set.
+    direct_tls: also listen for XEP-0368 Direct TLS on `direct_tls_port`.
+    """
+
+    def __init__(
+        self,
+        domain="localhost",
+        *,
+        ca=None,
+        password_hash="SHA-1",
+        require_encryption=True,
+        allow_plain_without_tls=False,
+        direct_tls=False,
+        stanza_size_limit=None,
+        unauthed_stanza_size_limit=None,
+        scram_iterations=None,
+        log_level="info",
+        extra_config="",
+    ):
+        self.domain = domain
+        self.ca = ca or CertificateAuthority.shared()
+        self.cert = self.ca.server_cert(domain)
+        self.password_hash = password_hash
+        self.require_encryption = require_encryption
+        self.allow_plain_without_tls = allow_plain_without_tls
+        self.stanza_size_limit = stanza_size_limit
+        self.unauthed_stanza_size_limit = unauthed_stanza_size_limit
+        self.scram_iterations = scram_iterations
+        self.log_level = log_level
+        self.extra_config = extra_config
+        self.dir = Path(tempfile.mkdtemp(prefix="localxmpp-prosody-"))
+        self.config_path = self.dir / "prosody.cfg.lua"
+        self.log_path = self.dir / "prosody.log"
+        self.port = free_port()
+        self.direct_tls_port = free_port() if direct_tls else None
+        self.process = None
+        self.accounts = {}  # user -> password, for every account register() made
+        self._write_config()
+
+    @property
+    def ca_pem_path(self):
+        return self.ca.pem_path
+
+    @property
+    def ca_der_path(self):
+        return self.ca.der_path
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process else None
+
+    @property
+    def running(self):
+        return self.process is not None and self.process.alive()
+
+    def jid(self, user):
+        return "%s@%s" % (user, self.domain)
+
+    def _write_config(self):
+        d = self.dir
+        (d / "data").mkdir(exist_ok=True)
+        lines = [
+            "-- Written by tools/localxmpp; one private instance for tests.",
+            "run_as_root = true",
+            "daemonize = false",
+            "pidfile = " + _lua(str(d / "prosody.pid")),
+            "data_path = " + _lua(str(d / "data")),
+            "certificates = " + _lua(str(d)),
+            'log = { { levels = { min = %s }, to = "file", filename = %s } }'
+            % (_lua(self.log_level), _lua(str(self.log_path))),
+            'interfaces = { "127.0.0.1" }',
+            'c2s_interfaces = { "127.0.0.1" }',
+            "c2s_ports = { %d }" % self.port,
+            "network_settings = { nagle = false }",
+            "modules_enabled = " + _lua(_MODULES),
+            "modules_disabled = " + _lua(_DISABLED),
+            'authentication = "internal_hashed"',
+            'storage = "internal"',
+            "password_hash = " + _lua(self.password_hash),
+            "c2s_require_encryption = " + _lua(self.require_encryption),
+            "allow_unencrypted_plain_auth = " + _lua(self.allow_plain_without_tls),
+            "ssl = { certificate = %s, key = %s }"
+            % (_lua(str(self.cert.cert_path)), _lua(str(self.cert.key_path))),
+        ]
+        if self.direct_tls_port:
+            lines += [
+                "c2s_direct_tls_ports = { %d }" % self.direct_tls_port,
+                'c2s_direct_tls_interfaces = { "127.0.0.1" }',
+            ]
+        if self.stanza_size_limit:
+            lines.append("c2s_stanza_size_limit = %d" % self.stanza_size_limit)
+        if self.unauthed_stanza_size_limit:
+            lines.append("c2s_unauthed_stanza_size_limit = %d" % self.unauthed_stanza_size_limit)
+        if self.scram_iterations:
+            lines.append("default_iteration_count = %d" % self.scram_iterations)
+        lines += [self.extra_config, "VirtualHost " + _lua(self.domain), ""]
+        self.config_path.write_text("\n".join(lines))
+
+    def start(self, timeout=10.0):
+        """Start Prosody and return once its c2s port accepts connections."""
+        if self.running:
+            return self
+        self.process = ServerProcess(
+            ["prosody", "-F", "--config", str(self.config_path)], self.dir / "stdout.log"
+        )
+        ports = [self.port] + ([self.direct_tls_port] if self.direct_tls_port else [])
+        for port in ports:
+            if not wait_for_port(port, timeout=timeout, alive=self.process.alive):
+                tail = self.log_tail()
+                self.stop()
+                raise ServerError("Prosody did not open port %d:\n%s" % (port, tail))
+        return self
+
+    def stop(self, timeout=5.0):
+        """SIGTERM, then SIGKILL after `timeout`; returns when the PID is gone."""
+        if self.process is not None:
+            self.process.stop(timeout)
+            self.process = None
+            wait_port_closed(self.port, timeout=timeout)
+
+    def restart(self, timeout=10.0):
+        """Stop and start again on the same port with the same accounts."""
+        self.stop()
+        return self.start(timeout)
+
+    def freeze(self):
+        """SIGSTOP: connections stay open but nothing is read or answered."""
+        self.process.signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.process.signal(signal.SIGCONT)
+
+    def prosodyctl(self, *args):
+        proc = subprocess.run(
+            ["prosodyctl", "--config", str(self.config_path), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if proc.returncode != 0:
+            raise ServerError("prosodyctl %s failed: %s%s" % (args[0], proc.stdout, proc.stderr))
+        return proc.stdout
+
+    def register(self, user, password):
+        """Create (or reset) an account; works whether or not the server runs."""
+        self.prosodyctl("register", user, self.domain, password)
+        self.accounts[user] = password
+        return self.jid(user)
+
+    def register_all(self, accounts):
+        """Register every {user: password}."""
+        for user, password in accounts.items():
+            self.register(user, password)
+
+    def unregister(self, user):
+        self.prosodyctl("deluser", self.jid(user))
+
+    def log_tail(self, lines=40):
+        """The last `lines` lines of Prosody's log and stdout, for failure messages."""
+        text = ""
+        for path in (self.log_path, self.dir / "stdout.log"):
+            if path.exists():
+                text += path.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def close(self):
+        """Stop the server and delete its directory."""
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
