@@ -114,3 +114,8 @@ def test_jid_error_is_a_value_error():
         assert isinstance(e, jid.JIDError)
     else:
         raise AssertionError("accepted @")
+
+
+def test_missing_jid_is_rejected():
+    assert rejected(None)
+    assert rejected("")

@@ -36,6 +36,8 @@ def _check_chars(part, forbidden, what):
 
 def split(jid):
     """(local, domain, resource) of a JID string, checked and normalised."""
+    if not jid:  # "" or a missing attribute (None)
+        raise JIDError("empty JID")
     rest, slash, res = jid.partition("/")
     if slash and not res:
         raise JIDError("empty resource")

@@ -6,12 +6,15 @@
     final = s.final(server_first)  # b"c=biws,r=<nonce>,p=<proof>" (runs PBKDF2 on a cache miss)
     s.verify(server_final)         # b"v=..."; raises SASLError unless the signature matches
 
-Messages are raw SCRAM bytes (base64 on the wire is the XMPP client's job). Every failure raises
-SASLError(condition, text). GS2 header "n,,": no channel binding, no authzid. The username
-is escaped ("=" -> "=3D", "," -> "=2C") but not SASLprep'd, and the password is used as UTF-8
-without SASLprep: exact for ASCII credentials. The server's iteration count must lie within
-[min_iterations, max_iterations] (default 1000..100000): below is too weak to trust, above
-would let a hostile server burn minutes of a microcontroller's CPU.
+Messages are raw SCRAM bytes (base64 on the wire is the XMPP client's job). GS2 header "n,,":
+no channel binding, no authzid. The username is escaped ("=" -> "=3D", "," -> "=2C") but not
+SASLprep'd, and the password is used as UTF-8 without SASLprep: exact for ASCII credentials.
+The server's iteration count must lie within [min_iterations, max_iterations] (default
+1000..100000): below is too weak to trust, above would let a hostile server burn minutes of a
+microcontroller's CPU. Every failure raises SASLError(condition, text); local conditions:
+nonce-mismatch, iteration-count, malformed-challenge, incorrect-encoding, server-signature,
+server-error (an "e=" from the server, text is its value), unexpected-step (calls out of
+order), invalid-mechanism.
 """
 
 import binascii
