@@ -125,7 +125,8 @@ def _ejabberd_server(request):
 def ejabberd(request, _ejabberd_server):
     """A running ejabberd with ACCOUNTS (shared by a module: ~2.5 s to start and register).
 
-    Same surface as `prosody`. A test may stop or freeze it; it is thawed or restarted after.
+    Same surface as `prosody`. A test may stop or freeze it: it is thawed after the test and
+    started again for the next one.
     """
     server = _ejabberd_server
     if not server.running:
@@ -135,8 +136,6 @@ def ejabberd(request, _ejabberd_server):
         print("---- ejabberd log tail ----\n" + server.log_tail(60))
     if server.running:
         server.thaw()
-    else:
-        server.start()
 
 
 @pytest.fixture

@@ -64,6 +64,13 @@ def test_server_certificate_for_another_domain(make_prosody, clients):
     assert client.jid == "sensor@example.test/test"
 
 
+@pytest.mark.parametrize("prosody", [{}, {"password_hash": "SHA-256"}], indirect=True)
+def test_register_through_prosodyctl_makes_an_account_that_logs_in(prosody, clients):
+    prosody.register("Other.User", "pässword")  # not the fast path: nodeprep and saslprep
+    client = clients.connect(prosody, "Other.User")
+    assert client.jid == "other.user@localhost/test"
+
+
 def test_two_clients_exchange_a_message_and_a_ping(prosody, clients):
     sensor = clients.connect(prosody, "sensor", resource="dev")
     requester = clients.connect(prosody, "requester")
@@ -114,23 +121,18 @@ def test_a_server_that_dies_on_start_reports_its_log(tmp_path):
         server.close()
 
 
-def test_ejabberd_logs_in_over_verified_starttls_and_routes_a_ping(ejabberd, clients):
+def test_ejabberd_serves_verified_logins_routes_stanzas_and_stops_cleanly(ejabberd, clients):
+    # One test, so xdist starts one ejabberd (~2.5 s with two accounts), not one per worker.
     sensor = clients.connect(ejabberd, "sensor", resource="dev")
-    requester = clients.connect(ejabberd, "requester")
+    requester = clients.connect(ejabberd, "requester", mode="direct_tls")
     assert sensor.features[0]["starttls_required"]
     assert "SCRAM-SHA-1" in sensor.mechanisms
     requester.send_message(sensor.jid, "hi")
     assert sensor.wait_message(timeout=5)["body"] == "hi"
     assert requester.ping(sensor.jid) < 1.0
+    clients.close()
 
-
-def test_ejabberd_direct_tls(ejabberd, clients):
-    clients.connect(ejabberd, "sensor", mode="direct_tls")
-
-
-def test_ejabberd_stop_leaves_no_process_and_no_epmd(ejabberd):
-    pgid = ejabberd.process.pgid
-    beams = group_pids(pgid)
+    beams = group_pids(ejabberd.process.pgid)
     assert beams
     ejabberd.stop()
     assert [pid for pid in beams if pid_alive(pid)] == []
@@ -161,7 +163,10 @@ def test_killing_the_owner_kills_the_server(tmp_path):
         "from localxmpp import Prosody\n"
         "p = Prosody().start(); print(p.pid, flush=True); time.sleep(60)\n" % str(tools)
     )
-    owner = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ, TMPDIR=str(tmp_path))  # what it leaves behind goes with tmp_path
+    owner = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env
+    )
     pid = int(owner.stdout.readline())
     assert pid_alive(pid)
     owner.send_signal(signal.SIGKILL)
