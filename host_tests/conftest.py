@@ -74,3 +74,29 @@ class MicroPythonTest(pytest.Item):
 
     def reportinfo(self):
         return self.path, None, "mp::" + self.name
+
+
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+@pytest.fixture
+def board(request, tmp_path):
+    """Factory: board(config_dict, heap=..., mpy=...) runs the firmware on a host board.
+
+    Every board started is stopped after the test; a failed test shows each board's log.
+    """
+    from hostboard import HostBoard
+
+    made = []
+
+    def start(cfg, **kwargs):
+        fw = HostBoard(cfg, tmp_path / ("board%d" % len(made)), **kwargs).start()
+        made.append(fw)
+        return fw
+
+    yield start
+    for fw in made:
+        code = fw.stop()
+        if code not in (0, None, -2, 130):
+            print("---- host board exit %s ----" % code)
+        print("---- host board log (%s) ----\n%s" % (fw.dir.name, fw.log[-6000:]))

@@ -139,6 +139,17 @@ class Client:
         self.log.warn("output full: stanza dropped (%d so far)" % self.outbox.dropped)
         return False
 
+    async def send_wait(self, el):
+        """Queue a stanza, waiting while the output is congested; StreamClosed if offline."""
+        outbox = self.outbox
+        while True:
+            if not self._online:
+                raise StreamClosed(None, "offline")
+            if outbox.put_nowait(el):
+                return
+            outbox.space.clear()
+            await outbox.space.wait()
+
     def new_id(self):
         self._ids += 1
         return "c%d" % self._ids
@@ -224,14 +235,16 @@ class Client:
                 self._close_stream()
             t.close()
             self._t = None
+            if was_online:
+                # First end the work meant for this connection, then drop its output, so
+                # nothing queued for it can leak into the next one.
+                for cb in self.on_offline:
+                    cb()
             self.outbox.clear()
             self._inbox.clear()
             self.xml.reset()
             for slot in self.router.pending.values():
                 slot[0].set()  # wake waiters; they see no response
-            if was_online:
-                for cb in self.on_offline:
-                    cb()
 
     async def _guard(self, coro):
         try:
@@ -312,7 +325,7 @@ class Client:
             raise LoginFailed(str(e), _opt(self.cfg, "retry_permanent_s") * 1000) from e
         await self._t.write(
             b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='%s'>%s</auth>"
-            % (mech.encode(), _b64(initial))
+            % (mech.encode(), _b64(initial) or b"=")
         )
         while True:
             el = await self._next()
@@ -479,12 +492,15 @@ class Client:
 
 
 def _b64(data):
-    if not data:
-        return b"="  # RFC 6120 §6.4.2: an empty response is sent as "="
-    return binascii.b2a_base64(data)[:-1]
+    # An empty initial response goes as "=" (RFC 6120 §6.4.2, done by the caller); an
+    # empty <response/> answers a final challenge.
+    return binascii.b2a_base64(data)[:-1] if data else b""
 
 
 def _unb64(text):
     if not text or text == "=":
         return b""
-    return binascii.a2b_base64(text)
+    try:
+        return binascii.a2b_base64(text)
+    except ValueError as e:
+        raise sasl.SASLError("incorrect-encoding", "bad base64 from server") from e

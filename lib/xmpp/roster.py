@@ -16,7 +16,7 @@ from xmpp import stanza as st
 class Roster:
     def __init__(self, client, allow, max_contacts=16):
         self.client = client
-        self.allow = tuple(jids.bare(j).lower() for j in allow)
+        self.allow = tuple(jids.bare(j) for j in allow)
         self.max_contacts = max_contacts
         self.contacts = set()
         self.dropped = 0
@@ -24,10 +24,8 @@ class Roster:
         client.router.presence(self._presence)
 
     def is_authorized(self, jid):
-        if not jid:
-            return False
-        b = jids.bare(jid).lower()
-        return b in self.allow or b in self.contacts
+        b = _bare(jid)
+        return b is not None and (b in self.allow or b in self.contacts)
 
     async def load(self):
         """Fetch the roster once per login (RFC 6121 §2.2); no answer leaves it as it was."""
@@ -43,8 +41,8 @@ class Roster:
             self._item(item)
 
     def _item(self, item):
-        j = (item.get("jid") or "").lower()
-        if not j:
+        j = _bare(item.get("jid"))
+        if j is None:
             return
         if item.get("subscription") in ("from", "both"):
             if j in self.contacts or len(self.contacts) < self.max_contacts:
@@ -58,7 +56,7 @@ class Roster:
     def _push(self, el):
         # RFC 6121 §2.1.6: a push without 'from', or from our own bare JID, is genuine.
         frm = el.get("from")
-        if frm and jids.bare(frm).lower() != jids.bare(self.client.jid).lower():
+        if frm and _bare(frm) != jids.bare(self.client.jid):
             return st.error(el, "service-unavailable")
         if el.get("type") != "set":
             return st.error(el, "bad-request")
@@ -69,14 +67,24 @@ class Roster:
     def _presence(self, el):
         type_ = el.get("type")
         frm = el.get("from")
-        if type_ != "subscribe" or not frm:
+        b = _bare(frm)
+        if type_ != "subscribe" or b is None:
             return
-        b = jids.bare(frm)
         send = self.client.send
-        if b.lower() in self.allow:
+        if b in self.allow:
             send(Element("presence", st.NS_CLIENT, {"type": "subscribed", "to": b}))
             send(Element("presence", st.NS_CLIENT, {"type": "subscribe", "to": b}))
             self.client.log.info("subscription from %s approved" % b)
         else:
             send(Element("presence", st.NS_CLIENT, {"type": "unsubscribed", "to": b}))
             self.client.log.info("subscription from %s refused (not in allow)" % b)
+
+
+def _bare(jid):
+    """The normalised bare JID, or None for a missing or malformed one."""
+    if not jid:
+        return None
+    try:
+        return jids.bare(jid)
+    except jids.JIDError:
+        return None

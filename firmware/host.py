@@ -1,0 +1,40 @@
+# The firmware on the simulated host board, under the MicroPython unix port.
+# Usage: micropython firmware/host.py CONFIG.json   (tools/run-host wraps this)
+# Runs in the foreground, logging to stderr, until SIGINT or SIGTERM.
+import sys
+
+_root = (__file__.rpartition("/")[0] or ".").rpartition("/")[0] or "."
+_tree = sys.argv[2] if len(sys.argv) > 2 else _root  # a build/mpy tree when given
+sys.path[:0] = [_tree + "/lib", _tree + "/boards/host"]
+
+
+def main(path):
+    import asyncio
+
+    import board
+    from thing import app, config
+
+    try:
+        cfg = config.load(path, on_board=False)
+    except config.ConfigError as e:
+        sys.stderr.write("%s\nnothing started.\n" % e)
+        sys.exit(2)
+    here = path.rpartition("/")[0] or "."
+    ca = cfg["xmpp"].get("ca")
+    ca_der = None
+    if ca:
+        try:
+            ca_der = app.read_file(ca if ca.startswith("/") else here + "/" + ca)
+        except OSError as e:
+            sys.stderr.write("xmpp.ca: cannot read %s (%s)\nnothing started.\n" % (ca, e))
+            sys.exit(2)
+    try:
+        asyncio.run(app.main(cfg, board.nodes(cfg), ca_der))
+    except KeyboardInterrupt:
+        sys.stderr.write("stopped\n")
+
+
+if len(sys.argv) < 2:
+    sys.stderr.write("usage: host.py CONFIG.json [TREE]\n")
+    sys.exit(2)
+main(sys.argv[1])

@@ -1,0 +1,115 @@
+"""The XMPP client core on the host board, against a real Prosody, with slixmpp as the peer."""
+
+import pytest
+from hostboard import board_config
+from slixmpp.exceptions import IqError
+
+ONLINE = r"online as (\S+)"
+
+
+def test_logs_in_with_scram_sha1_over_verified_starttls(prosody, board):
+    fw = board(board_config(prosody))
+    fw.wait_log(r"authenticated with SCRAM-SHA-1")
+    assert fw.wait_log(ONLINE).group(1) == "sensor@localhost/sensor"
+
+
+def test_logs_in_with_scram_sha256_when_offered(prosody_sha256, board):
+    fw = board(board_config(prosody_sha256))
+    fw.wait_log(r"authenticated with SCRAM-SHA-256")
+    fw.wait_log(ONLINE)
+
+
+def test_uses_plain_only_inside_tls(make_prosody, board):
+    server = make_prosody(extra_config='disable_sasl_mechanisms = { "SCRAM-SHA-1" }')
+    fw = board(board_config(server))
+    fw.wait_log(r"authenticated with PLAIN")
+    fw.wait_log(ONLINE)
+
+
+def test_logs_in_over_direct_tls(prosody_direct_tls, board):
+    s = prosody_direct_tls
+    fw = board(board_config(s, tls="direct", port=s.direct_tls_port))
+    fw.wait_log(ONLINE)
+
+
+def test_wrong_password_stops_and_backs_off_long(prosody, board):
+    fw = board(board_config(prosody, password="wrong", retry_permanent_s=300))
+    fw.wait_log(r"login failed: SASL SCRAM-SHA-1: not-authorized")
+    delay = int(fw.wait_log(r"reconnecting in (\d+) ms").group(1))
+    assert delay >= 300_000
+    assert fw.count(ONLINE) == 0
+
+
+def test_a_server_signed_by_another_ca_is_refused(prosody, other_ca, board):
+    fw = board(board_config(prosody, ca=str(other_ca.der_path)))
+    fw.wait_log(r"connection to 127\.0\.0\.1:\d+ failed")
+    fw.wait_log(r"reconnecting in \d+ ms")
+    assert fw.count(ONLINE) == 0
+
+
+def test_a_certificate_for_another_name_is_refused(make_prosody, board):
+    # Direct TLS: the handshake itself must fail, before any XMPP is spoken.
+    server = make_prosody(domain="example.test", direct_tls=True)
+    cfg = board_config(server, tls="direct", port=server.direct_tls_port)
+    cfg["xmpp"]["jid"] = "sensor@localhost"
+    fw = board(cfg)
+    fw.wait_log(r"connection to 127\.0\.0\.1:\d+ failed")
+    assert fw.count(ONLINE) == 0
+
+
+def test_plaintext_is_used_only_when_configured_and_never_with_plain(make_prosody, board):
+    server = make_prosody(require_encryption=False)
+    fw = board(board_config(server, tls="plain"))
+    fw.wait_log(r"authenticated with SCRAM-SHA-1")
+    fw.wait_log(ONLINE)
+
+
+def test_disco_ping_and_version_are_answered(prosody, board, clients):
+    fw = board(board_config(prosody))
+    me = fw.wait_log(ONLINE).group(1)
+    req = clients.connect(prosody, "requester")
+    assert req.ping(me) < 5
+    info = req.run(req.xmpp.plugin["xep_0030"].get_info(jid=me, timeout=5), 6)
+    features = info["disco_info"]["features"]
+    assert "urn:xmpp:ping" in features
+    assert "jabber:iq:version" in features
+    iq = req.xmpp.make_iq_get(queryxmlns="jabber:iq:version", ito=me)
+    result = req.send_iq(iq)
+    assert "MicroPython" in str(result)
+
+
+def test_unknown_iq_gets_service_unavailable(prosody, board, clients):
+    fw = board(board_config(prosody))
+    me = fw.wait_log(ONLINE).group(1)
+    req = clients.connect(prosody, "requester")
+    iq = req.xmpp.make_iq_get(queryxmlns="urn:example:nothing", ito=me)
+    with pytest.raises(IqError) as e:
+        req.send_iq(iq)
+    assert e.value.condition == "service-unavailable"
+
+
+def test_comes_back_online_after_a_server_restart(prosody, board):
+    fw = board(board_config(prosody, backoff_cap_s=4))
+    fw.wait_log(ONLINE)
+    mark = fw.mark()
+    prosody.restart()
+    fw.wait_log(r"connection lost|stream error", after=mark)
+    fw.wait_log(ONLINE, timeout=15, after=mark)
+
+
+def test_a_frozen_server_is_detected_by_ping_timeout(prosody, board):
+    fw = board(board_config(prosody, ping_s=2, ping_timeout_s=2, backoff_cap_s=2))
+    fw.wait_log(ONLINE)
+    mark = fw.mark()
+    prosody.freeze()
+    try:
+        fw.wait_log(r"no answer to ping", timeout=15, after=mark)
+    finally:
+        prosody.thaw()
+    fw.wait_log(ONLINE, timeout=20, after=mark)
+
+
+def test_logs_in_to_ejabberd(ejabberd, board):
+    fw = board(board_config(ejabberd))
+    fw.wait_log(r"authenticated with SCRAM-SHA-1")
+    fw.wait_log(ONLINE, timeout=30)

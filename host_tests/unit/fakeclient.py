@@ -1,0 +1,67 @@
+"""An in-process stand-in for xmpp.client.Client: a real Router and Roster, no socket.
+
+What the code under test sends is serialized (so it must be writable XML) and kept in
+`sent` as bytes, in order.
+"""
+
+from xmlstream.element import tostring
+from xmpp.roster import Roster
+from xmpp.router import Router
+
+
+class _Log:
+    def __init__(self):
+        self.lines = []
+
+    def _add(self, level, msg):
+        self.lines.append(level + " " + msg)
+
+    def error(self, m):
+        self._add("E", m)
+
+    def warn(self, m):
+        self._add("W", m)
+
+    def info(self, m):
+        self._add("I", m)
+
+    def debug(self, m):
+        pass
+
+
+class FakeClient:
+    def __init__(self, allow=("owner@example.org",), jid="dev@example.org"):
+        self.jid = jid
+        self.full_jid = jid + "/sensor"
+        self.log = _Log()
+        self.sent = []
+        self.on_offline = []
+        self.on_online = []
+        self.online = True
+        self._ids = 0
+        self.router = Router(self.send, self.log)
+        self.roster = Roster(self, allow)
+
+    def send(self, el):
+        if not self.online:
+            return False
+        self.sent.append(tostring(el))
+        return True
+
+    async def send_wait(self, el):
+        if not self.online:
+            raise OSError("offline")
+        self.sent.append(tostring(el))
+
+    def new_id(self):
+        self._ids += 1
+        return "c%d" % self._ids
+
+    def go_offline(self):
+        self.online = False
+        for cb in self.on_offline:
+            cb()
+
+    def take(self):
+        out, self.sent = self.sent, []
+        return out

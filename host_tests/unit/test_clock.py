@@ -1,0 +1,47 @@
+from sensordata.clock import BadTime, Clock, iso, parse
+
+
+def test_iso_formats_utc_with_z():
+    assert iso(0) == "1970-01-01T00:00:00Z"
+    assert iso(1795467723) == "2026-11-23T21:02:03Z"
+
+
+def test_parse_is_the_inverse_of_iso():
+    for t in (0, 951782400, 1795467723, 4102444800):
+        assert parse(iso(t)) == t
+
+
+def test_parse_accepts_fractions_offsets_and_no_zone():
+    base = parse("2026-11-23T21:02:03Z")
+    assert parse("2026-11-23T21:02:03.123456Z") == base
+    assert parse("2026-11-23T21:02:03") == base
+    assert parse("2026-11-23T22:02:03+01:00") == base
+    assert parse("2026-11-23T16:32:03-04:30") == base
+
+
+def test_leap_day_is_counted():
+    assert parse("2024-03-01T00:00:00Z") - parse("2024-02-28T00:00:00Z") == 2 * 86400
+
+
+def test_malformed_times_are_rejected():
+    for bad in (
+        "",
+        "yesterday",
+        "2026-13-01T00:00:00Z",
+        "2026-11-23 21:02:03Z",
+        "2026-11-23T21:02:03+0100",
+        "2026-11-23T21:02:03.Z",
+        None,
+        "2026-11-23",
+    ):
+        try:
+            parse(bad)
+        except BadTime:
+            continue
+        raise AssertionError("accepted %r" % (bad,))
+
+
+def test_host_clock_counts_as_synced():
+    c = Clock()
+    assert c.synced
+    assert c.now() > parse("2026-01-01T00:00:00Z")

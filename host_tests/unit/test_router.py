@@ -1,0 +1,155 @@
+from fakeclient import FakeClient
+
+from xmlstream.element import Element
+from xmpp import stanza as st
+
+
+def _iq(type_, payload, id_="1", frm="owner@example.org/phone"):
+    return Element("iq", st.NS_CLIENT, {"type": type_, "id": id_, "from": frm}, [payload])
+
+
+def test_unknown_iq_get_is_answered_with_service_unavailable():
+    c = FakeClient()
+    c.router.dispatch(_iq("get", Element("query", "urn:example:nothing")))
+    (out,) = c.take()
+    assert b"type='error'" in out or b'type="error"' in out
+    assert b"service-unavailable" in out
+    assert b"owner@example.org/phone" in out
+
+
+def test_iq_results_and_errors_are_never_answered():
+    c = FakeClient()
+    c.router.dispatch(_iq("result", Element("query", "urn:example:nothing")))
+    c.router.dispatch(_iq("error", Element("query", "urn:example:nothing")))
+    assert c.take() == []
+
+
+def test_error_messages_are_never_answered():
+    c = FakeClient()
+    msg = Element(
+        "message",
+        st.NS_CLIENT,
+        {"type": "error", "from": "x@y/z"},
+        [Element("body", st.NS_CLIENT, None, None, "help")],
+    )
+    c.router.dispatch(msg)
+    assert c.take() == []
+
+
+def test_ping_is_answered_with_an_empty_result_and_the_same_id():
+    c = FakeClient()
+    c.router.dispatch(_iq("get", Element("ping", st.NS_PING), id_="p-42"))
+    (out,) = c.take()
+    assert b"result" in out and b"p-42" in out
+
+
+def test_disco_info_lists_identity_and_registered_features():
+    c = FakeClient()
+    c.router.iq("urn:example:x", "x", lambda el: None, feature="urn:example:x")
+    c.router.dispatch(_iq("get", Element("query", st.NS_DISCO_INFO)))
+    (out,) = c.take()
+    for f in (b"urn:xmpp:ping", b"jabber:iq:version", b"urn:example:x", b"identity"):
+        assert f in out, out
+
+
+def test_disco_info_for_an_unknown_node_is_item_not_found():
+    c = FakeClient()
+    c.router.dispatch(_iq("get", Element("query", st.NS_DISCO_INFO, {"node": "nope"})))
+    (out,) = c.take()
+    assert b"item-not-found" in out
+
+
+def test_iq_without_payload_is_a_bad_request():
+    c = FakeClient()
+    c.router.dispatch(Element("iq", st.NS_CLIENT, {"type": "get", "id": "1", "from": "a@b/c"}))
+    (out,) = c.take()
+    assert b"bad-request" in out
+
+
+def test_a_failing_handler_still_answers_once_with_internal_server_error():
+    c = FakeClient()
+
+    def boom(el):
+        raise ValueError("bug")
+
+    c.router.iq("urn:example:x", "x", boom)
+    c.router.dispatch(_iq("set", Element("x", "urn:example:x")))
+    (out,) = c.take()
+    assert b"internal-server-error" in out
+
+
+async def test_async_handlers_reply_when_done_and_are_bounded():
+    import asyncio
+
+    c = FakeClient()
+    gate = asyncio.Event()
+
+    async def slow(el):
+        await gate.wait()
+        return st.result(el)
+
+    c.router.iq("urn:example:x", "x", slow)
+    for i in range(6):
+        c.router.dispatch(_iq("get", Element("x", "urn:example:x"), id_="q%d" % i))
+    await asyncio.sleep_ms(0)
+    busy = c.take()
+    assert len(busy) == 2 and all(b"resource-constraint" in b for b in busy)
+    gate.set()
+    await asyncio.sleep_ms(10)
+    done = c.take()
+    assert len(done) == 4 and all(b"result" in b for b in done)
+
+
+async def test_request_matches_the_response_by_id():
+    import asyncio
+
+    c = FakeClient()
+    q = st.iq("get", "example.org", "r1", Element("ping", st.NS_PING))
+    task = asyncio.create_task(c.router.request(q, 1000))
+    await asyncio.sleep_ms(0)
+    c.router.dispatch(Element("iq", st.NS_CLIENT, {"type": "result", "id": "r1"}))
+    answer = await task
+    assert answer.get("type") == "result"
+    assert c.router.pending == {}
+
+
+async def test_request_times_out_with_none():
+    c = FakeClient()
+    q = st.iq("get", "example.org", "r2", Element("ping", st.NS_PING))
+    assert await c.router.request(q, 20) is None
+    assert c.router.pending == {}
+
+
+def test_subscription_from_an_allowed_jid_is_approved_and_returned():
+    c = FakeClient()
+    c.router.dispatch(
+        Element("presence", st.NS_CLIENT, {"type": "subscribe", "from": "Owner@Example.org"})
+    )
+    out = b"".join(c.take())
+    assert b"subscribed" in out and b"'subscribe'" in out.replace(b'"', b"'")
+
+
+def test_subscription_from_a_stranger_is_refused():
+    c = FakeClient()
+    c.router.dispatch(
+        Element("presence", st.NS_CLIENT, {"type": "subscribe", "from": "eve@evil.example"})
+    )
+    (out,) = c.take()
+    assert b"unsubscribed" in out
+    assert not c.roster.is_authorized("eve@evil.example/x")
+
+
+def test_roster_push_adds_a_contact_only_from_our_own_server():
+    c = FakeClient()
+    item = Element("item", st.NS_ROSTER, {"jid": "friend@example.org", "subscription": "both"})
+    fake = _iq("set", Element("query", st.NS_ROSTER, None, [item]), frm="eve@evil.example/x")
+    c.router.dispatch(fake)
+    assert not c.roster.is_authorized("friend@example.org/a")
+    real = Element(
+        "iq",
+        st.NS_CLIENT,
+        {"type": "set", "id": "push1"},
+        [Element("query", st.NS_ROSTER, None, [item])],
+    )
+    c.router.dispatch(real)
+    assert c.roster.is_authorized("friend@example.org/a")

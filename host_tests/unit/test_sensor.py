@@ -1,0 +1,286 @@
+import asyncio
+
+from fakeclient import FakeClient
+
+from sensordata.clock import Clock, iso
+from sensordata.device import MemoryDevice
+from sensordata.sensor import Sensor
+from sensordata.wire import NS
+from xmlstream.element import Element
+from xmpp import stanza as st
+
+OWNER = "owner@example.org/phone"
+TH = (
+    ("Temperature", "numeric", "°C", "momentary"),
+    ("Humidity", "numeric", "%", "momentary"),
+    ("Chip", "string", "", "identity"),
+    ("Ok", "boolean", "", "status"),
+)
+
+
+def _norm(b):
+    return b.replace(b'"', b"'")
+
+
+def _sensor(sessions=2, budget=1536, allow=("owner@example.org",), **kw):
+    c = FakeClient(allow=allow)
+    s = Sensor(c, Clock(synced=True), sessions=sessions, budget=budget, **kw)
+    dev = MemoryDevice(TH, ("21.53", "45.2", "SHT40", True))
+    s.register_node("sht4x-44", dev, comm_timeout=200)
+    return c, s, dev
+
+
+def _req(seqnr="1", frm=OWNER, attrs=None, nodes=(), fields=(), id_=None, type_="get"):
+    a = {"seqnr": seqnr}
+    a.update(attrs or {"momentary": "true"})
+    kids = [Element("node", NS, {"nodeId": n}) for n in nodes]
+    kids += [Element("field", NS, {"name": f}) for f in fields]
+    return Element(
+        "iq",
+        st.NS_CLIENT,
+        {"type": type_, "id": id_ or seqnr, "from": frm},
+        [Element("req", NS, a, kids)],
+    )
+
+
+async def _settle(ms=30):
+    await asyncio.sleep_ms(ms)
+
+
+async def test_request_is_accepted_at_once_then_fields_with_done():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req())
+    first = _norm(c.take()[0])
+    assert b"<accepted" in first and b"seqnr='1'" in first and b"type='result'" in first
+    await _settle()
+    (msg,) = [_norm(m) for m in c.take()]
+    assert b"<fields" in msg and b"done='true'" in msg
+    assert b"nodeId='sht4x-44'" in msg
+    assert b"name='Temperature' value='21.53' unit='\xc2\xb0C' momentary='true'" in msg
+    assert b"automaticReadout='true'" in msg
+    assert b"name='Chip'" not in msg  # identity was not asked for
+    assert s.table.in_use() == 0
+
+
+async def test_accepted_and_fields_are_sent_in_that_order():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req(attrs={"all": "true"}))
+    await _settle()
+    out = c.take()
+    assert b"accepted" in out[0] and b"fields" in out[1]
+
+
+async def test_no_type_flag_means_every_current_field():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req(attrs={}))
+    await _settle()
+    msg = _norm(c.take()[1])
+    for name in (b"Temperature", b"Humidity", b"Chip", b"Ok"):
+        assert b"name='" + name + b"'" in msg
+    assert b"identity='true'" in msg and b"status='true'" in msg
+    assert b"value='true'" in msg  # boolean written as true/false
+
+
+async def test_field_filter_limits_the_readout():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req(fields=("Humidity",)))
+    await _settle()
+    msg = c.take()[1]
+    assert b"Humidity" in msg and b"Temperature" not in msg
+
+
+def test_unknown_node_is_rejected_with_item_not_found_and_rejected_element():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req(nodes=("nope",)))
+    (out,) = [_norm(b) for b in c.take()]
+    assert b"<rejected" in out and b"item-not-found" in out and b"type='error'" in out
+    assert s.table.in_use() == 0
+
+
+def test_request_for_fields_that_exist_nowhere_is_rejected():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req(fields=("Colour",)))
+    (out,) = c.take()
+    assert b"rejected" in out and b"item-not-found" in out
+
+
+def test_unauthorized_requester_is_rejected_with_forbidden():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req(frm="eve@evil.example/x"))
+    (out,) = c.take()
+    assert b"rejected" in out and b"forbidden" in out and b"Access denied" in out
+
+
+def test_malformed_seqnr_and_dates_are_bad_requests():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req(seqnr="one"))
+    c.router.dispatch(_req(attrs={"momentary": "true", "from": "yesterday"}))
+    c.router.dispatch(_req(attrs={"momentary": "maybe"}))
+    out = c.take()
+    assert len(out) == 3 and all(b"bad-request" in o and b"rejected" in o for o in out)
+
+
+async def test_full_table_rejects_with_resource_constraint_and_every_request_is_answered():
+    c, s, dev = _sensor(sessions=2)
+    dev.delay_ms = 50
+    for i in range(5):
+        c.router.dispatch(_req(seqnr=str(i + 1)))
+    answers = [_norm(b) for b in c.take()]
+    assert len(answers) == 5
+    assert sum(b"<accepted" in a for a in answers) == 2
+    full = [a for a in answers if b"resource-constraint" in a]
+    assert len(full) == 3 and all(b"<rejected" in a and b"type='wait'" in a for a in full)
+    await _settle(150)
+    assert sum(b"done='true'" in m for m in c.take()) == 2
+    assert s.table.in_use() == 0
+
+
+async def test_same_seqnr_from_two_requesters_are_two_sessions():
+    c, s, dev = _sensor(allow=("owner@example.org", "other@example.org"))
+    dev.delay_ms = 20
+    c.router.dispatch(_req(seqnr="1"))
+    c.router.dispatch(_req(seqnr="1", frm="other@example.org/x"))
+    assert sum(b"<accepted" in a for a in c.take()) == 2
+
+
+async def test_a_device_that_times_out_gives_one_failure_with_done_and_others_still_answer():
+    c, s, dev = _sensor()
+    slow = MemoryDevice(TH[:1], ("1.0",))
+    slow.delay_ms = 1000
+    s.register_node("slow", slow, comm_timeout=30)
+    c.router.dispatch(_req())
+    await _settle(120)
+    out = [_norm(b) for b in c.take()]
+    assert b"<accepted" in out[0]
+    fields, failure = out[1], out[2]
+    assert b"<fields" in fields and b"sht4x-44" in fields and b"done=" not in fields
+    assert b"<failure" in failure and b"done='true'" in failure
+    assert b"nodeId='slow'" in failure and b"Timeout" in failure
+    assert len(out) == 3
+    assert s.table.in_use() == 0
+
+
+async def test_a_device_error_fails_only_its_node():
+    c, s, dev = _sensor()
+    dev.fail = OSError(19)
+    ok = MemoryDevice(TH[:1], ("2.0",))
+    s.register_node("ok", ok)
+    c.router.dispatch(_req())
+    await _settle()
+    out = c.take()
+    assert b"nodeId='ok'" in _norm(out[1])
+    assert b"failure" in out[2] and b"sht4x-44" in out[2]
+
+
+async def test_big_readouts_are_split_under_the_byte_budget_with_done_on_the_last():
+    c, s, _ = _sensor(budget=400)
+    for i in range(6):
+        s.register_node("n%d" % i, MemoryDevice(TH, ("1.%d" % i, "2", "X", False)))
+    c.router.dispatch(_req(attrs={"all": "true"}))
+    await _settle()
+    msgs = c.take()[1:]
+    assert len(msgs) >= 3
+    assert all(len(m) <= 400 + 350 for m in msgs)
+    assert [b"done='true'" in _norm(m) for m in msgs] == [False] * (len(msgs) - 1) + [True]
+    assert sum(m.count(b"<node ") for m in msgs) == 7
+
+
+async def test_cancel_frees_the_slot_and_is_confirmed():
+    c, s, dev = _sensor()
+    dev.delay_ms = 100
+    c.router.dispatch(_req())
+    c.take()
+    await _settle(10)
+    cancel = Element(
+        "iq",
+        st.NS_CLIENT,
+        {"type": "get", "id": "1", "from": OWNER},
+        [Element("cancel", NS, {"seqnr": "1"})],
+    )
+    c.router.dispatch(cancel)
+    (out,) = [_norm(b) for b in c.take()]
+    assert b"<cancelled" in out and b"type='result'" in out
+    assert s.table.in_use() == 0
+    await _settle(150)
+    assert c.take() == []  # nothing more for a cancelled request
+
+
+def test_cancel_for_nothing_is_rejected_with_item_not_found():
+    c, s, _ = _sensor()
+    cancel = Element(
+        "iq",
+        st.NS_CLIENT,
+        {"type": "get", "id": "9", "from": OWNER},
+        [Element("cancel", NS, {"seqnr": "9"})],
+    )
+    c.router.dispatch(cancel)
+    (out,) = c.take()
+    assert b"item-not-found" in out and b"rejected" in out
+
+
+async def test_future_when_is_queued_then_started_then_fields():
+    c, s, _ = _sensor()
+    when = iso(s.clock.now() + 1)
+    c.router.dispatch(_req(attrs={"momentary": "true", "when": when}))
+    acc = _norm(c.take()[0])
+    assert b"queued='true'" in acc
+    await _settle(100)
+    assert c.take() == []
+    await _settle(2100)
+    out = c.take()
+    assert b"<started" in out[0] and b"done='true'" in _norm(out[1])
+
+
+async def test_requester_going_offline_frees_its_sessions():
+    c, s, dev = _sensor()
+    dev.delay_ms = 100
+    c.router.dispatch(_req())
+    await _settle(5)
+    c.router.dispatch(Element("presence", st.NS_CLIENT, {"type": "unavailable", "from": OWNER}))
+    assert s.table.in_use() == 0
+
+
+async def test_our_own_disconnect_frees_every_session():
+    c, s, dev = _sensor()
+    dev.delay_ms = 100
+    c.router.dispatch(_req(seqnr="1"))
+    c.router.dispatch(_req(seqnr="2"))
+    await _settle(5)
+    c.go_offline()
+    assert s.table.in_use() == 0
+
+
+async def test_unsynced_clock_is_reported_as_failure_not_1970():
+    c, s, _ = _sensor()
+    s.clock.synced = False
+    c.router.dispatch(_req())
+    await _settle()
+    out = c.take()
+    assert b"failure" in out[1] and b"Clock not synchronized" in out[1]
+    assert b"value='21.53'" not in _norm(out[1])
+
+
+async def test_history_is_served_for_from_to_with_historical_flags():
+    c, s, dev = _sensor(history=4, sample_s=60)
+    node = s.node("sht4x-44")
+    t0 = int(s.clock.now()) - 300
+    for k in range(4):
+        node.history.add(t0 + 60 * k, ("2%d.0" % k, "40.0", "SHT40", True))
+    c.router.dispatch(
+        _req(attrs={"historical": "true", "from": iso(t0 + 60), "to": iso(t0 + 120)})
+    )
+    await _settle()
+    msg = _norm(c.take()[1])
+    assert msg.count(b"<timestamp") == 2
+    assert b"value='21.0'" in msg and b"value='22.0'" in msg and b"value='20.0'" not in msg
+    assert b"historicalMinute='true'" in msg
+    assert b"Chip" not in msg
+
+
+async def test_concurrent_requests_share_one_readout():
+    c, s, dev = _sensor(allow=("owner@example.org",))
+    dev.delay_ms = 20
+    c.router.dispatch(_req(seqnr="1"))
+    c.router.dispatch(_req(seqnr="2"))
+    await _settle(80)
+    assert dev.reads == 1

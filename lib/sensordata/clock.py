@@ -1,0 +1,77 @@
+"""Wall-clock time for XEP-0323 timestamps: UTC, `YYYY-MM-DDThh:mm:ssZ`, and honest.
+
+A board knows the date only after NTP; until then `synced` is False and the sensor says so
+in a `<failure>` instead of stamping readings with 2000-01-01 or 1970-01-01. Times are kept
+as seconds since 1970 (Unix time) whatever the port's own epoch (2000 on an ESP32), so
+stored history and parsed request times compare the same way on every port.
+"""
+
+import time
+
+_DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+# Seconds from 1970-01-01 to the port's epoch: 0 on unix, 946684800 on an ESP32.
+_EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+
+
+class BadTime(ValueError):
+    pass
+
+
+def _days_from_civil(y, m, d):
+    """Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def iso(t):
+    """Unix seconds → '2026-11-23T21:02:03Z'."""
+    y, mo, d, h, mi, s = time.gmtime(int(t) - _EPOCH_OFFSET)[:6]
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, mo, d, h, mi, s)
+
+
+def parse(s):
+    """xs:dateTime → Unix seconds, leniently: fractions, 'Z', '±hh:mm' or no zone (UTC)."""
+    if not isinstance(s, str) or len(s) < 19 or len(s) > 40:
+        raise BadTime("not a date and time: %r" % (s,))
+    try:
+        if s[4] != "-" or s[7] != "-" or s[10] not in "Tt" or s[13] != ":" or s[16] != ":":
+            raise BadTime("not a date and time: %r" % s)
+        y, mo, d = int(s[0:4]), int(s[5:7]), int(s[8:10])
+        h, mi, sec = int(s[11:13]), int(s[14:16]), int(s[17:19])
+        rest = s[19:]
+        if rest.startswith("."):
+            i = 1
+            while i < len(rest) and "0" <= rest[i] <= "9":
+                i += 1
+            if i == 1:
+                raise BadTime("empty fraction in %r" % s)
+            rest = rest[i:]
+        offset = 0
+        if rest in ("", "Z", "z"):
+            pass
+        elif len(rest) == 6 and rest[0] in "+-" and rest[3] == ":":
+            offset = int(rest[1:3]) * 3600 + int(rest[4:6]) * 60
+            if rest[0] == "-":
+                offset = -offset
+        else:
+            raise BadTime("bad time zone in %r" % s)
+    except ValueError as e:
+        raise BadTime("not a date and time: %r" % s) from e
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 24 and mi <= 59 and sec <= 60):
+        raise BadTime("out of range: %r" % s)
+    return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset
+
+
+class Clock:
+    """The board's idea of now; `synced` is set by whoever set the time (NTP, or the host)."""
+
+    def __init__(self, synced=None):
+        # On the host the OS clock is right; a board starts unsynced until NTP answers.
+        self.synced = (time.gmtime(0)[0] == 1970) if synced is None else synced
+
+    def now(self):
+        return time.time() + _EPOCH_OFFSET

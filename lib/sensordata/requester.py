@@ -1,0 +1,193 @@
+"""The XEP-0323 requester role: a board reading another thing's sensors.
+
+    def on_result(session, result, node_id=None, timestamp=None, fields=None, error_msg=None):
+        ...  # result: accepted | queued | started | fields | done | rejected | failure
+             #         | cancelled | timeout
+    s = requester.request_data("thing@example.org/sensor", on_result, node_ids=["bme280-76"])
+    requester.cancel_request(s)
+
+The results are those slixmpp's requester documents; `fields` is a list of
+`(name, typename, value, unit, data_type, flags)` tuples, `flags` a tuple of flag names.
+Sessions live in the same fixed-size table as the sensor's: `request_data` returns None
+when all are in use. Each session ends exactly once, with done, rejected, failure,
+cancelled or timeout, and its slot is freed then.
+"""
+
+import asyncio
+import time
+
+from sensordata import wire
+from sensordata.sessions import SessionTable
+from xmlstream.element import Element
+from xmpp import stanza as st
+
+_FIELD_TYPES = wire.FIELD_TYPES + ("int", "long", "date", "time", "duration")
+
+
+class Requester:
+    def __init__(self, client, sessions=4, timeout_ms=30_000):
+        self.client = client
+        self.log = client.log
+        self.timeout_ms = timeout_ms
+        self.table = SessionTable(sessions)
+        for s in self.table.slots:
+            s.event = asyncio.Event()
+        self._seq = 0
+        r = client.router
+        r.message(wire.NS, "fields", self._on_fields)
+        r.message(wire.NS, "failure", self._on_failure)
+        r.message(wire.NS, "started", self._on_started)
+        client.on_offline.append(self._offline)
+
+    def request_data(self, to_jid, callback, node_ids=None, fields=None, flags=None, when=None):
+        """Ask `to_jid` (a full JID) for data; the session, or None when the table is full."""
+        self._seq += 1
+        seqnr = str(self._seq)
+        s = self.table.claim(to_jid, seqnr)
+        if s is None:
+            return None
+        attrs = {"seqnr": seqnr}
+        for name in flags or ("momentary",):
+            attrs[name] = "true"
+        if when:
+            attrs["when"] = when
+        children = [Element("node", wire.NS, {"nodeId": n}) for n in node_ids or ()]
+        children += [Element("field", wire.NS, {"name": f}) for f in fields or ()]
+        req = Element("req", wire.NS, attrs, children)
+        s.callback = callback
+        s.state = "requested"
+        s.event.clear()
+        s.task = asyncio.create_task(self._run(s, req))
+        return s
+
+    def cancel_request(self, s):
+        """Ask the device to stop; the callback hears `cancelled` (or the final result)."""
+        if s.jid is None or s.state == "cancelling":
+            return
+        s.state = "cancelling"
+        asyncio.create_task(self._cancel(s, s.jid, s.seqnr))
+
+    async def _cancel(self, s, jid, seqnr):
+        iq = st.iq("get", jid, self.client.new_id(), wire.seq_element("cancel", seqnr))
+        answer = await self.client.router.request(iq, self.timeout_ms)
+        if s.jid == jid and s.seqnr == seqnr:
+            if answer is not None and answer.get("type") == "result":
+                self._end(s, "cancelled")
+            else:
+                self._end(s, "failure", error_msg="cancel not confirmed")
+
+    async def _run(self, s, req):
+        jid, seqnr = s.jid, s.seqnr
+        iq = st.iq("get", jid, self.client.new_id(), req)
+        deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
+        answer = await self.client.router.request(iq, self.timeout_ms)
+        if s.jid != jid or s.seqnr != seqnr:
+            return  # ended meanwhile (cancelled, or the connection dropped)
+        if answer is None:
+            self._end(s, "timeout", error_msg="no answer to the request")
+            return
+        if answer.get("type") != "result":
+            self._end(s, "rejected", error_msg=_error_text(answer))
+            return
+        acc = answer.find("accepted", wire.NS)
+        queued = acc is not None and acc.get("queued") in ("true", "1")
+        if s.state == "requested":
+            s.state = "accepted"
+        self._call(s, "queued" if queued else "accepted")
+        # A queued request may legitimately take until its `when`; extend the deadline by
+        # the whole timeout once data starts flowing (see _touch).
+        s.deadline = deadline
+        while s.jid == jid and s.seqnr == seqnr:
+            left = time.ticks_diff(s.deadline, time.ticks_ms())
+            if left <= 0:
+                self._end(s, "timeout", error_msg="no final answer in time")
+                return
+            s.event.clear()
+            try:
+                await asyncio.wait_for_ms(s.event.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    # -- messages from the device ----------------------------------------------------------
+
+    def _session(self, msg, el):
+        s = self.table.find(msg.get("from"), el.get("seqnr"))
+        if s is None:
+            self.log.debug("%s for no session from %s" % (el.name, msg.get("from")))
+        return s
+
+    def _touch(self, s):
+        s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
+        s.event.set()
+
+    def _on_started(self, msg):
+        el = msg.find("started", wire.NS)
+        s = self._session(msg, el)
+        if s is not None:
+            self._touch(s)
+            self._call(s, "started")
+
+    def _on_fields(self, msg):
+        el = msg.find("fields", wire.NS)
+        s = self._session(msg, el)
+        if s is None:
+            return
+        self._touch(s)
+        for node in el.children:
+            if node.name != "node":
+                continue
+            for ts in node.children:
+                if ts.name != "timestamp":
+                    continue
+                fields = [_field(f) for f in ts.children if f.name in _FIELD_TYPES]
+                self._call(s, "fields", node.get("nodeId"), ts.get("value"), fields)
+        if el.get("done") in ("true", "1"):
+            self._end(s, "done")
+
+    def _on_failure(self, msg):
+        el = msg.find("failure", wire.NS)
+        s = self._session(msg, el)
+        if s is None:
+            return
+        for err in el.children:
+            if err.name == "error":
+                self._call(s, "failure", err.get("nodeId"), err.get("timestamp"), None, err.text)
+        self._end(s, None)  # XEP-0323: a failure ends the request
+
+    # -- endings -----------------------------------------------------------------------------
+
+    def _call(self, s, result, node_id=None, timestamp=None, fields=None, error_msg=None):
+        try:
+            s.callback(s, result, node_id, timestamp, fields, error_msg)
+        except Exception as e:  # noqa: BLE001 - a faulty callback must not break routing
+            self.log.error("requester callback failed on %s: %r" % (result, e))
+
+    def _end(self, s, result, error_msg=None):
+        if result is not None:
+            self._call(s, result, error_msg=error_msg)
+        s.event.set()
+        self.table.free(s)
+
+    def _offline(self):
+        for s in self.table.slots:
+            if s.jid is not None:
+                self._end(s, "timeout", error_msg="connection lost")
+
+
+def _error_text(answer):
+    rej = answer.find("rejected", wire.NS)
+    if rej is not None:
+        e = rej.find("error", wire.NS)
+        if e is not None and e.text:
+            return e.text
+    err = answer.find("error")
+    if err is not None:
+        t = err.find("text", st.NS_STANZAS)
+        if t is not None and t.text:
+            return t.text
+    return st.error_condition(answer) or "rejected"
+
+
+def _field(f):
+    flags = tuple(k for k, v in f.attrs.items() if v in ("true", "1"))
+    return (f.get("name"), f.name, f.get("value"), f.get("unit"), f.get("dataType"), flags)

@@ -1,0 +1,277 @@
+"""The XEP-0323 sensor role: answers readout requests for the nodes registered on it.
+
+    sensor = Sensor(client, clock, sessions=4)
+    sensor.register_node("bme280-76", BME280(i2c), comm_timeout=2000)
+
+Every request is answered at once: `accepted` (with `queued='true'` when its `when` lies
+ahead), or `<rejected>` plus the standard error (`forbidden`, `item-not-found`,
+`bad-request`, `resource-constraint`). An accepted request owns one slot of the fixed
+session table until it ends: done, failure, cancel, a node's comm timeout, the requester
+going offline, or our own reconnect. Readouts run in one asyncio task per session.
+"""
+
+import asyncio
+import time
+
+from micropython import const
+
+from sensordata import wire
+from sensordata.history import History
+from sensordata.sessions import SessionTable
+from xmpp import stanza as st
+
+_COALESCE_MS = const(250)  # concurrent requests within this window share one readout
+
+
+class Node:
+    def __init__(self, node_id, device, comm_timeout, source_id, cache_type, history):
+        self.id = node_id
+        self.device = device
+        self.fields = device.FIELDS
+        self.comm_timeout = comm_timeout
+        self.source_id = source_id
+        self.cache_type = cache_type
+        self.lock = asyncio.Lock()
+        self.last = None  # (ticks, unix time, values) of the last good readout
+        self.history = History(history) if history else None
+        self.failures = 0
+
+    def has_field(self, name):
+        for f in self.fields:
+            if f[0] == name:
+                return True
+        return False
+
+
+class Sensor:
+    def __init__(self, client, clock, sessions=4, history=8, sample_s=60, budget=1536):
+        self.client = client
+        self.clock = clock
+        self.log = client.log
+        self.nodes = []
+        self.table = SessionTable(sessions)
+        self.history = history
+        self.sample_s = sample_s
+        self.budget = budget
+        self.served = 0
+        self._sampler = None
+        r = client.router
+        r.iq(wire.NS, "req", self._on_req, feature=wire.NS)
+        r.iq(wire.NS, "cancel", self._on_cancel)
+        r.presence(self._on_presence)
+        client.on_offline.append(self.table.free_all)
+
+    def register_node(self, node_id, device, comm_timeout=2000, source_id=None, cache_type=None):
+        """Publish `device` (see sensordata/device.py) as node `node_id`."""
+        if self.node(node_id) is not None:
+            raise ValueError("node %s registered twice" % node_id)
+        self.nodes.append(Node(node_id, device, comm_timeout, source_id, cache_type, self.history))
+
+    def node(self, node_id):
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        return None
+
+    # -- requests -----------------------------------------------------------------------
+
+    def _reject(self, iq, seqnr, condition, text):
+        self.log.info("rejected %s seqnr=%s: %s" % (iq.get("from"), seqnr, text))
+        return st.error(iq, condition, text, wire.rejected(seqnr, text))
+
+    def _on_req(self, iq):
+        frm = iq.get("from")
+        req_el = iq.children[0]
+        seqnr = req_el.get("seqnr") or ""
+        if not self.client.roster.is_authorized(frm):
+            return self._reject(iq, seqnr, "forbidden", "Access denied")
+        try:
+            req = wire.parse_req(req_el)
+        except wire.BadRequest as e:
+            return self._reject(iq, seqnr, "bad-request", str(e))
+        if req.nodes is not None:
+            for nid in req.nodes:
+                if self.node(nid) is None:
+                    return self._reject(iq, seqnr, "item-not-found", "Unknown node: " + nid)
+        if req.fields is not None:
+            nodes = self._selected(req)
+            if not any(n.has_field(f) for f in req.fields for n in nodes):
+                return self._reject(iq, seqnr, "item-not-found", "No such field")
+        if self.table.find(frm, req.seqnr) is not None:
+            return self._reject(iq, seqnr, "bad-request", "seqnr already in use")
+        s = self.table.claim(frm, req.seqnr)
+        if s is None:
+            self.log.warn("session table full: %s seqnr=%s rejected" % (frm, seqnr))
+            return self._reject(iq, seqnr, "resource-constraint", "Too many requests")
+        s.request = req
+        queued = req.when is not None and req.when > self.clock.now()
+        s.state = "queued" if queued else "reading"
+        # The task starts after this handler returns, so `accepted` is queued first.
+        s.task = asyncio.create_task(self._serve(s))
+        attrs = {"queued": "true"} if queued else None
+        return st.result(iq, wire.seq_element("accepted", req.seqnr, attrs))
+
+    def _on_cancel(self, iq):
+        frm = iq.get("from")
+        try:
+            seqnr = wire.seqnr_of(iq.children[0])
+        except wire.BadRequest as e:
+            return st.error(iq, "bad-request", str(e))
+        s = self.table.find(frm, seqnr)
+        if s is None:
+            text = "No such request"
+            return st.error(iq, "item-not-found", text, wire.rejected(seqnr, text))
+        self.table.free(s)
+        self.log.info("cancelled %s seqnr=%s" % (frm, seqnr))
+        return st.result(iq, wire.seq_element("cancelled", seqnr))
+
+    def _on_presence(self, el):
+        if el.get("type") == "unavailable" and el.get("from"):
+            for s in list(self.table.owned_by(el.get("from"))):
+                self.log.info("%s went offline: seqnr=%s ended" % (s.jid, s.seqnr))
+                self.table.free(s)
+
+    def _selected(self, req):
+        if req.nodes is None:
+            return self.nodes
+        return [n for n in self.nodes if n.id in req.nodes]
+
+    # -- readout ------------------------------------------------------------------------
+
+    async def _serve(self, s):
+        req, to = s.request, s.jid
+        try:
+            if s.state == "queued":
+                while True:
+                    wait = req.when - self.clock.now()
+                    if wait <= 0:
+                        break
+                    await asyncio.sleep_ms(min(wait, 60) * 1000)
+                s.state = "reading"
+                await self._send(wire.message(to, wire.seq_element("started", req.seqnr)))
+            await self._readout(s, req, to)
+            self.served += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - logged; the slot is freed below
+            self.log.error("readout for %s seqnr=%s failed: %r" % (to, req.seqnr, e))
+        finally:
+            if s.jid == to and s.request is req:
+                s.task = None  # we are that task: nothing to cancel
+                self.table.free(s)
+
+    async def _send(self, el):
+        await self.client.send_wait(el)
+
+    async def _readout(self, s, req, to):
+        msg = wire.FieldsMessage(to, req.seqnr)
+        errors = []
+        if not self.clock.synced:
+            now = self.clock.now()
+            errors = [(n.id, now, "Clock not synchronized") for n in self._selected(req)]
+        else:
+            for node in self._selected(req):
+                blocks = []
+                if req.flags & wire.CURRENT and self._wants_current(node, req):
+                    got = await self.read(node)
+                    if got[2] is not None:
+                        errors.append((node.id, got[1], got[2]))
+                    else:
+                        block = self._block(node, req, got[1], got[0], wire.CURRENT, None)
+                        if block:
+                            blocks.append(block)
+                if node.history is not None and req.flags & wire.HISTORICAL:
+                    if req.t_from is not None or req.t_to is not None:
+                        flag = _hist_kind(self.sample_s)
+                        for t, values in node.history.between(req.t_from, req.t_to):
+                            block = self._block(node, req, t, values, 0, flag)
+                            if block:
+                                blocks.append(block)
+                for block in blocks:
+                    if msg.blocks and msg.size + len(block) > self.budget:
+                        await self._send(msg)
+                        msg = wire.FieldsMessage(to, req.seqnr)
+                    msg.add(block)
+        if errors:
+            if msg.blocks:
+                await self._send(msg)
+            await self._send(wire.failure(to, req.seqnr, errors))
+        else:
+            msg.done = True
+            await self._send(msg)
+
+    def _wants_current(self, node, req):
+        for f in node.fields:
+            if wire.KINDS.get(f[3], 0) & req.flags and (req.fields is None or f[0] in req.fields):
+                return True
+        return False
+
+    def _block(self, node, req, ts, values, kinds, hist_flag):
+        """Serialized fields of one readout that pass the request's filters, or None."""
+        out = []
+        for i, f in enumerate(node.fields):
+            if req.fields is not None and f[0] not in req.fields:
+                continue
+            if hist_flag is None:
+                if not wire.KINDS.get(f[3], 0) & req.flags & kinds:
+                    continue
+                kind = f[3]
+            else:
+                if f[3] != "momentary":
+                    continue  # history keeps measurements, not identity or status
+                kind = hist_flag
+            out.append(
+                wire.field_bytes(f[0], f[1], values[i], f[2], kind, f[4] if len(f) > 4 else None)
+            )
+        return wire.node_block(node.id, ts, out) if out else None
+
+    async def read(self, node):
+        """(values, unix time, error text or None): one readout, shared if very recent."""
+        async with node.lock:
+            last = node.last
+            if last is not None and time.ticks_diff(time.ticks_ms(), last[0]) < _COALESCE_MS:
+                return last[2], last[1], None
+            now = self.clock.now()
+            try:
+                values = await asyncio.wait_for_ms(node.device.read(), node.comm_timeout)
+            except asyncio.TimeoutError:
+                node.failures += 1
+                self.log.warn("node %s: no answer within %d ms" % (node.id, node.comm_timeout))
+                return None, now, "Timeout: no answer within %d ms" % node.comm_timeout
+            except Exception as e:  # noqa: BLE001 - a failing part fails its node only
+                node.failures += 1
+                self.log.warn("node %s: readout failed: %r" % (node.id, e))
+                return None, now, "Readout failed: %s" % (e,)
+            node.last = (time.ticks_ms(), now, values)
+            return values, now, None
+
+    # -- periodic sampling for history ----------------------------------------------------
+
+    def start_sampling(self):
+        if self._sampler is None and self.history:
+            self._sampler = asyncio.create_task(self._sample())
+
+    def stop(self):
+        if self._sampler is not None:
+            self._sampler.cancel()
+            self._sampler = None
+        self.table.free_all()
+
+    async def _sample(self):
+        while True:
+            if self.clock.synced:
+                for node in self.nodes:
+                    values, t, err = await self.read(node)
+                    if err is None and node.history is not None:
+                        node.history.add(t, values)
+            await asyncio.sleep_ms(self.sample_s * 1000)
+
+
+def _hist_kind(period_s):
+    if period_s < 60:
+        return "historicalSecond"
+    if period_s < 3600:
+        return "historicalMinute"
+    if period_s < 86400:
+        return "historicalHour"
+    return "historicalDay"

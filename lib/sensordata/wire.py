@@ -1,0 +1,217 @@
+"""XEP-0323 on the wire: parsing `<req>`, and the elements a device and a requester send.
+
+The dialect is the one slixmpp 1.17 speaks (namespace `urn:xmpp:iot:sensordata`, seqnr,
+`done='true'` on the last message) plus what XEP-0323 0.3-0.6 requesters expect (a
+standard `<error/>` next to `<rejected>`); see the README's wire-format section.
+"""
+
+from micropython import const
+
+from sensordata import clock
+from xmlstream.element import Element, escape_attr
+
+NS = "urn:xmpp:iot:sensordata"
+
+# Request and field type flags, as bits (XEP-0323 §3.1 "Field Types").
+MOMENTARY = const(1)
+PEAK = const(2)
+STATUS = const(4)
+COMPUTED = const(8)
+IDENTITY = const(16)
+HIST_SECOND = const(32)
+HIST_MINUTE = const(64)
+HIST_HOUR = const(128)
+HIST_DAY = const(256)
+HIST_WEEK = const(512)
+HIST_MONTH = const(1024)
+HIST_QUARTER = const(2048)
+HIST_YEAR = const(4096)
+HIST_OTHER = const(8192)
+HISTORICAL = const(16352)  # every historical* bit
+CURRENT = const(31)  # momentary | peak | status | computed | identity
+ALL = const(16383)
+
+FLAG_NAMES = (
+    "momentary",
+    "peak",
+    "status",
+    "computed",
+    "identity",
+    "historicalSecond",
+    "historicalMinute",
+    "historicalHour",
+    "historicalDay",
+    "historicalWeek",
+    "historicalMonth",
+    "historicalQuarter",
+    "historicalYear",
+    "historicalOther",
+)
+KINDS = {
+    "momentary": MOMENTARY,
+    "peak": PEAK,
+    "status": STATUS,
+    "computed": COMPUTED,
+    "identity": IDENTITY,
+}
+FIELD_TYPES = ("numeric", "string", "boolean", "dateTime", "timeSpan", "enum")
+_MAX_FILTER = const(16)  # node or field names in one request; more is not a sensor's job
+
+
+class BadRequest(ValueError):
+    """A `<req>` we cannot honour as written: answered with `bad-request`."""
+
+
+def _flag(value, where):
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise BadRequest("%s must be true or false, not %r" % (where, value))
+
+
+class Request:
+    """One parsed `<req>`: everything a readout needs, nothing of the XML tree."""
+
+    def __init__(self, seqnr, flags, nodes, fields, t_from, t_to, when):
+        self.seqnr = seqnr
+        self.flags = flags
+        self.nodes = nodes
+        self.fields = fields
+        self.t_from = t_from
+        self.t_to = t_to
+        self.when = when
+
+
+def seqnr_of(el):
+    s = el.get("seqnr")
+    if not s or len(s) > 11 or not (s.isdigit() or (s[0] == "-" and s[1:].isdigit())):
+        raise BadRequest("seqnr must be an integer, not %r" % (s,))
+    return s
+
+
+def parse_req(req):
+    """`<req>` element → Request; raises BadRequest naming what is wrong."""
+    seqnr = seqnr_of(req)
+    flags = 0
+    for bit, name in enumerate(FLAG_NAMES):
+        v = req.get(name)
+        if v is not None and _flag(v, name):
+            flags |= 1 << bit
+    v = req.get("historical")
+    if v is not None and _flag(v, "historical"):
+        flags |= HISTORICAL
+    v = req.get("all")
+    if (v is not None and _flag(v, "all")) or not flags:
+        flags = ALL  # XEP-0323 §3.1: no type flag means everything
+    times = []
+    for name in ("from", "to", "when"):
+        v = req.get(name)
+        try:
+            times.append(clock.parse(v) if v is not None else None)
+        except clock.BadTime as e:
+            raise BadRequest("%s: %s" % (name, e)) from e
+    nodes, fields = [], []
+    for child in req.children:
+        if child.name == "node":
+            nid = child.get("nodeId")
+            if not nid:
+                raise BadRequest("node without nodeId")
+            nodes.append(nid)
+        elif child.name == "field":
+            fname = child.get("name")
+            if not fname:
+                raise BadRequest("field without name")
+            fields.append(fname)
+    if len(nodes) > _MAX_FILTER or len(fields) > _MAX_FILTER:
+        raise BadRequest("at most %d nodes and %d fields per request" % (_MAX_FILTER, _MAX_FILTER))
+    if times[0] is not None and times[1] is not None and times[0] > times[1]:
+        raise BadRequest("from is after to")
+    return Request(seqnr, flags, tuple(nodes) or None, tuple(fields) or None, *times)
+
+
+# -- what a device sends ---------------------------------------------------------------------
+
+
+def seq_element(name, seqnr, attrs=None, children=None):
+    a = {"seqnr": seqnr}
+    if attrs:
+        a.update(attrs)
+    return Element(name, NS, a, children)
+
+
+def rejected(seqnr, text):
+    return seq_element("rejected", seqnr, None, [Element("error", NS, None, None, text)])
+
+
+def message(to, child):
+    # No type: chat clients do not show XEP-0323 traffic (notes §3).
+    return Element("message", "jabber:client", {"to": to}, [child])
+
+
+def field_bytes(name, typename, value, unit, kind, data_type=None):
+    """One serialized field element; QoS is `automaticReadout`, or `missing` for no value."""
+    if value is None:
+        qos, value = "missing", ""
+    else:
+        qos = "automaticReadout"
+        if value is True or value is False:
+            value = "true" if value else "false"
+    s = "<%s name='%s' value='%s'" % (typename, escape_attr(name), escape_attr(value))
+    if unit:
+        s += " unit='%s'" % escape_attr(unit)
+    if data_type:
+        s += " dataType='%s'" % escape_attr(data_type)
+    return (s + " %s='true' %s='true'/>" % (kind, qos)).encode()
+
+
+class FieldsMessage:
+    """A `<fields>` message assembled from pre-serialized node blocks under a byte budget.
+
+    Blocks are kept as bytes (a node's timestamp and its fields); `write` streams them into
+    the output buffer, so the whole message never exists as one Python string.
+    """
+
+    def __init__(self, to, seqnr):
+        self.head = (
+            "<message to='%s'><fields xmlns='%s' seqnr='%s'"
+            % (escape_attr(to), NS, escape_attr(seqnr))
+        ).encode()
+        self.blocks = []
+        self.size = len(self.head) + 40
+        self.done = False
+
+    def add(self, block):
+        self.blocks.append(block)
+        self.size += len(block)
+
+    def write(self, w):
+        w.write(self.head)
+        if not self.blocks:
+            w.write(b" done='true'/></message>" if self.done else b"/></message>")
+            return
+        w.write(b" done='true'>" if self.done else b">")
+        for b in self.blocks:
+            w.write(b)
+        w.write(b"</fields></message>")
+
+
+def node_block(node_id, ts, field_xml):
+    """`<node><timestamp>fields</timestamp></node>` as bytes; `field_xml` is a list of bytes."""
+    return b"".join(
+        (
+            b"<node nodeId='%s'><timestamp value='%s'>"
+            % (escape_attr(node_id).encode(), clock.iso(ts).encode()),
+            b"".join(field_xml),
+            b"</timestamp></node>",
+        )
+    )
+
+
+def failure(to, seqnr, errors):
+    """One `<failure done='true'>` naming every node that failed: [(node_id, ts, text)]."""
+    children = [
+        Element("error", NS, {"nodeId": nid, "timestamp": clock.iso(ts)}, None, text)
+        for nid, ts, text in errors
+    ]
+    return message(to, seq_element("failure", seqnr, {"done": "true"}, children))

@@ -1,0 +1,68 @@
+"""The application a board runs: XMPP client + XEP-0323 sensor + chat, for a board's nodes.
+
+The same code runs on an ESP32 (from firmware/main.py, after WiFi and NTP) and on the host
+(boards/host/run.py); only the node list and the CA bytes differ.
+"""
+
+
+from sensordata.clock import Clock
+from sensordata.requester import Requester
+from sensordata.sensor import Sensor
+from xmpp.client import Client
+from xmpp.log import Log
+
+VERSION = "0.1.0"
+_LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
+
+
+class Thing:
+    """Everything one board runs, wired together; several can live in one process."""
+
+    def __init__(self, cfg, nodes, ca_der, clock=None, log=None):
+        x = cfg["xmpp"]
+        s = cfg.get("sensor") or {}
+        self.log = log or Log(x["jid"].split("@")[0], _LEVELS.get(cfg.get("log", "info"), 20))
+        self.clock = clock or Clock()
+        self.client = Client(
+            x, ca_der, self.log, cfg.get("name") or "xmpp-sensor", VERSION, cfg.get("allow", ())
+        )
+        self.sensor = Sensor(
+            self.client,
+            self.clock,
+            s.get("sessions", 4),
+            s.get("history", 8),
+            s.get("sample_s", 60),
+            s.get("fields_budget", 1536),
+        )
+        comm = s.get("comm_timeout_ms", 2000)
+        for node_id, device in nodes:
+            self.sensor.register_node(node_id, device, comm)
+        self.requester = Requester(self.client, s.get("requests", 2))
+        self._chat = None
+        try:
+            from thing import chat  # optional on very small builds
+        except ImportError:
+            chat = None
+        if chat is not None:
+            self._chat = chat.Chat(self)
+
+    async def run(self):
+        self.sensor.start_sampling()
+        try:
+            await self.client.run()
+        finally:
+            self.sensor.stop()
+
+    def stop(self):
+        self.client.stop()
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+async def main(cfg, nodes, ca_der):
+    thing = Thing(cfg, nodes, ca_der)
+    await thing.run()
+    return thing

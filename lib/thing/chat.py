@@ -1,0 +1,154 @@
+"""Plain chat commands, for the XMPP client a person already has on their phone.
+
+    help                 what follows
+    nodes                the nodes and their fields
+    read [node] [field]  a readout, all nodes or one, all fields or one
+    status               uptime, heap, clock, sessions in use, and the board's own status
+
+Only authorized senders are answered with data; anyone else gets one polite refusal (and
+no more than one per few minutes, so two bots cannot talk each other into a loop). Chat
+states and other body-less messages, and messages delivered late from offline storage
+(they carry a XEP-0203 delay), are ignored: an old "read" is not a question anymore.
+The readout goes through the XEP-0323 sensor's own read path (same drivers, same
+timeouts, same coalescing of concurrent reads).
+"""
+
+import gc
+import time
+
+from micropython import const
+
+from xmlstream.element import Element
+from xmpp import stanza as st
+
+NS_DELAY = "urn:xmpp:delay"
+_REFUSE_EVERY_MS = const(300_000)
+_REFUSED_KEEP = const(4)
+_MAX_BODY = const(200)
+HELP = "Commands: help | nodes | read [node] [field] | status\nExample: read bme280-76 Temperature"
+
+
+class Chat:
+    def __init__(self, thing):
+        self.thing = thing
+        self.client = thing.client
+        self.started = time.ticks_ms()
+        self.status_hook = None  # board-provided callable returning extra status text
+        self._refused = [None] * _REFUSED_KEEP  # (bare jid, ticks) of recent refusals
+        self._next = 0
+        self.client.router.message(st.NS_CLIENT, "body", self._on_message)
+        try:
+            from thing import adhoc
+        except ImportError:
+            adhoc = None
+        if adhoc is not None:
+            adhoc.ReadCommand(thing, self)
+
+    def _on_message(self, msg):
+        type_ = msg.get("type") or "normal"
+        if type_ not in ("chat", "normal") or msg.find("delay", NS_DELAY) is not None:
+            return None
+        frm = msg.get("from")
+        body = msg.find("body")
+        text = (body.text if body is not None else "").strip()
+        if not text or not frm:
+            return None
+        if not self.client.roster.is_authorized(frm):
+            return self._refuse(frm, type_)
+        return self._answer(frm, type_, text[:_MAX_BODY])
+
+    def _refuse(self, frm, type_):
+        bare = frm.split("/")[0]
+        now = time.ticks_ms()
+        for r in self._refused:
+            if r is not None and r[0] == bare and time.ticks_diff(now, r[1]) < _REFUSE_EVERY_MS:
+                return None
+        self._refused[self._next] = (bare, now)
+        self._next = (self._next + 1) % _REFUSED_KEEP
+        self.client.log.info("chat from %s refused (not authorized)" % frm)
+        return reply(frm, type_, "Sorry, you are not allowed to read this device.")
+
+    async def _answer(self, frm, type_, text):
+        words = text.split()
+        cmd = words[0].lower()
+        if cmd == "read":
+            out = await self.read_text(
+                words[1] if len(words) > 1 else None, words[2] if len(words) > 2 else None
+            )
+        elif cmd == "nodes":
+            out = self.nodes_text()
+        elif cmd == "status":
+            out = self.status_text()
+        elif cmd in ("help", "?"):
+            out = HELP
+        else:
+            out = "Unknown command %r.\n%s" % (words[0][:20], HELP)
+        return reply(frm, type_, out)
+
+    def nodes_text(self):
+        lines = []
+        for n in self.thing.sensor.nodes:
+            lines.append("%s: %s" % (n.id, ", ".join(f[0] for f in n.fields)))
+        return "\n".join(lines) or "No nodes."
+
+    async def read_text(self, node_id=None, field=None):
+        sensor = self.thing.sensor
+        nodes = sensor.nodes
+        if node_id is not None:
+            n = sensor.node(node_id)
+            if n is None:
+                return "Unknown node %r. Try: nodes" % node_id[:40]
+            nodes = [n]
+        lines = []
+        for n in nodes:
+            values, _, err = await sensor.read(n)
+            if err is not None:
+                lines.append("%s: %s" % (n.id, err))
+                continue
+            parts = []
+            for i, f in enumerate(n.fields):
+                if field is not None and f[0].lower() != field.lower():
+                    continue
+                if field is None and f[3] != "momentary":
+                    continue
+                parts.append(format_value(f, values[i]))
+            if parts:
+                lines.append("%s: %s" % (n.id, ", ".join(parts)))
+        if not lines:
+            return "No field %r. Try: nodes" % (field or "")[:40]
+        return "\n".join(lines)
+
+    def status_text(self):
+        c = self.client
+        gc.collect()
+        up = time.ticks_diff(time.ticks_ms(), self.started) // 1000
+        table = self.thing.sensor.table
+        lines = [
+            "Uptime: %dd %02d:%02d:%02d" % (up // 86400, up // 3600 % 24, up // 60 % 60, up % 60),
+            "Heap free: %d bytes" % gc.mem_free(),
+            "Clock: %s" % ("synchronized" if self.thing.clock.synced else "NOT synchronized"),
+            "Sessions: %d of %d in use" % (table.in_use(), len(table.slots)),
+            "Readouts served: %d" % self.thing.sensor.served,
+            "Connections: %d" % c.connects,
+        ]
+        if self.status_hook is not None:
+            lines.append(self.status_hook())
+        return "\n".join(lines)
+
+
+def format_value(field, value):
+    if value is None:
+        return "%s missing" % field[0]
+    if value is True or value is False:
+        value = "yes" if value else "no"
+    unit = field[2]
+    return "%s %s%s" % (field[0], value, " " + unit if unit else "")
+
+
+def reply(to, type_, text):
+    return Element(
+        "message",
+        st.NS_CLIENT,
+        {"to": to, "type": type_},
+        [Element("body", st.NS_CLIENT, None, None, text)],
+    )

@@ -1,0 +1,131 @@
+"""Run the firmware on the simulated host board as a child process (tests, demo, bench).
+
+fw = HostBoard(config_dict, workdir)      # writes config.json (+ ca.der if given)
+fw.start()
+fw.wait_log(r"online as (\\S+)")          # -> the match, or AssertionError with the log
+fw.stop()                                 # SIGINT, then SIGKILL; never leaves a process
+"""
+
+import atexit
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_live = set()
+
+
+def board_config(server, user="sensor", password=None, allow=("requester",), **xmpp):
+    """A host-board config for an account on a localxmpp server."""
+    x = {
+        "jid": server.jid(user),
+        "password": password or server.accounts[user],
+        "host": "127.0.0.1",
+        "port": server.port,
+        "ca": str(server.ca_der_path),
+        "ping_s": 30,
+    }
+    x.update(xmpp)
+    return {
+        "xmpp": x,
+        "allow": [a if "@" in a else server.jid(a) for a in allow],
+        "board": "host",
+    }
+
+
+class HostBoard:
+    def __init__(self, config, workdir, heap="256k", mpy=False):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.dir / "config.json"
+        self.config_path.write_text(json.dumps(config, indent=1, ensure_ascii=False))
+        self.heap = heap
+        self.mpy = mpy
+        self.proc = None
+        self.lines = []
+        self._cond = threading.Condition()
+
+    def start(self):
+        env = dict(os.environ, HEAP=self.heap, MPY="1" if self.mpy else "0")
+        self.proc = subprocess.Popen(
+            [str(ROOT / "tools" / "run-host"), str(self.config_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
+        _live.add(self.proc)
+        threading.Thread(target=self._pump, daemon=True).start()
+        return self
+
+    def _pump(self):
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._cond:
+                self.lines.append(line)
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def log(self):
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def count(self, pattern):
+        rx = re.compile(pattern)
+        with self._cond:
+            return sum(1 for line in self.lines if rx.search(line))
+
+    def wait_log(self, pattern, timeout=20.0, after=0):
+        """The first log line (from index `after`) matching `pattern`, as a re.Match."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        i = after
+        with self._cond:
+            while True:
+                while i < len(self.lines):
+                    m = rx.search(self.lines[i])
+                    if m:
+                        return m
+                    i += 1
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and i >= len(self.lines)):
+                    raise AssertionError(
+                        "no log line matching %r within %.0f s; exit=%s; log:\n%s"
+                        % (pattern, timeout, self.proc.poll(), "\n".join(self.lines[-60:]))
+                    )
+                self._cond.wait(min(left, 0.2))
+
+    def mark(self):
+        with self._cond:
+            return len(self.lines)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=5.0):
+        p = self.proc
+        if p is None:
+            return None
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout)
+        _live.discard(p)
+        return p.returncode
+
+
+@atexit.register
+def _kill_all():
+    for p in list(_live):
+        if p.poll() is None:
+            p.kill()
