@@ -139,6 +139,23 @@ def ejabberd(request, _ejabberd_server):
 
 
 @pytest.fixture
+def fake_server():
+    """Factory: fake_server(script) -> a started FakeServer (see fakeserver.py), stopped after."""
+    from fakeserver import FakeServer
+
+    servers = []
+
+    def make(script, port=0):
+        server = FakeServer(script, port).start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
 def clients():
     """A ClientLoop: clients.connect(server, user) logs a slixmpp client in (verified TLS).
 

@@ -1,9 +1,13 @@
 """The local server harness works: real slixmpp traffic through real Prosody and ejabberd."""
 
 import os
+import re
 import signal
+import socket
+import ssl
 import time
 
+import fakeserver as fs
 import pytest
 from localxmpp import Prosody, pid_alive, port_accepts
 from localxmpp.client import ConnectError
@@ -175,3 +179,133 @@ def test_killing_the_owner_kills_the_server(tmp_path):
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not pid_alive(pid)
+
+
+# ---- the scripted fake server, driven by a raw socket -----------------------------------
+CLIENT_HEADER = (
+    b"<?xml version='1.0'?><stream:stream to='localhost' version='1.0' xmlns='jabber:client'"
+    b" xmlns:stream='http://etherx.jabber.org/streams'>"
+)
+
+
+def _connect(port):
+    return socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+def _read_until(sock, pattern):
+    """Read until `pattern` (bytes regex) matches or the server closes; returns all bytes."""
+    data = b""
+    while not re.search(pattern, data):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _read_all(sock):
+    return _read_until(sock, rb"(?!)")
+
+
+def test_fake_server_records_what_the_client_sent_and_counts_reconnects(fake_server):
+    fake = fake_server([fs.Expect(fs.CLIENT_HEADER), fs.Send(fs.header()), fs.Close()])
+    for _ in range(2):
+        with _connect(fake.port) as sock:
+            sock.sendall(CLIENT_HEADER)
+            assert b"<stream:stream" in _read_all(sock)
+        time.sleep(0.2)
+    fake.wait_closed(1)
+    assert fake.connection_count == 2
+    assert fake.connections[0].received == CLIENT_HEADER
+    assert fake.connections[0].failure is None
+    [delay] = fake.reconnect_delays()
+    assert 0.15 < delay < 1.0
+
+
+def test_fake_server_starttls_presents_a_certificate_from_our_ca(fake_server, ca):
+    script = fs.starttls() + [fs.Send(fs.header() + fs.features(fs.MECHANISMS))]
+    fake = fake_server(script)
+    context = ssl.create_default_context(cafile=str(ca.pem_path))
+    with _connect(fake.port) as raw:
+        raw.sendall(CLIENT_HEADER)
+        assert b"<required/>" in _read_until(raw, rb"</stream:features>")
+        raw.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        assert b"<proceed" in _read_until(raw, rb"<proceed[^>]*>")
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(CLIENT_HEADER)
+            assert b"SCRAM-SHA-1" in _read_until(tls, rb"</stream:features>")
+    conn = fake.wait_closed(0)
+    assert conn.tls and conn.received.count(b"<stream:stream") == 2
+
+
+def test_fake_server_stalled_tls_handshake_never_completes(fake_server, ca):
+    fake = fake_server(fs.stalled_tls_handshake())
+    context = ssl.create_default_context(cafile=str(ca.pem_path))
+    with _connect(fake.port) as raw:
+        raw.sendall(CLIENT_HEADER)
+        _read_until(raw, rb"</stream:features>")
+        raw.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        _read_until(raw, rb"<proceed[^>]*>")
+        raw.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            context.wrap_socket(raw, server_hostname="localhost")
+    assert fake.wait_received(0, rb"\x16\x03").tls is False  # the client hello arrived
+
+
+def test_fake_server_reset_reaches_the_client_as_a_tcp_rst(fake_server):
+    fake = fake_server(fs.reset_after_header())
+    with _connect(fake.port) as sock:
+        sock.sendall(CLIENT_HEADER)
+        with pytest.raises(ConnectionResetError):
+            while sock.recv(65536):
+                pass
+
+
+def test_fake_server_sends_slowly_at_the_given_rate(fake_server):
+    fake = fake_server([fs.SendSlowly(b"x" * 50, rate=250), fs.Close()])
+    started = time.monotonic()
+    with _connect(fake.port) as sock:
+        assert _read_all(sock) == b"x" * 50
+    assert 0.15 < time.monotonic() - started < 1.0
+
+
+def test_fake_server_expect_timeout_is_recorded_and_closes(fake_server):
+    fake = fake_server([fs.Expect(b"never", timeout=0.2), fs.Send(b"unreachable")])
+    with _connect(fake.port) as sock:
+        sock.sendall(b"hello")
+        assert _read_all(sock) == b""
+    conn = fake.wait_closed(0)
+    assert "never" in conn.failure and conn.steps_done == 0
+
+
+def test_fake_server_see_other_host_redirects_to_a_second_fake(fake_server):
+    target = fake_server([fs.Expect(fs.CLIENT_HEADER), fs.Send(fs.header(stream_id="second"))])
+    first = fake_server(fs.see_other_host(target.port))
+    with _connect(first.port) as sock:
+        sock.sendall(CLIENT_HEADER)
+        error = _read_all(sock)
+    host, port = re.search(rb"<see-other-host[^>]*>([^<]+):(\d+)<", error).groups()
+    with _connect(int(port)) as sock:
+        sock.sendall(CLIENT_HEADER)
+        assert b"id='second'" in _read_until(sock, rb"<stream:stream[^>]*>")
+    assert host == b"127.0.0.1" and target.connection_count == 1
+
+
+@pytest.mark.parametrize(
+    "script, expected",
+    [
+        (fs.plaintext_without_starttls(), rb"</stream:features>"),
+        (fs.garbage_after_header(), rb"not xml"),
+        (fs.doctype(), rb"<!DOCTYPE"),
+        (fs.oversized_stanza(20_000, tls=False), rb"x{20000}</body>"),
+    ],
+    ids=["no-starttls", "garbage", "doctype", "oversized"],
+)
+def test_fake_server_ready_made_scripts_send_what_they_promise(fake_server, script, expected):
+    fake = fake_server(script)
+    with _connect(fake.port) as sock:
+        sock.sendall(CLIENT_HEADER)
+        data = _read_until(sock, expected)
+    assert re.search(expected, data)
+    if b"features" in expected:
+        assert b"starttls" not in data and b"PLAIN" in data
