@@ -84,9 +84,15 @@ def test_two_clients_exchange_a_message_and_a_ping(prosody, clients):
     assert requester.ping(sensor.jid) < 1.0
 
 
-def test_stanza_size_limit_is_configurable(make_prosody):
-    server = make_prosody(stanza_size_limit=20000)
-    assert "c2s_stanza_size_limit = 20000" in server.config_path.read_text()
+def test_stanza_size_limit_is_enforced(make_prosody, clients):
+    server = make_prosody(stanza_size_limit=10_000)
+    sensor = clients.connect(server, "sensor", resource="dev")
+    requester = clients.connect(server, "requester")
+    requester.send_message(sensor.jid, "x" * 5_000)
+    assert len(sensor.wait_message(timeout=5)["body"]) == 5_000
+    requester.send_message(sensor.jid, "x" * 20_000)
+    error = requester.wait_event("stream_error", timeout=5)
+    assert error["condition"] == "policy-violation"
 
 
 def test_restart_keeps_port_and_accounts(prosody, clients):

@@ -36,6 +36,7 @@ listen:
     module: ejabberd_c2s
     max_stanza_size: {max_stanza_size}
     access: c2s
+    starttls: true
     starttls_required: {starttls_required}
 {direct_tls}
 auth_method: internal
