@@ -1,0 +1,122 @@
+"""Aosong AHT20 temperature and humidity sensor on I2C.
+
+A measurement is triggered, takes up to 80 ms, and is read back as a status byte, five data
+bytes and a CRC (AHT20 datasheet §5.4). The status byte carries the busy flag (bit 7) and the
+calibration flag (bit 3); an uncalibrated part is initialised with 0xBE.
+
+    sensor = AHT20(i2c)
+    t_raw, rh_raw = await sensor.measure()
+    temperature, humidity, calibrated, chip, address = await sensor.read()
+"""
+
+import asyncio
+import time
+
+from micropython import const
+
+from drivers.crc8 import crc8
+from drivers.errors import ETIMEDOUT, BusyError, CRCError, SensorError, bus_error
+from drivers.fixed import fixed
+
+_CMD_STATUS = const(0x71)
+_STATUS_BUSY = const(0x80)
+_STATUS_CAL = const(0x08)
+_INIT = b"\xbe\x08\x00"
+_TRIGGER = b"\xac\x33\x00"
+_MEASURE_MS = const(80)
+_BUSY_POLLS = const(5)
+
+
+def probe(i2c, address):
+    """'aht20' when a status byte reads back with the calibration flag (after init), else None."""
+    buf = bytearray(1)
+    try:
+        i2c.writeto(address, bytes((_CMD_STATUS,)))
+        i2c.readfrom_into(address, buf)
+        if not buf[0] & _STATUS_CAL:
+            i2c.writeto(address, _INIT)
+            time.sleep_ms(10)  # boot-time detection only, before the event loop runs
+            i2c.readfrom_into(address, buf)
+    except OSError:
+        return None
+    return "aht20" if buf[0] & _STATUS_CAL and not buf[0] & _STATUS_BUSY else None
+
+
+class AHT20:
+    CHIP = "AHT20"
+    FIELDS = (
+        ("Temperature", "numeric", "°C", "momentary"),
+        ("Humidity", "numeric", "%", "momentary"),
+        ("Calibrated", "boolean", "", "status"),
+        ("Chip", "string", "", "identity"),
+        ("Address", "string", "", "identity"),
+    )
+
+    def __init__(self, i2c, address=0x38):
+        self._i2c = i2c
+        self.address = address
+        self._buf = bytearray(7)
+        self._one = memoryview(self._buf)[:1]
+        self._addr_str = "0x%02x" % address
+        self._ready = False
+
+    def _status(self):
+        self._one[0] = _CMD_STATUS
+        self._i2c.writeto(self.address, self._one)
+        self._i2c.readfrom_into(self.address, self._one)
+        return self._one[0]
+
+    async def init(self):
+        """Check the calibration flag; send the initialisation command when it is clear."""
+        if not self._status() & _STATUS_CAL:
+            self._i2c.writeto(self.address, _INIT)
+            await asyncio.sleep_ms(10)
+            if not self._status() & _STATUS_CAL:
+                raise SensorError(
+                    19, "AHT20 at 0x%02x: calibration flag stays clear" % self.address
+                )
+        self._ready = True
+
+    async def measure(self):
+        """Raw 20-bit words (S_T, S_RH) of one measurement."""
+        i2c, a, buf = self._i2c, self.address, self._buf
+        i2c.writeto(a, _TRIGGER)
+        await asyncio.sleep_ms(_MEASURE_MS)
+        for _ in range(_BUSY_POLLS):
+            i2c.readfrom_into(a, buf)
+            if not buf[0] & _STATUS_BUSY:
+                break
+            await asyncio.sleep_ms(10)
+        else:
+            raise BusyError(ETIMEDOUT, "AHT20 at 0x%02x: busy flag never clears" % a)
+        if crc8(buf, 0, 6) != buf[6]:
+            raise CRCError("AHT20: bad CRC in reply")
+        if not buf[0] & _STATUS_CAL:
+            self._ready = False  # lost its calibration flag (power glitch): init next time
+        srh = (buf[1] << 12) | (buf[2] << 4) | (buf[3] >> 4)
+        st = ((buf[3] & 0x0F) << 16) | (buf[4] << 8) | buf[5]
+        return st, srh
+
+    async def read(self):
+        """XEP-0323 readout: values in FIELDS order."""
+        try:
+            if not self._ready:
+                await self.init()
+            st, srh = await self.measure()
+        except OSError as e:
+            self._ready = False
+            raise bus_error(self.CHIP, self.address, e)
+        except ValueError:
+            self._ready = False
+            raise
+        # §6: T = S_T / 2^20 * 200 - 50; RH = S_RH / 2^20 * 100. Rounded to 16 bits first so
+        # the products stay small ints on a 32-bit port (16 bits is 0.003 °C, 0.0015 %RH).
+        st = (st + 8) >> 4
+        srh = (srh + 8) >> 4
+        return (
+            fixed(st * 25 - 50 * 8192, 8192, 2),
+            fixed(srh * 25, 16384, 1),
+            bool(self._buf[0] & _STATUS_CAL),
+            self.CHIP,
+            self._addr_str,
+        )

@@ -1,0 +1,222 @@
+"""Bosch BME280 (temperature, humidity, pressure) and BMP280 (temperature, pressure) on I2C.
+
+Forced mode: every readout triggers one conversion, waits the datasheet's maximum
+measurement time, then reads the data registers. Compensation is Bosch's integer code
+(BME280 datasheet §4.2.3 and §8.2; BMP280 datasheet §3.11.3), int64 variant for pressure.
+
+    sensor = BME280(i2c, 0x76)
+    t_centi, p_q24_8, h_q22_10 = await sensor.measure()
+    temperature, humidity, pressure, chip, address = await sensor.read()
+"""
+
+import asyncio
+import struct
+
+from micropython import const
+
+from drivers.errors import ENODEV, ETIMEDOUT, BusyError, SensorError, bus_error
+from drivers.fixed import fixed
+
+_REG_CALIB00 = const(0x88)  # 0x88..0xA1: dig_T1..dig_P9, then dig_H1 at 0xA1
+_REG_ID = const(0xD0)
+_REG_RESET = const(0xE0)
+_REG_CALIB26 = const(0xE1)  # 0xE1..0xE7: dig_H2..dig_H6
+_REG_CTRL_HUM = const(0xF2)
+_REG_STATUS = const(0xF3)
+_REG_CTRL_MEAS = const(0xF4)
+_REG_CONFIG = const(0xF5)
+_REG_DATA = const(0xF7)  # press[3], temp[3], hum[2]
+_RESET_WORD = const(0xB6)
+_STATUS_MEASURING = const(0x08)
+_STATUS_IM_UPDATE = const(0x01)
+_MODE_FORCED = const(0x01)
+_SKIPPED = const(0x80000)  # data register reset value: no conversion has completed
+_BUSY_POLLS = const(10)
+_OS_FACTOR = (0, 1, 2, 4, 8, 16)  # osrs_x code -> oversampling factor (Table 20)
+
+
+def probe(i2c, address):
+    """'bme280', 'bmp280' or None, from the chip id register."""
+    buf = bytearray(1)
+    try:
+        i2c.readfrom_mem_into(address, _REG_ID, buf)
+    except OSError:
+        return None
+    if buf[0] == 0x60:
+        return "bme280"
+    if buf[0] in (0x56, 0x57, 0x58):  # 0x56/0x57 are BMP280 samples, 0x58 production parts
+        return "bmp280"
+    return None
+
+
+class BME280:
+    CHIP = "BME280"
+    CHIP_IDS = (0x60,)
+    FIELDS = (
+        ("Temperature", "numeric", "°C", "momentary"),
+        ("Humidity", "numeric", "%", "momentary"),
+        ("Pressure", "numeric", "hPa", "momentary"),
+        ("Chip", "string", "", "identity"),
+        ("Address", "string", "", "identity"),
+    )
+    HUMIDITY = True
+
+    def __init__(self, i2c, address=0x76, osrs_t=1, osrs_p=1, osrs_h=1):
+        self._i2c = i2c
+        self.address = address
+        self._buf = bytearray(26)
+        mv = memoryview(self._buf)
+        self._one = mv[:1]
+        self._data = mv[: 8 if self.HUMIDITY else 6]
+        self._osrs_h = osrs_h if self.HUMIDITY else 0
+        self._ctrl = (osrs_t << 5) | (osrs_p << 2) | _MODE_FORCED
+        # Maximum measurement time, BME280 datasheet §9.1 (µs), rounded up to whole ms.
+        us = 1250 + 2300 * _OS_FACTOR[osrs_t]
+        if osrs_p:
+            us += 2300 * _OS_FACTOR[osrs_p] + 575
+        if self._osrs_h:
+            us += 2300 * _OS_FACTOR[self._osrs_h] + 575
+        self._wait_ms = (us + 999) // 1000
+        self._addr_str = "0x%02x" % address
+        self._ready = False
+        self._t_fine = 0
+
+    async def init(self):
+        """Check the chip id, soft-reset, load the calibration words."""
+        i2c, a, one = self._i2c, self.address, self._one
+        i2c.readfrom_mem_into(a, _REG_ID, one)
+        if one[0] not in self.CHIP_IDS:
+            raise SensorError(
+                ENODEV, "0x%02x: chip id 0x%02x is not a %s" % (a, one[0], self.CHIP)
+            )
+        one[0] = _RESET_WORD
+        i2c.writeto_mem(a, _REG_RESET, one)
+        await asyncio.sleep_ms(2)  # start-up time after reset, datasheet Table 1
+        for _ in range(_BUSY_POLLS):
+            i2c.readfrom_mem_into(a, _REG_STATUS, one)
+            if not one[0] & _STATUS_IM_UPDATE:
+                break
+            await asyncio.sleep_ms(1)
+        else:
+            raise BusyError(ETIMEDOUT, "%s at 0x%02x: NVM copy never ends" % (self.CHIP, a))
+        buf = self._buf
+        i2c.readfrom_mem_into(a, _REG_CALIB00, buf)
+        (
+            self._t1,
+            self._t2,
+            self._t3,
+            self._p1,
+            self._p2,
+            self._p3,
+            self._p4,
+            self._p5,
+            self._p6,
+            self._p7,
+            self._p8,
+            self._p9,
+        ) = struct.unpack_from("<HhhHhhhhhhhh", buf)
+        if self.HUMIDITY:
+            self._h1 = buf[25]
+            i2c.readfrom_mem_into(a, _REG_CALIB26, self._data[:7])
+            self._h2, self._h3, e4, e5, e6, self._h6 = struct.unpack_from("<hBbBbb", buf)
+            self._h4 = (e4 << 4) | (e5 & 0x0F)
+            self._h5 = (e6 << 4) | (e5 >> 4)
+        one[0] = 0  # config: filter off, standby irrelevant in forced mode
+        i2c.writeto_mem(a, _REG_CONFIG, one)
+        self._ready = True
+
+    async def measure(self):
+        """One forced conversion: (T in 0.01 °C, P in Pa/256, RH in %/1024 or None)."""
+        i2c, a, one = self._i2c, self.address, self._one
+        if self._osrs_h:
+            one[0] = self._osrs_h  # takes effect with the next ctrl_meas write (§5.4.3)
+            i2c.writeto_mem(a, _REG_CTRL_HUM, one)
+        one[0] = self._ctrl
+        i2c.writeto_mem(a, _REG_CTRL_MEAS, one)
+        await asyncio.sleep_ms(self._wait_ms)
+        for _ in range(_BUSY_POLLS):
+            i2c.readfrom_mem_into(a, _REG_STATUS, one)
+            if not one[0] & _STATUS_MEASURING:
+                break
+            await asyncio.sleep_ms(1)
+        else:
+            raise BusyError(ETIMEDOUT, "%s at 0x%02x: conversion never ends" % (self.CHIP, a))
+        d = self._data
+        i2c.readfrom_mem_into(a, _REG_DATA, d)
+        adc_p = (d[0] << 12) | (d[1] << 4) | (d[2] >> 4)
+        adc_t = (d[3] << 12) | (d[4] << 4) | (d[5] >> 4)
+        if adc_t == _SKIPPED:
+            raise SensorError(ENODEV, "%s at 0x%02x: no conversion result" % (self.CHIP, a))
+        t = self.compensate_t(adc_t)
+        p = self.compensate_p(adc_p)
+        h = self.compensate_h((d[6] << 8) | d[7]) if self._osrs_h else None
+        return t, p, h
+
+    def compensate_t(self, adc_t):
+        """Temperature in 0.01 °C; sets t_fine (BME280_compensate_T_int32)."""
+        t1 = self._t1
+        var1 = (((adc_t >> 3) - (t1 << 1)) * self._t2) >> 11
+        x = (adc_t >> 4) - t1
+        var2 = (((x * x) >> 12) * self._t3) >> 14
+        self._t_fine = var1 + var2
+        return (self._t_fine * 5 + 128) >> 8
+
+    def compensate_p(self, adc_p):
+        """Pressure in Pa as Q24.8 (BME280_compensate_P_int64); call compensate_t first."""
+        var1 = self._t_fine - 128000
+        var2 = var1 * var1 * self._p6
+        var2 += (var1 * self._p5) << 17
+        var2 += self._p4 << 35
+        var1 = ((var1 * var1 * self._p3) >> 8) + ((var1 * self._p2) << 12)
+        var1 = (((1 << 47) + var1) * self._p1) >> 33
+        if var1 == 0:
+            return 0  # avoids a division by zero, as the reference code does
+        p = 1048576 - adc_p
+        n = ((p << 31) - var2) * 3125
+        # C division truncates toward zero; Python's // floors.
+        p = n // var1 if (n >= 0) == (var1 > 0) else -(-n // var1)
+        var1 = (self._p9 * (p >> 13) * (p >> 13)) >> 25
+        var2 = (self._p8 * p) >> 19
+        return ((p + var1 + var2) >> 8) + (self._p7 << 4)
+
+    def compensate_h(self, adc_h):
+        """Relative humidity in %/1024 (bme280_compensate_H_int32); call compensate_t first."""
+        v = self._t_fine - 76800
+        a = (((adc_h << 14) - (self._h4 << 20) - (self._h5 * v)) + 16384) >> 15
+        b = (((v * self._h6) >> 10) * (((v * self._h3) >> 11) + 32768)) >> 10
+        v = a * (((b + 2097152) * self._h2 + 8192) >> 14)
+        v -= ((((v >> 15) * (v >> 15)) >> 7) * self._h1) >> 4
+        v = 0 if v < 0 else v
+        v = 419430400 if v > 419430400 else v
+        return v >> 12
+
+    async def read(self):
+        """XEP-0323 readout: values in FIELDS order."""
+        try:
+            if not self._ready:
+                await self.init()
+            t, p, h = await self.measure()
+        except OSError as e:
+            self._ready = False
+            raise bus_error(self.CHIP, self.address, e)
+        if self.HUMIDITY:
+            return (
+                fixed(t, 100, 2),
+                fixed(h, 1024, 2),
+                fixed(p, 25600, 2),
+                self.CHIP,
+                self._addr_str,
+            )
+        return fixed(t, 100, 2), fixed(p, 25600, 2), self.CHIP, self._addr_str
+
+
+class BMP280(BME280):
+    CHIP = "BMP280"
+    CHIP_IDS = (0x56, 0x57, 0x58)
+    FIELDS = (
+        ("Temperature", "numeric", "°C", "momentary"),
+        ("Pressure", "numeric", "hPa", "momentary"),
+        ("Chip", "string", "", "identity"),
+        ("Address", "string", "", "identity"),
+    )
+    HUMIDITY = False

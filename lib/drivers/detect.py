@@ -1,0 +1,127 @@
+"""Find the known I2C chips on a board's buses and make their drivers.
+
+Each address a known chip can have is probed by the chip's own identification (chip id
+register, CRC-checked serial number or status read), never by the address alone, so an
+unknown part at 0x44 is not taken for an SHT4x. Detection runs once at boot, before the
+event loop, so its few milliseconds of waits block.
+
+    for node_id, device in detect.nodes([i2c], config):
+        ...
+
+Config keys (all optional):
+    "detect":  false turns scanning off: only "sensors" entries are created.
+    "sensors": a list of explicit entries, e.g. {"type": "bh1750", "address": "0x23",
+               "bus": 0, "node": "desk-light", "mode": "H2"}: `type` and `address` (int or
+               "0x.." string) name the chip; `bus` (default 0) indexes the board's buses;
+               `node` replaces the default node id; other keys are driver options. An entry
+               at an address where a chip was detected overrides it; any other entry adds a
+               node whether or not the chip answers yet (its readouts fail until it does).
+               {"address": "0x23", "disabled": true} drops a detected chip.
+Node ids are `<type>-<address in hex>` ("bme280-76"), with "-<bus>" appended on buses after
+the first.
+"""
+
+from drivers.errors import ConfigError
+
+# type -> (module, class)
+DRIVERS = {
+    "bme280": ("bme280", "BME280"),
+    "bmp280": ("bme280", "BMP280"),
+    "sht3x": ("sht3x", "SHT3x"),
+    "sht4x": ("sht4x", "SHT4x"),
+    "aht20": ("aht20", "AHT20"),
+    "bh1750": ("bh1750", "BH1750"),
+    "scd4x": ("scd4x", "SCD4x"),
+}
+# address -> modules whose probe() is tried, in order; bme280's probe also reports bmp280.
+# SHT4x before SHT3x at 0x44/0x45: its one-byte serial command is ignored by an SHT3x.
+CANDIDATES = {
+    0x23: ("bh1750",),
+    0x38: ("aht20",),
+    0x44: ("sht4x", "sht3x"),
+    0x45: ("sht4x", "sht3x"),
+    0x46: ("sht4x",),
+    0x5C: ("bh1750",),
+    0x62: ("scd4x",),
+    0x76: ("bme280",),
+    0x77: ("bme280",),
+}
+
+
+def _module(name):
+    return __import__("drivers." + name, None, None, (name,))
+
+
+def identify(i2c, address):
+    """The chip type answering at `address`, or None."""
+    for name in CANDIDATES.get(address, ()):
+        kind = _module(name).probe(i2c, address)
+        if kind:
+            return kind
+    return None
+
+
+def create(kind, i2c, address, options=None):
+    """A driver object for chip type `kind`."""
+    try:
+        mod, cls = DRIVERS[kind]
+    except KeyError:
+        raise ConfigError("unknown sensor type %r" % kind)
+    return getattr(_module(mod), cls)(i2c, address, **(options or {}))
+
+
+def node_id(kind, address, bus=0):
+    return "%s-%02x" % (kind, address) + ("-%d" % bus if bus else "")
+
+
+def _address(value):
+    if isinstance(value, str):
+        return int(value, 16) if value[:2] in ("0x", "0X") else int(value)
+    return int(value)
+
+
+def scan(buses):
+    """[(bus index, address, type)] of every identified chip."""
+    found = []
+    for b, i2c in enumerate(buses):
+        try:
+            addresses = i2c.scan()
+        except OSError:
+            continue  # a bus held low by a faulty part: nothing on it can be found
+        for address in addresses:
+            kind = identify(i2c, address)
+            if kind:
+                found.append((b, address, kind))
+    return found
+
+
+def nodes(buses, config=None):
+    """[(node_id, device)] for the detected chips, with the configured entries applied."""
+    config = config or {}
+    slots = {}  # (bus, address) -> (node id, type, options)
+    if config.get("detect", True):
+        for b, address, kind in scan(buses):
+            slots[(b, address)] = (node_id(kind, address, b), kind, None)
+    for entry in config.get("sensors", ()):
+        entry = dict(entry)
+        b = entry.pop("bus", 0)
+        if not 0 <= b < len(buses):
+            raise ConfigError("sensor entry %r: no I2C bus %d" % (entry, b))
+        address = _address(entry.pop("address"))
+        if entry.pop("disabled", False):
+            slots.pop((b, address), None)
+            continue
+        kind = entry.pop("type", None) or (slots.get((b, address)) or (0, None))[1]
+        if kind not in DRIVERS:
+            raise ConfigError("sensor entry at 0x%02x: unknown type %r" % (address, kind))
+        nid = entry.pop("node", None) or node_id(kind, address, b)
+        slots[(b, address)] = (nid, kind, entry)
+    result = []
+    seen = set()
+    for key in sorted(slots):
+        nid, kind, options = slots[key]
+        if nid in seen:
+            raise ConfigError("node id %r used twice" % nid)
+        seen.add(nid)
+        result.append((nid, create(kind, buses[key[0]], key[1], options)))
+    return result

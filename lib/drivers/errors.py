@@ -1,0 +1,41 @@
+"""Exceptions raised by the drivers in this package.
+
+A bus fault (NACK, timeout) surfaces as `SensorError`, an `OSError` that keeps the bus's errno
+(19 ENODEV, 116 ETIMEDOUT) and names the chip and address; a corrupt reply as `CRCError`, a
+`ValueError`. Boards raise `ConfigError` for a configuration the hardware cannot honour.
+"""
+
+from micropython import const
+
+ENODEV = const(19)
+ETIMEDOUT = const(116)
+
+
+class SensorError(OSError):
+    """The chip did not answer, or answered something that is not this chip."""
+
+
+class BusyError(SensorError):
+    """The chip's busy flag never cleared within its conversion time."""
+
+
+class CRCError(ValueError):
+    """A reply whose checksum does not match its data."""
+
+
+class ConfigError(ValueError):
+    """A board configuration the hardware cannot honour."""
+
+
+def bus_error(chip, address, exc):
+    """Turn a bus OSError into a SensorError naming the chip; pass our own errors through."""
+    if isinstance(exc, SensorError):
+        return exc
+    code = exc.errno if isinstance(exc.errno, int) else ENODEV
+    if code == ENODEV:
+        what = "no answer (NACK)"
+    elif code == ETIMEDOUT:
+        what = "bus timeout"
+    else:
+        what = "bus error"
+    return SensorError(code, "%s at 0x%02x: %s" % (chip, address, what))

@@ -1,0 +1,148 @@
+"""Sensirion SCD4x (SCD40/SCD41) CO2, temperature and humidity sensor on I2C, periodic mode.
+
+The part measures on its own every 5 s (30 s in low-power mode); a readout takes the newest
+sample: fresh when `get_data_ready_status` says so, else the previous one while it is younger
+than an interval and a second, else it waits for the next (SCD4x datasheet §3.5, §3.8).
+Only read_measurement, get_data_ready_status and stop_periodic_measurement are accepted
+while periodic measurement runs.
+
+    sensor = SCD4x(i2c)
+    co2_ppm, t_raw, rh_raw = await sensor.measure()
+    co2, temperature, humidity, chip, address, serial = await sensor.read()
+"""
+
+import asyncio
+import struct
+import time
+
+from micropython import const
+
+from drivers.crc8 import check_words
+from drivers.errors import ETIMEDOUT, BusyError, bus_error
+from drivers.fixed import fixed
+
+_START_PERIODIC = const(0x21B1)
+_START_LOW_POWER = const(0x21AC)
+_READ_MEASUREMENT = const(0xEC05)
+_STOP_PERIODIC = const(0x3F86)
+_DATA_READY = const(0xE4B8)
+_SERIAL = const(0x3682)
+_STOP_MS = const(510)  # stop_periodic_measurement: 500 ms (Table 10), plus a margin
+_POLL_MS = const(100)
+
+
+def probe(i2c, address):
+    """'scd4x' when, after stopping periodic mode, the serial number reads back with CRCs."""
+    buf = bytearray(9)
+    try:
+        i2c.writeto(address, struct.pack(">H", _STOP_PERIODIC))
+        time.sleep_ms(_STOP_MS)  # boot-time detection only, before the event loop runs
+        i2c.writeto(address, struct.pack(">H", _SERIAL))
+        time.sleep_ms(1)
+        i2c.readfrom_into(address, buf)
+        check_words(buf, 3, "SCD4x")
+    except (OSError, ValueError):
+        return None
+    return "scd4x"
+
+
+class SCD4x:
+    CHIP = "SCD4x"
+    FIELDS = (
+        ("CO2", "numeric", "ppm", "momentary"),
+        ("Temperature", "numeric", "°C", "momentary"),
+        ("Humidity", "numeric", "%", "momentary"),
+        ("Chip", "string", "", "identity"),
+        ("Address", "string", "", "identity"),
+        ("Serial", "string", "", "identity"),
+    )
+
+    def __init__(self, i2c, address=0x62, low_power=False):
+        self._i2c = i2c
+        self.address = address
+        self._start = _START_LOW_POWER if low_power else _START_PERIODIC
+        self.interval_ms = 30_000 if low_power else 5_000
+        self._buf = bytearray(9)
+        mv = memoryview(self._buf)
+        self._two = mv[:2]
+        self._three = mv[:3]
+        self._addr_str = "0x%02x" % address
+        self.serial = None
+        self._sample = None  # (co2, S_T, S_RH)
+        self._sample_at = 0
+        self._ready = False
+
+    def _command(self, cmd):
+        struct.pack_into(">H", self._buf, 0, cmd)
+        self._i2c.writeto(self.address, self._two)
+
+    async def init(self):
+        """Stop any periodic measurement, read the serial number, start periodic mode."""
+        self._command(_STOP_PERIODIC)
+        await asyncio.sleep_ms(_STOP_MS)
+        self._command(_SERIAL)
+        await asyncio.sleep_ms(1)
+        b = self._buf
+        self._i2c.readfrom_into(self.address, b)
+        check_words(b, 3, self.CHIP)
+        self.serial = "%02X%02X%02X%02X%02X%02X" % (b[0], b[1], b[3], b[4], b[6], b[7])
+        self._command(self._start)
+        self._sample = None
+        self._ready = True
+
+    async def data_ready(self):
+        """True when a new sample waits in the sensor."""
+        self._command(_DATA_READY)
+        await asyncio.sleep_ms(1)  # execution time, Table 10
+        self._i2c.readfrom_into(self.address, self._three)
+        check_words(self._buf, 1, self.CHIP)
+        return bool(((self._buf[0] << 8) | self._buf[1]) & 0x07FF)
+
+    async def _fetch(self):
+        self._command(_READ_MEASUREMENT)
+        await asyncio.sleep_ms(1)
+        b = self._buf
+        self._i2c.readfrom_into(self.address, b)
+        check_words(b, 3, self.CHIP)
+        self._sample = ((b[0] << 8) | b[1], (b[3] << 8) | b[4], (b[6] << 8) | b[7])
+        self._sample_at = time.ticks_ms()
+
+    async def measure(self):
+        """The newest sample: (CO2 ppm, S_T, S_RH)."""
+        if await self.data_ready():
+            await self._fetch()
+        elif (
+            self._sample is None
+            or time.ticks_diff(time.ticks_ms(), self._sample_at) > self.interval_ms + 1000
+        ):
+            for _ in range((self.interval_ms + 1000) // _POLL_MS):
+                await asyncio.sleep_ms(_POLL_MS)
+                if await self.data_ready():
+                    await self._fetch()
+                    break
+            else:
+                raise BusyError(ETIMEDOUT, "SCD4x at 0x%02x: no new sample" % self.address)
+        return self._sample
+
+    async def read(self):
+        """XEP-0323 readout: values in FIELDS order."""
+        try:
+            if not self._ready:
+                await self.init()
+            co2, st, srh = await self.measure()
+        except OSError as e:
+            self._ready = False
+            raise bus_error(self.CHIP, self.address, e)
+        except ValueError:
+            self._ready = False
+            raise
+        # §3.5.2: T = -45 + 175 * S_T / 65535; RH = 100 * S_RH / 65535. Decimals follow the
+        # repeatability (0.1 °C, 0.4 %RH); CO2 0 marks an invalid first sample.
+        return (
+            str(co2) if co2 else None,
+            fixed(-45 * 65535 + 175 * st, 65535, 1),
+            fixed(100 * srh, 65535, 1),
+            self.CHIP,
+            self._addr_str,
+            self.serial,
+        )

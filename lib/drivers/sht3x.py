@@ -1,0 +1,126 @@
+"""Sensirion SHT3x (SHT30/31/35) temperature and humidity sensor on I2C, single-shot mode.
+
+Single shot without clock stretching: the part NACKs reads until the conversion is done
+(SHT3x-DIS datasheet §4.3, Table 9). Every reply word carries a CRC.
+
+    sensor = SHT3x(i2c, 0x44)
+    t_raw, rh_raw = await sensor.measure()
+    temperature, humidity, heater, alert, chip, address, serial = await sensor.read()
+"""
+
+import asyncio
+import struct
+
+from micropython import const
+
+from drivers.crc8 import check_words
+from drivers.errors import bus_error
+from drivers.fixed import fixed
+
+_CMD_STATUS = const(0xF32D)
+_CMD_CLEAR_STATUS = const(0x3041)
+_CMD_RESET = const(0x30A2)
+_CMD_SERIAL = const(0x3780)  # serial number, no clock stretching (Sensirion application note)
+_STATUS_ALERT = const(0x8000)
+_STATUS_HEATER = const(0x2000)
+# repeatability -> (command, max duration ms, decimals of T, decimals of RH); the decimals
+# follow the repeatability in Table 1/2 (T 0.04/0.08/0.15 °C, RH 0.08/0.15/0.21 %RH).
+_MODES = {
+    "high": (0x2400, 16, 2, 2),
+    "medium": (0x240B, 7, 2, 1),
+    "low": (0x2416, 5, 1, 1),
+}
+
+
+def probe(i2c, address):
+    """'sht3x' when the status register reads back with a valid CRC, else None."""
+    buf = bytearray(3)
+    try:
+        i2c.writeto(address, struct.pack(">H", _CMD_STATUS))
+        i2c.readfrom_into(address, buf)
+        check_words(buf, 1, "SHT3x")
+    except (OSError, ValueError):
+        return None
+    return "sht3x"
+
+
+class SHT3x:
+    CHIP = "SHT3x"
+    FIELDS = (
+        ("Temperature", "numeric", "°C", "momentary"),
+        ("Humidity", "numeric", "%", "momentary"),
+        ("Heater", "boolean", "", "status"),
+        ("Alert", "boolean", "", "status"),
+        ("Chip", "string", "", "identity"),
+        ("Address", "string", "", "identity"),
+        ("Serial", "string", "", "identity"),
+    )
+
+    def __init__(self, i2c, address=0x44, repeatability="high"):
+        self._i2c = i2c
+        self.address = address
+        self._cmd, self._wait_ms, self._tp, self._hp = _MODES[repeatability]
+        self._buf = bytearray(6)
+        mv = memoryview(self._buf)
+        self._two = mv[:2]
+        self._three = mv[:3]
+        self._addr_str = "0x%02x" % address
+        self.serial = None
+        self._ready = False
+
+    def _command(self, cmd):
+        struct.pack_into(">H", self._buf, 0, cmd)
+        self._i2c.writeto(self.address, self._two)
+
+    async def init(self):
+        """Soft reset, clear the status flags, read the serial number."""
+        self._command(_CMD_RESET)
+        await asyncio.sleep_ms(2)  # soft reset time, Table 4
+        self._command(_CMD_CLEAR_STATUS)
+        self._command(_CMD_SERIAL)
+        await asyncio.sleep_ms(1)
+        buf = self._buf
+        self._i2c.readfrom_into(self.address, buf)
+        check_words(buf, 2, self.CHIP)
+        self.serial = "%02X%02X%02X%02X" % (buf[0], buf[1], buf[3], buf[4])
+        self._ready = True
+
+    def status(self):
+        """The 16-bit status register (Table 17)."""
+        self._command(_CMD_STATUS)
+        self._i2c.readfrom_into(self.address, self._three)
+        check_words(self._buf, 1, self.CHIP)
+        return (self._buf[0] << 8) | self._buf[1]
+
+    async def measure(self):
+        """Raw words (S_T, S_RH) of one single-shot measurement."""
+        self._command(self._cmd)
+        await asyncio.sleep_ms(self._wait_ms)
+        buf = self._buf
+        self._i2c.readfrom_into(self.address, buf)
+        check_words(buf, 2, self.CHIP)
+        return (buf[0] << 8) | buf[1], (buf[3] << 8) | buf[4]
+
+    async def read(self):
+        """XEP-0323 readout: values in FIELDS order."""
+        try:
+            if not self._ready:
+                await self.init()
+            st, srh = await self.measure()
+            status = self.status()
+        except OSError as e:
+            self._ready = False
+            raise bus_error(self.CHIP, self.address, e)
+        except ValueError:
+            self._ready = False
+            raise
+        # §4.13: T = -45 + 175 * S_T / 65535; RH = 100 * S_RH / 65535.
+        return (
+            fixed(-45 * 65535 + 175 * st, 65535, self._tp),
+            fixed(100 * srh, 65535, self._hp),
+            bool(status & _STATUS_HEATER),
+            bool(status & _STATUS_ALERT),
+            self.CHIP,
+            self._addr_str,
+            self.serial,
+        )

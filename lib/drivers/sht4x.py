@@ -1,0 +1,110 @@
+"""Sensirion SHT4x (SHT40/41/43/45) temperature and humidity sensor on I2C.
+
+One-byte commands; a measurement replies with two CRC-protected words after the datasheet's
+maximum duration (SHT4x datasheet §4.5, Table 4); reading earlier is NACKed by the part.
+
+    sensor = SHT4x(i2c, 0x44)
+    t_raw, rh_raw = await sensor.measure()
+    temperature, humidity, chip, address, serial = await sensor.read()
+"""
+
+import asyncio
+import time
+
+from micropython import const
+
+from drivers.crc8 import check_words
+from drivers.errors import bus_error
+from drivers.fixed import fixed
+
+_CMD_SERIAL = const(0x89)
+_CMD_RESET = const(0x94)
+# precision -> (command, max duration ms, decimals of T, decimals of RH); the decimals follow
+# the repeatability in Table 2 (T 0.01/0.015/0.025 °C, RH 0.08/0.15/0.25 %RH).
+_MODES = {
+    "high": (0xFD, 9, 2, 2),
+    "medium": (0xF6, 5, 2, 1),
+    "low": (0xE0, 2, 2, 1),
+}
+
+
+def probe(i2c, address):
+    """'sht4x' when the serial number reads back with valid CRCs, else None."""
+    buf = bytearray(6)
+    try:
+        i2c.writeto(address, bytes((_CMD_SERIAL,)))
+        time.sleep_ms(2)  # boot-time detection only, before the event loop runs
+        i2c.readfrom_into(address, buf)
+        check_words(buf, 2, "SHT4x")
+    except (OSError, ValueError):
+        return None
+    return "sht4x"
+
+
+class SHT4x:
+    CHIP = "SHT4x"
+    FIELDS = (
+        ("Temperature", "numeric", "°C", "momentary"),
+        ("Humidity", "numeric", "%", "momentary"),
+        ("Chip", "string", "", "identity"),
+        ("Address", "string", "", "identity"),
+        ("Serial", "string", "", "identity"),
+    )
+
+    def __init__(self, i2c, address=0x44, precision="high"):
+        self._i2c = i2c
+        self.address = address
+        self._cmd, self._wait_ms, self._tp, self._hp = _MODES[precision]
+        self._buf = bytearray(6)
+        self._one = memoryview(self._buf)[:1]
+        self._addr_str = "0x%02x" % address
+        self.serial = None
+        self._ready = False
+
+    def _command(self, cmd):
+        self._one[0] = cmd
+        self._i2c.writeto(self.address, self._one)
+
+    async def init(self):
+        """Soft reset, then read the serial number."""
+        self._command(_CMD_RESET)
+        await asyncio.sleep_ms(2)  # soft reset: 1 ms max, Table 4
+        self._command(_CMD_SERIAL)
+        await asyncio.sleep_ms(1)
+        buf = self._buf
+        self._i2c.readfrom_into(self.address, buf)
+        check_words(buf, 2, self.CHIP)
+        self.serial = "%02X%02X%02X%02X" % (buf[0], buf[1], buf[3], buf[4])
+        self._ready = True
+
+    async def measure(self):
+        """Raw words (S_T, S_RH) of one measurement."""
+        self._command(self._cmd)
+        await asyncio.sleep_ms(self._wait_ms)
+        buf = self._buf
+        self._i2c.readfrom_into(self.address, buf)
+        check_words(buf, 2, self.CHIP)
+        return (buf[0] << 8) | buf[1], (buf[3] << 8) | buf[4]
+
+    async def read(self):
+        """XEP-0323 readout: values in FIELDS order."""
+        try:
+            if not self._ready:
+                await self.init()
+            st, srh = await self.measure()
+        except OSError as e:
+            self._ready = False
+            raise bus_error(self.CHIP, self.address, e)
+        except ValueError:
+            self._ready = False
+            raise
+        # §4.6: T = -45 + 175 * S_T / 65535; RH = -6 + 125 * S_RH / 65535, clamped to 0..100.
+        rh = -6 * 65535 + 125 * srh
+        rh = 0 if rh < 0 else 100 * 65535 if rh > 100 * 65535 else rh
+        return (
+            fixed(-45 * 65535 + 175 * st, 65535, self._tp),
+            fixed(rh, 65535, self._hp),
+            self.CHIP,
+            self._addr_str,
+            self.serial,
+        )
