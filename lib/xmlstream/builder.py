@@ -1,0 +1,120 @@
+"""StanzaBuilder: the tokenizer's handler. Resolves namespaces and builds one Element per
+stanza (each child of the stream root), then hands it to a sink:
+
+    sink.stream_start(attrs)  the <stream:stream> header's attributes (xmlns* removed)
+    sink.stanza(el)           each complete depth-1 element (including stream:features)
+    sink.stream_error(el)     a <stream:error> element
+    sink.stream_end()         </stream:stream>
+
+Namespace declarations are removed from Element.attrs; 'xml:lang' stays under that key; other
+prefixed attribute names become '{uri}local'.
+"""
+
+from xmlstream.element import CLIENT_NS, Element
+from xmlstream.errors import XMLError
+
+STREAMS_NS = "http://etherx.jabber.org/streams"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+
+class StanzaBuilder:
+    def __init__(self, sink, content_ns=CLIENT_NS):
+        self._sink = sink
+        self._cns = content_ns
+        self.reset()
+
+    def reset(self):
+        self._stack = []  # open elements below the root
+        self._depth = 0
+        self._default = ""  # default namespace in scope
+        self._prefixes = {"xml": XML_NS}
+        self._undo = []  # (depth, prefix or None for the default, previous value)
+
+    def start(self, name, attrs, ns):
+        d = self._depth + 1
+        self._depth = d
+        if ns:
+            name, uri = self._resolve(name, attrs, d)
+        else:
+            uri = self._default
+        stack = self._stack
+        if d == 1:
+            if name != "stream" or uri != STREAMS_NS:
+                raise XMLError("invalid-namespace", "the root must be <stream:stream>")
+            if self._default != self._cns:
+                raise XMLError("invalid-namespace", "content namespace must be " + self._cns)
+            self._sink.stream_start(attrs)
+            return
+        el = Element(name, uri, attrs)
+        if stack:
+            stack[-1].children.append(el)
+        stack.append(el)
+
+    def end(self, name):
+        d = self._depth
+        self._depth = d - 1
+        undo = self._undo
+        if undo and undo[-1][0] == d:
+            self._restore(d)
+        if d == 1:
+            self._sink.stream_end()
+            return
+        el = self._stack.pop()
+        if d == 2:
+            if el.name == "error" and el.ns == STREAMS_NS:
+                self._sink.stream_error(el)
+            else:
+                self._sink.stanza(el)
+
+    def text(self, s):
+        el = self._stack[-1]
+        el.text = el.text + s if el.text else s
+
+    def _resolve(self, name, attrs, d):
+        px = self._prefixes
+        undo = self._undo
+        prefixed = None
+        for k in list(attrs):
+            if k == "xmlns":
+                undo.append((d, None, self._default))
+                self._default = attrs.pop(k)
+            elif k.startswith("xmlns:"):
+                p = k[6:]
+                v = attrs.pop(k)
+                if not v or p == "xmlns" or (p == "xml") != (v == XML_NS):
+                    raise XMLError("not-well-formed", "illegal namespace declaration")
+                undo.append((d, p, px.get(p)))
+                px[p] = v
+            elif ":" in k and not k.startswith("xml:"):
+                if prefixed is None:
+                    prefixed = []
+                prefixed.append(k)
+        if prefixed is not None:
+            for k in prefixed:
+                p, _, local = k.partition(":")
+                key = "{%s}%s" % (self._uri(p), local)
+                if key in attrs:
+                    raise XMLError("not-well-formed", "duplicate attribute")
+                attrs[key] = attrs.pop(k)
+        if ":" in name:
+            p, _, name = name.partition(":")
+            return name, self._uri(p)
+        return name, self._default
+
+    def _uri(self, p):
+        uri = self._prefixes.get(p)
+        if uri is None:
+            raise XMLError("bad-namespace-prefix", "unbound prefix " + p)
+        return uri
+
+    def _restore(self, d):
+        undo = self._undo
+        px = self._prefixes
+        while undo and undo[-1][0] == d:
+            _, p, old = undo.pop()
+            if p is None:
+                self._default = old
+            elif old is None:
+                del px[p]
+            else:
+                px[p] = old

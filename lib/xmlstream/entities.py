@@ -1,0 +1,50 @@
+"""Entity and character reference decoding (the slow path: only runs when a value has '&')."""
+
+import re
+
+from xmlstream.errors import XMLError
+
+_PREDEFINED = {b"amp": "&", b"lt": "<", b"gt": ">", b"quot": '"', b"apos": "'"}
+_DEC = re.compile(b"#[0-9]+$")
+_HEX = re.compile(b"#x[0-9A-Fa-f]+$")
+_NAME = re.compile(b"[A-Za-z_:\x80-\xff][-A-Za-z0-9_.:\x80-\xff]*$")
+
+
+def _char(ref):
+    # XML 1.0 section 4.1 (CharRef) and 2.2 (Char): only these code points may be referenced.
+    if len(ref) > 9:
+        raise XMLError("not-well-formed", "character reference too long")
+    if _HEX.match(ref):
+        cp = int(ref[2:], 16)
+    elif _DEC.match(ref):
+        cp = int(ref[1:])
+    else:
+        raise XMLError("not-well-formed", "malformed character reference")
+    if cp < 0x20:
+        if cp != 9 and cp != 10 and cp != 13:
+            raise XMLError("not-well-formed", "reference to a control character")
+    elif 0xD800 <= cp < 0xE000 or cp in (0xFFFE, 0xFFFF) or cp > 0x10FFFF:
+        raise XMLError("not-well-formed", "reference to an invalid code point")
+    return chr(cp)
+
+
+def unescape(raw):
+    """Decode UTF-8 bytes holding references (&amp; &#10; &#x263A;) into a str."""
+    parts = raw.split(b"&")
+    out = [parts[0].decode()]
+    for p in parts[1:]:
+        name, sep, rest = p.partition(b";")
+        if not sep:
+            raise XMLError("not-well-formed", "'&' not starting a reference")
+        ch = _PREDEFINED.get(name)
+        if ch is None:
+            if name[:1] == b"#":
+                ch = _char(name)
+            elif _NAME.match(name):
+                raise XMLError("restricted-xml", "undefined entity")
+            else:
+                raise XMLError("not-well-formed", "malformed entity reference")
+        out.append(ch)
+        if rest:
+            out.append(rest.decode())
+    return "".join(out)

@@ -1,0 +1,231 @@
+"""The tokenizer's slow paths: name validation (on cache misses), the XML declaration,
+comments, processing instructions, CDATA, declarations, and tags written unusually
+(both quote styles in one tag, whitespace around '=', whitespace in end tags).
+
+Everything here runs rarely; regular expressions only ever see short, bounded strings
+(MicroPython's re recurses per character).
+"""
+
+import re
+
+from micropython import const
+
+from xmlstream.entities import unescape
+from xmlstream.errors import XMLError
+
+_NAME_MAX = const(256)  # bytes in a name together with its surrounding syntax
+_CACHE = const(48)
+_WS = b" \t\r\n"
+_QNAME = re.compile(
+    b"[A-Za-z_\x80-\xff][-A-Za-z0-9_.\x80-\xff]*(:[A-Za-z_\x80-\xff][-A-Za-z0-9_.\x80-\xff]*)?$"
+)
+_BARE = re.compile(b"([^ \t\r\n]+)[ \t\r\n]*$")
+_HEAD = re.compile(b"([^ \t\r\n]+)[ \t\r\n]+([^ \t\r\n=]+)[ \t\r\n]*=[ \t\r\n]*$")
+_KEY = re.compile(b"[ \t\r\n]+([^ \t\r\n=]+)[ \t\r\n]*=[ \t\r\n]*$")
+_PSEUDO = re.compile(b"[ \t\r\n]+([a-z]+)[ \t\r\n]*=[ \t\r\n]*('[^']*'|\"[^\"]*\")")
+_VERSION = re.compile(b"1\\.[0-9]+$")
+_DECLS = (b"<!DOCTYPE", b"<!ENTITY", b"<!ELEMENT", b"<!ATTLIST", b"<!NOTATION")
+_OPENERS = (b"<!--", b"<![CDATA[") + _DECLS
+
+NWF = "not-well-formed"
+# Parser states, as in tokenizer.py
+_START = const(0)
+_PROLOG = const(1)
+_ROOT = const(2)
+
+
+def _name(raw):
+    if len(raw) > _NAME_MAX:
+        raise XMLError("policy-violation", "name too long")
+    if _QNAME.match(raw) is None:
+        raise XMLError(NWF, "malformed name")
+    return raw.decode()
+
+
+def _needs_ns(name):
+    # xml: is bound by definition (XML Namespaces section 3); everything else with a prefix,
+    # and xmlns itself, needs the builder's attention.
+    return name == "xmlns" or (":" in name and not name.startswith("xml:"))
+
+
+class Markup:
+    def _match(self, pattern, seg):
+        if len(seg) > _NAME_MAX:
+            raise XMLError("policy-violation", "name too long")
+        m = pattern.match(seg)
+        if m is None:
+            raise XMLError(NWF, "malformed tag")
+        return m
+
+    def _head(self, seg, with_attr):
+        """Cache miss on a tag head: element name [and first attribute name]."""
+        m = self._match(_HEAD if with_attr else _BARE, seg)
+        rawn = m.group(1)
+        name = _name(rawn)
+        aname = None
+        ns = ":" in name
+        if with_attr:
+            aname = _name(m.group(2))
+            ns = ns or _needs_ns(aname)
+        hd = (name, rawn, aname, ns)
+        if len(self._heads) < _CACHE:
+            self._heads[seg] = hd
+        return hd
+
+    def _key(self, seg):
+        """Cache miss on an attribute segment (b" to="); returns (name, needs ns work)."""
+        name = self._nskeys.get(seg)
+        if name is not None:
+            return name, True
+        name = _name(self._match(_KEY, seg).group(1))
+        ns = _needs_ns(name)
+        cache = self._nskeys if ns else self._keys
+        if len(cache) < _CACHE:
+            cache[seg] = name
+        return name, ns
+
+    def _end_slow(self, b, i, r):
+        """An end tag that is not simply '</' + open name + '>'. Returns the '>' index or -1."""
+        e = b.find(b">", i + 2)
+        q = b.find(b"<", i + 1)
+        if q >= 0 and (e < 0 or q < e):
+            raise XMLError(NWF, "'<' inside an end tag")
+        if e < 0:
+            return -1
+        if b[i + 2 : e].rstrip(_WS) != r:
+            raise XMLError(NWF, "end tag does not match the open element")
+        return e
+
+    def _tag_slow(self, b, i, lim):
+        """A start tag parsed attribute by attribute. Returns None when incomplete."""
+        k = i + 1
+        while k < lim and b[k] not in b" \t\r\n/>":
+            k += 1
+        if k >= lim:
+            return None
+        rawn = b[i + 1 : k]
+        name = _name(rawn)
+        ns = ":" in name
+        attrs = {}
+        while True:
+            j = k
+            while k < lim and b[k] in _WS:
+                k += 1
+            if k >= lim:
+                return None
+            c = b[k]
+            if c == 62:  # >
+                return k, False, name, rawn, attrs, ns
+            if c == 47:  # /
+                if k + 1 >= lim:
+                    return None
+                if b[k + 1] != 62:
+                    raise XMLError(NWF, "'/' inside a tag")
+                return k + 1, True, name, rawn, attrs, ns
+            if j == k:
+                raise XMLError(NWF, "attributes must be separated by whitespace")
+            eq = b.find(b"=", k, lim)
+            if eq < 0:
+                if b.find(b">", k, lim) >= 0:
+                    raise XMLError(NWF, "attribute without a value")
+                return None
+            aname = _name(b[k:eq].rstrip(_WS))
+            ns = ns or _needs_ns(aname)
+            k = eq + 1
+            while k < lim and b[k] in _WS:
+                k += 1
+            if k >= lim:
+                return None
+            qc = b[k]
+            if qc != 39 and qc != 34:
+                raise XMLError(NWF, "attribute value without quotes")
+            ve = b.find(b"'" if qc == 39 else b'"', k + 1, lim)
+            if ve < 0:
+                return None
+            if aname in attrs:
+                raise XMLError(NWF, "duplicate attribute")
+            v = b[k + 1 : ve]
+            attrs[aname] = unescape(v) if b"&" in v else v.decode()
+            k = ve + 1
+
+    def _markup(self, b, i):
+        """'<!' or '<?' at i. Returns the index of the closing '>', or -1 if incomplete."""
+        if b[i + 1] == 63:  # ?
+            return self._pi(b, i)
+        for op in _OPENERS:
+            if b.startswith(op, i):
+                break
+            if op.startswith(b[i : i + len(op)]):
+                return -1  # could still become this opener
+        else:
+            raise XMLError(NWF, "unknown markup after '<!'")
+        if op in _DECLS:
+            raise XMLError("restricted-xml", "DTD declarations are not allowed (RFC 6120 11.1)")
+        if op == b"<!--":
+            if self._state >= _ROOT:
+                raise XMLError("restricted-xml", "comments are not allowed (RFC 6120 11.1)")
+            e = b.find(b"-->", i + 4)
+            if e < 0:
+                return -1
+            if b"--" in b[i + 4 : e]:
+                raise XMLError(NWF, "'--' inside a comment")
+            b[i + 4 : e].decode()
+            self._state = _PROLOG
+            return e + 2
+        depth = len(self._raw)  # CDATA
+        if depth < 2:
+            raise XMLError("bad-format" if depth else NWF, "CDATA outside a stanza")
+        e = b.find(b"]]>", i + 9)
+        if e < 0:
+            return -1
+        s = b[i + 9 : e].decode()
+        if self._text is None:
+            self._text = [s]
+        else:
+            self._text.append(s)
+        return e + 2
+
+    def _pi(self, b, i):
+        e = b.find(b"?>", i + 2)
+        if e < 0:
+            return -1
+        body = b[i + 2 : e]
+        target = body.split(None, 1)[0] if body.strip(_WS) else b""
+        if target == b"xml":
+            if self._state != _START:
+                raise XMLError(NWF, "XML declaration not at the start")
+            self._decl(body[3:])
+        elif self._state >= _ROOT:
+            raise XMLError("restricted-xml", "processing instructions are not allowed")
+        elif target.lower() == b"xml" or not target:
+            raise XMLError(NWF, "malformed processing instruction")
+        else:
+            _name(target)
+            body.decode()
+        self._state = _PROLOG
+        return e + 1
+
+    def _decl(self, rest):
+        # XML 1.0 section 2.8: version, then optional encoding and standalone, in this order.
+        if len(rest) > _NAME_MAX:
+            raise XMLError(NWF, "XML declaration too long")
+        seen = []
+        while True:
+            m = _PSEUDO.match(rest)
+            if m is None:
+                break
+            seen.append((m.group(1), m.group(2)[1:-1]))
+            rest = rest[len(m.group(0)) :]
+        if rest.strip(_WS) or not seen or seen[0][0] != b"version":
+            raise XMLError(NWF, "malformed XML declaration")
+        if _VERSION.match(seen[0][1]) is None:
+            raise XMLError(NWF, "unsupported XML version")
+        order = [b"version", b"encoding", b"standalone"]
+        for key, value in seen:
+            if key not in order:
+                raise XMLError(NWF, "malformed XML declaration")
+            order = order[order.index(key) + 1 :]
+            if key == b"encoding" and value.lower() != b"utf-8":
+                raise XMLError("unsupported-encoding", "only UTF-8 (RFC 6120 11.6)")
+            if key == b"standalone" and value not in (b"yes", b"no"):
+                raise XMLError(NWF, "malformed XML declaration")

@@ -1,0 +1,23 @@
+"""XMLStream: tokenizer + stanza builder, the parser an XMPP connection owns.
+
+xs = XMLStream(sink, max_stanza=4096, max_depth=16)
+xs.feed(data)   # calls sink.stream_start/stanza/stream_error/stream_end; raises XMLError
+xs.reset()      # at every stream restart (after STARTTLS and SASL): a clean parser
+"""
+
+from xmlstream.builder import StanzaBuilder
+from xmlstream.element import CLIENT_NS
+from xmlstream.tokenizer import Tokenizer
+
+
+class XMLStream:
+    def __init__(self, sink, max_stanza=4096, max_depth=16, content_ns=CLIENT_NS):
+        self._builder = StanzaBuilder(sink, content_ns)
+        self._tok = Tokenizer(self._builder, max_stanza, max_depth)
+
+    def feed(self, data):
+        self._tok.feed(data)
+
+    def reset(self):
+        self._tok.reset()
+        self._builder.reset()

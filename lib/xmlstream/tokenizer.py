@@ -1,0 +1,294 @@
+"""Push tokenizer for an XMPP stream: bytes in any chunking, events out.
+
+    tok = Tokenizer(handler, max_stanza=4096, max_depth=16)
+    tok.feed(sock.recv(512))     # raises XMLError; keeps raising it until reset()
+    tok.reset()                  # stream restart (after STARTTLS, after SASL)
+
+Handler methods (called synchronously from feed()):
+    start(name, attrs, ns)  a start tag. name: qualified name as written ('stream:features');
+                            attrs: new dict {qualified name: str value}, references decoded;
+                            ns: True when the name or some attribute needs namespace work
+                            (a prefix other than xml:, or an xmlns declaration).
+    end(name)               an end tag, or right after start() for an empty-element tag.
+    text(s)                 character data inside a stanza (depth 2 or more), one call per run
+                            of text between two tags, CDATA sections merged in.
+Whitespace directly inside the root (keepalives) is checked and dropped; the root is never
+expected to close but its end tag is reported.
+
+Events are identical for any split of the input: a token is only parsed once complete, and
+text is only reported once the next tag begins. The scanning is done by bytes.find/split in
+C; names are decoded once and cached (bounded caches, per instance). Memory: a partial token
+is kept, never more than max_stanza bytes; whitespace between stanzas is not kept at all.
+"""
+
+from micropython import const
+
+from xmlstream import utf8
+from xmlstream.entities import unescape
+from xmlstream.errors import XMLError
+from xmlstream.markup import Markup
+
+_LT = const(60)  # <
+_GT = const(62)  # >
+_SLASH = const(47)  # /
+_BANG = const(33)  # !
+_QMARK = const(63)  # ?
+_CACHE = const(48)  # entries per name cache
+_WS = b" \t\r\n"
+# Parser states
+_START = const(0)  # nothing seen yet: an XML declaration may come
+_PROLOG = const(1)
+_ROOT = const(2)
+_AFTER = const(3)
+
+NWF = "not-well-formed"
+
+
+class Tokenizer(Markup):
+    def __init__(self, handler, max_stanza=4096, max_depth=16):
+        self._h = handler
+        self._max = max_stanza
+        self._maxdepth = max_depth
+        # Raw bytes -> decoded, validated names. Keys include the surrounding syntax ('to=')
+        # so a hit also proves the whitespace and '=' were right.
+        self._heads = {}  # tag head -> (name, raw name, first attribute name or None, ns)
+        self._keys = {}  # attribute segment (b" to=") -> name, for names needing no ns work
+        self._nskeys = {}  # the same for xmlns, xmlns:p and p:name
+        self.reset()
+
+    def reset(self):
+        """Forget everything but the name caches: the next byte starts a new document."""
+        self._pend = b""  # an incomplete tag (or markup) kept from the previous chunk
+        self._tparts = None  # an incomplete run of text inside a stanza, as chunks
+        self._tlen = 0
+        self._off = 0  # stream offset of the first byte of the current buffer
+        self._sstart = 0  # stream offset where the current stanza began
+        self._raw = []  # open elements: raw name bytes (for end tag matching)
+        self._names = []  # open elements: names
+        self._state = _START
+        self._text = None  # text pieces waiting for a tag, when CDATA is involved
+        self._carry = None  # UTF-8 lead byte left at the end of the previous chunk
+        self._err = None
+
+    def feed(self, data):
+        """Parse a chunk (bytes, bytearray or memoryview)."""
+        if self._err is not None:
+            raise self._err
+        if type(data) is not bytes:
+            data = bytes(data)
+        if not data:
+            return
+        try:
+            self._carry = utf8.check(data, self._carry)
+            if self._tparts is not None:
+                if b"<" not in data:
+                    self._more_text(data)
+                    return
+                b = b"".join(self._tparts) + data
+                self._tparts = None
+            elif self._pend:
+                if b">" not in data and b"<" not in data:
+                    self._pend += data
+                    self._limit(len(self._pend))
+                    return
+                b = self._pend + data
+            else:
+                b = data
+            i = self._parse(b)
+            n = len(b)
+            if i < n:
+                self._keep(b, i)
+            else:
+                self._pend = b""
+            self._off += i
+            if len(self._raw) > 1:
+                self._limit(self._off + n - i - self._sstart)
+        except XMLError as e:
+            self._err = e
+            raise
+        except UnicodeError:
+            self._err = XMLError(NWF, "invalid UTF-8")
+            raise self._err
+        except Exception as e:  # noqa: BLE001 - a sink failure must not leave a half state
+            self._err = XMLError("undefined-condition", repr(e))
+            raise self._err
+
+    def _limit(self, size):
+        if size > self._max:
+            raise XMLError("policy-violation", "stanza larger than %d bytes" % self._max)
+
+    def _keep(self, b, i):
+        # Keep the unparsed rest: text as chunks (no copying, no rescanning), tags as bytes.
+        if b[i] != _LT and b.find(b"<", i) < 0:
+            self._tparts = [b[i:]]
+            self._tlen = len(b) - i
+            self._pend = b""
+        else:
+            self._pend = b[i:]
+        self._limit(len(b) - i)
+
+    def _more_text(self, data):
+        self._tparts.append(data)
+        self._tlen += len(data)
+        self._limit(self._tlen)
+
+    def _parse(self, b):
+        """Parse b from 0; return the index where an incomplete token starts (or len(b))."""
+        h = self._h
+        raws = self._raw
+        names = self._names
+        heads = self._heads
+        kget = self._keys.get
+        find = b.find
+        n = len(b)
+        i = 0
+        if b[0] != _LT:
+            i = self._chars(b, 0)
+            if i < 0:
+                return n if len(raws) < 2 else 0
+        while i < n:
+            # b[i] is '<'
+            if i + 1 >= n:
+                return i
+            c = b[i + 1]
+            if c == _SLASH:
+                if not raws:
+                    raise XMLError(NWF, "end tag outside the root")
+                r = raws[-1]
+                e = i + 2 + len(r)
+                if e >= n or b[e] != _GT or not b.startswith(r, i + 2):
+                    e = self._end_slow(b, i, r)
+                    if e < 0:
+                        return i
+                raws.pop()
+                name = names.pop()
+                if self._text is not None:
+                    self._flush()
+                h.end(name)
+                d = len(raws)
+                if d == 1:
+                    self._limit(self._off + e + 1 - self._sstart)
+                elif not d:
+                    self._state = _AFTER
+            elif c == _BANG or c == _QMARK:
+                e = self._markup(b, i)
+                if e < 0:
+                    return i
+            else:
+                q = find(b"<", i + 1)
+                lim = n if q < 0 else q
+                e = find(b">", i + 1, lim)
+                while True:
+                    if e < 0:
+                        if q >= 0:
+                            raise XMLError(NWF, "'<' inside a tag")
+                        return i
+                    empty = b[e - 1] == _SLASH
+                    body = b[i + 1 : e - 1] if empty else b[i + 1 : e]
+                    parts = None
+                    if b"'" in body:
+                        if b'"' in body:
+                            break  # both quote styles: the careful parser below
+                        parts = body.split(b"'")
+                    elif b'"' in body:
+                        parts = body.split(b'"')
+                    if parts is None or len(parts) & 1:
+                        break
+                    e = find(b">", e + 1, lim)  # that '>' was inside a quoted value
+                if parts is None and (b"'" in body or b'"' in body):
+                    r = self._tag_slow(b, i, lim)
+                    if r is None:
+                        if q >= 0:
+                            raise XMLError(NWF, "'<' inside a tag")
+                        return i
+                    e, empty, name, rawn, attrs, ns = r
+                elif parts is None:
+                    hd = heads.get(body) or self._head(body, False)
+                    name, rawn, _, ns = hd
+                    attrs = {}
+                else:
+                    hd = heads.get(parts[0]) or self._head(parts[0], True)
+                    name, rawn, k, ns = hd
+                    np = len(parts)
+                    if b"&" in body:
+                        attrs = {k: unescape(parts[1])}
+                        for j in range(2, np - 1, 2):
+                            k = kget(parts[j])
+                            if k is None:
+                                k, f = self._key(parts[j])
+                                ns = ns or f
+                            attrs[k] = unescape(parts[j + 1])
+                    else:
+                        attrs = {k: parts[1].decode()}
+                        for j in range(2, np - 1, 2):
+                            k = kget(parts[j])
+                            if k is None:
+                                k, f = self._key(parts[j])
+                                ns = ns or f
+                            attrs[k] = parts[j + 1].decode()
+                    if len(attrs) != np >> 1:
+                        raise XMLError(NWF, "duplicate attribute")
+                    k = parts[-1]
+                    if k and k.strip(_WS):
+                        raise XMLError(NWF, "junk after the last attribute")
+                d = len(raws)
+                if d >= 1:
+                    if d >= self._maxdepth:
+                        raise XMLError("policy-violation", "elements nested too deep")
+                    if d == 1:
+                        self._sstart = self._off + i
+                    elif self._off + i - self._sstart > self._max:
+                        self._limit(self._off + i - self._sstart)
+                    if self._text is not None:
+                        self._flush()
+                elif self._state == _AFTER:
+                    raise XMLError(NWF, "a second root element")
+                else:
+                    self._state = _ROOT
+                h.start(name, attrs, ns)
+                if empty:
+                    h.end(name)
+                    if d == 1:
+                        self._limit(self._off + e + 1 - self._sstart)
+                    elif not d:
+                        self._state = _AFTER
+                else:
+                    raws.append(rawn)
+                    names.append(name)
+            # after the token ending at e
+            i = e + 1
+            if i < n and b[i] != _LT:
+                i = self._chars(b, i)
+                if i < 0:
+                    return n if len(raws) < 2 else e + 1
+        return n
+
+    def _chars(self, b, i):
+        """Character data from i. Returns the index of the next '<', or -1 if there is none."""
+        q = b.find(b"<", i)
+        if len(self._raw) < 2:
+            t = b[i:] if q < 0 else b[i:q]
+            if t.strip(_WS):
+                if self._raw:
+                    raise XMLError("bad-format", "text at the stream level")
+                raise XMLError(NWF, "text outside the root element")
+            if self._state == _START:
+                self._state = _PROLOG
+            return q
+        if q < 0 or q + 1 >= len(b):
+            return -1  # the run may continue in the next chunk
+        t = b[i:q]
+        s = unescape(t) if b"&" in t else t.decode()
+        if b[q + 1] == _BANG or self._text is not None:
+            if self._text is None:
+                self._text = [s]
+            else:
+                self._text.append(s)
+        else:
+            self._h.text(s)
+        return q
+
+    def _flush(self):
+        t = self._text
+        self._text = None
+        self._h.text("".join(t))
