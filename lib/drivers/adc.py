@@ -71,7 +71,8 @@ def nodes(entries, make_adc):
     """[(node_id, ADCChannel)] for channel entries of a board or its config.
 
     An entry is {"pin": 34, "atten": 3 or "11dB", "divider": [2, 1], "samples": 16,
-    "node": "vbat"}; only "pin" is required, the node id defaults to "adc-<pin>".
+    "node": "vbat", "full_scale_mv": 3100}; only "pin" is required, the node id defaults to
+    "adc-<pin>", the full scale to the original ESP32's range for the attenuation.
     make_adc(entry, atten) returns the port's ADC object, created with that attenuation.
     """
     result = []
@@ -82,7 +83,12 @@ def nodes(entries, make_adc):
             atten = ATTENUATION.index(atten)
         divider = entry.get("divider", (1, 1))
         channel = ADCChannel(
-            make_adc(entry, atten), atten, pin, (divider[0], divider[1]), entry.get("samples", 16)
+            make_adc(entry, atten),
+            atten,
+            pin,
+            (divider[0], divider[1]),
+            entry.get("samples", 16),
+            entry.get("full_scale_mv"),
         )
         result.append((entry.get("node") or "adc-%d" % pin, channel))
     return result

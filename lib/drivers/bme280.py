@@ -51,7 +51,7 @@ def probe(i2c, address):
 
 class BME280:
     CHIP = "BME280"
-    CHIP_IDS = (0x60,)
+    CHIP_IDS = b"\x60"
     FIELDS = (
         ("Temperature", "numeric", "°C", "momentary"),
         ("Humidity", "numeric", "%", "momentary"),
@@ -212,8 +212,8 @@ class BME280:
 
 class BMP280(BME280):
     CHIP = "BMP280"
-    CHIP_IDS = (0x56, 0x57, 0x58)
-    FIELDS = (
+    CHIP_IDS = b"\x56\x57\x58"
+    FIELDS = (  # type: ignore[assignment]  # fewer fields than BME280's
         ("Temperature", "numeric", "°C", "momentary"),
         ("Pressure", "numeric", "hPa", "momentary"),
         ("Chip", "string", "", "identity"),

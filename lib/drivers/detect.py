@@ -98,10 +98,10 @@ def scan(buses):
 def nodes(buses, config=None):
     """[(node_id, device)] for the detected chips, with the configured entries applied."""
     config = config or {}
-    slots = {}  # (bus, address) -> (node id, type, options)
+    slots = {}  # type: dict  # (bus, address) -> (node id, type, options)
     if config.get("detect", True):
         for b, address, kind in scan(buses):
-            slots[(b, address)] = (node_id(kind, address, b), kind, None)
+            slots[(b, address)] = (node_id(kind, address, b), kind, {})
     for entry in config.get("sensors", ()):
         entry = dict(entry)
         b = entry.pop("bus", 0)

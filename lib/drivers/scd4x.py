@@ -69,7 +69,7 @@ class SCD4x:
         self._addr_str = "0x%02x" % address
         self.serial = None
         self._sample = None  # (co2, S_T, S_RH)
-        self._sample_at = 0
+        self._sample_at = time.ticks_ms()
         self._ready = False
 
     def _command(self, cmd):

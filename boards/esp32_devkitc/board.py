@@ -1,0 +1,73 @@
+"""Espressif ESP32-DevKitC V4 (original ESP32, WROOM-32): the board interface of
+boards/host/board.py (NAME, CHIP, nodes(config), led(config)).
+
+I2C0 on SCL GPIO22 / SDA GPIO21 at 400 kHz (config "soft_i2c": true uses SoftI2C on the same
+pins); one ADC channel on GPIO34 (ADC1) at 11 dB behind a 2:1 divider; the MCU temperature
+through esp32.raw_temperature() (°F, uncalibrated). The DevKitC has only a power LED:
+config "led_pin" names a GPIO with a LED. Expected sensors: a BME280 at 0x76 and an SHT4x at
+0x44, found by detection. ADC2 (GPIO 0, 2, 4, 12-15, 25-27) cannot be read while WiFi is on;
+an ADC entry on those pins raises ConfigError unless config "wifi" is false.
+"""
+
+from drivers import adc, detect
+from drivers.errors import ConfigError
+from drivers.mcu_temp import MCUTemperature
+
+NAME = "ESP32-DevKitC"
+CHIP = "ESP32"
+I2C_ID = 0
+SCL = 22
+SDA = 21
+FREQ = 400_000
+ADC_CHANNELS = ({"pin": 34, "atten": 3, "divider": (2, 1)},)
+LED_PIN = None
+EXPECTED = ("bme280-76", "sht4x-44")
+ADC1_GPIOS = (32, 33, 34, 35, 36, 37, 38, 39)
+ADC2_GPIOS = (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)
+
+
+def check_adc_pin(pin, wifi=True):
+    """Refuse a pin the ESP32 cannot sample, or an ADC2 pin while WiFi is on."""
+    if pin in ADC2_GPIOS:
+        if wifi:
+            raise ConfigError(
+                "GPIO%d is on ADC2, which the ESP32 cannot read while WiFi is on; "
+                "use an ADC1 pin (GPIO32-39)" % pin
+            )
+    elif pin not in ADC1_GPIOS:
+        raise ConfigError("GPIO%d has no ADC on the ESP32" % pin)
+
+
+def buses(config):
+    import machine
+
+    if config.get("soft_i2c"):
+        return [machine.SoftI2C(scl=machine.Pin(SCL), sda=machine.Pin(SDA), freq=FREQ)]
+    return [machine.I2C(I2C_ID, scl=machine.Pin(SCL), sda=machine.Pin(SDA), freq=FREQ)]
+
+
+def nodes(config):
+    import esp32
+    import machine
+
+    channels = config.get("adc") or ADC_CHANNELS
+    for entry in channels:
+        check_adc_pin(entry["pin"], config.get("wifi", True))
+
+    def make_adc(entry, atten):
+        return machine.ADC(machine.Pin(entry["pin"]), atten=atten)
+
+    result = detect.nodes(buses(config), config)
+    result += adc.nodes(channels, make_adc)
+    if config.get("mcu", True):
+        result.append(("mcu", MCUTemperature(raw_temperature=esp32.raw_temperature, chip=CHIP)))
+    return result
+
+
+def led(config):
+    pin = config.get("led_pin", LED_PIN)
+    if pin is None:
+        return None
+    import machine
+
+    return machine.Pin(pin, machine.Pin.OUT, value=0)
