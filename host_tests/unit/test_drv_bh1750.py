@@ -1,0 +1,72 @@
+# ROHM BH1750 driver against the simulated chip.
+from sim_bh1750 import SimBH1750
+from sim_i2c import SimI2C
+
+from drivers.bh1750 import BH1750, probe
+from drivers.errors import SensorError
+
+
+def setup(lux=320.0):
+    chip = SimBH1750(0x23, {"illuminance": lux})
+    return SimI2C(chip), chip
+
+
+async def test_h_mode_recovers_the_illuminance_to_one_count():
+    bus, _ = setup(320.0)
+    lux, mode, chip, addr = await BH1750(bus).read()
+    assert abs(float(lux) - 320.0) <= 0.84
+    assert (mode, chip, addr) == ("H", "BH1750", "0x23")
+
+
+async def test_h2_mode_and_a_long_mtreg_resolve_finer():
+    bus, sim = setup(12.3)
+    d = BH1750(bus, mode="H2", mtreg=254)
+    lux = (await d.read())[0]
+    assert sim.mtreg == 254
+    assert abs(float(lux) - 12.3) <= 0.12
+    assert lux.index(".") == len(lux) - 2  # 0.11 lx per count: one decimal
+
+
+async def test_l_mode_publishes_whole_lux():
+    bus, _ = setup(1000.0)
+    lux = (await BH1750(bus, mode="L").read())[0]
+    assert "." not in lux
+    assert abs(int(lux) - 1000) <= 4
+
+
+async def test_mtreg_is_restored_after_a_silent_power_cycle():
+    bus, sim = setup(500.0)
+    d = BH1750(bus, mtreg=138)
+    await d.read()
+    sim.power_on()  # a glitch: MTreg back to 69 without any failed transaction
+    lux = (await d.read())[0]
+    assert sim.mtreg == 138
+    assert abs(float(lux) - 500.0) <= 0.5
+
+
+async def test_unplugged_raises_and_the_driver_recovers():
+    bus, sim = setup(100.0)
+    d = BH1750(bus)
+    sim.unplug()
+    try:
+        await d.read()
+    except SensorError as e:
+        assert e.errno == 19
+    else:
+        raise AssertionError("no error")
+    sim.plug()
+    assert abs(float((await d.read())[0]) - 100.0) <= 0.84
+
+
+def test_mtreg_out_of_range_is_refused():
+    try:
+        BH1750(None, mtreg=20)
+    except ValueError:
+        return
+    raise AssertionError("accepted")
+
+
+def test_probe_needs_an_answer():
+    bus, _ = setup()
+    assert probe(bus, 0x23) == "bh1750"
+    assert probe(bus, 0x5C) is None

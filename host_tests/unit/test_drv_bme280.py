@@ -1,0 +1,178 @@
+# Bosch BME280/BMP280 driver against the simulated chip; the datasheet's worked example first.
+
+from sim_bme280 import CAL_TP, SimBME280, SimBMP280
+from sim_i2c import SimI2C
+
+from drivers.bme280 import BME280, BMP280, probe
+from drivers.errors import BusyError, SensorError
+
+
+def datasheet_driver():
+    # BMP280 datasheet §3.12: calibration words of the worked example.
+    d = BMP280(None)
+    (d._t1, d._t2, d._t3, d._p1, d._p2, d._p3, d._p4, d._p5, d._p6, d._p7, d._p8, d._p9) = (
+        27504,
+        26435,
+        -1000,
+        36477,
+        -10685,
+        3024,
+        2855,
+        140,
+        -7,
+        15500,
+        -14600,
+        6000,
+    )
+    return d
+
+
+def test_datasheet_example_temperature_is_25_08_degrees():
+    d = datasheet_driver()
+    assert d.compensate_t(519888) == 2508
+    assert d._t_fine == 128422
+
+
+def test_datasheet_example_pressure_int64_is_100653_pascal():
+    d = datasheet_driver()
+    d.compensate_t(519888)
+    p = d.compensate_p(415148)
+    # The int64 code as printed, with t_fine = 128422, gives 25767233 (100653.25 Pa); the
+    # datasheet's 100653.27 Pa is the floating-point formula's result (next test).
+    assert p == 25767233
+    assert p // 256 == 100653
+    assert abs(p / 256 - 100653.27) < 0.03
+
+
+def test_simulator_float_formulas_reproduce_the_datasheet_example():
+    sim = SimBMP280(0x76)
+    tf = sim.t_fine(519888)
+    assert abs(tf / 5120.0 - 25.08) < 0.005
+    assert abs(sim.pressure(415148, tf) - 100653.27) < 0.01
+
+
+def test_simulator_holds_the_datasheet_calibration():
+    assert CAL_TP[:3] == (27504, 26435, -1000)
+
+
+def bus_with(chip):
+    return SimI2C(chip), chip
+
+
+async def test_configured_values_come_back_through_the_integer_compensation():
+    bus, chip = bus_with(
+        SimBME280(0x76, {"temperature": 21.5, "humidity": 45.0, "pressure": 1013.25})
+    )
+    t, h, p, name, addr = await BME280(bus, 0x76).read()
+    assert t == "21.50"
+    assert abs(float(h) - 45.0) <= 0.02  # 16-bit humidity word
+    assert abs(float(p) - 1013.25) <= 0.03  # 2.6 Pa at oversampling x1
+    assert (name, addr) == ("BME280", "0x76")
+
+
+async def test_values_across_the_operating_range_are_recovered():
+    bus, chip = bus_with(SimBME280(0x76))
+    d = BME280(bus, 0x76, osrs_t=5, osrs_p=5)
+    for t, h, p in ((-40.0, 0.0, 300.0), (0.0, 50.0, 900.0), (85.0, 100.0, 1100.0)):
+        chip.env.set(temperature=t, humidity=h, pressure=p)
+        rt, rh, rp, _, _ = await d.read()
+        assert abs(float(rt) - t) <= 0.01, rt
+        assert abs(float(rh) - h) <= 0.05, rh
+        assert abs(float(rp) - p) <= 0.01, rp
+
+
+async def test_bmp280_reports_temperature_and_pressure_only():
+    bus, _ = bus_with(SimBMP280(0x77, {"temperature": -3.25, "pressure": 980.0}))
+    d = BMP280(bus, 0x77)
+    values = await d.read()
+    assert len(values) == len(BMP280.FIELDS) == 4
+    assert values[0] == "-3.25"
+    assert abs(float(values[1]) - 980.0) <= 0.03
+
+
+def test_probe_tells_bme280_from_bmp280_by_chip_id():
+    bus = SimI2C(SimBME280(0x76), SimBMP280(0x77))
+    assert probe(bus, 0x76) == "bme280"
+    assert probe(bus, 0x77) == "bmp280"
+    assert probe(bus, 0x40) is None
+
+
+async def test_bme280_driver_refuses_a_bmp280():
+    bus, _ = bus_with(SimBMP280(0x76))
+    try:
+        await BME280(bus, 0x76).read()
+    except SensorError as e:
+        assert "chip id 0x58" in str(e)
+    else:
+        raise AssertionError("no error")
+
+
+def test_a_conversion_takes_time_and_shows_busy_meanwhile():
+    bus, chip = bus_with(SimBME280(0x76))
+    bus.writeto_mem(0x76, 0xF4, b"\x25")  # osrs_t x1, osrs_p x1, forced
+    assert bus.readfrom_mem(0x76, 0xF3, 1)[0] & 0x08
+    assert bus.readfrom_mem(0x76, 0xFA, 3) == b"\x80\x00\x00"  # no result yet
+    import time
+
+    time.sleep_ms(10)
+    assert not bus.readfrom_mem(0x76, 0xF3, 1)[0] & 0x08
+    assert bus.readfrom_mem(0x76, 0xFA, 3) != b"\x80\x00\x00"
+    assert chip.conversions == 1
+
+
+async def test_unplugged_chip_raises_sensor_error_enodev():
+    bus, chip = bus_with(SimBME280(0x76))
+    d = BME280(bus, 0x76)
+    await d.read()
+    chip.unplug()
+    try:
+        await d.read()
+    except SensorError as e:
+        assert e.errno == 19
+        assert "BME280 at 0x76" in str(e)
+    else:
+        raise AssertionError("no error")
+
+
+async def test_bus_timeout_raises_sensor_error_etimedout():
+    bus, chip = bus_with(SimBME280(0x76))
+    chip.timeout = True
+    try:
+        await BME280(bus, 0x76).read()
+    except SensorError as e:
+        assert e.errno == 116
+    else:
+        raise AssertionError("no error")
+
+
+async def test_stuck_busy_flag_raises_busy_error():
+    bus, chip = bus_with(SimBME280(0x76))
+    d = BME280(bus, 0x76)
+    await d.read()
+    chip.stuck_busy = True
+    try:
+        await d.read()
+    except BusyError as e:
+        assert e.errno == 116
+    else:
+        raise AssertionError("no error")
+    chip.stuck_busy = False
+    chip.power_on()
+    assert (await d.read())[0] == "21.50"
+
+
+async def test_driver_reinitialises_when_the_chip_comes_back():
+    bus, chip = bus_with(SimBME280(0x76, {"temperature": 30.0}))
+    d = BME280(bus, 0x76)
+    await d.read()
+    chip.unplug()
+    for _ in range(2):
+        try:
+            await d.read()
+        except SensorError:
+            pass
+    assert not d._ready
+    chip.plug()
+    chip.env.set(temperature=31.0)
+    assert (await d.read())[0] == "31.00"
+    assert d._ready

@@ -1,0 +1,74 @@
+# Sensirion SHT3x driver against the simulated chip.
+import time
+
+from sim_i2c import SimI2C
+from sim_sht3x import SimSHT3x
+from sim_sht4x import SimSHT4x
+
+from drivers.errors import CRCError, SensorError
+from drivers.sht3x import SHT3x, probe
+
+
+def setup(**spec):
+    chip = SimSHT3x(0x44, spec)
+    return SimI2C(chip), chip
+
+
+async def expect(exc_type, coro, errno=None):
+    try:
+        await coro
+    except exc_type as e:
+        if errno is not None:
+            assert e.errno == errno, e
+        return e
+    raise AssertionError("no %s" % exc_type.__name__)
+
+
+async def test_configured_values_status_and_serial_come_back():
+    bus, _ = setup(temperature=-10.5, humidity=80.25, serial=0xCAFE0001)
+    values = await SHT3x(bus).read()
+    assert values == ("-10.50", "80.25", False, False, "SHT3x", "0x44", "CAFE0001")
+
+
+async def test_heater_bit_of_the_status_register_is_reported():
+    bus, _ = setup()
+    d = SHT3x(bus)
+    await d.read()
+    bus.writeto(0x44, b"\x30\x6d")  # heater on
+    assert (await d.read())[2] is True
+
+
+def test_single_shot_read_is_nacked_until_done():
+    bus, _ = setup()
+    bus.writeto(0x44, b"\x24\x00")
+    try:
+        bus.readfrom(0x44, 6)
+    except OSError as e:
+        assert e.errno == 19
+    else:
+        raise AssertionError("read during conversion was ACKed")
+    time.sleep_ms(16)
+    assert len(bus.readfrom(0x44, 6)) == 6
+
+
+async def test_faults_raise_and_the_driver_recovers():
+    bus, chip = setup(temperature=20.0)
+    d = SHT3x(bus)
+    await d.read()
+    chip.corrupt_crc = True
+    await expect(CRCError, d.read())
+    chip.corrupt_crc = False
+    chip.timeout = True
+    await expect(SensorError, d.read(), 116)
+    chip.timeout = False
+    chip.unplug()
+    await expect(SensorError, d.read(), 19)
+    chip.plug()
+    assert (await d.read())[0] == "20.00"
+
+
+def test_probe_tells_sht3x_from_sht4x_at_the_same_address():
+    sht3 = SimI2C(SimSHT3x(0x44))
+    sht4 = SimI2C(SimSHT4x(0x44))
+    assert probe(sht3, 0x44) == "sht3x"
+    assert probe(sht4, 0x44) is None

@@ -1,0 +1,99 @@
+# Sensirion SHT4x driver against the simulated chip.
+import time
+
+from sim_i2c import SimI2C
+from sim_sht4x import SimSHT4x
+
+from drivers.errors import CRCError, SensorError
+from drivers.sht4x import SHT4x, probe
+
+
+def setup(**spec):
+    chip = SimSHT4x(0x44, spec)
+    return SimI2C(chip), chip
+
+
+async def expect(exc_type, coro, errno=None):
+    try:
+        await coro
+    except exc_type as e:
+        if errno is not None:
+            assert e.errno == errno, e
+        return e
+    raise AssertionError("no %s" % exc_type.__name__)
+
+
+async def test_configured_values_and_serial_come_back():
+    bus, _ = setup(temperature=19.25, humidity=55.5, serial=0x12345678)
+    values = await SHT4x(bus).read()
+    assert values == ("19.25", "55.50", "SHT4x", "0x44", "12345678")
+
+
+async def test_humidity_is_clamped_to_0_and_100():
+    bus, chip = setup(humidity=110.0)
+    d = SHT4x(bus)
+    assert (await d.read())[1] == "100.00"
+    chip.env.set(humidity=-4.0)
+    assert (await d.read())[1] == "0.00"
+
+
+async def test_medium_precision_publishes_one_humidity_decimal():
+    bus, _ = setup(humidity=40.04)
+    assert (await SHT4x(bus, precision="medium").read())[1] == "40.0"
+
+
+def test_reading_before_the_measurement_time_is_nacked():
+    bus, _ = setup()
+    bus.writeto(0x44, b"\xfd")
+    try:
+        bus.readfrom(0x44, 6)
+    except OSError as e:
+        assert e.errno == 19
+    else:
+        raise AssertionError("read during conversion was ACKed")
+    time.sleep_ms(9)
+    assert len(bus.readfrom(0x44, 6)) == 6
+
+
+async def test_corrupt_crc_raises_crc_error():
+    bus, chip = setup()
+    d = SHT4x(bus)
+    await d.read()
+    chip.corrupt_crc = True
+    await expect(CRCError, d.read())
+
+
+async def test_unplugged_raises_enodev_and_timeout_raises_etimedout():
+    bus, chip = setup()
+    d = SHT4x(bus)
+    chip.unplug()
+    await expect(SensorError, d.read(), 19)
+    chip.plug()
+    chip.timeout = True
+    await expect(SensorError, d.read(), 116)
+
+
+async def test_stuck_busy_shows_as_a_nack():
+    bus, chip = setup()
+    d = SHT4x(bus)
+    await d.read()
+    chip.stuck_busy = True
+    await expect(SensorError, d.read(), 19)
+
+
+async def test_recovers_after_the_chip_comes_back():
+    bus, chip = setup(temperature=25.0)
+    d = SHT4x(bus)
+    await d.read()
+    chip.unplug()
+    await expect(SensorError, d.read())
+    chip.plug()
+    assert (await d.read())[0] == "25.00"
+
+
+def test_probe_identifies_by_serial_number_with_crc():
+    bus, chip = setup()
+    assert probe(bus, 0x44) == "sht4x"
+    chip.corrupt_crc = True
+    assert probe(bus, 0x44) is None
+    assert probe(bus, 0x45) is None
