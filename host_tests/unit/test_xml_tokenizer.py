@@ -1,0 +1,139 @@
+# The tokenizer's events: what XMPP servers really send, split at every possible point.
+from xmltest_support import (
+    HEADER,
+    Events,
+    Null,
+    corpus,
+    corpus_names,
+    events,
+    stream,
+)
+
+from xmlstream.tokenizer import Tokenizer
+
+
+def test_memoryview_and_bytearray_chunks_are_accepted():
+    data = corpus("xep0323_device.xml")
+    mv = memoryview(data)
+    chunks = [mv[:100], bytearray(data[100:700]), mv[700:]]
+    assert events(data, chunks) == events(data)
+
+
+def test_prosody_stream_has_expected_stanzas():
+    ev = events(corpus("prosody_alice_2.xml"))
+    starts = [e[1] for e in ev if e[0] == "start"]
+    assert starts[0] == "stream:stream"
+    assert "stream:features" in starts
+    assert starts.count("message") >= 1
+    assert ev[-1] == ("end", "stream:stream")
+
+
+def test_never_closed_root_reports_stanzas_as_they_complete():
+    h = Events()
+    t = Tokenizer(h)
+    t.feed(stream(b"<presence/>"))
+    assert h.events[-1] == ("end", "presence")
+
+
+def test_xml_declaration_is_accepted_and_not_reported():
+    ev = events(b"<?xml version='1.0' encoding='UTF-8'?>" + HEADER)
+    assert ev[0][0] == "start" and ev[0][1] == "stream:stream"
+
+
+def test_stream_without_xml_declaration_is_accepted():
+    assert events(HEADER)[0][1] == "stream:stream"
+
+
+def test_both_quote_styles_and_whitespace_around_equals():
+    ev = events(stream(b'<a x = "1" y\t=\n\'2\' z=\'say "hi"\' w="it\'s"/>'))
+    assert ev[1] == (
+        "start",
+        "a",
+        [("w", "it's"), ("x", "1"), ("y", "2"), ("z", 'say "hi"')],
+        False,
+    )
+
+
+def test_greater_than_inside_attribute_value_is_data():
+    ev = events(stream(b"<a x='1>2' y=\"a/>b\"/>"))
+    assert ev[1] == ("start", "a", [("x", "1>2"), ("y", "a/>b")], False)
+    assert ev[2] == ("end", "a")
+
+
+def test_prefixes_and_namespace_attributes_are_flagged():
+    ev = events(stream(b"<m xml:lang='en'/><n xmlns='urn:x'/><p:q xmlns:p='urn:p'/>"))
+    assert ev[1] == ("start", "m", [("xml:lang", "en")], False)
+    assert ev[3] == ("start", "n", [("xmlns", "urn:x")], True)
+    assert ev[5][1] == "p:q" and ev[5][3] is True
+
+
+def test_five_predefined_entities_are_decoded():
+    ev = events(stream(b"<a v='&lt;&gt;&amp;&quot;&apos;'>&lt;&gt;&amp;&quot;&apos;</a>"))
+    assert ev[1][2] == [("v", "<>&\"'")]
+    assert ev[2] == ("text", "<>&\"'")
+
+
+def test_character_references_become_utf8():
+    ev = events(stream(b"<a>&#65;&#x42;&#xe9;&#x263A;&#128512;&#10;</a>"))
+    assert ev[2] == ("text", "AB\u00e9\u263a\U0001f600\n")
+
+
+def test_utf8_sequence_split_across_chunks_is_decoded():
+    data = stream("<a t='é'>→😀</a>".encode())
+    for k in range(len(HEADER), len(data)):
+        assert events(data, [data[:k], data[k:]]) == events(data)
+    assert events(data)[2] == ("text", "→😀")
+
+
+def test_empty_element_tag_gives_start_and_end():
+    ev = events(stream(b"<a/><b />"))
+    assert ev[1:] == [
+        ("start", "a", [], False),
+        ("end", "a"),
+        ("start", "b", [], False),
+        ("end", "b"),
+    ]
+
+
+def test_cdata_is_merged_with_surrounding_text():
+    ev = events(stream(b"<a>x<![CDATA[<y> & ]]]]>z</a>"))
+    assert ev[2] == ("text", "x<y> & ]]z")
+
+
+def test_whitespace_keepalives_between_stanzas_are_dropped():
+    ev = events(stream(b" \n\t <a/>\r\n  <b/>   "))
+    assert [e[0] for e in ev] == ["start", "start", "end", "start", "end"]
+
+
+def test_text_is_reported_once_per_run():
+    data = stream(b"<a>one two three</a>")
+    chunks = [data[:-9], data[-9:-7], data[-7:]]
+    assert events(data, chunks)[2] == ("text", "one two three")
+
+
+def test_comment_and_processing_instruction_in_prolog_are_skipped():
+    ev = events(b"<?xml version='1.0'?><!-- hello --><?pi data?>\n" + HEADER)
+    assert ev[0][1] == "stream:stream"
+
+
+def test_end_of_root_is_reported():
+    assert events(stream(b"</stream:stream>"))[-1] == ("end", "stream:stream")
+
+
+def test_whitespace_in_end_tag_is_accepted():
+    assert events(stream(b"<a></a \n>"))[-1] == ("end", "a")
+
+
+def test_reset_starts_a_new_document():
+    h = Events()
+    t = Tokenizer(h)
+    t.feed(stream(b"<a>partial"))
+    t.reset()
+    h.events.clear()
+    t.feed(b"<?xml version='1.0'?>" + HEADER)
+    assert h.events[0][1] == "stream:stream"
+
+
+def test_null_handler_parses_every_corpus_file():
+    for name in corpus_names():
+        Tokenizer(Null()).feed(corpus(name))
