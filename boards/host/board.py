@@ -31,13 +31,7 @@ Other chips are added by key: "bmp280-77", "sht3x-45", "aht20-38", "scd4x-62" (w
 """
 
 from sim_adc import SimADC, SimLED, SimMCU
-from sim_aht20 import SimAHT20
-from sim_bh1750 import SimBH1750
-from sim_bme280 import SimBME280, SimBMP280
 from sim_i2c import SimI2C
-from sim_scd4x import SimSCD4x
-from sim_sht3x import SimSHT3x
-from sim_sht4x import SimSHT4x
 
 from drivers import adc as adc_driver
 from drivers import detect
@@ -47,15 +41,21 @@ NAME = "host"
 CHIP = "host"
 DEFAULT_CHIPS = ("bme280-76", "sht4x-44", "bh1750-23")
 ADC_CHANNELS = ({"pin": 34, "atten": 3, "divider": (2, 1)},)
+# type -> (module, class); imported only when the board carries one (RAM on small heaps).
 SIM_CHIPS = {
-    "bme280": SimBME280,
-    "bmp280": SimBMP280,
-    "sht3x": SimSHT3x,
-    "sht4x": SimSHT4x,
-    "aht20": SimAHT20,
-    "bh1750": SimBH1750,
-    "scd4x": SimSCD4x,
+    "bme280": ("sim_bme280", "SimBME280"),
+    "bmp280": ("sim_bme280", "SimBMP280"),
+    "sht3x": ("sim_sht3x", "SimSHT3x"),
+    "sht4x": ("sim_sht4x", "SimSHT4x"),
+    "aht20": ("sim_aht20", "SimAHT20"),
+    "bh1750": ("sim_bh1750", "SimBH1750"),
+    "scd4x": ("sim_scd4x", "SimSCD4x"),
 }
+
+
+def _sim_class(kind):
+    module, cls = SIM_CHIPS[kind]
+    return getattr(__import__(module), cls)
 
 
 def _chip_key(key):
@@ -81,7 +81,7 @@ class HostBoard:
                 continue
             kind, address = parsed
             spec = sim.get(key) or {}
-            chip = SIM_CHIPS[kind](address, spec)
+            chip = _sim_class(kind)(address, spec)
             if spec.get("present", True) is False:
                 chip.unplug()
             self.i2c.add(chip)

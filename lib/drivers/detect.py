@@ -21,6 +21,8 @@ Node ids are `<type>-<address in hex>` ("bme280-76"), with "-<bus>" appended on 
 the first.
 """
 
+import gc
+
 from drivers.errors import ConfigError
 
 # type -> (module, class)
@@ -49,6 +51,7 @@ CANDIDATES = {
 
 
 def _module(name):
+    gc.collect()  # a boot-time quiet point: room for the driver module being loaded
     return __import__("drivers." + name, None, None, (name,))
 
 

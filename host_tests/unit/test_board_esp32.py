@@ -1,0 +1,127 @@
+# The ESP32 boards, built on the unix port with stand-ins for machine, esp32 and neopixel.
+import sys
+
+from sim_adc import SimADC
+from sim_bme280 import SimBME280
+from sim_i2c import SimI2C
+from sim_sht4x import SimSHT4x
+
+from drivers.errors import ConfigError
+
+CALLS = []
+
+
+class FakeMachine:
+    class Pin:
+        OUT = 1
+
+        def __init__(self, n, mode=None, value=None):
+            self.n = n
+            CALLS.append(("Pin", n))
+
+        def value(self, v=None):
+            return 0
+
+    class I2C:
+        def __new__(cls, ident, scl=None, sda=None, freq=None):
+            CALLS.append(("I2C", ident, scl.n, sda.n, freq))
+            return SimI2C(SimBME280(0x76), SimSHT4x(0x44))
+
+    class SoftI2C:
+        def __new__(cls, scl=None, sda=None, freq=None):
+            CALLS.append(("SoftI2C", scl.n, sda.n, freq))
+            return SimI2C()
+
+    class ADC:
+        ATTN_11DB = 3
+
+        def __new__(cls, pin, atten=None):
+            CALLS.append(("ADC", pin.n, atten))
+            return SimADC({"voltage": 4.1}, (2, 1))
+
+
+class FakeEsp32:
+    @staticmethod
+    def raw_temperature():
+        return 106
+
+    @staticmethod
+    def mcu_temperature():
+        return 38.5
+
+
+class FakeNeoPixel:
+    class NeoPixel:
+        def __init__(self, pin, n):
+            self.px = [None] * n
+
+        def __setitem__(self, i, v):
+            self.px[i] = v
+
+        def write(self):
+            CALLS.append(("np", self.px[0]))
+
+
+def load(name):
+    sys.modules["machine"] = FakeMachine
+    sys.modules["esp32"] = FakeEsp32
+    sys.modules["neopixel"] = FakeNeoPixel
+    sys.path.insert(0, "boards/" + name)
+    import board
+
+    return board
+
+
+async def test_devkitc_builds_i2c_adc_and_raw_mcu_nodes():
+    board = load("esp32_devkitc")
+    pairs = board.nodes({})
+    assert [nid for nid, _ in pairs] == ["sht4x-44", "bme280-76", "adc-34", "mcu"]
+    assert ("I2C", 0, 22, 21, 400_000) in CALLS
+    assert ("ADC", 34, 3) in CALLS  # attenuation passed explicitly
+    assert (await pairs[-1][1].read()) == ("41.1", "ESP32")
+    assert abs(float((await pairs[2][1].read())[0]) - 4.1) <= 0.0015
+
+
+def test_devkitc_refuses_adc2_pins_while_wifi_is_on():
+    board = load("esp32_devkitc")
+    try:
+        board.nodes({"adc": [{"pin": 25}]})
+    except ConfigError as e:
+        assert "ADC2" in str(e) and "GPIO25" in str(e)
+    else:
+        raise AssertionError("ADC2 accepted with WiFi on")
+    assert not [c for c in CALLS if c[0] == "I2C"]  # refused before touching hardware
+    board.nodes({"adc": [{"pin": 25}], "wifi": False})
+    assert ("ADC", 25, 3) in CALLS
+
+
+def test_devkitc_refuses_pins_without_adc():
+    board = load("esp32_devkitc")
+    try:
+        board.check_adc_pin(5)
+    except ConfigError:
+        return
+    raise AssertionError("accepted")
+
+
+def test_devkitc_has_no_status_led_unless_configured():
+    board = load("esp32_devkitc")
+    assert board.led({}) is None
+    assert board.led({"led_pin": 2}) is not None
+
+
+async def test_s3_uses_the_calibrated_mcu_sensor_and_rgb_led():
+    board = load("esp32s3_devkitc")
+    pairs = board.nodes({"soft_i2c": True})
+    assert ("SoftI2C", 9, 8, 400_000) in CALLS
+    assert [nid for nid, _ in pairs] == ["adc-1", "mcu"]
+    assert (await pairs[-1][1].read()) == ("38.5", "ESP32-S3")
+    board.led({}).value(1)
+    assert CALLS[-1] == ("np", (16, 16, 16))
+
+
+def test_c3_board_pins():
+    board = load("esp32c3")
+    assert [nid for nid, _ in board.nodes({})] == ["sht4x-44", "bme280-76", "adc-3", "mcu"]
+    assert ("I2C", 0, 5, 4, 400_000) in CALLS
+    assert board.CHIP == "ESP32-C3"

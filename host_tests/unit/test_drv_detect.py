@@ -1,0 +1,113 @@
+# Bus scan and identification of known chips.
+from sim_aht20 import SimAHT20
+from sim_bh1750 import SimBH1750
+from sim_bme280 import SimBME280, SimBMP280
+from sim_i2c import SimChip, SimI2C
+from sim_scd4x import SimSCD4x
+from sim_sht3x import SimSHT3x
+from sim_sht4x import SimSHT4x
+
+from drivers import detect
+from drivers.errors import ConfigError
+
+
+class Impostor(SimChip):
+    """A part that ACKs everything and answers zeros: nothing we know."""
+
+    def write(self, data, stop):
+        pass
+
+    def read(self, buf):
+        for i in range(len(buf)):
+            buf[i] = 0
+
+
+def full_bus():
+    return SimI2C(
+        SimBH1750(0x23),
+        SimAHT20(0x38),
+        SimSHT4x(0x44),
+        SimSHT3x(0x45),
+        SimSCD4x(0x62),
+        SimBME280(0x76),
+        SimBMP280(0x77),
+    )
+
+
+def test_every_known_chip_is_identified():
+    found = [(a, k) for _, a, k in detect.scan([full_bus()])]
+    assert found == [
+        (0x23, "bh1750"),
+        (0x38, "aht20"),
+        (0x44, "sht4x"),
+        (0x45, "sht3x"),
+        (0x62, "scd4x"),
+        (0x76, "bme280"),
+        (0x77, "bmp280"),
+    ]
+
+
+def test_node_ids_name_type_and_address():
+    ids = [nid for nid, _ in detect.nodes([full_bus()])]
+    assert ids == [
+        "bh1750-23",
+        "aht20-38",
+        "sht4x-44",
+        "sht3x-45",
+        "scd4x-62",
+        "bme280-76",
+        "bmp280-77",
+    ]
+
+
+def test_an_unknown_part_at_a_known_address_is_not_taken_for_a_sensor():
+    bus = SimI2C(Impostor(0x44), Impostor(0x76), Impostor(0x62))
+    assert detect.scan([bus]) == []
+
+
+def test_an_unplugged_chip_is_not_detected():
+    bus = full_bus()
+    bus.chip(0x44).unplug()
+    assert 0x44 not in [a for _, a, _ in detect.scan([bus])]
+
+
+def test_second_bus_gets_a_suffix():
+    ids = [nid for nid, _ in detect.nodes([SimI2C(), SimI2C(SimSHT4x(0x44))])]
+    assert ids == ["sht4x-44-1"]
+
+
+def test_explicit_entries_override_add_and_drop():
+    bus = SimI2C(SimBH1750(0x23), SimSHT4x(0x44), SimBME280(0x76))
+    config = {
+        "sensors": [
+            {"address": "0x23", "node": "desk", "mode": "H2"},
+            {"type": "aht20", "address": 0x38},
+            {"address": "0x76", "disabled": True},
+        ]
+    }
+    pairs = detect.nodes([bus], config)
+    assert [nid for nid, _ in pairs] == ["desk", "aht20-38", "sht4x-44"]
+    assert pairs[0][1].mode == "H2"
+
+
+def test_detection_can_be_turned_off():
+    config = {"detect": False, "sensors": [{"type": "sht4x", "address": "0x44"}]}
+    assert [nid for nid, _ in detect.nodes([full_bus()], config)] == ["sht4x-44"]
+
+
+def test_configuration_errors_are_clear():
+    for config in (
+        {"sensors": [{"type": "dht22", "address": 0x40}]},
+        {"sensors": [{"type": "sht4x", "address": 0x44, "bus": 3}]},
+        {
+            "sensors": [
+                {"type": "sht4x", "address": 0x44, "node": "x"},
+                {"type": "aht20", "address": 0x38, "node": "x"},
+            ]
+        },
+    ):
+        try:
+            detect.nodes([SimI2C()], config)
+        except ConfigError:
+            continue
+        raise AssertionError("accepted %r" % config)
