@@ -1,0 +1,159 @@
+# thing.supervisor: the watchdog is fed only while every probe passes.
+import asyncio
+import time
+
+from test_wifi_fakes import FakeWDT, make_log
+from thing.supervisor import Heartbeat, Online, Sampler, Supervisor, TaskAlive
+
+
+class FakeClient:
+    def __init__(self, online=False):
+        self.online = asyncio.Event()
+        if online:
+            self.online.set()
+        self.last_error = "timeout"
+
+
+class FakeTask:
+    def __init__(self, done=False):
+        self._done = done
+
+    def done(self):
+        return self._done
+
+
+class FakeSensor:
+    def __init__(self, history=8, task=None, sampled=None):
+        self.history = history
+        self._sampler = task
+        if sampled is not None:
+            self.sampled = sampled
+
+
+def make(*probes):
+    wdt = FakeWDT()
+    log, out = make_log()
+    sup = Supervisor(wdt, log, period_ms=5)
+    for i, p in enumerate(probes):
+        sup.watch("p%d" % i, p)
+    return sup, wdt, out
+
+
+def test_feeds_when_every_probe_passes():
+    sup, wdt, _ = make(lambda now: None, lambda now: None)
+    assert sup.tick(1000)
+    assert wdt.feeds == 1
+
+
+def test_does_not_feed_while_a_probe_fails_and_says_why_once():
+    sup, wdt, out = make(lambda now: None, lambda now: "stuck")
+    assert not sup.tick(1000)
+    assert not sup.tick(2000)
+    assert wdt.feeds == 0
+    assert out.text().count("not fed") == 1
+    assert "p1: stuck" in out.text()
+
+
+def test_feeds_again_once_the_problem_is_gone():
+    state = ["stuck"]
+    sup, wdt, out = make(lambda now: state[0])
+    sup.tick(0)
+    state[0] = None
+    assert sup.tick(10)
+    assert wdt.feeds == 1 and sup.starving is None
+    assert "alive again" in out.text()
+
+
+def test_a_probe_that_raises_counts_as_failing():
+    def broken(now):
+        raise KeyError("x")
+
+    sup, wdt, _ = make(broken)
+    assert not sup.tick(0)
+    assert "probe failed" in sup.problems(0)[0]
+
+
+def test_heartbeat_fails_when_the_task_has_been_silent_too_long():
+    beat = [1000]
+    hb = Heartbeat(lambda: beat[0], 5000, "WiFi task silent")
+    assert hb(5999) is None
+    assert hb(6001) == "WiFi task silent for 5 s"
+
+
+def test_heartbeat_passes_before_the_task_started():
+    assert Heartbeat(lambda: None, 10)(99999) is None
+
+
+def test_heartbeat_survives_ticks_wraparound():
+    now = time.ticks_add(0, 5)
+    beat = time.ticks_add(0, -100)  # just before the wrap
+    assert Heartbeat(lambda: beat, 1000)(now) is None
+    assert Heartbeat(lambda: beat, 50)(now) is not None
+
+
+def test_online_allows_a_bounded_backoff_then_fails():
+    client = FakeClient(online=False)
+    probe = Online(client, 60_000, now=0)
+    assert probe(59_000) is None
+    why = probe(61_000)
+    assert why.startswith("offline for 61 s") and "timeout" in why
+
+
+def test_online_counts_from_the_last_time_the_client_was_online():
+    client = FakeClient(online=True)
+    probe = Online(client, 60_000, now=0)
+    assert probe(100_000) is None
+    client.online.clear()
+    assert probe(150_000) is None
+    assert probe(170_000) is not None
+
+
+def test_task_alive_fails_once_the_task_ended():
+    task = [None]
+    probe = TaskAlive(lambda: task[0], "the XMPP task ended")
+    assert probe(0) is None
+    task[0] = FakeTask(done=False)
+    assert probe(0) is None
+    task[0] = FakeTask(done=True)
+    assert probe(0) == "the XMPP task ended"
+
+
+def test_sampler_probe():
+    assert Sampler(FakeSensor(history=0), 1000)(0) is None  # no history: no sampler
+    assert Sampler(FakeSensor(task=None), 1000)(0) == "sampler not running"
+    assert Sampler(FakeSensor(task=FakeTask(True)), 1000)(0) == "sampler not running"
+    assert Sampler(FakeSensor(task=FakeTask()), 1000)(0) is None
+    stale = FakeSensor(task=FakeTask(), sampled=0)
+    assert Sampler(stale, 1000)(500) is None
+    assert Sampler(stale, 1000)(3000) == "no sample for 3 s"
+
+
+async def test_run_feeds_on_every_tick():
+    sup, wdt, _ = make(lambda now: None)
+    task = asyncio.create_task(sup.run())
+    await asyncio.sleep_ms(60)
+    sup.stop()
+    await asyncio.sleep_ms(10)
+    assert 5 <= wdt.feeds <= 14
+    assert task.done()
+
+
+async def test_a_blocked_event_loop_stops_the_feeding_and_is_reported():
+    sup, wdt, out = make(lambda now: None)
+    sup.period_ms = 5
+    task = asyncio.create_task(sup.run())
+    await asyncio.sleep_ms(1)
+    fed = wdt.feeds
+    time.sleep_ms(2100)  # a task that blocks the loop: no tick can run meanwhile
+    assert wdt.feeds == fed
+    await asyncio.sleep_ms(20)
+    sup.stop()
+    await task
+    assert sup.max_lag_ms >= 2000
+    assert "event loop was blocked" in out.text()
+
+
+def test_status_line():
+    sup, _, _ = make(lambda now: "stuck")
+    sup.tick(0)
+    assert sup.status_line().startswith("Watchdog: starving: p0: stuck, 0 feeds")

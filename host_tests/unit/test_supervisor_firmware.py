@@ -1,0 +1,222 @@
+# thing.firmware: WiFi, NTP and the Thing run together under the supervised watchdog, with
+# the hardware (WLAN, ntptime, WDT, LED) simulated.
+import asyncio
+
+from test_wifi_fakes import (
+    STAT_GOT_IP,
+    STAT_NO_AP_FOUND,
+    FakeNTP,
+    FakeWDT,
+    FakeWLAN,
+    make_log,
+)
+from thing import firmware
+
+from sensordata.clock import Clock
+
+# The whole stack compiled from source here; a board imports it as .mpy in far less.
+HEAPSIZE = "512k"
+
+CFG = {
+    # Nothing listens on port 1: the client fails fast and backs off, as with a server down.
+    "xmpp": {
+        "jid": "dev@example.org",
+        "password": "pw",
+        "host": "127.0.0.1",
+        "port": 1,
+        "tls": "plain",
+        "resource": "sensor",
+    },  # fmt: skip
+    "allow": ["owner@example.org"],
+    "board": "esp32_devkitc",
+    "wifi": {"ssid": "home", "password": "secret", "timeout_s": 1},
+    "sensor": {"history": 0},
+}
+
+
+class FakeChat:
+    def __init__(self, thing):
+        self.thing = thing
+        self.status_hook = None
+
+    def status_text(self):
+        lines = ["Clock: %s" % ("synchronized" if self.thing.clock.synced else "NOT synchronized")]
+        if self.status_hook is not None:
+            lines.append(self.status_hook())
+        return "\n".join(lines)
+
+
+class FakeThing:
+    """thing.app.Thing's surface as the firmware uses it; run() fails to reach a server."""
+
+    def __init__(self, log, tls="plain", crash=False):
+        self.log = log
+        self.clock = Clock(synced=False)
+
+        class Client:
+            online = asyncio.Event()
+            last_error = "connection refused"
+            tls_mode = tls
+
+        class Sensor:
+            sample_s = 60
+            history = 0
+
+        self.client = Client()
+        self.sensor = Sensor()
+        self._chat = FakeChat(self)
+        self.crash = crash
+        self.runs = 0
+        self._stop = asyncio.Event()
+
+    async def run(self):
+        self.runs += 1
+        if self.crash:
+            raise RuntimeError("bug")
+        await self._stop.wait()
+
+    def stop(self):
+        self._stop.set()
+
+
+def make(cfg=CFG, wlan=None, ntp=None, thing=None, led=None, real=False):
+    log, out = make_log(20)
+    wdt = FakeWDT()
+    if thing is None and not real:
+        tls = cfg["xmpp"].get("tls", "starttls")
+        thing = FakeThing(log, tls)
+    fw = firmware.Firmware(
+        cfg, None, [], wlan or FakeWLAN([STAT_GOT_IP]), ntp or FakeNTP(), wdt, led, log, thing
+    )
+    fw.supervisor.period_ms = 5
+    fw.wifi.poll_ms = fw.wifi.check_ms = 1
+    return fw, wdt, out
+
+
+async def run_for(fw, ms):
+    task = asyncio.create_task(fw.run())
+    await asyncio.sleep_ms(ms)
+    fw.stop()
+    try:
+        await asyncio.wait_for_ms(task, 2000)
+    except asyncio.CancelledError:
+        pass
+    return task
+
+
+async def test_the_board_joins_wifi_sets_the_clock_starts_the_thing_and_feeds_the_watchdog():
+    fw, wdt, out = make()
+    assert not fw.thing.clock.synced
+    await run_for(fw, 150)
+    assert fw.wifi.joins == 1
+    assert fw.thing.clock.synced
+    assert fw.thing.runs == 1
+    assert wdt.feeds >= 5
+    assert fw.supervisor.starving is None
+    assert "clock set from NTP pool.ntp.org" in out.text()
+
+
+async def test_the_status_command_shows_wifi_ntp_and_watchdog():
+    fw, _, _ = make()
+    task = asyncio.create_task(fw.run())
+    await asyncio.sleep_ms(100)
+    text = fw.thing._chat.status_text()  # noqa: SLF001
+    fw.stop()
+    await asyncio.wait_for_ms(task, 2000)
+    assert "Clock: synchronized" in text
+    assert "WiFi: home, RSSI -61 dBm, 192.168.1.23" in text
+    assert "NTP: pool.ntp.org, last sync 0 s ago" in text
+    assert "Watchdog: fed, " in text
+
+
+async def test_wifi_failures_are_retried_while_the_watchdog_is_still_fed():
+    wlan = FakeWLAN([STAT_NO_AP_FOUND], [STAT_GOT_IP])
+    fw, wdt, out = make(wlan=wlan)
+    fw.wifi.backoff.base_ms = 40
+    await run_for(fw, 200)
+    assert fw.wifi.joins == 1 and fw.wifi.failures == 1
+    assert wdt.feeds >= 5
+    assert "network not found; retrying" in out.text()
+
+
+async def test_tls_waits_for_the_clock():
+    cfg = dict(CFG, xmpp=dict(CFG["xmpp"], tls="starttls", ca="ca.der"))
+
+    class NoNTP(FakeNTP):
+        def settime(self):
+            self.calls.append(self.host)
+            raise OSError(110)
+
+    ntp = NoNTP()
+    fw, wdt, _ = make(cfg, ntp=ntp)
+    fw.timesync.backoff.base_ms = 2
+    fw.timesync.backoff.cap_ms = 4
+    await run_for(fw, 100)
+    assert fw.thing.runs == 0  # no TLS handshake with a clock in the year 2000
+    assert len(ntp.calls) >= 3
+    assert "no answer yet" in fw.timesync.status_line()
+    assert wdt.feeds >= 5  # waiting for NTP is progress: the NTP task keeps beating
+
+
+async def test_the_watchdog_starves_when_the_xmpp_task_dies():
+    log, out = make_log(20)
+    wdt = FakeWDT()
+    thing = FakeThing(log, crash=True)
+    fw = firmware.Firmware(
+        CFG, None, [], FakeWLAN([STAT_GOT_IP]), FakeNTP(), wdt, None, log, thing
+    )
+    fw.supervisor.period_ms = 5
+    fw.wifi.poll_ms = 1
+    sup = asyncio.create_task(fw.supervisor.run())  # outlives fw.run, as on the board
+    try:
+        await fw.run()
+    except RuntimeError:
+        pass
+    fed = wdt.feeds
+    await asyncio.sleep_ms(30)
+    fw.supervisor.stop()
+    await sup
+    assert wdt.feeds == fed
+    assert "thing: the XMPP task ended" in out.text()
+
+
+class LED:
+    def __init__(self):
+        self.values = []
+
+    def value(self, v):
+        self.values.append(v)
+
+
+async def test_the_led_blinks_while_wifi_is_up_and_the_server_is_not_reached():
+    led = LED()
+    fw, _, _ = make(led=led)
+    firmware._LED_MS = 1  # noqa: SLF001
+    await run_for(fw, 1200)
+    assert 0 in led.values and 1 in led.values
+
+
+def test_settings_defaults_and_overrides():
+    s = firmware.settings(CFG)
+    assert s["ntp_host"] == "pool.ntp.org" and s["ntp_period_s"] == 3600
+    assert s["wdt_enabled"] and s["wdt_timeout_ms"] == 60_000 and s["offline_ms"] == 1_800_000
+    assert s["wifi_timeout_ms"] == 1000
+    s = firmware.settings(dict(CFG, ntp="time.example.org", watchdog=False))
+    assert s["ntp_host"] == "time.example.org" and not s["wdt_enabled"]
+    s = firmware.settings(
+        dict(CFG, ntp={"host": "t", "period_s": 600}, watchdog={"timeout_s": 30})
+    )
+    assert s["ntp_period_s"] == 600 and s["wdt_timeout_ms"] == 30_000
+
+
+async def test_the_real_thing_runs_under_the_firmware():
+    fw, wdt, _ = make(real=True)
+    task = asyncio.create_task(fw.run())
+    await asyncio.sleep_ms(200)
+    text = fw.thing._chat.status_text()  # noqa: SLF001
+    fw.stop()
+    await asyncio.wait_for_ms(task, 3000)
+    assert fw.thing.clock.synced
+    assert fw.thing.client.connects == 0 and fw.thing.client.last_error is not None
+    assert wdt.feeds >= 5
+    assert "WiFi: home, RSSI -61 dBm" in text and "Watchdog: fed" in text

@@ -1,0 +1,98 @@
+# thing.timesync with a fake ntptime module and clock.
+import asyncio
+
+from test_wifi_fakes import FakeClock, FakeNTP, QuickBackoff, make_log
+from thing.timesync import TimeSync
+
+
+def make(*results, now=1_790_000_000, synced=False, period_s=3600):
+    clock = FakeClock(now, synced)
+    ntp = FakeNTP(*results)
+    log, out = make_log()
+    ts = TimeSync(clock, ntp, log, "ntp.example.org", period_s, 2, QuickBackoff())
+    return ts, clock, ntp, out
+
+
+def test_a_successful_sync_marks_the_clock_synced():
+    ts, clock, ntp, out = make(None)
+    assert ts.sync()
+    assert clock.synced
+    assert ntp.calls == ["ntp.example.org"]
+    assert ntp.timeout == 2
+    assert ts.syncs == 1 and ts.error is None
+    assert "clock set from NTP ntp.example.org" in out.text()
+
+
+def test_no_answer_leaves_the_clock_unsynced_and_says_why():
+    ts, clock, _, out = make(OSError(110))
+    assert not ts.sync()
+    assert not clock.synced
+    assert ts.failures == 1
+    assert "ntp.example.org" in ts.error and "110" in ts.error
+    assert "W " in out.text()
+
+
+def test_an_implausible_answer_is_not_believed():
+    ts, clock, _, _ = make(None, now=946_684_800)  # 2000-01-01: the ESP32's boot time
+    assert not ts.sync()
+    assert not clock.synced
+    assert "implausible" in ts.error
+
+
+def test_a_malformed_packet_is_a_failure_not_a_crash():
+    ts, clock, _, _ = make(OverflowError("overflow converting long int to machine word"))
+    assert not ts.sync()
+    assert not clock.synced
+
+
+def test_a_failed_resync_keeps_the_clock_synced():
+    ts, clock, _, _ = make(None, OSError(110))
+    ts.sync()
+    ts.sync()
+    assert clock.synced
+    assert ts.error is not None
+
+
+async def test_run_retries_until_the_first_answer():
+    ts, clock, ntp, _ = make(OSError(110), OSError(-202), None)
+    task = asyncio.create_task(ts.run())
+    await asyncio.wait_for_ms(ts.wait(), 500)
+    task.cancel()
+    assert clock.synced
+    assert len(ntp.calls) == 3
+    assert ts.backoff.floors == [0, 0]
+
+
+async def test_run_resyncs_every_period():
+    ts, _, ntp, _ = make(period_s=0)
+    ts.period_ms = 5
+    task = asyncio.create_task(ts.run())
+    await asyncio.sleep_ms(40)
+    task.cancel()
+    assert len(ntp.calls) >= 3
+
+
+async def test_wait_returns_at_once_for_a_clock_already_set():
+    ts, _, ntp, _ = make(synced=True)
+    await asyncio.wait_for_ms(ts.wait(), 50)
+    assert ntp.calls == []
+
+
+def test_status_line_before_and_after_the_first_sync():
+    ts, _, _, _ = make(OSError(110), None)
+    ts.sync()
+    assert ts.status_line().startswith("NTP: ntp.example.org, no answer yet (NTP ")
+    ts.sync()
+    assert ts.status_line() == "NTP: ntp.example.org, last sync 0 s ago"
+
+
+async def test_run_beats_while_sleeping_between_syncs():
+    import time
+
+    ts, _, _, _ = make(None)
+    ts.period_ms = 60_000
+    before = ts.beat
+    task = asyncio.create_task(ts.run())
+    await asyncio.sleep_ms(1100)
+    task.cancel()
+    assert time.ticks_diff(ts.beat, before) >= 1000

@@ -1,0 +1,178 @@
+# thing.wifi against a simulated ESP32 station interface (test_wifi_fakes.FakeWLAN).
+import asyncio
+
+from test_wifi_fakes import (
+    STAT_BEACON_TIMEOUT,
+    STAT_CONNECTING,
+    STAT_GOT_IP,
+    STAT_HANDSHAKE_TIMEOUT,
+    STAT_NO_AP_FOUND,
+    STAT_WRONG_PASSWORD,
+    FakeWLAN,
+    QuickBackoff,
+    make_log,
+)
+from thing import wifi
+
+
+def make(*scripts, timeout_ms=200, backoff=None):
+    wlan = FakeWLAN(*scripts)
+    log, out = make_log()
+    w = wifi.Wifi(
+        wlan,
+        "home",
+        "secret",
+        log,
+        timeout_ms=timeout_ms,
+        poll_ms=1,
+        check_ms=1,
+        backoff=backoff or QuickBackoff(),
+    )
+    return w, wlan, out
+
+
+def test_classify_tells_wrong_password_from_missing_network_and_timeout():
+    assert wifi.classify(STAT_WRONG_PASSWORD)[0] == wifi.WRONG_PASSWORD
+    assert wifi.classify(15)[0] == wifi.WRONG_PASSWORD  # IDF 4-way handshake timeout
+    assert wifi.classify(STAT_HANDSHAKE_TIMEOUT)[0] == wifi.WRONG_PASSWORD
+    assert wifi.classify(STAT_NO_AP_FOUND)[0] == wifi.NO_AP
+    assert wifi.classify(210)[0] == wifi.NO_AP
+    assert wifi.classify(STAT_BEACON_TIMEOUT)[0] == wifi.NO_AP
+    assert wifi.classify(STAT_CONNECTING)[0] == wifi.TIMEOUT
+    assert wifi.classify(STAT_GOT_IP)[0] == wifi.UP
+    outcome, text = wifi.classify(205)
+    assert outcome == wifi.FAILED and "205" in text
+
+
+async def test_join_succeeds_when_the_port_reports_got_ip():
+    w, wlan, _ = make([STAT_CONNECTING, STAT_CONNECTING, STAT_GOT_IP])
+    assert await w.join()
+    assert w.up.is_set() and w.state == "up" and w.joins == 1
+    assert wlan.connects == [("home", "secret")]
+    assert wlan.is_active
+
+
+async def test_join_limits_the_ports_own_reconnects_so_status_reports_failures():
+    w, wlan, _ = make([STAT_GOT_IP])
+    await w.join()
+    assert wlan.configured["reconnects"] == 2
+
+
+async def test_wrong_password_ends_the_attempt_with_its_reason():
+    w, wlan, _ = make([STAT_CONNECTING, STAT_WRONG_PASSWORD])
+    assert not await w.join()
+    assert w.outcome == wifi.WRONG_PASSWORD
+    assert w.reason == "wrong password"
+    assert wlan.disconnects == 1
+    assert not w.up.is_set()
+
+
+async def test_missing_network_is_reported_as_not_found():
+    w, _, _ = make([STAT_NO_AP_FOUND])
+    assert not await w.join()
+    assert w.outcome == wifi.NO_AP and w.reason == "network not found"
+
+
+async def test_attempt_times_out_when_the_port_keeps_connecting():
+    w, wlan, _ = make([STAT_CONNECTING], timeout_ms=20)
+    assert not await w.join()
+    assert w.outcome == wifi.TIMEOUT
+    assert wlan.disconnects == 1
+
+
+async def test_a_refused_connect_is_a_failure_not_a_crash():
+    w, wlan, _ = make()
+    wlan.active(True)
+    wlan.connect_error = OSError("Wifi Internal Error")
+    assert not await w.join()
+    assert w.outcome == wifi.FAILED and "refused" in w.reason
+
+
+async def test_connect_retries_until_joined():
+    backoff = QuickBackoff()
+    w, wlan, out = make([STAT_NO_AP_FOUND], [STAT_NO_AP_FOUND], [STAT_GOT_IP], backoff=backoff)
+    await w.connect()
+    assert w.state == "up"
+    assert len(wlan.connects) == 3
+    assert backoff.floors == [0, 0]
+    assert "network not found; retrying" in out.text()
+
+
+async def test_wrong_password_waits_at_least_a_minute_before_the_next_attempt():
+    backoff = QuickBackoff()
+    w, _, out = make([STAT_WRONG_PASSWORD], [STAT_GOT_IP], backoff=backoff)
+    await w.connect()
+    assert backoff.floors == [60_000]
+    assert "E " in out.text()  # logged as an error: a person has to fix it
+
+
+async def test_port_without_the_reconnects_option_still_joins():
+    w, wlan, _ = make([STAT_GOT_IP])
+    wlan.configured["no_reconnects"] = True
+    assert await w.join()
+
+
+async def test_keep_rejoins_after_the_link_is_lost():
+    backoff = QuickBackoff()
+    w, wlan, out = make([STAT_GOT_IP], [STAT_GOT_IP], backoff=backoff)
+    await w.connect()
+    task = asyncio.create_task(w.keep())
+    await asyncio.sleep_ms(5)
+    wlan.drop(STAT_CONNECTING, STAT_NO_AP_FOUND)  # the port's reconnects fail too
+    for _ in range(200):
+        await asyncio.sleep_ms(1)
+        if w.joins == 2:
+            break
+    task.cancel()
+    assert w.joins == 2 and w.losses == 1
+    assert w.up.is_set()
+    assert "link to 'home' lost" in out.text()
+    assert len(backoff.stable) == 1  # how long the lost link lasted, for the backoff
+
+
+async def test_join_waits_for_the_ports_own_reconnect_instead_of_connecting_again():
+    w, wlan, _ = make([STAT_GOT_IP])
+    await w.join()
+    wlan.drop(STAT_CONNECTING, STAT_CONNECTING, STAT_GOT_IP)
+    wlan.requested = True
+    assert await w.join()
+    assert len(wlan.connects) == 1
+
+
+async def test_keep_beats_while_the_link_is_up():
+    import time
+
+    w, _, _ = make([STAT_GOT_IP])
+    await w.connect()
+    before = w.beat
+    task = asyncio.create_task(w.keep())
+    await asyncio.sleep_ms(20)
+    task.cancel()
+    assert time.ticks_diff(w.beat, before) > 0
+
+
+async def test_status_line_shows_rssi_and_address_when_joined():
+    w, _, _ = make([STAT_GOT_IP])
+    await w.connect()
+    assert w.rssi() == -61
+    assert w.status_line() == "WiFi: home, RSSI -61 dBm, 192.168.1.23"
+
+
+async def test_status_line_shows_the_reason_when_down():
+    w, _, _ = make([STAT_WRONG_PASSWORD])
+    await w.join()
+    assert w.rssi() is None
+    assert w.status_line() == "WiFi: down (wrong password)"
+
+
+async def test_status_line_counts_down_to_the_next_attempt():
+    class SlowBackoff(QuickBackoff):
+        def next_ms(self, floor_ms=0):
+            return 5000
+
+    w, _, _ = make([STAT_NO_AP_FOUND], backoff=SlowBackoff())
+    task = asyncio.create_task(w.connect())
+    await asyncio.sleep_ms(20)
+    line = w.status_line()
+    task.cancel()
+    assert line.startswith("WiFi: waiting (network not found), retry in ")

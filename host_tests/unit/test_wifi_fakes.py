@@ -1,0 +1,191 @@
+# The hardware edge of the board firmware, simulated: network.WLAN, ntptime and machine.WDT
+# as the ESP32 port behaves (ports/esp32/network_wlan.c, machine_wdt.c, the frozen ntptime).
+# Shared by test_wifi*.py, test_timesync*.py and test_supervisor*.py.
+import time
+
+from xmpp.log import Log
+
+# The ESP32 port's network.STAT_* values (micropython-esp32-stubs network.pyi).
+STAT_IDLE = 1000
+STAT_CONNECTING = 1001
+STAT_GOT_IP = 1010
+STAT_BEACON_TIMEOUT = 200
+STAT_NO_AP_FOUND = 201
+STAT_WRONG_PASSWORD = 202
+STAT_ASSOC_FAIL = 203
+STAT_HANDSHAKE_TIMEOUT = 204
+
+
+class FakeWLAN:
+    """A station interface that plays one script of status() values per connect().
+
+    Each status() call during an attempt moves one step along the script; its last value
+    then stays. A script ending in STAT_GOT_IP joins. Like the port, status() answers
+    STAT_CONNECTING while a connection is requested and the port's own reconnects last.
+    """
+
+    def __init__(self, *scripts, rssi=-61):
+        self.scripts = list(scripts)
+        self.script = [STAT_IDLE]
+        self.step = 0
+        self.requested = False
+        self.connected = False
+        self.reason = 0
+        self.is_active = False
+        self.configured = {}
+        self.connects = []
+        self.disconnects = 0
+        self.rssi = rssi
+        self.connect_error = None
+
+    def active(self, value=None):
+        if value is None:
+            return self.is_active
+        self.is_active = bool(value)
+        return None
+
+    def config(self, *args, **kwargs):
+        if "reconnects" in kwargs and self.configured.get("no_reconnects"):
+            raise ValueError("unknown config param")
+        self.configured.update(kwargs)
+
+    def connect(self, ssid=None, key=None):
+        if not self.is_active:
+            raise OSError("Wifi Not Started")
+        if self.connect_error is not None:
+            raise self.connect_error
+        self.connects.append((ssid, key))
+        self.script = self.scripts.pop(0) if self.scripts else [STAT_CONNECTING]
+        self.step = 0
+        self.requested = True
+        self.connected = False
+
+    def disconnect(self):
+        self.requested = False
+        self.connected = False
+        self.disconnects += 1
+
+    def drop(self, *then):
+        """The link is lost; the port's own reconnects then play `then`."""
+        self.connected = False
+        self.reason = STAT_BEACON_TIMEOUT
+        self.script = list(then) or [STAT_CONNECTING]
+        self.step = 0
+
+    def _advance(self):
+        value = self.script[min(self.step, len(self.script) - 1)]
+        self.step += 1
+        if value == STAT_GOT_IP:
+            self.connected = True
+            self.reason = 0
+        elif value != STAT_CONNECTING:
+            self.reason = value
+            self.requested = False  # the port's reconnects are used up
+        return value
+
+    def isconnected(self):
+        if self.requested and not self.connected:
+            self._advance()
+        return self.connected
+
+    def status(self, param=None):
+        if param == "rssi":
+            if not self.connected:
+                raise OSError(0x3007)  # ESP_ERR_WIFI_NOT_CONNECT, as esp_exceptions raises it
+            return self.rssi
+        if param is not None:
+            raise ValueError("unknown status param")
+        if self.connected:
+            return STAT_GOT_IP
+        if self.requested:
+            return self._advance() if self.step < len(self.script) else self.script[-1]
+        return self.reason or STAT_IDLE
+
+    def ipconfig(self, name):
+        if name != "addr4":
+            raise ValueError("unexpected param")
+        return ("192.168.1.23", "255.255.255.0") if self.connected else ("0.0.0.0", "0.0.0.0")
+
+
+class FakeNTP:
+    """The frozen ntptime module: settime() sets the clock or raises OSError."""
+
+    def __init__(self, *results):
+        self.host = "pool.ntp.org"
+        self.timeout = 1
+        self.results = list(results)  # each: None (success) or an exception to raise
+        self.calls = []
+
+    def settime(self):
+        self.calls.append(self.host)
+        result = self.results.pop(0) if self.results else None
+        if result is not None:
+            raise result
+
+
+class FakeWDT:
+    def __init__(self, timeout=5000):
+        self.timeout = timeout
+        self.feeds = 0
+
+    def feed(self):
+        self.feeds += 1
+
+
+class FakeClock:
+    def __init__(self, now=1_790_000_000, synced=False):
+        self._now = now
+        self.synced = synced
+
+    def now(self):
+        return self._now
+
+
+class Lines:
+    def __init__(self):
+        self.lines = []
+
+    def write(self, s):
+        self.lines.append(s)
+
+    def text(self):
+        return "".join(self.lines)
+
+
+def make_log(level=10):
+    out = Lines()
+    return Log("test", level, 8, out), out
+
+
+class QuickBackoff:
+    """Backoff stand-in: records each floor asked for and waits 1 ms."""
+
+    def __init__(self):
+        self.floors = []
+        self.stable = []
+
+    def next_ms(self, floor_ms=0):
+        self.floors.append(floor_ms)
+        return 1
+
+    def connected_for(self, up_ms):
+        self.stable.append(up_ms)
+
+
+def ticks():
+    return time.ticks_ms()
+
+
+def test_fake_wlan_uses_the_same_status_codes_as_thing_wifi():
+    from thing import wifi
+
+    assert (STAT_IDLE, STAT_CONNECTING, STAT_GOT_IP) == (
+        wifi.STAT_IDLE,
+        wifi.STAT_CONNECTING,
+        wifi.STAT_GOT_IP,
+    )
+    assert (STAT_NO_AP_FOUND, STAT_WRONG_PASSWORD, STAT_BEACON_TIMEOUT) == (
+        wifi.STAT_NO_AP_FOUND,
+        wifi.STAT_WRONG_PASSWORD,
+        wifi.STAT_BEACON_TIMEOUT,
+    )

@@ -1,0 +1,176 @@
+"""The board firmware: WiFi, then NTP, then the Thing, all under a supervised watchdog.
+
+`Firmware` takes its hardware (a network.WLAN, the ntptime module, a machine.WDT, a status
+LED) as arguments, so the host tests run it whole with fakes; `start()` is the only code
+that creates the real ones. Order of events on a board:
+
+  1. the supervisor starts feeding the watchdog (only while every probe passes);
+  2. WiFi joins (retrying, with reasons) and is kept joined;
+  3. NTP sets the clock: mbedTLS checks certificate dates, so TLS waits for it;
+  4. the Thing (XMPP client + XEP-0323 sensor + chat) runs until stopped.
+"""
+
+import asyncio
+
+from micropython import const
+
+from sensordata.clock import Clock
+from thing.supervisor import Heartbeat, Online, Sampler, Supervisor, TaskAlive
+from thing.timesync import TimeSync
+from thing.wifi import Wifi
+
+_BEAT_SLACK_MS = const(20_000)  # a healthy task beats every 1-2 s; allow for blocking calls
+_LED_MS = const(500)
+MAINTENANCE_MS = 30 * 60 * 1000  # watchdog timeout after Ctrl-C: time to work at the REPL
+
+
+def settings(cfg):
+    """The firmware's own settings with their defaults: ntp, watchdog, wifi."""
+    ntp = cfg.get("ntp")
+    if isinstance(ntp, str):
+        ntp = {"host": ntp}
+    ntp = ntp if isinstance(ntp, dict) else {}
+    wd = cfg.get("watchdog")
+    wd = wd if isinstance(wd, dict) else {"enabled": wd is not False}
+    w = cfg.get("wifi") or {}
+    return {
+        "ntp_host": ntp.get("host", "pool.ntp.org"),
+        "ntp_period_s": ntp.get("period_s", 3600),
+        "ntp_timeout_s": ntp.get("timeout_s", 1),
+        "wdt_enabled": wd.get("enabled", True),
+        "wdt_timeout_ms": wd.get("timeout_s", 60) * 1000,
+        "offline_ms": wd.get("offline_s", 1800) * 1000,
+        "wifi_timeout_ms": w.get("timeout_s", 30) * 1000,
+    }
+
+
+class NoWatchdog:
+    """Stands in for machine.WDT when the config disables it; the probes still run."""
+
+    def feed(self):
+        pass
+
+
+class Firmware:
+    def __init__(self, cfg, ca_der, nodes, wlan, ntp, wdt, led=None, log=None, thing=None):
+        if thing is None:
+            from thing.app import Thing
+
+            thing = Thing(cfg, nodes, ca_der, clock=Clock(synced=False), log=log)
+        self.thing = thing
+        self.cfg = cfg
+        self.log = log = thing.log
+        s = self.settings = settings(cfg)
+        w = cfg["wifi"]
+        self.wifi = Wifi(wlan, w["ssid"], w.get("password"), log, s["wifi_timeout_ms"])
+        self.timesync = TimeSync(
+            thing.clock, ntp, log, s["ntp_host"], s["ntp_period_s"], s["ntp_timeout_s"]
+        )
+        # Four ticks per timeout: one late tick (a TLS handshake, a PBKDF2) is no reset.
+        self.supervisor = Supervisor(wdt, log, max(1000, s["wdt_timeout_ms"] // 4))
+        self.led = led
+        self.task = None
+        self._main = None
+        self._stopping = False
+        chat = getattr(thing, "_chat", None)
+        if chat is not None:
+            chat.status_hook = self.status_text
+
+    def status_text(self):
+        return "\n".join(
+            (
+                self.wifi.status_line(),
+                self.timesync.status_line(),
+                self.supervisor.status_line(),
+            )
+        )
+
+    def _probes(self):
+        s = self.settings
+        sup = self.supervisor
+        client = self.thing.client
+        sup.watch("wifi", Heartbeat(lambda: self.wifi.beat, s["wifi_timeout_ms"] + _BEAT_SLACK_MS))
+        ntp_limit = s["ntp_timeout_s"] * 1000 + _BEAT_SLACK_MS
+        sup.watch("ntp", Heartbeat(lambda: self.timesync.beat, ntp_limit))
+        sup.watch("xmpp", Online(client, s["offline_ms"]))
+        sup.watch("thing", TaskAlive(lambda: self.task, "the XMPP task ended"))
+
+    async def run(self):
+        """WiFi, NTP, then the Thing; returns when the Thing stops."""
+        self._probes()
+        self._main = asyncio.current_task()
+        helpers = [asyncio.create_task(self.supervisor.run())]
+        if self.led is not None:
+            helpers.append(asyncio.create_task(self._show()))
+        try:
+            await self.wifi.connect()
+            helpers.append(asyncio.create_task(self.wifi.keep()))
+            helpers.append(asyncio.create_task(self.timesync.run()))
+            if self.thing.client.tls_mode != "plain":
+                await self.timesync.wait()
+            self.task = asyncio.create_task(self.thing.run())
+            sensor = self.thing.sensor
+            sample_ms = sensor.sample_s * 1000
+            self.supervisor.watch("sampler", Sampler(sensor, 2 * sample_ms + _BEAT_SLACK_MS))
+            await self.task
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+        finally:
+            for t in helpers:
+                t.cancel()
+
+    def stop(self):
+        """End run(): at once while still joining WiFi or waiting for NTP."""
+        self._stopping = True
+        self.thing.stop()
+        self.supervisor.stop()
+        if self.task is None and self._main is not None:
+            self._main.cancel()
+
+    async def _show(self):
+        """The status LED: steady when online, blinking while WiFi is up, off without."""
+        led = self.led
+        lit = 0
+        while True:
+            if self.thing.client.online.is_set():
+                lit = 1
+            elif self.wifi.up.is_set():
+                lit = 1 - lit
+            else:
+                lit = 0
+            led.value(lit)
+            await asyncio.sleep_ms(_LED_MS)
+
+
+def start(cfg, ca_der, board):
+    """Create the real hardware objects and run the firmware on this board (ESP32 port)."""
+    import machine
+    import micropython
+    import network
+    import ntptime
+
+    s = settings(cfg)
+    name = cfg.get("name")
+    if name:
+        try:
+            network.hostname(name)
+        except (ValueError, OSError) as e:
+            print("hostname %r refused: %r" % (name, e))
+    wlan = network.WLAN(network.STA_IF)
+    make_led = getattr(board, "led", None)
+    led = make_led(cfg) if make_led is not None else None
+    wdt = machine.WDT(timeout=s["wdt_timeout_ms"]) if s["wdt_enabled"] else NoWatchdog()
+    fw = Firmware(cfg, ca_der, board.nodes(cfg), wlan, ntptime, wdt, led)
+    fw.log.info("starting on %s (reset cause %d)" % (board.NAME, machine.reset_cause()))
+    try:
+        asyncio.run(fw.run())
+    except KeyboardInterrupt:
+        # Ctrl-C from a person or from mpremote: the ESP32 port cannot stop its watchdog, but
+        # it reconfigures it on a new WDT(); give the REPL session half an hour.
+        micropython.kbd_intr(-1)
+        if s["wdt_enabled"]:
+            machine.WDT(timeout=MAINTENANCE_MS)
+        micropython.kbd_intr(3)
+        print("stopped; the watchdog resets the board in 30 min (machine.reset() sooner)")
+    return fw

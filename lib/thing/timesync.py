@@ -1,0 +1,113 @@
+"""The board's wall clock, set over NTP before TLS and kept set.
+
+An ESP32 boots believing it is 2000-01-01; mbedTLS then rejects every server certificate as
+not yet valid, and readings would carry false timestamps. `sync()` asks NTP once (the frozen
+`ntptime`, injected so the host tests can pass a fake); `run()` retries with backoff until
+the first answer, then re-syncs every `period_s`. `clock.synced` turns True on the first
+plausible answer and stays so: between syncs the RTC drifts by seconds a day, not years.
+
+    ts = TimeSync(thing.clock, ntptime, log, host="pool.ntp.org")
+    ts.sync() or await ts.wait()    # before the first TLS handshake
+    asyncio.create_task(ts.run())
+"""
+
+import asyncio
+import time
+
+from micropython import const
+
+from xmpp.backoff import Backoff
+
+# 2025-01-01T00:00:00Z in Unix seconds: an answer before this is a broken server or a
+# packet from nowhere, never the present.
+_PLAUSIBLE = const(1_735_689_600)
+_SLICE_MS = const(1000)
+
+
+class TimeSync:
+    def __init__(self, clock, ntp, log, host="pool.ntp.org", period_s=3600, timeout_s=1,
+                 backoff=None):  # fmt: skip
+        self.clock = clock
+        self.ntp = ntp
+        self.log = log
+        self.host = host
+        self.period_ms = period_s * 1000
+        self.timeout_s = timeout_s
+        self.backoff = backoff or Backoff(5000, 300_000, 3_600_000)
+        self.syncs = 0
+        self.failures = 0
+        self.error = None  # text of the last failure, None after a success
+        self.synced_at = None  # ticks_ms of the last success
+        self.beat = time.ticks_ms()  # last sign of life, for the supervisor
+        self._synced = asyncio.Event()
+        if clock.synced:
+            self._synced.set()
+
+    def sync(self):
+        """One NTP exchange (blocks for at most about `timeout_s`); True if the clock is set."""
+        ntp = self.ntp
+        ntp.host = self.host
+        ntp.timeout = self.timeout_s
+        self.beat = time.ticks_ms()
+        try:
+            ntp.settime()
+        except (OSError, OverflowError, IndexError, ValueError) as e:
+            # OSError: DNS failure or no answer in time; the others: a malformed packet.
+            return self._failed("NTP %s: %r" % (self.host, e))
+        now = self.clock.now()
+        if now < _PLAUSIBLE:
+            return self._failed("NTP %s answered an implausible time (%d)" % (self.host, now))
+        first = not self.clock.synced
+        self.clock.synced = True
+        self.syncs += 1
+        self.error = None
+        self.synced_at = time.ticks_ms()
+        self.backoff.failures = 0
+        self._synced.set()
+        if first:
+            self.log.info("clock set from NTP %s" % self.host)
+        return True
+
+    def _failed(self, text):
+        self.failures += 1
+        self.error = text
+        self.log.warn(text)
+        return False
+
+    async def wait(self):
+        """Until the clock has been set once."""
+        await self._synced.wait()
+
+    async def run(self):
+        """Run for ever: retry until the first sync, then re-sync every period."""
+        while True:
+            if self.synced_at is None:
+                if self.sync():
+                    continue
+                delay = self.backoff.next_ms()
+            else:
+                delay = self.period_ms
+                if time.ticks_diff(time.ticks_ms(), self.synced_at) >= self.period_ms:
+                    self.sync()  # a failure keeps the clock: it was right at the last sync
+                    delay = self.period_ms if self.error is None else self.backoff.next_ms()
+            await self._sleep(delay)
+
+    async def _sleep(self, ms):
+        end = time.ticks_add(time.ticks_ms(), ms)
+        while True:
+            left = time.ticks_diff(end, time.ticks_ms())
+            if left <= 0:
+                return
+            await asyncio.sleep_ms(min(left, _SLICE_MS))
+            self.beat = time.ticks_ms()
+
+    def status_line(self):
+        if self.synced_at is None:
+            if self.clock.synced:
+                return "NTP: not used, the clock was set another way"
+            return "NTP: %s, no answer yet (%s)" % (self.host, self.error or "trying")
+        ago = time.ticks_diff(time.ticks_ms(), self.synced_at) // 1000
+        line = "NTP: %s, last sync %d s ago" % (self.host, ago)
+        if self.error:
+            line += " (last attempt failed: %s)" % self.error
+        return line
