@@ -5,7 +5,7 @@ class _Stanza:
     def __init__(self, *pieces):
         self.pieces = pieces
 
-    def write(self, w):
+    def write(self, w, parent_ns=None):
         for p in self.pieces:
             w.write(p)
 

@@ -32,7 +32,7 @@ def _sensor(sessions=2, budget=1536, allow=("owner@example.org",), **kw):
 
 def _req(seqnr="1", frm=OWNER, attrs=None, nodes=(), fields=(), id_=None, type_="get"):
     a = {"seqnr": seqnr}
-    a.update(attrs or {"momentary": "true"})
+    a.update({"momentary": "true"} if attrs is None else attrs)
     kids = [Element("node", NS, {"nodeId": n}) for n in nodes]
     kids += [Element("field", NS, {"name": f}) for f in fields]
     return Element(

@@ -227,7 +227,7 @@ def test_error_has_condition_and_message():
         assert "duplicate" in e.message
 
 
-def test_exception_in_handler_is_reported_as_undefined_condition():
+def test_exception_in_handler_propagates_and_the_parser_then_refuses_input():
     class Broken(Null):
         def start(self, name, attrs, ns):
             raise ValueError("bug")
@@ -235,5 +235,13 @@ def test_exception_in_handler_is_reported_as_undefined_condition():
     t = Tokenizer(Broken())
     try:
         t.feed(HEADER)
+    except ValueError as e:
+        assert str(e) == "bug"
+    else:
+        raise AssertionError("the handler's exception was swallowed")
+    try:
+        t.feed(b"<a/>")
     except XMLError as e:
         assert e.condition == "undefined-condition"
+    else:
+        raise AssertionError("a parser in an unknown state accepted more input")

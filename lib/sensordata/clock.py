@@ -74,4 +74,4 @@ class Clock:
         self.synced = (time.gmtime(0)[0] == 1970) if synced is None else synced
 
     def now(self):
-        return time.time() + _EPOCH_OFFSET
+        return int(time.time()) + _EPOCH_OFFSET

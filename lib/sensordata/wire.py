@@ -185,7 +185,7 @@ class FieldsMessage:
         self.blocks.append(block)
         self.size += len(block)
 
-    def write(self, w):
+    def write(self, w, parent_ns=None):
         w.write(self.head)
         if not self.blocks:
             w.write(b" done='true'/></message>" if self.done else b"/></message>")

@@ -4,7 +4,6 @@ The same code runs on an ESP32 (from firmware/main.py, after WiFi and NTP) and o
 (boards/host/run.py); only the node list and the CA bytes differ.
 """
 
-
 from sensordata.clock import Clock
 from sensordata.requester import Requester
 from sensordata.sensor import Sensor

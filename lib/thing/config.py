@@ -64,9 +64,10 @@ _TOP = (
     "safe_mode",
     "ntp",
     "name",
-    "nodes",
-    "chat",
+    "detect",
+    "sensors",
     "adc",
+    "mcu",
 )
 
 

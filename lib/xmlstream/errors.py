@@ -14,7 +14,8 @@ Conditions used (RFC 6120 section 4.9.3):
   bad-namespace-prefix an element or attribute prefix that no xmlns declaration binds
   invalid-namespace    a root other than <stream> in http://etherx.jabber.org/streams, or a
                        content namespace other than the expected one (jabber:client)
-  undefined-condition  the sink raised something other than XMLError while handling an event
+  undefined-condition  later feeds after the sink raised something other than XMLError (that
+                       exception itself propagates unchanged to the caller of feed)
 """
 
 

@@ -80,21 +80,42 @@ class Tokenizer(Markup):
             return
         try:
             self._carry = utf8.check(data, self._carry)
+            i = 0
             if self._tparts is not None:
-                if b"<" not in data:
+                q = data.find(b"<")
+                if q < 0:
                     self._more_text(data)
                     return
-                b = b"".join(self._tparts) + data
-                self._tparts = None
+                if q + 1 < len(data):
+                    # Finish the run of text without copying the rest of the chunk.
+                    t = b"".join(self._tparts) + data[:q]
+                    self._off += self._tlen
+                    self._tparts = None
+                    self._run(t, data[q + 1])
+                    i = q
+                    b = data
+                else:
+                    b = b"".join(self._tparts) + data
+                    self._tparts = None
             elif self._pend:
-                if b">" not in data and b"<" not in data:
+                j = data.find(b">")
+                if j < 0 and b"<" not in data:
                     self._pend += data
                     self._limit(len(self._pend))
                     return
-                b = self._pend + data
+                b = self._pend + data[: j + 1]
+                if j >= 0 and self._parse(b, 0) == len(b):
+                    # The pending token is complete: go on in the chunk itself.
+                    self._off += len(self._pend)
+                    self._pend = b""
+                    i = j + 1
+                    b = data
+                else:
+                    b = self._pend + data
             else:
                 b = data
-            i = self._parse(b)
+            if i < len(b):
+                i = self._parse(b, i)
             n = len(b)
             if i < n:
                 self._keep(b, i)
@@ -109,9 +130,11 @@ class Tokenizer(Markup):
         except UnicodeError:
             self._err = XMLError(NWF, "invalid UTF-8")
             raise self._err
-        except Exception as e:  # noqa: BLE001 - a sink failure must not leave a half state
+        except Exception as e:
+            # The sink stopped the parse (e.g. the peer closed the stream): refuse further
+            # input until reset, but let the sink's own exception reach its caller.
             self._err = XMLError("undefined-condition", repr(e))
-            raise self._err
+            raise
 
     def _limit(self, size):
         if size > self._max:
@@ -132,20 +155,23 @@ class Tokenizer(Markup):
         self._tlen += len(data)
         self._limit(self._tlen)
 
-    def _parse(self, b):
-        """Parse b from 0; return the index where an incomplete token starts (or len(b))."""
-        h = self._h
+    def _parse(self, b, i):
+        """Parse b from i; return the index where an incomplete token starts (or len(b))."""
+        hstart = self._h.start
+        hend = self._h.end
         raws = self._raw
         names = self._names
         heads = self._heads
         kget = self._keys.get
         find = b.find
         n = len(b)
-        i = 0
-        if b[0] != _LT:
-            i = self._chars(b, 0)
-            if i < 0:
-                return n if len(raws) < 2 else 0
+        maxdepth = self._maxdepth
+        stop = self._sstart + self._max - self._off  # index in b where the stanza is too big
+        if b[i] != _LT:
+            j = self._chars(b, i)
+            if j < 0:
+                return n if len(raws) < 2 else i
+            i = j
         while i < n:
             # b[i] is '<'
             if i + 1 >= n:
@@ -161,13 +187,13 @@ class Tokenizer(Markup):
                     if e < 0:
                         return i
                 raws.pop()
-                name = names.pop()
                 if self._text is not None:
                     self._flush()
-                h.end(name)
+                hend(names.pop())
                 d = len(raws)
                 if d == 1:
-                    self._limit(self._off + e + 1 - self._sstart)
+                    if e >= stop:
+                        self._limit(self._max + 1)
                 elif not d:
                     self._state = _AFTER
             elif c == _BANG or c == _QMARK:
@@ -178,78 +204,83 @@ class Tokenizer(Markup):
                 q = find(b"<", i + 1)
                 lim = n if q < 0 else q
                 e = find(b">", i + 1, lim)
-                while True:
-                    if e < 0:
-                        if q >= 0:
-                            raise XMLError(NWF, "'<' inside a tag")
-                        return i
-                    empty = b[e - 1] == _SLASH
-                    body = b[i + 1 : e - 1] if empty else b[i + 1 : e]
-                    parts = None
-                    if b"'" in body:
-                        if b'"' in body:
-                            break  # both quote styles: the careful parser below
-                        parts = body.split(b"'")
-                    elif b'"' in body:
-                        parts = body.split(b'"')
-                    if parts is None or len(parts) & 1:
-                        break
-                    e = find(b">", e + 1, lim)  # that '>' was inside a quoted value
-                if parts is None and (b"'" in body or b'"' in body):
-                    r = self._tag_slow(b, i, lim)
-                    if r is None:
-                        if q >= 0:
-                            raise XMLError(NWF, "'<' inside a tag")
-                        return i
-                    e, empty, name, rawn, attrs, ns = r
-                elif parts is None:
-                    hd = heads.get(body) or self._head(body, False)
-                    name, rawn, _, ns = hd
-                    attrs = {}
+                if e < 0:
+                    if q >= 0:
+                        raise XMLError(NWF, "'<' inside a tag")
+                    return i
+                empty = b[e - 1] == _SLASH
+                body = b[i + 1 : e - 1] if empty else b[i + 1 : e]
+                if b"'" in body:
+                    parts = None if b'"' in body else body.split(b"'")
+                elif b'"' in body:
+                    parts = body.split(b'"')
                 else:
-                    hd = heads.get(parts[0]) or self._head(parts[0], True)
-                    name, rawn, k, ns = hd
-                    np = len(parts)
-                    if b"&" in body:
-                        attrs = {k: unescape(parts[1])}
-                        for j in range(2, np - 1, 2):
-                            k = kget(parts[j])
-                            if k is None:
-                                k, f = self._key(parts[j])
-                                ns = ns or f
-                            attrs[k] = unescape(parts[j + 1])
+                    parts = ()
+                if not parts:
+                    if parts is None:
+                        parts = self._tag_slow(b, i, lim)
+                        if parts is None:
+                            if q >= 0:
+                                raise XMLError(NWF, "'<' inside a tag")
+                            return i
+                        e, empty, name, rawn, attrs, ns = parts
                     else:
-                        attrs = {k: parts[1].decode()}
-                        for j in range(2, np - 1, 2):
-                            k = kget(parts[j])
-                            if k is None:
-                                k, f = self._key(parts[j])
-                                ns = ns or f
-                            attrs[k] = parts[j + 1].decode()
-                    if len(attrs) != np >> 1:
-                        raise XMLError(NWF, "duplicate attribute")
-                    k = parts[-1]
-                    if k and k.strip(_WS):
-                        raise XMLError(NWF, "junk after the last attribute")
+                        name, rawn, _, ns = heads.get(body) or self._head(body, False)
+                        attrs = {}
+                else:
+                    np = len(parts)
+                    if not np & 1:
+                        # A '>' inside a quoted value: the careful parser finds the real end.
+                        parts = self._tag_slow(b, i, lim)
+                        if parts is None:
+                            if q >= 0:
+                                raise XMLError(NWF, "'<' inside a tag")
+                            return i
+                        e, empty, name, rawn, attrs, ns = parts
+                    else:
+                        name, rawn, k, ns = heads.get(parts[0]) or self._head(parts[0], True)
+                        if b"&" in body:
+                            attrs = {k: unescape(parts[1])}
+                            for j in range(2, np - 1, 2):
+                                k = kget(parts[j])
+                                if k is None:
+                                    k, f = self._key(parts[j])
+                                    ns = ns or f
+                                attrs[k] = unescape(parts[j + 1])
+                        else:
+                            attrs = {k: parts[1].decode()}
+                            for j in range(2, np - 1, 2):
+                                k = kget(parts[j])
+                                if k is None:
+                                    k, f = self._key(parts[j])
+                                    ns = ns or f
+                                attrs[k] = parts[j + 1].decode()
+                        if len(attrs) != np >> 1:
+                            raise XMLError(NWF, "duplicate attribute")
+                        k = parts[-1]
+                        if k and k.strip(_WS):
+                            raise XMLError(NWF, "junk after the last attribute")
                 d = len(raws)
-                if d >= 1:
-                    if d >= self._maxdepth:
+                if d:
+                    if d >= maxdepth:
                         raise XMLError("policy-violation", "elements nested too deep")
                     if d == 1:
                         self._sstart = self._off + i
-                    elif self._off + i - self._sstart > self._max:
-                        self._limit(self._off + i - self._sstart)
+                        stop = i + self._max
+                    elif i > stop:
+                        self._limit(self._max + 1)
                     if self._text is not None:
                         self._flush()
                 elif self._state == _AFTER:
                     raise XMLError(NWF, "a second root element")
                 else:
                     self._state = _ROOT
-                h.start(name, attrs, ns)
+                hstart(name, attrs, ns)
                 if empty:
-                    h.end(name)
+                    hend(name)
                     if d == 1:
-                        self._limit(self._off + e + 1 - self._sstart)
+                        if e >= stop:
+                            self._limit(self._max + 1)
                     elif not d:
                         self._state = _AFTER
                 else:
@@ -258,9 +289,22 @@ class Tokenizer(Markup):
             # after the token ending at e
             i = e + 1
             if i < n and b[i] != _LT:
-                i = self._chars(b, i)
-                if i < 0:
-                    return n if len(raws) < 2 else e + 1
+                if len(raws) > 1:
+                    # a run of text inside a stanza (the common case, inlined)
+                    q = find(b"<", i)
+                    if q < 0 or q + 1 >= n:
+                        return i  # the run may continue in the next chunk
+                    t = b[i:q]
+                    t = unescape(t) if b"&" in t else t.decode()
+                    if b[q + 1] == _BANG or self._text is not None:
+                        self._pile(t)
+                    else:
+                        self._h.text(t)
+                    i = q
+                else:
+                    i = self._chars(b, i)
+                    if i < 0:
+                        return n
         return n
 
     def _chars(self, b, i):
@@ -277,16 +321,23 @@ class Tokenizer(Markup):
             return q
         if q < 0 or q + 1 >= len(b):
             return -1  # the run may continue in the next chunk
-        t = b[i:q]
+        self._run(b[i:q], b[q + 1])
+        return q
+
+    def _run(self, t, after):
+        """A complete run of text inside a stanza; after: the byte following its '<'."""
         s = unescape(t) if b"&" in t else t.decode()
-        if b[q + 1] == _BANG or self._text is not None:
-            if self._text is None:
-                self._text = [s]
-            else:
-                self._text.append(s)
+        if after == _BANG or self._text is not None:
+            self._pile(s)
         else:
             self._h.text(s)
-        return q
+
+    def _pile(self, s):
+        # Text next to CDATA: collected, reported as one run at the next tag.
+        if self._text is None:
+            self._text = [s]
+        else:
+            self._text.append(s)
 
     def _flush(self):
         t = self._text

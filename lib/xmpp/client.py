@@ -19,8 +19,8 @@ import time
 from micropython import const
 
 from xmlstream.element import Element, tostring
-from xmlstream.tokenizer import XMLError
-from xmlstream.xmlstream import XMLStream
+from xmlstream.errors import XMLError
+from xmlstream.stream import XMLStream
 from xmpp import jid as jids
 from xmpp import sasl
 from xmpp import stanza as st
@@ -218,6 +218,9 @@ class Client:
                 asyncio.create_task(self._guard(self._sender())),
                 asyncio.create_task(self._guard(self._watchdog())),
             )
+            # Bound and served from here on: the roster answer comes through the reader.
+            await self.roster.load()
+            self.send(Element("presence", st.NS_CLIENT))
             self.online.set()
             self.log.info("online as %s" % self.full_jid)
             for cb in self.on_online:
@@ -278,8 +281,6 @@ class Client:
         await self._bind(features)
         self._online = True  # from here on stanzas go through the outbox and the router
         self._last_rx = self._last_tx = time.ticks_ms()
-        await self.roster.load()
-        self.send(Element("presence", st.NS_CLIENT))
 
     async def _open_stream(self):
         self.xml.reset()
@@ -415,10 +416,10 @@ class Client:
         t, buf = self._t, self.rbuf
         mv = memoryview(buf)
         outbox = self.outbox
-        half = len(outbox.buf) // 2
+        half = outbox.size // 2
         while True:
             # Flow control: while our answers cannot leave, stop taking new requests in.
-            while outbox.end > half:
+            while len(outbox) > half:
                 outbox.space.clear()
                 await outbox.space.wait()
             n = await t.readinto(buf)

@@ -1,0 +1,161 @@
+"""XEP-0323 between slixmpp 1.17 (the reference requester) and the host board, over Prosody."""
+
+import time
+
+import pytest
+from hostboard import board_config
+from sdrequester import SDRequester, fields_of
+
+ONLINE = r"online as (\S+)"
+
+
+@pytest.fixture
+def device(prosody, board):
+    """The firmware on the host board (five simulated nodes), online; returns (board, jid)."""
+
+    def start(**sensor):
+        cfg = board_config(prosody)
+        if sensor:
+            cfg["sensor"] = sensor
+        fw = board(cfg)
+        return fw, fw.wait_log(ONLINE).group(1)
+
+    return start
+
+
+def _results(rs):
+    return [r for r, _ in rs]
+
+
+def test_all_nodes_answer_with_accepted_fields_and_done(prosody, clients, device):
+    fw, me = device()
+    req = SDRequester(clients, prosody)
+    rs = req.wait(req.request(me, flags={"momentary": "true"}))
+    assert _results(rs)[0] == "accepted" and _results(rs)[-1] == "done"
+    nodes = {info["node"] for r, info in rs if r == "fields"}
+    assert {"bme280-76", "sht4x-44", "bh1750-23"} <= nodes
+    f = fields_of(rs)[("bme280-76", "Temperature")]
+    assert f["typename"] == "numeric" and f["unit"] == "°C"
+    assert f["flags"].get("momentary") == "true"
+    assert f["flags"].get("automaticReadout") == "true"
+
+
+def test_a_node_subset_limits_the_readout(prosody, clients, device):
+    fw, me = device()
+    req = SDRequester(clients, prosody)
+    rs = req.wait(req.request(me, nodeIds=["sht4x-44"]))
+    assert {info["node"] for r, info in rs if r == "fields"} == {"sht4x-44"}
+
+
+def test_a_field_subset_limits_the_readout(prosody, clients, device):
+    fw, me = device()
+    req = SDRequester(clients, prosody)
+    rs = req.wait(req.request(me, fields=["Humidity"], flags={"momentary": "true"}))
+    names = {name for (_, name) in fields_of(rs)}
+    assert names == {"Humidity"}
+
+
+@pytest.mark.parametrize("flag", ["momentary", "identity", "status"])
+def test_each_type_flag_selects_fields_of_that_type(prosody, clients, device, flag):
+    fw, me = device()
+    req = SDRequester(clients, prosody)
+    rs = req.wait(req.request(me, nodeIds=["bme280-76"], flags={flag: "true"}))
+    fields = fields_of(rs)
+    assert fields, rs
+    assert all(f["flags"].get(flag) == "true" for f in fields.values())
+
+
+def test_historical_with_from_and_to(prosody, clients, device):
+    fw, me = device(sample_s=1, history=8)
+    time.sleep(3.5)  # let the sampler fill the history
+    req = SDRequester(clients, prosody)
+    now = time.time()
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60))
+    end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 60))
+    rs = req.wait(
+        req.request(
+            me, nodeIds=["bme280-76"], flags={"historical": "true", "from": start, "to": end}
+        )
+    )
+    stamps = {info["timestamp"] for r, info in rs if r == "fields"}
+    assert len(stamps) >= 2, rs
+    f = next(iter(fields_of(rs).values()))
+    assert f["flags"].get("historicalSecond") == "true"
+
+
+def test_a_future_when_is_queued_started_then_done(prosody, clients, device):
+    fw, me = device()
+    req = SDRequester(clients, prosody)
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
+    rs = req.wait(req.request(me, flags={"momentary": "true", "when": when}), timeout=15)
+    assert _results(rs)[:2] == ["queued", "started"]
+    assert _results(rs)[-1] == "done"
+
+
+def test_cancel_while_queued(prosody, clients, device):
+    fw, me = device()
+    req = SDRequester(clients, prosody)
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30))
+    seqnr = req.request(me, flags={"momentary": "true", "when": when})
+    req.wait(seqnr, until=("queued",))
+    req.cancel(seqnr)
+    rs = req.wait(seqnr)
+    assert _results(rs) == ["queued", "cancelled"]
+    fw.wait_log(r"cancelled .* seqnr=%s" % seqnr)
+
+
+def test_unknown_node_is_rejected(prosody, clients, device):
+    fw, me = device()
+    req = SDRequester(clients, prosody)
+    rs = req.wait(req.request(me, nodeIds=["nope"]))
+    assert _results(rs) == ["rejected"]
+    assert "nope" in rs[0][1]["error"]
+
+
+def test_unknown_field_is_rejected(prosody, clients, device):
+    fw, me = device()
+    req = SDRequester(clients, prosody)
+    rs = req.wait(req.request(me, fields=["Colour"]))
+    assert _results(rs) == ["rejected"]
+
+
+def test_unauthorized_jid_is_rejected(prosody, clients, device):
+    prosody.register("stranger", "stranger-secret")
+    fw, me = device()
+    req = SDRequester(clients, prosody, "stranger")
+    rs = req.wait(req.request(me))
+    assert _results(rs) == ["rejected"]
+    assert rs[0][1]["error"] == "Access denied"
+
+
+def test_a_full_table_rejects_the_overflow_and_answers_everyone_once(prosody, clients, board):
+    users = ["r%d" % i for i in range(3)]
+    for u in users:
+        prosody.register(u, u + "-secret")
+    cfg = board_config(prosody, allow=users)
+    cfg["sensor"] = {"sessions": 2}
+    fw = board(cfg)
+    me = fw.wait_log(ONLINE).group(1)
+    reqs = [SDRequester(clients, prosody, u) for u in users]
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3))
+    sent = [
+        (r, r.request(me, flags={"momentary": "true", "when": when}))
+        for r in reqs
+        for _ in range(2)
+    ]
+    for r, seqnr in sent:
+        r.wait(seqnr, timeout=20)
+    finals = [_results(r.results[s])[-1] for r, s in sent]
+    assert finals.count("done") == 2
+    assert finals.count("rejected") == 4
+    for r, s in sent:
+        assert sum(x in ("done", "rejected") for x in _results(r.results[s])) == 1
+    assert fw.count("session table full") == 4
+
+
+def test_several_fields_messages_for_a_big_readout(prosody, clients, device):
+    fw, me = device(fields_budget=256)
+    req = SDRequester(clients, prosody)
+    rs = req.wait(req.request(me, flags={"all": "true"}))
+    assert _results(rs)[-1] == "done"
+    assert len({info["node"] for r, info in rs if r == "fields"}) >= 5

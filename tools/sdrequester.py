@@ -1,0 +1,89 @@
+"""slixmpp's XEP-0323 requester, driven synchronously (tests, demo, benchmarks).
+
+r = SDRequester(clients, server, "requester")
+seqnr = r.request(device_full_jid, nodeIds=["bme280-76"], flags={"momentary": "true"})
+results = r.wait(seqnr)   # [(result, info dict), ...] up to the final one
+"""
+
+import asyncio
+import time
+
+FINAL = ("done", "rejected", "failure", "cancelled")
+
+
+class SDRequester:
+    def __init__(self, clients, server, user="requester", **kwargs):
+        self.client = clients.connect(
+            server,
+            user,
+            plugins=("xep_0030", "xep_0199", "xep_0323"),
+            plugin_config={"xep_0323": {"threaded": False}},
+            **kwargs,
+        )
+        self.plugin = self.client.xmpp.plugin["xep_0323"]
+        self.results = {}
+        self.times = {}
+
+    @property
+    def jid(self):
+        return self.client.jid
+
+    def _callback(self, seqnr_box):
+        def cb(from_jid, result, nodeId=None, timestamp=None, fields=None, error_msg=None):
+            info = {
+                "from": str(from_jid),
+                "node": nodeId,
+                "timestamp": timestamp,
+                "fields": fields,
+                "error": error_msg,
+            }
+            self.results.setdefault(seqnr_box[0], []).append((result, info))
+            if result in FINAL:
+                self.times[seqnr_box[0]] = time.perf_counter()
+
+        return cb
+
+    def request(self, to, nodeIds=None, fields=None, flags=None):
+        box = [None]
+        seqnr = self.plugin.request_data(
+            self.client.jid, to, self._callback(box), nodeIds=nodeIds, fields=fields, flags=flags
+        )
+        box[0] = seqnr
+        self.results.setdefault(seqnr, [])
+        return seqnr
+
+    def cancel(self, seqnr):
+        self.plugin.cancel_request(seqnr)
+
+    def finished(self, seqnr):
+        return any(r in FINAL for r, _ in self.results.get(seqnr, ()))
+
+    def wait(self, seqnr, timeout=10.0, until=FINAL):
+        """Run the loop until `seqnr` has a result in `until`; all its results so far."""
+
+        async def poll():
+            while not any(r in until for r, _ in self.results.get(seqnr, ())):
+                await asyncio.sleep(0.002)
+
+        try:
+            self.client.run(poll(), timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise AssertionError(
+                "seqnr %s: no %s within %.0f s; got %r"
+                % (seqnr, until, timeout, self.results.get(seqnr))
+            ) from None
+        return self.results[seqnr]
+
+    def settle(self, seconds):
+        """Let the loop run (deliver late stanzas) for a while."""
+        self.client.run(asyncio.sleep(seconds), seconds + 1)
+
+
+def fields_of(results):
+    """{(node, field name): value} over every 'fields' result."""
+    out = {}
+    for result, info in results:
+        if result == "fields":
+            for f in info["fields"]:
+                out[(info["node"], f["name"])] = f
+    return out
