@@ -78,35 +78,40 @@ class Requester:
 
     async def _run(self, s, req):
         jid, seqnr = s.jid, s.seqnr
-        iq = st.iq("get", jid, self.client.new_id(), req)
-        deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
-        answer = await self.client.router.request(iq, self.timeout_ms)
-        if s.jid != jid or s.seqnr != seqnr:
-            return  # ended meanwhile (cancelled, or the connection dropped)
-        if answer is None:
-            self._end(s, "timeout", error_msg="no answer to the request")
-            return
-        if answer.get("type") != "result":
-            self._end(s, "rejected", error_msg=_error_text(answer))
-            return
-        acc = answer.find("accepted", wire.NS)
-        queued = acc is not None and acc.get("queued") in ("true", "1")
-        if s.state == "requested":
-            s.state = "accepted"
-        self._call(s, "queued" if queued else "accepted")
-        # A queued request may legitimately take until its `when`; extend the deadline by
-        # the whole timeout once data starts flowing (see _touch).
-        s.deadline = deadline
-        while s.jid == jid and s.seqnr == seqnr:
-            left = time.ticks_diff(s.deadline, time.ticks_ms())
-            if left <= 0:
-                self._end(s, "timeout", error_msg="no final answer in time")
+        id_ = self.client.new_id()
+
+        def answered(answer):
+            # Called from the router as the iq answer is parsed, so `accepted` is reported
+            # before the `fields` message that may follow it in the same read.
+            if s.jid != jid or s.seqnr != seqnr:
                 return
-            s.event.clear()
-            try:
-                await asyncio.wait_for_ms(s.event.wait(), left)
-            except asyncio.TimeoutError:
-                pass
+            if answer is None:
+                self._end(s, "timeout", error_msg="connection lost")
+            elif answer.get("type") != "result":
+                self._end(s, "rejected", error_msg=_error_text(answer))
+            else:
+                acc = answer.find("accepted", wire.NS)
+                queued = acc is not None and acc.get("queued") in ("true", "1")
+                if s.state == "requested":
+                    s.state = "accepted"
+                self._call(s, "queued" if queued else "accepted")
+
+        s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
+        self.client.router.expect(id_, answered)
+        try:
+            self.client.send(st.iq("get", jid, id_, req))
+            while s.jid == jid and s.seqnr == seqnr:
+                left = time.ticks_diff(s.deadline, time.ticks_ms())
+                if left <= 0:
+                    self._end(s, "timeout", error_msg="no final answer in time")
+                    return
+                s.event.clear()
+                try:
+                    await asyncio.wait_for_ms(s.event.wait(), left)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            self.client.router.forget(id_)
 
     # -- messages from the device ----------------------------------------------------------
 

@@ -246,8 +246,7 @@ class Client:
             self.outbox.clear()
             self._inbox.clear()
             self.xml.reset()
-            for slot in self.router.pending.values():
-                slot[0].set()  # wake waiters; they see no response
+            self.router.drop_pending()
 
     async def _guard(self, coro):
         try:

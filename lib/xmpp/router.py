@@ -38,7 +38,7 @@ class Router:
         self.node_items = {}
         self.max_tasks = max_tasks
         self.tasks = 0
-        self.pending = {}  # id -> [Event, response element or None]
+        self.pending = {}  # id -> callable(response element or None)
         self.iq(st.NS_DISCO_INFO, "query", self._disco_info)
         self.iq(st.NS_DISCO_ITEMS, "query", self._disco_items)
         self.iq(st.NS_PING, "ping", self._ping)
@@ -85,10 +85,9 @@ class Router:
     def _iq(self, el):
         type_ = el.get("type")
         if type_ in ("result", "error"):
-            slot = self.pending.get(el.get("id"))
-            if slot is not None:
-                slot[1] = el
-                slot[0].set()
+            cb = self.pending.pop(el.get("id"), None)
+            if cb is not None:
+                cb(el)
             return
         if type_ not in ("get", "set") or el.get("id") is None:
             # RFC 6120 §8.2.3: no id means no reply is possible; a bad type gets bad-request.
@@ -143,22 +142,44 @@ class Router:
 
     # -- our own requests ------------------------------------------------------------------
 
+    def expect(self, id_, callback):
+        """Call `callback(response)` when the iq result/error with this id arrives, at once,
+        before any later stanza of the same read is dispatched; `callback(None)` if the
+        connection ends first. `forget(id_)` withdraws it (e.g. on a timeout)."""
+        if len(self.pending) >= _MAX_PENDING or id_ in self.pending:
+            raise OverflowError("too many iq requests in flight")
+        self.pending[id_] = callback
+
+    def forget(self, id_):
+        self.pending.pop(id_, None)
+
+    def drop_pending(self):
+        """The connection ended: nobody will answer what is pending."""
+        waiting = list(self.pending.values())
+        self.pending.clear()
+        for cb in waiting:
+            cb(None)
+
     async def request(self, iq_el, timeout_ms):
         """Send an iq get/set and wait for its result or error; None on timeout."""
         id_ = iq_el.get("id")
-        if len(self.pending) >= _MAX_PENDING or id_ in self.pending:
-            raise OverflowError("too many iq requests in flight")
-        slot = [asyncio.Event(), None]
-        self.pending[id_] = slot
+        done = asyncio.Event()
+        box = [None]
+
+        def answered(el):
+            box[0] = el
+            done.set()
+
+        self.expect(id_, answered)
         try:
             self.send(iq_el)
             try:
-                await asyncio.wait_for_ms(slot[0].wait(), timeout_ms)
+                await asyncio.wait_for_ms(done.wait(), timeout_ms)
             except asyncio.TimeoutError:
                 return None
-            return slot[1]
+            return box[0]
         finally:
-            del self.pending[id_]
+            self.forget(id_)
 
     # -- the answers every entity owes -----------------------------------------------------
 

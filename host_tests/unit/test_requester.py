@@ -1,0 +1,114 @@
+import asyncio
+
+from fakeclient import FakeClient
+from sensordata.requester import Requester
+from sensordata.wire import NS
+from xmlstream.element import Element
+from xmpp import stanza as st
+
+DEV = "thing@example.org/sensor"
+
+
+def _start(timeout_ms=1000, sessions=2):
+    c = FakeClient()
+    r = Requester(c, sessions=sessions, timeout_ms=timeout_ms)
+    seen = []
+
+    def cb(session, result, node_id=None, timestamp=None, fields=None, error_msg=None):
+        seen.append((result, node_id, fields, error_msg))
+
+    return c, r, seen, cb
+
+
+def _iq_id(sent):
+    s = sent.replace(b'"', b"'")
+    i = s.index(b"id='") + 4
+    return s[i : s.index(b"'", i)].decode()
+
+
+def _answer(id_, child, type_="result"):
+    return Element("iq", st.NS_CLIENT, {"type": type_, "id": id_, "from": DEV}, [child])
+
+
+def _fields(seqnr, done=True):
+    f = Element("numeric", NS, {"name": "T", "value": "1.5", "unit": "C", "momentary": "true"})
+    ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [f])
+    node = Element("node", NS, {"nodeId": "n1"}, [ts])
+    attrs = {"seqnr": seqnr, "done": "true"} if done else {"seqnr": seqnr}
+    return Element("message", st.NS_CLIENT, {"from": DEV}, [Element("fields", NS, attrs, [node])])
+
+
+async def test_accepted_is_reported_before_fields_that_arrive_in_the_same_read():
+    c, r, seen, cb = _start()
+    s = r.request_data(DEV, cb, node_ids=["n1"])
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    assert b"<req" in req and b"momentary='true'" in req.replace(b'"', b"'")
+    seqnr = s.seqnr
+    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": seqnr})))
+    c.router.dispatch(_fields(seqnr))
+    assert [x[0] for x in seen] == ["accepted", "fields", "done"]
+    assert seen[1][1] == "n1"
+    assert seen[1][2][0][:4] == ("T", "numeric", "1.5", "C")
+    assert "momentary" in seen[1][2][0][5]
+    assert r.table.in_use() == 0
+
+
+async def test_a_rejection_reports_the_text_and_frees_the_session():
+    c, r, seen, cb = _start()
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    rej = Element("rejected", NS, {"seqnr": s.seqnr}, [Element("error", NS, None, None, "No")])
+    c.router.dispatch(_answer(_iq_id(req), rej, "error"))
+    assert seen == [("rejected", None, None, "No")]
+    assert r.table.in_use() == 0
+
+
+async def test_no_answer_ends_in_timeout():
+    c, r, seen, cb = _start(timeout_ms=30)
+    r.request_data(DEV, cb)
+    await asyncio.sleep_ms(80)
+    assert [x[0] for x in seen] == ["timeout"]
+    assert r.table.in_use() == 0 and c.router.pending == {}
+
+
+async def test_a_full_table_refuses_new_requests():
+    c, r, seen, cb = _start(sessions=1)
+    assert r.request_data(DEV, cb) is not None
+    assert r.request_data(DEV, cb) is None
+
+
+async def test_failure_ends_the_session_with_the_node_and_text():
+    c, r, seen, cb = _start()
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    req = c.take()[0]
+    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    err = Element(
+        "error", NS, {"nodeId": "n1", "timestamp": "2026-11-23T21:02:03Z"}, None, "Timeout"
+    )
+    fail = Element("failure", NS, {"seqnr": s.seqnr, "done": "true"}, [err])
+    c.router.dispatch(Element("message", st.NS_CLIENT, {"from": DEV}, [fail]))
+    assert [x[0] for x in seen] == ["accepted", "failure"]
+    assert seen[1][3] == "Timeout"
+    assert r.table.in_use() == 0
+
+
+async def test_fields_from_another_jid_are_ignored():
+    c, r, seen, cb = _start()
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    msg = _fields(s.seqnr)
+    msg.attrs["from"] = "mallory@example.org/x"
+    c.router.dispatch(msg)
+    assert seen == []
+
+
+async def test_losing_the_connection_ends_every_session():
+    c, r, seen, cb = _start()
+    r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    c.go_offline()
+    assert [x[0] for x in seen] == ["timeout"]
+    assert r.table.in_use() == 0
