@@ -1,6 +1,7 @@
 import asyncio
 
 from fakeclient import FakeClient
+
 from sensordata.requester import Requester
 from sensordata.wire import NS
 from xmlstream.element import Element
