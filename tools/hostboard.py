@@ -39,7 +39,7 @@ def board_config(server, user="sensor", password=None, allow=("requester",), **x
 
 
 class HostBoard:
-    def __init__(self, config, workdir, heap="256k", mpy=False):
+    def __init__(self, config, workdir, heap="512k", mpy=False):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.dir / "config.json"

@@ -14,6 +14,7 @@ are cancelled, the outbox is cleared, and `run` waits out a jittered backoff.
 
 import asyncio
 import binascii
+import gc
 import time
 
 from micropython import const
@@ -170,7 +171,7 @@ class Client:
                 floor = self._after_stream_error(e)
             except XMLError as e:
                 self.last_error = e.condition
-                self.log.warn("bad XML from server (%s): %s" % (e.condition, e))
+                self.log.warn("bad XML from server (%s): %s" % (e.condition, e.message))
             except asyncio.TimeoutError:
                 self.last_error = "timeout"
                 self.log.warn("timed out connecting to %s:%d" % (self.host, self.port))
@@ -178,6 +179,13 @@ class Client:
                 # ValueError: mbedTLS reports a certificate that fails verification so.
                 self.last_error = repr(e)
                 self.log.warn("connection to %s:%d failed: %r" % (self.host, self.port, e))
+            except MemoryError:
+                # Everything of the connection is gone now; collect it and try again later.
+                self.last_error = "out of memory"
+                gc.collect()
+                self.log.error(
+                    "out of memory during the connection; %d bytes free" % gc.mem_free()
+                )
             self.backoff.connected_for(time.ticks_diff(time.ticks_ms(), started))
             if self._stop.is_set():
                 break
@@ -401,9 +409,11 @@ class Client:
         for c in el.children:
             if c.ns == st.NS_STREAMS:
                 if c.name == "text":
-                    text = c.text
+                    text = text or c.text
                 else:
                     cond = c.name
+                    if c.text:  # see-other-host carries the new address (RFC 6120 §4.9.3.19)
+                        text = c.text
         raise StreamClosed(cond or "undefined-condition", text)
 
     def stream_end(self):

@@ -6,8 +6,11 @@ the TCP connection went to. Nothing here blocks the event loop except the one DN
 per connection attempt (`getaddrinfo` blocks in MicroPython; there is no async resolver).
 """
 
-import asyncio
 import ssl
+
+# asyncio loads its stream module lazily, on first use; load it now, while the heap is
+# still unfragmented, rather than in the middle of the first connection attempt.
+from asyncio import StreamReader, open_connection
 
 from micropython import const
 
@@ -37,7 +40,7 @@ class Transport:
         self.tls = False
 
     async def connect(self, host, port):
-        self.stream, _ = await asyncio.open_connection(host, port)
+        self.stream, _ = await open_connection(host, port)
         self.tls = False
         try:
             # Stanzas are written whole; waiting for an ACK before the next small one
@@ -56,7 +59,7 @@ class Transport:
             self.stream.s, server_hostname=server_hostname, do_handshake_on_connect=False
         )
         sock.setblocking(False)
-        self.stream = asyncio.StreamReader(sock)
+        self.stream = StreamReader(sock)
         self.tls = True
 
     async def readinto(self, buf):

@@ -1,0 +1,92 @@
+"""The client against a scripted misbehaving server: it answers with the right stream error,
+backs off, reconnects, and the process stays alive."""
+
+import fakeserver as fs
+from localxmpp import CertificateAuthority
+
+FAST = {"backoff_base_s": 1, "backoff_cap_s": 2, "login_timeout_s": 3}
+
+
+def _config(port, **xmpp):
+    x = {
+        "jid": "sensor@localhost",
+        "password": "pw",
+        "host": "127.0.0.1",
+        "port": port,
+        "ca": str(CertificateAuthority.shared().der_path),
+    }
+    x.update(FAST)
+    x.update(xmpp)
+    return {"xmpp": x, "allow": [], "board": "host"}
+
+
+def test_a_server_offering_no_starttls_is_never_given_credentials(fake_server, board):
+    fake = fake_server(fs.plaintext_without_starttls())
+    fw = board(_config(fake.port))
+    fw.wait_log(r"offers no STARTTLS; refusing")
+    fw.wait_log(r"reconnecting in \d+ ms")
+    conn = fake.wait_closed(0)
+    assert b"<auth" not in conn.received
+    assert fw.alive()
+
+
+def test_garbage_gets_a_stream_error_and_a_reconnect(fake_server, board):
+    fake = fake_server(fs.garbage_after_header())
+    fw = board(_config(fake.port))
+    cond = fw.wait_log(r"bad XML from server \((bad-format|not-well-formed)\)").group(1)
+    fake.wait_received(0, rb"<stream:error><" + cond.encode())
+    fake.wait_for_connections(2, timeout=10)
+    assert fw.alive()
+
+
+def test_a_doctype_gets_restricted_xml(fake_server, board):
+    fake = fake_server(fs.doctype())
+    fw = board(_config(fake.port))
+    fw.wait_log(r"bad XML from server \(restricted-xml\)")
+    fake.wait_received(0, rb"<restricted-xml ")
+    fake.wait_for_connections(2, timeout=10)
+    assert fw.alive()
+
+
+def test_an_oversized_stanza_gets_policy_violation(fake_server, board):
+    fake = fake_server(fs.oversized_stanza(size=20_000))
+    fw = board(_config(fake.port, max_stanza=4096))
+    fw.wait_log(r"bad XML from server \(policy-violation\)")
+    fake.wait_for_connections(2, timeout=10)
+    assert fw.alive()
+
+
+def test_see_other_host_is_followed(fake_server, board):
+    target = fake_server(fs.plaintext_without_starttls())
+    fake = fake_server(fs.see_other_host(target.port))
+    fw = board(_config(fake.port))
+    fw.wait_log(r"stream error from server: see-other-host")
+    target.wait_for_connections(1, timeout=10)
+    assert fw.alive()
+
+
+def test_a_see_other_host_loop_is_not_followed_forever(fake_server, board):
+    loop = fake_server([])
+    loop.script = fs.see_other_host(loop.port)  # redirects to itself, forever
+    fw = board(_config(loop.port))
+    loop.wait_for_connections(6, timeout=20)
+    assert fw.count(r"see-other-host") >= 5
+    assert fw.count(r"reconnecting in \d+ ms") >= 1  # after a few hops it backs off
+    assert fw.alive()
+
+
+def test_a_tls_handshake_that_never_finishes_times_out_and_retries(fake_server, board):
+    fake = fake_server(fs.stalled_tls_handshake())
+    fw = board(_config(fake.port))
+    fw.wait_log(r"timed out connecting", timeout=15)
+    fake.wait_for_connections(2, timeout=15)
+    assert fw.alive()
+
+
+def test_a_reset_connection_is_retried_with_backoff(fake_server, board):
+    fake = fake_server(fs.reset_after_header())
+    fw = board(_config(fake.port))
+    fake.wait_for_connections(3, timeout=20)
+    delays = fake.reconnect_delays()
+    assert all(d >= 0.4 for d in delays), delays
+    assert fw.alive()
