@@ -45,3 +45,33 @@ demo: $(STAMP) system compile
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .mypy_cache
+
+# -- a real board: flash MicroPython, deploy the firmware or a config, write a config -----
+#   make flash PORT=/dev/ttyUSB0 CHIP=esp32 FIRMWARE=ESP32_GENERIC-v1.25.0.bin
+#   make deploy PORT=/dev/ttyUSB0 BOARD=esp32_devkitc [DEPLOY_ARGS=--dry-run]
+#   make deploy-config PORT=/dev/ttyUSB0 CONFIG=my.json [CA=ca.pem]
+#   make provision OUT=my.json [PROVISION_ARGS="--board esp32_devkitc --jid ..."]
+PORT ?=
+CHIP ?=
+FIRMWARE ?=
+BOARD ?=
+CONFIG ?=
+CA ?=
+OUT ?= config.json
+FLASH_ARGS ?=
+DEPLOY_ARGS ?=
+PROVISION_ARGS ?=
+
+.PHONY: flash deploy deploy-config provision
+
+flash: $(STAMP)
+	$(BIN)/python tools/flash.py --port "$(PORT)" --chip "$(CHIP)" --firmware "$(FIRMWARE)" $(FLASH_ARGS)
+
+deploy: $(STAMP)
+	$(BIN)/python tools/deploy.py --port "$(PORT)" --board "$(BOARD)" $(DEPLOY_ARGS)
+
+deploy-config: $(STAMP)
+	$(BIN)/python tools/deploy.py --port "$(PORT)" --config "$(CONFIG)" $(if $(CA),--ca "$(CA)") $(DEPLOY_ARGS)
+
+provision: $(STAMP)
+	$(BIN)/python tools/provision.py --out "$(OUT)" $(PROVISION_ARGS)

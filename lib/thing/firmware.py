@@ -22,6 +22,9 @@ from thing.wifi import Wifi
 _BEAT_SLACK_MS = const(20_000)  # a healthy task beats every 1-2 s; allow for blocking calls
 _LED_MS = const(500)
 MAINTENANCE_MS = 30 * 60 * 1000  # watchdog timeout after Ctrl-C: time to work at the REPL
+# The one piece of module state: the hardware watchdog is one per chip, and tools/deploy.py
+# asks (over the REPL) whether this boot armed it before it relaxes it for a long copy.
+WATCHDOG_ARMED = False
 
 
 def settings(cfg):
@@ -160,7 +163,12 @@ def start(cfg, ca_der, board):
     wlan = network.WLAN(network.STA_IF)
     make_led = getattr(board, "led", None)
     led = make_led(cfg) if make_led is not None else None
-    wdt = machine.WDT(timeout=s["wdt_timeout_ms"]) if s["wdt_enabled"] else NoWatchdog()
+    global WATCHDOG_ARMED
+    if s["wdt_enabled"]:
+        wdt = machine.WDT(timeout=s["wdt_timeout_ms"])
+        WATCHDOG_ARMED = True
+    else:
+        wdt = NoWatchdog()
     fw = Firmware(cfg, ca_der, board.nodes(cfg), wlan, ntptime, wdt, led)
     fw.log.info("starting on %s (reset cause %d)" % (board.NAME, machine.reset_cause()))
     try:

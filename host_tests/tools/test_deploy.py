@@ -1,0 +1,389 @@
+"""tools/deploy.py: the copy plan, changed-file detection, the mpremote command lines, the
+MicroPython code it runs on the board, and config upload with PEM to DER conversion."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import deploy
+import pytest
+from localxmpp import CertificateAuthority
+
+ROOT = Path(__file__).resolve().parents[2]
+MICROPYTHON = str(Path(sys.executable).parent / "micropython")
+# mpy header byte 2 is arch << 2 | sub-version (py/persistentcode.h MP_NATIVE_ARCH_*).
+ARCH_IDS = {"xtensawin": 10, "rv32imc": 11}
+
+
+_STAGED = {}
+REAL_STAGE = deploy.stage
+
+
+@pytest.fixture(autouse=True)
+def compile_once(monkeypatch, tmp_path_factory):
+    """Each (board, chip, frozen) is compiled once per run; deploys reuse the files."""
+    real = REAL_STAGE
+
+    def stage(board, chip, outdir, frozen=False):
+        key = (board, chip, frozen)
+        if key not in _STAGED:
+            _STAGED[key] = real(board, chip, tmp_path_factory.mktemp("stage"), frozen)
+        return _STAGED[key]
+
+    monkeypatch.setattr(deploy, "stage", stage)
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    out = tmp_path_factory.mktemp("stage")
+    return REAL_STAGE("esp32_devkitc", "esp32", out)
+
+
+def deploy_to(board_dir, capsys, *extra, board="esp32_devkitc"):
+    code = deploy.main(["--port", "dir:%s" % board_dir, "--board", board, *extra])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+# -- what goes on the board ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "board, chip",
+    [("esp32_devkitc", "esp32"), ("esp32s3_devkitc", "esp32s3"), ("esp32c3", "esp32c3")],
+)
+def test_the_chip_comes_from_the_board_definition(board, chip):
+    assert deploy.board_chip(board) == chip
+
+
+def test_an_unknown_board_lists_the_known_ones():
+    with pytest.raises(deploy.DeployError, match="no board 'esp99'.*esp32_devkitc"):
+        deploy.board_chip("esp99")
+
+
+def test_the_layout_on_the_board(staged):
+    assert "/lib/board.mpy" in staged
+    assert staged["/boot.py"] == ROOT / "firmware/boot.py"  # boot.py and main.py stay source
+    assert staged["/main.py"] == ROOT / "firmware/main.py"
+    assert "/lib/thing/config.mpy" in staged and "/lib/xmpp/client.mpy" in staged
+    assert not any("sim_" in d or "host" in d for d in staged)  # the simulated board stays
+    lib = {"/lib/" + p.relative_to(ROOT / "lib").with_suffix(".mpy").as_posix()
+           for p in (ROOT / "lib").rglob("*.py")}  # fmt: skip
+    assert lib <= set(staged)
+
+
+@pytest.mark.parametrize("board, arch", [("esp32_devkitc", "xtensawin"), ("esp32c3", "rv32imc")])
+def test_mpy_cross_gets_the_boards_architecture(board, arch, tmp_path, monkeypatch):
+    seen = set()
+    real = deploy._compile
+    monkeypatch.setattr(deploy, "_compile", lambda s, o, a: seen.add(a) or real(s, o, a))
+    files = REAL_STAGE(board, deploy.board_chip(board), tmp_path)
+    assert seen == {arch}
+    # Bytecode-only modules record no architecture (header byte 2 is 0): they load on any
+    # chip; -march matters for @micropython.native and viper code.
+    head = files["/lib/board.mpy"].read_bytes()[:3]
+    assert head[0:1] == b"M" and head[2] == 0
+
+
+def test_frozen_sends_only_the_board_module_and_the_scripts(tmp_path):
+    files = REAL_STAGE("esp32_devkitc", "esp32", tmp_path, frozen=True)
+    assert sorted(files) == ["/boot.py", "/lib/board.mpy", "/main.py"]
+
+
+# -- the plan ------------------------------------------------------------------------------
+
+
+def test_plan_sends_new_and_changed_files_and_deletes_what_left_the_tree():
+    files = {"/a.mpy": "A", "/b.mpy": "B", "/c.mpy": "C"}
+    hashes = {"/a.mpy": "1", "/b.mpy": "2", "/c.mpy": "3"}
+    manifest = {"/a.mpy": "1", "/b.mpy": "old", "/gone.mpy": "9"}
+    p = deploy.plan(files, hashes, manifest)
+    assert [(d, why) for d, _, why in p.send] == [("/b.mpy", "changed"), ("/c.mpy", "new")]
+    assert p.delete == ["/gone.mpy"] and p.same == ["/a.mpy"]
+
+
+def test_plan_trusts_measured_hashes_over_the_manifest():
+    files, hashes = {"/a.mpy": "A"}, {"/a.mpy": "1"}
+    p = deploy.plan(files, hashes, {"/a.mpy": "1"}, remote={"/a.mpy": "edited"})
+    assert [d for d, _, _ in p.send] == ["/a.mpy"]
+
+
+def test_first_deploy_sends_everything_and_the_second_nothing(tmp_path, capsys):
+    code, out, _ = deploy_to(tmp_path, capsys)
+    assert code == 0
+    manifest = json.loads((tmp_path / ".deploy.json").read_text())
+    assert manifest["board"] == "esp32_devkitc" and manifest["chip"] == "esp32"
+    for dst, digest in manifest["files"].items():
+        assert hashlib.sha256((tmp_path / dst.lstrip("/")).read_bytes()).hexdigest() == digest
+    assert "deploy: %d to send, 0 to delete, 0 unchanged" % len(manifest["files"]) in out
+    code, out, _ = deploy_to(tmp_path, capsys)
+    assert code == 0 and "0 to send, 0 to delete" in out and "up to date" in out
+
+
+def test_only_a_changed_file_is_sent(tmp_path, capsys):
+    deploy_to(tmp_path, capsys)
+    mpath = tmp_path / ".deploy.json"
+    manifest = json.loads(mpath.read_text())
+    manifest["files"]["/lib/thing/wifi.mpy"] = "0" * 64  # as if the tree had changed
+    mpath.write_text(json.dumps(manifest))
+    _, out, _ = deploy_to(tmp_path, capsys)
+    assert "send /lib/thing/wifi.mpy (changed)" in out and "1 to send, 0 to delete" in out
+
+
+def test_verify_finds_a_file_edited_on_the_board(tmp_path, capsys):
+    deploy_to(tmp_path, capsys)
+    (tmp_path / "lib/thing/wifi.mpy").write_bytes(b"edited by hand")
+    _, out, _ = deploy_to(tmp_path, capsys)
+    assert "up to date" in out  # the manifest cannot know
+    _, out, _ = deploy_to(tmp_path, capsys, "--verify")
+    assert "send /lib/thing/wifi.mpy (changed)" in out and "1 to send" in out
+
+
+def test_a_module_gone_from_the_tree_is_removed_from_the_board(tmp_path, capsys):
+    deploy_to(tmp_path, capsys)
+    mpath = tmp_path / ".deploy.json"
+    manifest = json.loads(mpath.read_text())
+    manifest["files"]["/lib/thing/old.mpy"] = "1" * 64
+    mpath.write_text(json.dumps(manifest))
+    (tmp_path / "lib/thing/old.mpy").write_bytes(b"stale")
+    _, out, _ = deploy_to(tmp_path, capsys)
+    assert "delete /lib/thing/old.mpy" in out
+    assert not (tmp_path / "lib/thing/old.mpy").exists()
+    assert "/lib/thing/old.mpy" not in json.loads(mpath.read_text())["files"]
+
+
+def test_a_board_that_ran_another_chips_build_gets_everything(tmp_path, capsys):
+    deploy_to(tmp_path, capsys)
+    _, out, _ = deploy_to(tmp_path, capsys, board="esp32c3")
+    assert "ran a esp32 build: sending everything" in out and " 0 unchanged" in out
+
+
+def test_dry_run_prints_the_plan_and_sends_nothing(tmp_path, capsys):
+    code, out, _ = deploy_to(tmp_path, capsys, "--dry-run")
+    assert code == 0 and "dry run, nothing sent" in out
+    assert "send /lib/board.mpy (new)" in out and "would run: cp " in out
+    assert not (tmp_path / ".deploy.json").exists()
+
+
+# -- mpremote --------------------------------------------------------------------------------
+
+
+class FakeMpremote:
+    """subprocess.run for mpremote: answers the manifest read, records everything."""
+
+    def __init__(self, manifest=None):
+        self.manifest = manifest or {}
+        self.calls = []
+
+    def __call__(self, cmd, capture_output=False, text=False):
+        self.calls.append(cmd)
+        out = ""
+        if "exec" in cmd and "DEPLOY:" in cmd[-1]:
+            out = "DEPLOY:" + json.dumps(self.manifest) + "\n"
+        return subprocess.CompletedProcess(cmd, 0, out, "")
+
+
+@pytest.fixture
+def tty(tmp_path):
+    p = tmp_path / "ttyUSB0"
+    p.touch()
+    return str(p)
+
+
+def test_dry_run_on_a_serial_port_prints_the_exact_mpremote_commands(tty, capsys):
+    fake = FakeMpremote()
+    code = deploy.main(["--port", tty, "--board", "esp32_devkitc", "--dry-run"], run=fake)
+    out = capsys.readouterr().out
+    assert code == 0 and len(fake.calls) == 1  # only the manifest was read
+    would = [line for line in out.splitlines() if line.startswith("deploy: would run: ")]
+    assert all(" connect %s " % tty in line for line in would)
+    assert " fs cp -f " in would[1] and ":/boot.py" in would[1]
+    assert would[-1].endswith(" reset")
+    assert ":/.deploy.json" in would[-2]  # the manifest goes last, after every file
+
+
+def test_a_deploy_over_mpremote_copies_deletes_then_writes_the_manifest(tty, capsys):
+    fake = FakeMpremote({"chip": "esp32", "files": {"/lib/thing/old.mpy": "x"}})
+    code = deploy.main(["--port", tty, "--board", "esp32_devkitc"], run=fake)
+    assert code == 0
+    cmds = fake.calls[1:]
+    assert cmds[0][3] == "exec" and "WDT" in cmds[0][4]  # the watchdog first
+    assert "os.mkdir" in cmds[0][-1] and "/lib/thing" in cmds[0][-1]
+    steps = [c for cmd in cmds[1:-1] for c in " ".join(cmd[3:]).split(" + ")]
+    rm = steps.index("fs rm :/lib/thing/old.mpy")
+    assert steps[-1].endswith(":/.deploy.json") and rm == len(steps) - 2
+    assert all(s.startswith("fs cp -f ") for s in steps[:rm])
+    assert cmds[-1][3:] == ["reset"]
+
+
+def test_a_failing_mpremote_stops_the_deploy_with_a_message(tty, capsys):
+    def failing(cmd, capture_output=False, text=False):
+        return subprocess.CompletedProcess(cmd, 1, "", "mpremote: no device found")
+
+    assert deploy.main(["--port", tty, "--board", "esp32_devkitc"], run=failing) == 2
+    assert "no device found" in capsys.readouterr().err
+
+
+def test_missing_arguments_are_named(capsys):
+    assert deploy.main(["--board", "esp32_devkitc"]) == 2
+    assert "PORT is missing" in capsys.readouterr().err
+    assert deploy.main(["--port", "/dev/ttyUSB77", "--board", "esp32_devkitc"]) == 2
+    assert "no serial port /dev/ttyUSB77" in capsys.readouterr().err
+    assert deploy.main(["--port", "/dev/null", "--board", ""]) == 2
+    assert "BOARD is missing" in capsys.readouterr().err
+
+
+def micropython(code, tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(code)
+    proc = subprocess.run([MICROPYTHON, str(script)], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_the_code_sent_to_the_board_runs_under_micropython(tmp_path):
+    board = deploy.SerialBoard("/dev/null", run=None)
+    captured = {}
+    board._exec = lambda code: captured.setdefault("code", code) and micropython(code, tmp_path)
+    assert board.read_manifest() == {}  # no /.deploy.json on this machine
+    f = tmp_path / "f.mpy"
+    f.write_bytes(bytes(range(256)) * 5)
+    captured.clear()
+    found = board.read_hashes([str(f), str(tmp_path / "missing.mpy")])
+    assert found == {
+        str(f): hashlib.sha256(f.read_bytes()).hexdigest(),
+        str(tmp_path / "missing.mpy"): None,
+    }
+    cmds = board.commands([(str(tmp_path / "a/b/c.mpy"), f)], [], False)
+    micropython(cmds[0][4] + "\n" + cmds[0][-1], tmp_path)  # relax the watchdog, make the dirs
+    assert (tmp_path / "a/b").is_dir()
+
+
+# -- the config ------------------------------------------------------------------------------
+
+GOOD = {
+    "xmpp": {"jid": "dev@example.org", "password": "pw", "resource": "sensor", "ca": "ca.der"},
+    "allow": ["owner@example.org"],
+    "board": "esp32_devkitc",
+    "wifi": {"ssid": "home", "password": "secret"},
+}
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return CertificateAuthority.shared()
+
+
+def write_config(tmp_path, cfg, name="my.json"):
+    p = tmp_path / name
+    p.write_text(json.dumps(cfg))
+    return p
+
+
+def test_pem_is_converted_to_the_same_der_as_openssl(ca, tmp_path):
+    pem = Path(ca.pem_path).read_bytes()
+    out = tmp_path / "ca.der"
+    subprocess.run(
+        ["openssl", "x509", "-in", ca.pem_path, "-outform", "DER", "-out", out], check=True
+    )
+    assert deploy.to_der(pem) == out.read_bytes()
+    assert deploy.to_der(out.read_bytes()) == out.read_bytes()  # DER passes through
+
+
+def test_a_bundle_or_garbage_is_not_a_ca(ca):
+    pem = Path(ca.pem_path).read_bytes()
+    with pytest.raises(deploy.DeployError, match="holds 2 certificates"):
+        deploy.to_der(pem + pem)
+    with pytest.raises(deploy.DeployError, match="neither a PEM nor a DER"):
+        deploy.to_der(b"\x30\x82\x01\x00 truncated")
+
+
+def test_deploy_config_sends_the_config_and_the_ca_as_der(ca, tmp_path, capsys):
+    cfg = write_config(tmp_path, GOOD)
+    board = tmp_path / "board"
+    code = deploy.main(
+        ["--port", "dir:%s" % board, "--config", str(cfg), "--ca", str(ca.pem_path)]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((board / "config.json").read_text()) == GOOD
+    assert (board / "ca.der").read_bytes() == Path(ca.der_path).read_bytes()
+
+
+def test_deploy_config_takes_the_ca_named_beside_the_config(ca, tmp_path):
+    cfg = write_config(tmp_path, GOOD)
+    (tmp_path / "ca.der").write_bytes(Path(ca.pem_path).read_bytes())  # PEM under a .der name
+    files = deploy.config_files(cfg)
+    assert files["/ca.der"] == Path(ca.der_path).read_bytes()
+
+
+def test_deploy_config_refuses_a_config_the_board_would_refuse(tmp_path, capsys):
+    bad = dict(GOOD, xmpp=dict(GOOD["xmpp"], port=70000), log="loud")
+    del bad["wifi"]
+    cfg = write_config(tmp_path, bad)
+    assert deploy.main(["--port", "dir:%s" % tmp_path, "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "xmpp.port: 70000 is outside 1..65535" in err
+    assert "wifi: missing" in err and "log: must be one of" in err
+    assert not (tmp_path / "config.json").exists()
+
+
+def test_deploy_config_names_what_is_missing(ca, tmp_path):
+    no_ca = dict(GOOD, xmpp=dict(GOOD["xmpp"], tls="plain"))
+    del no_ca["xmpp"]["ca"]
+    with pytest.raises(deploy.DeployError, match='add "ca": "ca.der"'):
+        deploy.config_files(write_config(tmp_path, no_ca), str(ca.pem_path))
+    with pytest.raises(deploy.DeployError, match="no .*ca.der here to send"):
+        deploy.config_files(write_config(tmp_path, GOOD))
+    with pytest.raises(deploy.DeployError, match="host is the simulated one"):
+        deploy.config_files(write_config(tmp_path, dict(GOOD, board="host")), str(ca.pem_path))
+
+
+# -- mip and freezing ----------------------------------------------------------------------
+
+
+def test_package_json_is_up_to_date():
+    assert (ROOT / "package.json").read_text() == deploy.package_json_text(), (
+        "run: .venv/bin/python tools/deploy.py --package-json"
+    )
+
+
+class FakeTransport:
+    def __init__(self):
+        self.files = {}
+        self.dirs = set()
+
+    def fs_exists(self, path):
+        return path in self.dirs
+
+    def fs_mkdir(self, path):
+        self.dirs.add(path)
+
+    def fs_writefile(self, path, data, progress_callback=None):
+        self.files[path] = data
+
+
+def test_mip_installs_lib_as_a_deploy_lays_it_out(monkeypatch):
+    from mpremote import mip
+
+    monkeypatch.chdir(ROOT)
+    t = FakeTransport()
+    mip._install_json(t, "package.json", mip._PACKAGE_INDEX, "/lib", None, True)
+    want = {"/lib/" + p.relative_to(ROOT / "lib").as_posix(): p.read_bytes()
+            for p in (ROOT / "lib").rglob("*.py")}  # fmt: skip
+    assert t.files == want
+
+
+def test_manifest_freezes_every_lib_package():
+    calls = []
+
+    def package(path, files=None, base_path=".", opt=None):
+        calls.append((path, base_path, opt))
+
+    exec((ROOT / "manifest.py").read_text(), {"package": package})
+    pkgs = {p.parent.name for p in (ROOT / "lib").glob("*/__init__.py")}
+    assert {c[0] for c in calls} == pkgs
+    assert all(
+        base == "lib" and (ROOT / base / name / "__init__.py").exists() for name, base, _ in calls
+    )

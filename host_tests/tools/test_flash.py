@@ -1,0 +1,148 @@
+"""tools/flash.py: argument checking, the offsets table, and the esptool command lines."""
+
+import subprocess
+
+import flash
+import pytest
+
+
+def image(tmp_path, chip_id, name="fw.bin"):
+    """A file with an ESP-IDF image header (esp_image_header_t) for `chip_id`."""
+    head = bytes([0xE9, 3, 2, 0x20]) + bytes(4) + bytes([0xEE, 0, 0, 0])
+    head += chip_id.to_bytes(2, "little") + bytes(10)
+    path = tmp_path / name
+    path.write_bytes(head + bytes(1000))
+    return path
+
+
+@pytest.fixture
+def port(tmp_path):
+    p = tmp_path / "ttyUSB0"
+    p.touch()
+    return str(p)
+
+
+def test_offsets_follow_the_micropython_download_pages():
+    assert flash.CHIPS["esp32"][0] == 0x1000
+    assert flash.CHIPS["esp32s3"][0] == 0x0
+    assert flash.CHIPS["esp32c3"][0] == 0x0
+
+
+@pytest.mark.parametrize(
+    "chip, offset", [("esp32", "0x1000"), ("esp32s3", "0x0"), ("esp32c3", "0x0")]
+)
+def test_commands_erase_then_write_at_the_chips_offset(chip, offset):
+    erase, write = flash.commands("/dev/ttyUSB0", chip, "fw.bin", 921600)
+    assert erase[1:] == [
+        "--chip",
+        chip,
+        "--port",
+        "/dev/ttyUSB0",
+        "--baud",
+        "921600",
+        "erase-flash",
+    ]
+    assert write[-4:] == ["write-flash", "--compress", offset, "fw.bin"]
+
+
+def test_no_erase_only_writes():
+    (write,) = flash.commands("/dev/ttyUSB0", "esp32", "fw.bin", erase=False)
+    assert "write-flash" in write
+
+
+@pytest.mark.parametrize("chip", sorted(flash.CHIPS))
+def test_esptool_accepts_the_command_lines(chip, tmp_path):
+    # No board here: esptool must get as far as opening the port, so its parser took them.
+    fw = image(tmp_path, flash.CHIPS[chip][1])
+    for cmd in flash.commands(str(tmp_path / "no-such-port"), chip, fw):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0
+        assert "Could not open" in out, out
+        assert "No such option" not in out and "Usage:" not in out
+
+
+def run(capsys, *argv):
+    code = flash.main(list(argv))
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def test_missing_chip(capsys, tmp_path, port):
+    code, _, err = run(capsys, "--port", port, "--firmware", str(image(tmp_path, 0)))
+    assert code == 2 and "CHIP is missing: give one of esp32, esp32s3, esp32c3" in err
+
+
+def test_unknown_chip(capsys, tmp_path, port):
+    code, _, err = run(capsys, "--port", port, "--chip", "esp8266", "--firmware", "x.bin")
+    assert code == 2 and "unknown CHIP 'esp8266'" in err
+
+
+def test_chip_names_are_forgiving_about_case_and_dashes(capsys, tmp_path, port):
+    fw = image(tmp_path, 9)
+    code, out, _ = run(
+        capsys, "--port", port, "--chip", "ESP32-S3", "--firmware", str(fw), "--dry-run"
+    )
+    assert code == 0 and "write-flash --compress 0x0" in out
+
+
+def test_missing_firmware_file(capsys, port):
+    code, _, err = run(capsys, "--port", port, "--chip", "esp32", "--firmware", "/nope/fw.bin")
+    assert code == 2 and "no firmware file /nope/fw.bin" in err
+    code, _, err = run(capsys, "--port", port, "--chip", "esp32")
+    assert code == 2 and "FIRMWARE is missing" in err
+
+
+def test_a_file_that_is_no_firmware_image(capsys, tmp_path, port):
+    junk = tmp_path / "readme.bin"
+    junk.write_bytes(b"hello world, this is not firmware")
+    code, _, err = run(capsys, "--port", port, "--chip", "esp32", "--firmware", str(junk))
+    assert code == 2 and "not an ESP firmware image" in err
+
+
+def test_firmware_for_another_chip_is_refused_before_anything_is_erased(
+    capsys, tmp_path, port, monkeypatch
+):
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("esptool ran"))
+    fw = image(tmp_path, 9)  # an S3 image
+    code, _, err = run(capsys, "--port", port, "--chip", "esp32", "--firmware", str(fw))
+    assert code == 2 and "is built for esp32s3, not esp32" in err
+
+
+def test_no_port(capsys, tmp_path):
+    fw = str(image(tmp_path, 0))
+    code, _, err = run(capsys, "--chip", "esp32", "--firmware", fw)
+    assert code == 2 and "PORT is missing" in err
+    code, _, err = run(capsys, "--port", "/dev/ttyUSB77", "--chip", "esp32", "--firmware", fw)
+    assert code == 2 and "no serial port /dev/ttyUSB77" in err
+
+
+def test_dry_run_prints_the_commands_and_runs_nothing(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("esptool ran"))
+    fw = image(tmp_path, 5)
+    code, out, _ = run(
+        capsys, "--port", "/dev/ttyACM0", "--chip", "esp32c3", "--firmware", str(fw), "--dry-run"
+    )
+    assert code == 0
+    assert "[1/2]" in out and "erase-flash" in out
+    assert "[2/2]" in out and "write-flash --compress 0x0 " + str(fw) in out
+    assert "dry run" in out
+
+
+def test_runs_esptool_in_order_and_stops_at_the_first_failure(capsys, tmp_path, port, monkeypatch):
+    ran = []
+
+    def fake_run(cmd, **kwargs):
+        ran.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1 if "erase-flash" in cmd else 0)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    fw = image(tmp_path, 0)
+    code, _, err = run(capsys, "--port", port, "--chip", "esp32", "--firmware", str(fw))
+    assert code == 1 and len(ran) == 1 and "esptool failed (step 1)" in err
+    ran.clear()
+    code, out, _ = run(
+        capsys, "--port", port, "--chip", "esp32", "--firmware", str(fw), "--no-erase"
+    )
+    assert code == 0 and len(ran) == 1 and ran[0][-2:] == ["0x1000", str(fw)]
+    assert "flash: done" in out

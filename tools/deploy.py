@@ -1,0 +1,520 @@
+"""Put the firmware, or a config, on a board with mpremote; send only what changed.
+
+Usage:
+  python tools/deploy.py --port /dev/ttyUSB0 --board esp32_devkitc [--dry-run] [--verify]
+  python tools/deploy.py --port /dev/ttyUSB0 --config my.json [--ca ca.pem] [--dry-run]
+  python tools/deploy.py --package-json          (rewrite package.json from lib/)
+  (make deploy PORT=... BOARD=...; make deploy-config PORT=... CONFIG=... [CA=...])
+
+The code: every lib/ module compiled with mpy-cross for the board's chip (-march) to
+/lib/<path>.mpy, boards/<BOARD>/board.py to /lib/board.mpy, and firmware/boot.py and
+main.py to / as source. The board keeps a manifest of what was sent, /.deploy.json
+({"board", "chip", "files": {path: sha256}}), written last so an interrupted deploy is
+redone; a file is sent when its hash differs from the manifest's, and a file an earlier
+deploy sent that no longer exists here is removed. --verify hashes the files on the board
+instead of trusting the manifest (after editing files there by hand); --force sends all;
+--frozen sends only the board module and the startup scripts (the libraries are frozen
+into the firmware with manifest.py), and removes the /lib copies an earlier deploy sent.
+
+The config: checked with lib/thing/config.py (the board's own checker) first, written as
+/config.json, with the CA it names (xmpp.ca, beside the config file, or --ca) converted
+from PEM to DER, the only form mbedTLS on the board accepts.
+
+PORT is a serial port (or any mpremote device name, e.g. a0); `dir:PATH` stands for a
+board's filesystem in a local directory (tests, or to look at what a board would get).
+"""
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "lib"))
+
+import mpy_build  # noqa: E402
+from thing import config as thing_config  # noqa: E402
+
+MANIFEST = "/.deploy.json"
+CONFIG = "/config.json"
+# mpy-cross -march for each chip. Bytecode-only .mpy files carry no architecture and load on
+# any chip; the flag matters for @micropython.native and viper code.
+ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32c3": "rv32imc"}
+FIRMWARE = ("boot.py", "main.py")
+_CHUNK = 16  # files per mpremote run: a progress line each, and short command lines
+# Relaxes the watchdog if the firmware started one in this session (see thing/firmware.py),
+# so it cannot reset the board in the middle of a copy.
+_RELAX = (
+    "import sys\n"
+    "m = sys.modules.get('thing.firmware')\n"
+    "if m is not None and m.WATCHDOG_ARMED:\n"
+    " import machine; machine.WDT(timeout=m.MAINTENANCE_MS)\n"
+)
+
+
+class DeployError(Exception):
+    """Something the user has to fix; the message says what."""
+
+
+# -- what goes on the board --------------------------------------------------------------------
+
+
+def board_chip(board):
+    """The normalised CHIP of boards/<board>/board.py: esp32, esp32s3 or esp32c3."""
+    path = ROOT / "boards" / board / "board.py"
+    if not path.is_file():
+        names = sorted(p.parent.name for p in (ROOT / "boards").glob("*/board.py"))
+        names = [n for n in names if n != "host"]
+        raise DeployError("no board %r: boards/ has %s" % (board, ", ".join(names)))
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "CHIP" for t in node.targets
+        ):
+            chip = ast.literal_eval(node.value).lower().replace("-", "")
+            if chip not in ARCH:
+                raise DeployError("board %s: CHIP %r is not an ESP32 chip" % (board, chip))
+            return chip
+    raise DeployError("boards/%s/board.py defines no CHIP" % board)
+
+
+def sources(board, frozen=False):
+    """{device path: source file} of what a board gets (before compiling)."""
+    out = {}
+    if not frozen:
+        for src in sorted((ROOT / "lib").rglob("*.py")):
+            out["/lib/" + src.relative_to(ROOT / "lib").with_suffix(".mpy").as_posix()] = src
+    for src in sorted((ROOT / "boards" / board).glob("*.py")):
+        out["/lib/" + src.stem + ".mpy"] = src
+    for name in FIRMWARE:
+        out["/" + name] = ROOT / "firmware" / name
+    return out
+
+
+def _compile(src, out, arch):
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [mpy_build.mpy_cross(), "-o", str(out), "-s", src.name, "-march=" + arch, str(src)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        return "%s: %s" % (src.relative_to(ROOT), (proc.stderr or proc.stdout).strip())
+    return None
+
+
+def stage(board, chip, outdir, frozen=False):
+    """Compile for `chip` into outdir; {device path: local file} of everything to send.
+
+    frozen: the libraries are frozen into the firmware (manifest.py): only the board
+    module and the startup scripts go on the filesystem. boot.py and main.py stay source
+    (mpy_build.KEEP_SOURCE): MicroPython runs only those two names at boot."""
+    files, jobs = {}, []
+    for dst, src in sources(board, frozen).items():
+        if src.name in mpy_build.KEEP_SOURCE and src.parent.name == "firmware":
+            files[dst] = src
+        else:
+            files[dst] = Path(outdir) / dst.lstrip("/")
+            jobs.append((src, files[dst], ARCH[chip]))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
+        failures = [f for f in pool.map(lambda job: _compile(*job), jobs) if f]
+    if failures:
+        raise DeployError("mpy-cross failed:\n  " + "\n  ".join(failures))
+    return files
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class Plan:
+    def __init__(self, send, delete, same):
+        self.send = send  # [(device path, local file, why)]
+        self.delete = delete  # [device path]
+        self.same = same  # [device path]
+
+
+def plan(files, hashes, manifest, remote=None, force=False):
+    """What to send and delete. files: {dst: src}; hashes: {dst: sha}; manifest: the board's
+    last manifest's files; remote: {dst: sha or None} measured on the board (--verify)."""
+    known = remote if remote is not None else manifest
+    send, same = [], []
+    for dst in sorted(files):
+        old = known.get(dst)
+        if force or old != hashes[dst]:
+            why = (
+                "forced" if force and old == hashes[dst] else ("new" if old is None else "changed")
+            )
+            send.append((dst, files[dst], why))
+        else:
+            same.append(dst)
+    delete = sorted(d for d in manifest if d not in files)
+    return Plan(send, delete, same)
+
+
+# -- the board, through mpremote or as a local directory -------------------------------------
+
+
+def mpremote():
+    exe = Path(sys.executable).parent / "mpremote"
+    return str(exe) if exe.exists() else (shutil.which("mpremote") or "mpremote")
+
+
+def _dirs(paths):
+    """Every directory the device paths need, parents first."""
+    out = []
+    for p in paths:
+        parts = p.strip("/").split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/" + "/".join(parts[:i])
+            if d not in out:
+                out.append(d)
+    return out
+
+
+def _manifest_last(puts):
+    files = [(d, s) for d, s in puts if d != MANIFEST]
+    return files, [(d, s) for d, s in puts if d == MANIFEST]
+
+
+class SerialBoard:
+    """A board on a serial port, driven by mpremote; `run` is injectable for tests."""
+
+    def __init__(self, port, run=subprocess.run):
+        self.port = port
+        self.run = run
+
+    def _mpremote(self, *args, capture=False):
+        cmd = [mpremote(), "connect", self.port] + list(args)
+        proc = self.run(cmd, capture_output=capture, text=True)
+        if proc.returncode:
+            detail = (proc.stderr or proc.stdout or "").strip() if capture else ""
+            raise DeployError(
+                "mpremote failed on %s (exit %d) %s" % (self.port, proc.returncode, detail)
+            )
+        return proc.stdout if capture else None
+
+    def _exec(self, code):
+        return self._mpremote("exec", code, capture=True)
+
+    def read_manifest(self):
+        out = self._exec(
+            "try:\n print('DEPLOY:' + open(%r).read())\nexcept OSError:\n print('DEPLOY:{}')\n"
+            % MANIFEST
+        )
+        for line in out.splitlines():
+            if line.startswith("DEPLOY:"):
+                return json.loads(line[7:] or "{}")
+        raise DeployError("no answer from the board on %s: %r" % (self.port, out[-200:]))
+
+    def read_hashes(self, paths):
+        code = (
+            "import hashlib, binascii\n"
+            "def h(p):\n"
+            " try:\n  f = open(p, 'rb')\n except OSError:\n  return '-'\n"
+            " s = hashlib.sha256(); b = bytearray(512); m = memoryview(b)\n"
+            " while True:\n  n = f.readinto(b)\n  if not n:\n   break\n  s.update(m[:n])\n"
+            " f.close()\n return binascii.hexlify(s.digest()).decode()\n"
+            "for p in %r:\n print('HASH:' + h(p) + ' ' + p)\n" % (sorted(paths),)
+        )
+        found = {}
+        for line in self._exec(code).splitlines():
+            if line.startswith("HASH:"):
+                digest, _, path = line[5:].partition(" ")
+                found[path] = None if digest == "-" else digest
+        return found
+
+    def commands(self, puts, deletes, reset):
+        """The mpremote command lines for a deploy: puts [(dst, src)], deletes [dst].
+
+        Order: relax the watchdog and make directories; copy; delete; write the manifest
+        (if among the puts) last, so that an interrupted deploy is redone; reset.
+        """
+        head = [mpremote(), "connect", self.port]
+        files, last = _manifest_last(puts)
+        mk = "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
+        first = ["exec", _RELAX]
+        dirs = _dirs([d for d, _ in files])
+        if dirs:
+            first += ["+", "exec", mk % (dirs,)]
+        cmds = [head + first]
+        steps = [["fs", "cp", "-f", str(src), ":" + dst] for dst, src in files]
+        steps += [["fs", "rm", ":" + dst] for dst in deletes]
+        steps += [["fs", "cp", "-f", str(src), ":" + dst] for dst, src in last]
+        for i in range(0, len(steps), _CHUNK):
+            cmd = list(head)
+            for step in steps[i : i + _CHUNK]:
+                cmd += (["+"] if len(cmd) > len(head) else []) + step
+            cmds.append(cmd)
+        if reset:
+            cmds.append(head + ["reset"])
+        return cmds
+
+    def apply(self, puts, deletes, reset, show=print):
+        cmds = self.commands(puts, deletes, reset)
+        for i, cmd in enumerate(cmds, 1):
+            what = " ".join(cmd[3:])
+            show(
+                "deploy: [%d/%d] mpremote %s"
+                % (i, len(cmds), what[:90] + "..." * (len(what) > 90))
+            )
+            proc = self.run(cmd)
+            if proc.returncode:
+                raise DeployError(
+                    "mpremote failed (step %d of %d, exit %d)" % (i, len(cmds), proc.returncode)
+                )
+
+
+class DirBoard:
+    """A board's filesystem as a local directory: `dir:PATH`."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.port = "dir:%s" % root
+
+    def _local(self, dst):
+        return self.root / dst.lstrip("/")
+
+    def read_manifest(self):
+        p = self._local(MANIFEST)
+        return json.loads(p.read_text()) if p.exists() else {}
+
+    def read_hashes(self, paths):
+        return {p: (sha256(self._local(p)) if self._local(p).exists() else None) for p in paths}
+
+    def commands(self, puts, deletes, reset):
+        files, last = _manifest_last(puts)
+        cmds = [["cp", str(src), str(self._local(dst))] for dst, src in files]
+        cmds += [["rm", str(self._local(dst))] for dst in deletes]
+        return cmds + [["cp", str(src), str(self._local(dst))] for dst, src in last]
+
+    def apply(self, puts, deletes, reset, show=print):
+        files, last = _manifest_last(puts)
+        for dst, src in files:
+            self._put(dst, src)
+        for dst in deletes:
+            self._local(dst).unlink(missing_ok=True)
+        for dst, src in last:
+            self._put(dst, src)
+
+    def _put(self, dst, src):
+        out = self._local(dst)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, out)
+
+
+def connect(port, run=subprocess.run):
+    if not port:
+        raise DeployError("PORT is missing: the board's serial port, e.g. PORT=/dev/ttyUSB0")
+    if port.startswith("dir:"):
+        return DirBoard(port[4:])
+    if port.startswith("/") and not Path(port).exists():
+        raise DeployError("no serial port %s: is the board plugged in?" % port)
+    return SerialBoard(port, run)
+
+
+# -- deploy the code ------------------------------------------------------------------------
+
+
+def deploy_code(board_dev, board, chip=None, dry_run=False, verify=False, force=False,
+                reset=True, show=print, frozen=False):  # fmt: skip
+    """Compile, compare, send; returns the Plan."""
+    chip = chip or board_chip(board)
+    if chip not in ARCH:
+        raise DeployError("unknown chip %r: one of %s" % (chip, ", ".join(ARCH)))
+    with tempfile.TemporaryDirectory(prefix="deploy-") as tmp:
+        show("deploy: compiling for %s (%s, mpy-cross -march=%s)" % (board, chip, ARCH[chip]))
+        files = stage(board, chip, Path(tmp), frozen)
+        hashes = {dst: sha256(src) for dst, src in files.items()}
+        show("deploy: reading %s from %s" % (MANIFEST, board_dev.port))
+        old = board_dev.read_manifest()
+        manifest = old.get("files", {})
+        if old.get("chip") not in (None, chip):
+            show("deploy: the board ran a %s build: sending everything" % old["chip"])
+            force = True
+        remote = board_dev.read_hashes(set(files) | set(manifest)) if verify else None
+        p = plan(files, hashes, manifest, remote, force)
+        for dst, _src, why in p.send:
+            show("deploy: send %s (%s)" % (dst, why))
+        for dst in p.delete:
+            show("deploy: delete %s (no longer in the tree)" % dst)
+        show(
+            "deploy: %d to send, %d to delete, %d unchanged"
+            % (len(p.send), len(p.delete), len(p.same))
+        )
+        if not p.send and not p.delete:
+            show("deploy: the board is up to date")
+            return p
+        new = {"board": board, "chip": chip, "files": hashes}
+        mpath = Path(tmp) / "deploy.json"
+        mpath.write_text(json.dumps(new, sort_keys=True, separators=(",", ":")))
+        puts = [(dst, src) for dst, src, _ in p.send] + [(MANIFEST, mpath)]
+        if dry_run:
+            for cmd in board_dev.commands(puts, p.delete, reset):
+                show("deploy: would run: " + " ".join(_quote(a) for a in cmd))
+            show("deploy: dry run, nothing sent")
+            return p
+        board_dev.apply(puts, p.delete, reset, show)
+        reset = reset and isinstance(board_dev, SerialBoard)
+        show("deploy: done, %d files sent%s" % (len(p.send), ", board reset" if reset else ""))
+        return p
+
+
+def _quote(arg):
+    return repr(arg) if (" " in arg or "\n" in arg or not arg) else arg
+
+
+# -- deploy a config ------------------------------------------------------------------------
+
+
+def to_der(data, name="CA"):
+    """A certificate as DER, from PEM or DER bytes; DeployError if it is neither."""
+    if data.lstrip().startswith(b"-----BEGIN"):
+        text = data.decode("ascii", "replace")
+        count = text.count("-----BEGIN CERTIFICATE-----")
+        if count != 1:
+            raise DeployError(
+                "%s: holds %d certificates; give the one CA that signed the server's certificate"
+                % (name, count)
+            )
+        start = text.index("-----BEGIN CERTIFICATE-----")
+        end = text.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
+        try:
+            data = ssl.PEM_cert_to_DER_cert(text[start:end])
+        except ValueError as e:
+            raise DeployError("%s: bad PEM (%s)" % (name, e)) from e
+    if not _is_der(data):
+        raise DeployError("%s: neither a PEM nor a DER certificate" % name)
+    return data
+
+
+def _is_der(data):
+    """An X.509 certificate is one DER SEQUENCE filling the whole file."""
+    if len(data) < 4 or data[0] != 0x30:
+        return False
+    n = data[1]
+    if n < 0x80:
+        return 2 + n == len(data)
+    k = n & 0x7F
+    if k == 0 or k > 4 or len(data) < 2 + k:
+        return False
+    return 2 + k + int.from_bytes(data[2 : 2 + k], "big") == len(data)
+
+
+def config_files(config_path, ca_path=None):
+    """{device path: bytes} for a config and its CA; DeployError listing every problem."""
+    path = Path(config_path)
+    try:
+        cfg = json.loads(path.read_text())
+    except OSError as e:
+        raise DeployError("%s: cannot be read (%s)" % (config_path, e)) from e
+    except ValueError as e:
+        raise DeployError("%s: not valid JSON (%s)" % (config_path, e)) from e
+    problems = thing_config.check(cfg, on_board=True)
+    if isinstance(cfg, dict) and cfg.get("board") in (None, "host"):
+        problems.append("board: name the board this config is for (host is the simulated one)")
+    if problems:
+        raise DeployError(
+            "%s is not usable on a board:\n  - %s" % (config_path, "\n  - ".join(problems))
+        )
+    files = {CONFIG: json.dumps(cfg, separators=(",", ":")).encode()}
+    x = cfg["xmpp"]
+    ca_name = x.get("ca")
+    if ca_path and not ca_name:
+        raise DeployError('%s: xmpp.ca is missing; add "ca": "ca.der" to name the CA on the board'
+                          % config_path)  # fmt: skip
+    if ca_name:
+        src = Path(ca_path) if ca_path else path.parent / ca_name
+        if not src.is_file():
+            raise DeployError("xmpp.ca: no %s here to send (give CA=ca.pem)" % src)
+        dst = ca_name if ca_name.startswith("/") else "/" + ca_name
+        files[dst] = to_der(src.read_bytes(), str(src))
+    return files
+
+
+def deploy_config(board_dev, config_path, ca_path=None, dry_run=False, reset=True, show=print):
+    files = config_files(config_path, ca_path)
+    with tempfile.TemporaryDirectory(prefix="deploy-config-") as tmp:
+        puts = []
+        for i, (dst, data) in enumerate(sorted(files.items())):
+            src = Path(tmp) / ("%d-%s" % (i, dst.rsplit("/", 1)[-1]))
+            src.write_bytes(data)
+            src.chmod(0o600)  # the config holds passwords
+            puts.append((dst, src))
+            show("deploy: send %s (%d bytes)" % (dst, len(data)))
+        if dry_run:
+            for cmd in board_dev.commands(puts, [], reset):
+                show("deploy: would run: " + " ".join(_quote(a) for a in cmd))
+            show("deploy: dry run, nothing sent")
+            return files
+        board_dev.apply(puts, [], reset, show)
+    reset = reset and isinstance(board_dev, SerialBoard)
+    show("deploy: config sent%s" % (", board reset" if reset else ""))
+    return files
+
+
+# -- package.json for mip -----------------------------------------------------------------
+
+
+def package_json():
+    """mip's package.json: every lib/ module, installed under /lib as on a deployed board."""
+    version = "0.0.0"
+    for node in ast.parse((ROOT / "lib/thing/app.py").read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "VERSION":
+            version = ast.literal_eval(node.value)
+    urls = []
+    for src in sorted((ROOT / "lib").rglob("*.py")):
+        rel = src.relative_to(ROOT / "lib").as_posix()
+        urls.append([rel, "lib/" + rel])
+    return {"urls": urls, "deps": [], "version": version}
+
+
+def package_json_text():
+    return json.dumps(package_json(), indent=2) + "\n"
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+def main(argv=None, run=subprocess.run):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port", default="")
+    what = ap.add_mutually_exclusive_group(required=True)
+    what.add_argument("--board", help="deploy the firmware for boards/BOARD")
+    what.add_argument("--config", help="deploy this config file (and its CA)")
+    what.add_argument("--package-json", action="store_true", help="rewrite package.json")
+    ap.add_argument("--ca", help="the CA to send with --config (PEM or DER)")
+    ap.add_argument("--chip", help="override the board's CHIP (esp32, esp32s3, esp32c3)")
+    ap.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
+    ap.add_argument("--verify", action="store_true", help="hash the files on the board")
+    ap.add_argument("--force", action="store_true", help="send every file")
+    ap.add_argument("--no-reset", action="store_true", help="do not reset the board after")
+    ap.add_argument("--frozen", action="store_true", help="libraries frozen in the firmware")
+    args = ap.parse_args(argv)
+    try:
+        if args.package_json:
+            (ROOT / "package.json").write_text(package_json_text())
+            print("deploy: package.json lists %d files" % len(package_json()["urls"]))
+            return 0
+        if args.board == "" or args.config == "":
+            raise DeployError("%s is missing" % ("BOARD" if args.board == "" else "CONFIG"))
+        dev = connect(args.port, run)
+        if args.config:
+            deploy_config(dev, args.config, args.ca, args.dry_run, not args.no_reset)
+        else:
+            chip = args.chip.lower().replace("-", "") if args.chip else None
+            deploy_code(dev, args.board, chip, args.dry_run, args.verify, args.force,
+                        not args.no_reset, frozen=args.frozen)  # fmt: skip
+    except DeployError as e:
+        print("deploy: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
