@@ -14,7 +14,7 @@ from xmlstream.entities import unescape
 from xmlstream.errors import XMLError
 
 _NAME_MAX = const(256)  # bytes in a name together with its surrounding syntax
-_CACHE = const(48)
+_CACHE = const(32)  # entries per name cache (about 150 bytes each on x64)
 _WS = b" \t\r\n"
 _QNAME = re.compile(
     b"[A-Za-z_\x80-\xff][-A-Za-z0-9_.\x80-\xff]*(:[A-Za-z_\x80-\xff][-A-Za-z0-9_.\x80-\xff]*)?$"
@@ -49,23 +49,26 @@ def _needs_ns(name):
 
 
 class Markup:
-    def _match(self, pattern, seg):
-        if len(seg) > _NAME_MAX:
-            raise XMLError("policy-violation", "name too long")
-        m = pattern.match(seg)
-        if m is None:
-            raise XMLError(NWF, "malformed tag")
-        return m
+    # _head and _key return None for anything unusual; _tag_slow then reads the tag again.
 
     def _head(self, seg, with_attr):
         """Cache miss on a tag head: element name [and first attribute name]."""
-        m = self._match(_HEAD if with_attr else _BARE, seg)
+        if len(seg) > _NAME_MAX:
+            return None
+        m = (_HEAD if with_attr else _BARE).match(seg)
+        if m is None:
+            return None
         rawn = m.group(1)
-        name = _name(rawn)
+        if _QNAME.match(rawn) is None:
+            return None
+        name = rawn.decode()
         aname = None
         ns = ":" in name
         if with_attr:
-            aname = _name(m.group(2))
+            aname = m.group(2)
+            if _QNAME.match(aname) is None:
+                return None
+            aname = aname.decode()
             ns = ns or _needs_ns(aname)
         hd = (name, rawn, aname, ns)
         if len(self._heads) < _CACHE:
@@ -77,7 +80,12 @@ class Markup:
         name = self._nskeys.get(seg)
         if name is not None:
             return name, True
-        name = _name(self._match(_KEY, seg).group(1))
+        if len(seg) > _NAME_MAX:
+            return None
+        m = _KEY.match(seg)
+        if m is None or _QNAME.match(m.group(1)) is None:
+            return None
+        name = m.group(1).decode()
         ns = _needs_ns(name)
         cache = self._nskeys if ns else self._keys
         if len(cache) < _CACHE:

@@ -33,7 +33,9 @@ _GT = const(62)  # >
 _SLASH = const(47)  # /
 _BANG = const(33)  # !
 _QMARK = const(63)  # ?
-_CACHE = const(48)  # entries per name cache
+_VALUES = const(24)  # entries in the attribute value cache
+_VALUE_MAX = const(40)  # longest attribute value cached
+_PARTS = const(16)  # chunks of an unfinished text run kept before merging them
 _WS = b" \t\r\n"
 # Parser states
 _START = const(0)  # nothing seen yet: an XML declaration may come
@@ -54,6 +56,9 @@ class Tokenizer(Markup):
         self._heads = {}  # tag head -> (name, raw name, first attribute name or None, ns)
         self._keys = {}  # attribute segment (b" to=") -> name, for names needing no ns work
         self._nskeys = {}  # the same for xmlns, xmlns:p and p:name
+        # Recent short attribute values (namespaces, JIDs, flags) -> str: a hit saves the
+        # decode, whose interning lookup is the most expensive step on the hot path.
+        self._values = {}
         self.reset()
 
     def reset(self):
@@ -151,9 +156,13 @@ class Tokenizer(Markup):
         self._limit(len(b) - i)
 
     def _more_text(self, data):
-        self._tparts.append(data)
+        parts = self._tparts
+        parts.append(data)
         self._tlen += len(data)
         self._limit(self._tlen)
+        if len(parts) > _PARTS:
+            # Tiny chunks would cost an object each: merge, keeping memory near the text size.
+            parts[:] = [b"".join(parts)]
 
     def _parse(self, b, i):
         """Parse b from i; return the index where an incomplete token starts (or len(b))."""
@@ -163,6 +172,7 @@ class Tokenizer(Markup):
         names = self._names
         heads = self._heads
         kget = self._keys.get
+        vget = self._values.get
         find = b.find
         n = len(b)
         maxdepth = self._maxdepth
@@ -210,56 +220,51 @@ class Tokenizer(Markup):
                     return i
                 empty = b[e - 1] == _SLASH
                 body = b[i + 1 : e - 1] if empty else b[i + 1 : e]
+                # Fast path: split at the quote character. Whatever it cannot read with
+                # certainty (mixed quotes, '>' in a value, odd spacing) the careful parser
+                # below reads again and judges.
                 if b"'" in body:
-                    parts = None if b'"' in body else body.split(b"'")
+                    parts = body.split(b"'")
                 elif b'"' in body:
                     parts = body.split(b'"')
                 else:
-                    parts = ()
-                if not parts:
-                    if parts is None:
-                        parts = self._tag_slow(b, i, lim)
-                        if parts is None:
-                            if q >= 0:
-                                raise XMLError(NWF, "'<' inside a tag")
-                            return i
-                        e, empty, name, rawn, attrs, ns = parts
-                    else:
-                        name, rawn, _, ns = heads.get(body) or self._head(body, False)
+                    parts = None
+                    hd = heads.get(body) or self._head(body, False)
+                    if hd is not None:
+                        name, rawn, _, ns = hd
                         attrs = {}
-                else:
+                if parts is not None:
                     np = len(parts)
-                    if not np & 1:
-                        # A '>' inside a quoted value: the careful parser finds the real end.
-                        parts = self._tag_slow(b, i, lim)
-                        if parts is None:
-                            if q >= 0:
-                                raise XMLError(NWF, "'<' inside a tag")
-                            return i
-                        e, empty, name, rawn, attrs, ns = parts
-                    else:
-                        name, rawn, k, ns = heads.get(parts[0]) or self._head(parts[0], True)
-                        if b"&" in body:
-                            attrs = {k: unescape(parts[1])}
-                            for j in range(2, np - 1, 2):
-                                k = kget(parts[j])
+                    hd = heads.get(parts[0]) if np & 1 else None
+                    if hd is None and np & 1:
+                        hd = self._head(parts[0], True)
+                    if hd is not None:
+                        name, rawn, k, ns = hd
+                        v = parts[1]
+                        attrs = {k: vget(v) or self._value(v)}
+                        for j in range(2, np - 1, 2):
+                            k = kget(parts[j])
+                            if k is None:
+                                k = self._key(parts[j])
                                 if k is None:
-                                    k, f = self._key(parts[j])
-                                    ns = ns or f
-                                attrs[k] = unescape(parts[j + 1])
-                        else:
-                            attrs = {k: parts[1].decode()}
-                            for j in range(2, np - 1, 2):
-                                k = kget(parts[j])
-                                if k is None:
-                                    k, f = self._key(parts[j])
-                                    ns = ns or f
-                                attrs[k] = parts[j + 1].decode()
-                        if len(attrs) != np >> 1:
-                            raise XMLError(NWF, "duplicate attribute")
+                                    hd = None
+                                    break
+                                k, f = k
+                                ns = ns or f
+                            v = parts[j + 1]
+                            attrs[k] = vget(v) or self._value(v)
                         k = parts[-1]
                         if k and k.strip(_WS):
-                            raise XMLError(NWF, "junk after the last attribute")
+                            hd = None
+                        elif len(attrs) != np >> 1:
+                            raise XMLError(NWF, "duplicate attribute")
+                if hd is None:
+                    hd = self._tag_slow(b, i, lim)
+                    if hd is None:
+                        if q >= 0:
+                            raise XMLError(NWF, "'<' inside a tag")
+                        return i
+                    e, empty, name, rawn, attrs, ns = hd
                 d = len(raws)
                 if d:
                     if d >= maxdepth:
@@ -331,6 +336,19 @@ class Tokenizer(Markup):
             self._pile(s)
         else:
             self._h.text(s)
+
+    def _value(self, v):
+        """Cache miss on an attribute value. The cache keeps the first values seen (in XMPP
+        traffic: namespaces, JIDs, flags, units) and is never cleared: refilling would cost
+        more than the misses."""
+        if b"&" in v:
+            return unescape(v)
+        s = v.decode()
+        if len(v) <= _VALUE_MAX:
+            cache = self._values
+            if len(cache) < _VALUES:
+                cache[v] = s
+        return s
 
     def _pile(self, s):
         # Text next to CDATA: collected, reported as one run at the next tag.

@@ -1,0 +1,140 @@
+# Memory stays bounded by max_stanza plus a constant, whatever a hostile peer sends.
+# Each test feeds far more than the heap holds (the default device-like 128k, of which the
+# modules compiled from source take ~40k), and measures growth with gc.mem_alloc().
+import gc
+
+from xmltest_support import HEADER, Null, Sink
+
+from xmlstream.stream import XMLStream
+from xmlstream.tokenizer import Tokenizer, XMLError
+
+HEAPSIZE = "128k"
+
+
+def _used():
+    gc.collect()
+    return gc.mem_alloc()
+
+
+def _feed_until_error(t, chunk, times):
+    for _ in range(times):
+        try:
+            t.feed(chunk)
+        except XMLError as e:
+            return e.condition
+    return None
+
+
+def test_endless_whitespace_between_stanzas_does_not_grow_memory():
+    t = Tokenizer(Null())
+    t.feed(HEADER + b"<presence/>")
+    chunk = b" \r\n\t" * 128
+    t.feed(chunk)
+    before = _used()
+    for _ in range(2000):  # 1 MB of keepalives
+        t.feed(chunk)
+    assert _used() - before < 1024
+
+
+def test_endless_whitespace_fed_byte_by_byte_does_not_grow_memory():
+    t = Tokenizer(Null())
+    t.feed(HEADER)
+    t.feed(b" ")
+    before = _used()
+    for _ in range(20000):
+        t.feed(b" ")
+    assert _used() - before < 1024
+
+
+def test_endless_text_inside_a_stanza_stops_at_the_limit():
+    t = Tokenizer(Null(), max_stanza=4096)
+    t.feed(HEADER + b"<message><body>")
+    assert _feed_until_error(t, b"x" * 512, 100000) == "policy-violation"
+
+
+def test_endless_text_fed_byte_by_byte_stops_at_the_limit():
+    t = Tokenizer(Null(), max_stanza=2048)
+    t.feed(HEADER + b"<message><body>")
+    assert _feed_until_error(t, b"y", 100000) == "policy-violation"
+
+
+def test_endless_attribute_value_stops_at_the_limit():
+    t = Tokenizer(Null(), max_stanza=4096)
+    t.feed(HEADER + b"<message to='")
+    assert _feed_until_error(t, b"z" * 100, 100000) == "policy-violation"
+
+
+def test_endless_tag_name_stops_at_the_limit():
+    t = Tokenizer(Null(), max_stanza=4096)
+    t.feed(HEADER + b"<a")
+    assert _feed_until_error(t, b"a" * 100, 100000) == "policy-violation"
+
+
+def test_endless_stream_header_stops_at_the_limit():
+    t = Tokenizer(Null(), max_stanza=4096)
+    t.feed(b"<stream:stream a='")
+    assert _feed_until_error(t, b"b" * 64, 100000) == "policy-violation"
+
+
+def test_endless_prolog_comment_stops_at_the_limit():
+    t = Tokenizer(Null(), max_stanza=4096)
+    t.feed(b"<!--")
+    assert _feed_until_error(t, b"c" * 64, 100000) == "policy-violation"
+
+
+def test_endless_cdata_stops_at_the_limit():
+    t = Tokenizer(Null(), max_stanza=4096)
+    t.feed(HEADER + b"<message><body><![CDATA[")
+    assert _feed_until_error(t, b"d" * 64, 100000) == "policy-violation"
+
+
+def test_endless_stream_of_small_stanzas_does_not_grow_memory():
+    sink = Sink()
+    xs = XMLStream(sink)
+    xs.feed(HEADER)
+    chunk = b"<message to='a@b/c' id='x'><body>hello &amp; bye</body></message>" * 4
+    xs.feed(chunk)
+    sink.stanzas.clear()
+    before = _used()
+    for _ in range(500):
+        xs.feed(chunk)
+        sink.stanzas.clear()
+    assert _used() - before < 1024
+
+
+def test_many_distinct_names_and_values_keep_caches_bounded():
+    t = Tokenizer(Null())
+    t.feed(HEADER)
+    for k in range(100):  # fill the caches
+        t.feed(b"<e%d a%d='v%d' b%d='w%d'/>" % (k, k, k, k, k))
+    before = _used()
+    for k in range(100, 2000):
+        t.feed(b"<e%d a%d='v%d' b%d='w%d'/>" % (k, k, k, k, k))
+    assert _used() - before < 2048
+
+
+def test_deep_nesting_stops_at_max_depth_without_growing():
+    t = Tokenizer(Null(), max_depth=16)
+    t.feed(HEADER)
+    assert _feed_until_error(t, b"<a>", 100000) == "policy-violation"
+
+
+def test_stanza_of_max_size_fed_byte_by_byte_fits_the_small_heap():
+    body = b"<message to='x'><body>" + b"w" * 3000 + b"</body></message>"
+    sink = Sink()
+    xs = XMLStream(sink, max_stanza=4096)
+    xs.feed(HEADER)
+    for k in range(len(body)):
+        xs.feed(body[k : k + 1])
+    assert len(sink.stanzas[0].find("body").text) == 3000
+
+
+def test_many_attributes_stop_at_the_limit():
+    t = Tokenizer(Null(), max_stanza=4096)
+    t.feed(HEADER + b"<message")
+    k = 0
+    cond = None
+    while cond is None and k < 100000:
+        cond = _feed_until_error(t, b" a%d='1'" % k, 1)
+        k += 1
+    assert cond == "policy-violation"

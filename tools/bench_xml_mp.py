@@ -1,0 +1,96 @@
+# Run by the MicroPython unix port (see tools/bench_xml.py), with MICROPYPATH pointing at the
+# .mpy build so the library is loaded as it would be on a board.
+#   micropython tools/bench_xml_mp.py FILE MODE [CHUNK [REPEAT]]
+# MODE: events (tokenizer, null handler), build (XMLStream, stanzas built, null sink),
+#       heap (build once, print OK: for bisecting -X heapsize).
+import sys
+import time
+
+import micropython
+
+MODE = sys.argv[2]
+CHUNK = int(sys.argv[3]) if len(sys.argv) > 3 else 512
+REPEAT = int(sys.argv[4]) if len(sys.argv) > 4 else 5
+
+
+class NullHandler:
+    def start(self, name, attrs, ns):
+        pass
+
+    def end(self, name):
+        pass
+
+    def text(self, s):
+        pass
+
+
+class NullSink:
+    def __init__(self):
+        self.stanzas = 0
+
+    def stream_start(self, attrs):
+        pass
+
+    def stanza(self, el):
+        self.stanzas += 1
+
+    def stream_error(self, el):
+        pass
+
+    def stream_end(self):
+        pass
+
+
+def parser():
+    if MODE == "events":
+        from xmlstream.tokenizer import Tokenizer
+
+        return Tokenizer(NullHandler())
+    from xmlstream.stream import XMLStream
+
+    return XMLStream(NullSink())
+
+
+def run(p, data):
+    mv = memoryview(data)
+    n = len(data)
+    i = 0
+    while i < n:
+        p.feed(mv[i : i + CHUNK])
+        i += CHUNK
+
+
+def stream_file(p):
+    # Like a socket loop: one preallocated receive buffer, the input never all in RAM.
+    buf = bytearray(CHUNK)
+    mv = memoryview(buf)
+    with open(sys.argv[1], "rb") as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                return
+            p.feed(mv[:n])
+
+
+def main():
+    if MODE == "heap":
+        stream_file(parser())
+        print("OK")
+        return
+    with open(sys.argv[1], "rb") as f:
+        data = f.read()
+    p = parser()
+    best = None
+    alloc = 0
+    for _ in range(REPEAT):
+        p.reset()
+        m0 = micropython.mem_total()
+        t0 = time.ticks_us()
+        run(p, data)
+        dt = time.ticks_diff(time.ticks_us(), t0)
+        alloc = micropython.mem_total() - m0
+        best = dt if best is None or dt < best else best
+    print("RESULT %s %d %d %d" % (MODE, len(data), best, alloc))
+
+
+main()
