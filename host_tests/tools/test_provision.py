@@ -1,0 +1,139 @@
+"""tools/provision.py: a config written from arguments or answers, checked by the board's
+own checker (lib/thing/config.py) before anything is written."""
+
+import json
+import stat
+from pathlib import Path
+
+import provision
+import pytest
+from localxmpp import CertificateAuthority
+from thing import config as thing_config
+
+ARGS = [
+    "--board", "esp32_devkitc",
+    "--wifi-ssid", "home",
+    "--wifi-password", "wifi-secret",
+    "--jid", "dev@example.org",
+    "--password", "xmpp-secret",
+    "--server", "xmpp.example.org:5222",
+    "--allow", "owner@example.org",
+    "--allow", "a@example.org,b@example.org",
+    "--no-input",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return CertificateAuthority.shared()
+
+
+def run(capsys, *argv):
+    code = provision.main(list(argv))
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def test_writes_a_config_the_board_accepts(tmp_path, capsys, ca):
+    out = tmp_path / "dev.json"
+    code, text, err = run(capsys, *ARGS, "--ca", str(ca.pem_path), "--out", str(out))
+    assert code == 0, err
+    cfg = json.loads(out.read_text())
+    assert thing_config.check(cfg, on_board=True) == []
+    assert cfg["xmpp"] == {
+        "jid": "dev@example.org",
+        "password": "xmpp-secret",
+        "resource": "sensor",
+        "host": "xmpp.example.org",
+        "port": 5222,
+        "tls": "starttls",
+        "ca": "ca.der",
+    }
+    assert cfg["wifi"] == {"ssid": "home", "password": "wifi-secret"}
+    assert cfg["allow"] == ["owner@example.org", "a@example.org", "b@example.org"]
+    assert (tmp_path / "ca.der").read_bytes() == Path(ca.der_path).read_bytes()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # it holds passwords
+    assert "make deploy-config" in text
+
+
+def test_bad_answers_are_refused_with_the_checkers_own_messages(tmp_path, capsys, ca):
+    out = tmp_path / "dev.json"
+    argv = [a if a != "dev@example.org" else "dev@@example.org" for a in ARGS]
+    argv[argv.index("xmpp.example.org:5222")] = "xmpp.example.org:70000"
+    code, _, err = run(capsys, *argv, "--ca", str(ca.pem_path), "--out", str(out))
+    assert code == 2
+    assert "xmpp.jid: 'dev@@example.org' is not a bare JID like dev@example.org" in err
+    assert "xmpp.port: 70000 is outside 1..65535" in err
+    assert not out.exists()
+
+
+def test_every_problem_is_listed_at_once(tmp_path, capsys):
+    out = tmp_path / "dev.json"
+    code, _, err = run(capsys, "--no-input", "--out", str(out), "--board", "esp99", "--jid", "x y")
+    assert code == 2
+    for problem in (
+        "xmpp.jid: 'x y' is not a bare JID",
+        "xmpp.password: empty",
+        "xmpp.ca: missing",
+        "wifi.ssid: missing",
+        "board: no boards/esp99 here",
+        "allow: nobody could read the sensors",
+    ):
+        assert problem in err
+
+
+def test_a_bad_ca_file_is_refused(tmp_path, capsys):
+    junk = tmp_path / "ca.pem"
+    junk.write_text("not a certificate")
+    code, _, err = run(capsys, *ARGS, "--ca", str(junk), "--out", str(tmp_path / "c.json"))
+    assert code == 2 and "ca: " in err and "neither a PEM nor a DER" in err
+
+
+def test_passwords_can_come_from_the_environment(tmp_path, capsys, monkeypatch, ca):
+    monkeypatch.setenv("XMPP_PASSWORD", "from-env")
+    monkeypatch.setenv("WIFI_PASSWORD", "wifi-env")
+    argv = [
+        a for a in ARGS if a not in ("--password", "xmpp-secret", "--wifi-password", "wifi-secret")
+    ]
+    out = tmp_path / "dev.json"
+    assert run(capsys, *argv, "--ca", str(ca.pem_path), "--out", str(out))[0] == 0
+    cfg = json.loads(out.read_text())
+    assert cfg["xmpp"]["password"] == "from-env" and cfg["wifi"]["password"] == "wifi-env"
+
+
+def test_an_existing_file_is_kept_without_force(tmp_path, capsys, ca):
+    out = tmp_path / "dev.json"
+    out.write_text("{}")
+    code, _, err = run(capsys, *ARGS, "--ca", str(ca.pem_path), "--out", str(out))
+    assert code == 2 and "exists; give --force" in err and out.read_text() == "{}"
+    assert run(capsys, *ARGS, "--ca", str(ca.pem_path), "--out", str(out), "--force")[0] == 0
+
+
+def test_plain_tls_needs_no_ca_and_the_host_board_no_wifi(tmp_path, capsys):
+    out = tmp_path / "host.json"
+    code, _, err = run(capsys, "--no-input", "--board", "host", "--jid", "dev@localhost",
+                       "--password", "pw", "--tls", "plain", "--allow", "me@localhost",
+                       "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    cfg = json.loads(out.read_text())
+    assert "wifi" not in cfg and thing_config.check(cfg, on_board=False) == []
+
+
+def test_questions_fill_in_what_the_arguments_left_out(tmp_path):
+    replies = iter(["esp32_devkitc", "home", "dev@example.org", "", "", "owner@example.org"])
+    secrets = iter(["wifi-secret", "xmpp-secret"])
+    prompts = []
+
+    def read(prompt):
+        prompts.append(prompt)
+        return next(replies)
+
+    answers = provision.ask({}, read, lambda prompt: next(secrets))
+    assert answers["board"] == "esp32_devkitc" and answers["password"] == "xmpp-secret"
+    assert "esp32_devkitc" in prompts[0] and "host" not in prompts[0]
+    cfg = provision.build(answers)
+    assert cfg["allow"] == ["owner@example.org"] and "host" not in cfg["xmpp"]
+    # No CA was given: the board's checker says what is missing.
+    assert thing_config.check(cfg) == [
+        "xmpp.ca: missing (the server's CA certificate, DER; TLS is verified)"
+    ]
