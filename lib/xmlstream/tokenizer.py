@@ -19,6 +19,13 @@ Events are identical for any split of the input: a token is only parsed once com
 text is only reported once the next tag begins. The scanning is done by bytes.find/split in
 C; names are decoded once and cached (bounded caches, per instance). Memory: a partial token
 is kept, never more than max_stanza bytes; whitespace between stanzas is not kept at all.
+UTF-8 is validated by bytes.decode() (structure; MicroPython enables this check wherever str
+is unicode, the ESP32 ports included) plus utf8.check() per chunk (overlong forms,
+surrogates, code points above U+10FFFF).
+
+Not checked, for speed (none of them can make the parser fail or grow): C0 control
+characters in text and values, ']]>' in text, literal
+TAB/LF/CR normalization in attribute values, duplicate attributes that differ only in prefix.
 """
 
 from micropython import const
