@@ -1,0 +1,235 @@
+"""tools/query.py: argument handling and output offline; then live over a private Prosody
+against slixmpp's own XEP-0323 sensor (its sensor role is only a stand-in here: the device
+of this project gets its end-to-end test with the host board)."""
+
+import asyncio
+import io
+import json
+
+import pytest
+import query
+from localxmpp import Prosody
+from localxmpp.client import ClientLoop
+from slixmpp.plugins.xep_0323.device import Device
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
+
+ACCOUNTS = {"sensor": "sensor-secret", "requester": "requester-secret", "mute": "mute-secret"}
+
+# -- offline ---------------------------------------------------------------------------------
+
+
+def args(*argv):
+    return query.parse_args(["dev@example.org/sensor", "--jid", "me@example.org", *argv])
+
+
+def test_a_bare_device_jid_gets_the_sensor_resource():
+    assert query.parse_args(["dev@example.org", "--jid", "me@example.org"]).device == (
+        "dev@example.org/sensor"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, flags",
+    [
+        ((), None),
+        (("--momentary",), {"momentary": "true"}),
+        (("--all",), {"all": "true"}),
+        (("--history",), {"historical": "true"}),
+        (
+            ("--from", "2026-01-01T00:00:00Z"),
+            {"historical": "true", "from": "2026-01-01T00:00:00Z"},
+        ),
+        (
+            ("--history", "--to", "2026-01-02T00:00:00Z"),
+            {"historical": "true", "to": "2026-01-02T00:00:00Z"},
+        ),
+    ],
+)
+def test_readout_kinds_become_request_flags(argv, flags):
+    assert query.flags_for(args(*argv)) == flags
+
+
+def test_conflicting_or_missing_arguments_are_usage_errors(capsys):
+    assert query.main(["dev@example.org", "--jid", "me@example.org", "--momentary", "--all"]) == 2
+    assert query.main(["dev@example.org", "--jid", "me@example.org", "--all", "--from", "x"]) == 2
+    assert query.main(["dev@example.org"]) == 2  # no --jid
+    capsys.readouterr()
+
+
+def test_no_password_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.delenv("QUERY_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert query.main(["dev@example.org", "--jid", "me@example.org"]) == 2
+    assert "QUERY_PASSWORD" in capsys.readouterr().err
+
+
+def readout(*events):
+    r = query.Readout(asyncio.new_event_loop())
+    for kw in events:
+        r.callback(**kw)
+    return r
+
+
+FIELDS = {
+    "result": "fields",
+    "nodeId": "bme280-76",
+    "timestamp": "2026-11-23T21:02:03Z",
+    "fields": [
+        {"name": "Temperature", "typename": "numeric", "value": "21.53", "unit": "°C",
+         "flags": {"momentary": "true", "automaticReadout": "true"}},
+        {"name": "Chip", "typename": "string", "value": "BME280", "flags": {"identity": "true"}},
+    ],
+}  # fmt: skip
+
+
+def test_table_lines_up_the_fields():
+    r = readout({"result": "accepted"}, FIELDS, {"result": "done"})
+    assert r.exit_code() == 0
+    assert query.table(r).splitlines() == [
+        "NODE       TIMESTAMP             FIELD        VALUE   UNIT  TYPE",
+        "bme280-76  2026-11-23T21:02:03Z  Temperature  21.53   °C    momentary",
+        "bme280-76  2026-11-23T21:02:03Z  Chip         BME280        identity",
+    ]
+
+
+def test_a_failure_keeps_the_data_and_exits_1():
+    r = readout(FIELDS, {"result": "failure", "nodeId": "sht4x-44", "error_msg": "No answer"})
+    assert r.exit_code() == 1
+    assert query.table(r).splitlines()[-1] == "error: node sht4x-44: No answer"
+
+
+def test_a_rejection_exits_3_and_silence_4():
+    assert readout({"result": "rejected", "error_msg": "Access denied"}).exit_code() == 3
+    assert readout({"result": "accepted"}).exit_code() == 4
+
+
+def test_json_output():
+    r = readout(FIELDS, {"result": "done"})
+    out = io.StringIO()
+    query.show(r, args("--json"), out)
+    data = json.loads(out.getvalue())
+    assert data["result"] == "done" and data["device"] == "dev@example.org/sensor"
+    assert data["rows"][0] == {
+        "node": "bme280-76",
+        "timestamp": "2026-11-23T21:02:03Z",
+        "name": "Temperature",
+        "type": "numeric",
+        "value": "21.53",
+        "unit": "°C",
+        "flags": ["automaticReadout", "momentary"],
+    }
+
+
+# -- live --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Prosody()
+    try:
+        s.register_all(ACCOUNTS)
+        s.start()
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def sensor(server):
+    """slixmpp's sensor on sensor@localhost/dev: node Device22 with two fields."""
+    with ClientLoop() as clients:
+        c = clients.client(server, "sensor", resource="dev", plugins=("xep_0030", "xep_0323"),
+                           plugin_config={"xep_0323": {"threaded": False}})  # fmt: skip
+        dev = Device("Device22")
+        dev._add_field(name="Temperature", typename="numeric", unit="°C")
+        dev._add_field(name="Humidity", typename="numeric", unit="%")
+        dev._set_momentary_timestamp("2026-11-23T21:02:03")
+        dev._add_field_momentary_data("Temperature", "21.5", flags={"automaticReadout": "true"})
+        dev._add_field_momentary_data("Humidity", "40", flags={"automaticReadout": "true"})
+        c.xmpp.plugin["xep_0323"].register_node("Device22", dev, commTimeout=0.5)
+        c.connect()
+        yield clients, c
+
+
+def live(server, device, *argv, clients):
+    """Run query.main in a worker thread while the sensor's loop keeps serving."""
+    out = io.StringIO()
+    full = [device, "--jid", server.jid("requester"), "--password", ACCOUNTS["requester"],
+            "--server", "127.0.0.1:%d" % server.port, "--ca", str(server.ca_pem_path),
+            "--timeout", "5", *argv]  # fmt: skip
+    code = clients.loop.run_until_complete(asyncio.to_thread(query.main, full, out))
+    return code, out.getvalue()
+
+
+def test_reads_a_sensor_over_verified_tls(server, sensor):
+    clients, c = sensor
+    # slixmpp's sensor sends current values only when asked for them by flag.
+    code, out = live(server, c.jid, "--node", "Device22", "--momentary", clients=clients)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].split() == ["NODE", "TIMESTAMP", "FIELD", "VALUE", "UNIT", "TYPE"]
+    assert any(line.split()[2:5] == ["Temperature", "21.5", "°C"] for line in lines[1:])
+
+
+def test_json_and_a_field_subset(server, sensor):
+    clients, c = sensor
+    code, out = live(
+        server, c.jid, "--field", "Humidity", "--momentary", "--json", clients=clients
+    )
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["result"] == "done"
+    assert [(r["node"], r["name"], r["value"]) for r in data["rows"]] == [
+        ("Device22", "Humidity", "40")
+    ]
+
+
+def test_a_rejected_request_exits_3(server, sensor):
+    clients, c = sensor
+    code, out = live(server, c.jid, "--node", "NoSuchNode", clients=clients)
+    assert code == 3 and "rejected: Invalid nodeId NoSuchNode" in out
+
+
+def test_an_offline_device_is_an_error_not_a_wait(server, sensor):
+    clients, _ = sensor
+    code, out = live(server, server.jid("sensor") + "/elsewhere", clients=clients)
+    assert code == 3 and "rejected: " in out  # Prosody's own error reply
+
+
+def test_a_device_that_never_answers_times_out_with_4(server, sensor):
+    clients, _ = sensor
+    mute = clients.connect(server, "mute", resource="dev")
+    mute.xmpp.register_handler(Callback("swallow", StanzaPath("iq@type=get/req"), lambda iq: None))
+    code, out = live(server, mute.jid, "--timeout", "1", clients=clients)
+    assert code == 4 and "timeout: no answer within 1 s" in out
+
+
+def test_a_wrong_password_exits_5(server, sensor, capsys):
+    clients, c = sensor
+    full = [c.jid, "--jid", server.jid("requester"), "--password", "wrong",
+            "--server", "127.0.0.1:%d" % server.port, "--ca", str(server.ca_pem_path),
+            "--timeout", "5"]  # fmt: skip
+    code = clients.loop.run_until_complete(asyncio.to_thread(query.main, full, io.StringIO()))
+    assert code == 5 and "failed all auth" in capsys.readouterr().err
+
+
+def test_a_server_certificate_from_another_ca_is_refused(server, sensor, capsys):
+    from localxmpp import CertificateAuthority
+
+    clients, c = sensor
+    other = CertificateAuthority.other()
+    full = [c.jid, "--jid", server.jid("requester"), "--password", ACCOUNTS["requester"],
+            "--server", "127.0.0.1:%d" % server.port, "--ca", str(other.pem_path),
+            "--timeout", "5"]  # fmt: skip
+    code = clients.loop.run_until_complete(asyncio.to_thread(query.main, full, io.StringIO()))
+    err = capsys.readouterr().err
+    assert code == 5 and "CERTIFICATE_VERIFY_FAILED" in err
+
+
+def test_watch_repeats_the_readout(server, sensor):
+    clients, c = sensor
+    code, out = live(server, c.jid, "--momentary", "--json", "--watch", "0.1", "--count", "3",
+                     clients=clients)  # fmt: skip
+    rounds = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rounds) == 3 and all(r["result"] == "done" for r in rounds)

@@ -1,0 +1,360 @@
+"""Read a sensor over XMPP with XEP-0323, from the command line.
+
+Usage:
+  tools/query DEVICE_JID [--node N]... [--field F]... [--momentary | --all | --history
+              [--from T] [--to T]] [--json] [--watch SECONDS] [--timeout SECONDS]
+              --jid ME@example.org [--password PW] [--server host[:port]] [--ca ca.pem]
+              [--tls starttls|direct|plain]
+
+DEVICE_JID is the device's full JID (dev@example.org/sensor); a bare JID gets the resource
+"sensor", since servers answer requests to a bare JID themselves. The password may come
+from the QUERY_PASSWORD environment variable instead of --password. The requester is
+slixmpp's xep_0323 plugin; --ca verifies the server's TLS certificate against that CA only.
+
+Prints a table (or JSON with --json) and exits 0 when the readout is done; 1 when the
+device reports a failure (its data, if any, is still printed); 3 when it rejects the
+request; 4 on a timeout; 5 when the connection or the login fails; 2 for bad arguments.
+--watch repeats the readout every SECONDS until interrupted (or --count N readouts); the
+exit status is then the last readout's.
+"""
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import os
+import ssl
+import sys
+
+OK, FAILURE, USAGE, REJECTED, TIMEOUT, NO_CONNECTION = 0, 1, 2, 3, 4, 5
+DEFAULT_RESOURCE = "sensor"
+# XEP-0323 §3.1 field type flags, as a readout's types column shows them.
+_TYPES = (
+    "momentary",
+    "peak",
+    "status",
+    "computed",
+    "identity",
+    "historicalSecond",
+    "historicalMinute",
+    "historicalHour",
+    "historicalDay",
+    "historicalWeek",
+    "historicalMonth",
+    "historicalQuarter",
+    "historicalYear",
+    "historicalOther",
+)
+
+
+class QueryError(Exception):
+    def __init__(self, code, text):
+        super().__init__(text)
+        self.code = code
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="query", description=__doc__.split("\n")[0])
+    ap.add_argument("device", help="the device's JID (full JID: dev@example.org/sensor)")
+    ap.add_argument("--node", action="append", default=[], help="only this node (repeat)")
+    ap.add_argument("--field", action="append", default=[], help="only this field (repeat)")
+    kind = ap.add_mutually_exclusive_group()
+    kind.add_argument("--momentary", action="store_true", help="current values only")
+    kind.add_argument("--all", action="store_true", help="every kind of value")
+    kind.add_argument("--history", action="store_true", help="stored history values")
+    ap.add_argument("--from", dest="start", help="history from this time (ISO 8601, UTC)")
+    ap.add_argument("--to", dest="end", help="history up to this time (ISO 8601, UTC)")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--watch", type=float, metavar="SECONDS", help="repeat every SECONDS")
+    ap.add_argument("--count", type=int, metavar="N", help="with --watch: stop after N readouts")
+    ap.add_argument("--timeout", type=float, default=15.0, help="seconds to wait (default 15)")
+    ap.add_argument("--jid", required=True, help="the requester's JID")
+    ap.add_argument("--password", help="the requester's password (or QUERY_PASSWORD)")
+    ap.add_argument("--server", help="host[:port] to connect to (default: the JID's domain)")
+    ap.add_argument("--ca", help="CA certificate (PEM) to verify the server with")
+    ap.add_argument("--tls", choices=("starttls", "direct", "plain"), default="starttls")
+    ap.add_argument("--verbose", "-v", action="store_true", help="log the XMPP traffic")
+    args = ap.parse_args(argv)
+    if (args.start or args.end) and (args.momentary or args.all):
+        ap.error("--from/--to select history; they do not go with --momentary or --all")
+    if args.watch is not None and args.watch <= 0:
+        ap.error("--watch needs a positive number of seconds")
+    if "/" not in args.device:
+        args.device += "/" + DEFAULT_RESOURCE
+    return args
+
+
+def flags_for(args):
+    """The <req/> attributes for the chosen kind of readout (none: everything)."""
+    if args.momentary:
+        return {"momentary": "true"}
+    if args.all:
+        return {"all": "true"}
+    flags = {}
+    if args.history or args.start or args.end:
+        flags["historical"] = "true"
+    if args.start:
+        flags["from"] = args.start
+    if args.end:
+        flags["to"] = args.end
+    return flags or None
+
+
+class Readout:
+    """Collects what slixmpp's requester callback reports for one request."""
+
+    def __init__(self, loop):
+        self.rows = []  # dicts: node, timestamp, name, type, value, unit, flags
+        self.errors = []  # dicts: node, timestamp, text
+        self.result = None  # done | failure | rejected | error | timeout
+        self.reason = None
+        self.accepted = False
+        self.finished = loop.create_future()
+
+    def _finish(self, result, reason=None):
+        if self.result is None:
+            self.result = result
+            self.reason = reason
+        if not self.finished.done():
+            self.finished.set_result(result)
+
+    def callback(self, from_jid=None, result=None, nodeId=None, timestamp=None, fields=None,
+                 error_msg=None):  # fmt: skip
+        if result in ("accepted", "queued", "started"):
+            self.accepted = True
+        elif result == "fields":
+            for f in fields or ():
+                flags = f.get("flags") or {}
+                self.rows.append(
+                    {
+                        "node": nodeId,
+                        "timestamp": timestamp,
+                        "name": f.get("name"),
+                        "type": f.get("typename"),
+                        "value": f.get("value"),
+                        "unit": f.get("unit", ""),
+                        "flags": sorted(k for k, v in flags.items() if v in ("true", "1")),
+                    }
+                )
+        elif result == "failure":
+            self.errors.append({"node": nodeId, "timestamp": timestamp, "text": error_msg})
+            self._finish("failure", error_msg)
+        elif result == "rejected":
+            self._finish("rejected", error_msg)
+        elif result == "done":
+            self._finish("done")
+        elif result == "cancelled":
+            self._finish("cancelled")
+
+    def iq_error(self, condition, text):
+        """An error reply without <rejected/>: the server's, or a device's plain refusal."""
+        self._finish("error", "%s%s" % (condition, ": " + text if text else ""))
+
+    def exit_code(self):
+        return {
+            "done": OK,
+            "failure": FAILURE,
+            "rejected": REJECTED,
+            "error": REJECTED,
+            "cancelled": FAILURE,
+        }.get(self.result, TIMEOUT)
+
+    def as_json(self, device):
+        return {
+            "device": device,
+            "result": self.result,
+            "reason": self.reason,
+            "rows": self.rows,
+            "errors": self.errors,
+        }
+
+
+def table(readout):
+    """The readout as aligned text columns, then any errors."""
+    head = ("NODE", "TIMESTAMP", "FIELD", "VALUE", "UNIT", "TYPE")
+    lines = []
+    rows = [
+        (
+            r["node"] or "",
+            r["timestamp"] or "",
+            r["name"] or "",
+            str(r["value"]),
+            r["unit"] or "",
+            ",".join(f for f in r["flags"] if f in _TYPES),
+        )
+        for r in readout.rows
+    ]
+    if rows:
+        widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+        for row in (head,) + tuple(rows):
+            lines.append("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip())
+    for e in readout.errors:
+        lines.append("error: node %s: %s" % (e["node"] or "?", e["text"]))
+    if readout.result in ("rejected", "error"):
+        lines.append("rejected: %s" % readout.reason)
+    elif readout.result == "timeout":
+        lines.append("timeout: %s" % readout.reason)
+    elif readout.result == "done" and not rows:
+        lines.append("(no values)")
+    return "\n".join(lines)
+
+
+# -- XMPP ----------------------------------------------------------------------------------
+
+
+def make_client(args, password, loop):
+    from slixmpp import ClientXMPP
+
+    config = {}
+    if args.tls == "plain":
+        # slixmpp refuses every mechanism on an unencrypted stream unless told otherwise.
+        config["feature_mechanisms"] = {"unencrypted_scram": True}
+    if args.ca:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(cafile=args.ca)
+    else:
+        context = ssl.create_default_context()
+    xmpp = ClientXMPP(args.jid, password, config, loop=loop, ssl_context=context)
+    xmpp.register_plugin("xep_0030")
+    xmpp.register_plugin("xep_0323", {"threaded": False})
+    if args.ca:
+        xmpp.ca_certs = args.ca
+    xmpp.enable_starttls = args.tls == "starttls"
+    xmpp.enable_direct_tls = args.tls == "direct"
+    xmpp.enable_plaintext = args.tls == "plain"
+    return xmpp
+
+
+async def connect(xmpp, args):
+    """Log in; QueryError(NO_CONNECTION) with the reason if that fails."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def on(event, ok):
+        def fire(arg=None):
+            if not done.done():
+                done.set_result((ok, event, arg))
+
+        xmpp.add_event_handler(event, fire, disposable=True)
+
+    on("session_start", True)
+    for event in ("failed_all_auth", "connection_failed", "stream_error", "disconnected"):
+        on(event, False)
+    if args.server:
+        host, _, port = (
+            args.server.rpartition(":") if ":" in args.server else (args.server, "", "")
+        )
+        default = 5223 if args.tls == "direct" else 5222
+        xmpp.connect(host or args.server, int(port) if port else default)
+    else:
+        xmpp.connect()
+    try:
+        ok, event, arg = await asyncio.wait_for(done, args.timeout)
+    except TimeoutError:
+        raise QueryError(NO_CONNECTION, "no session within %g s" % args.timeout) from None
+    if not ok:
+        raise QueryError(NO_CONNECTION, "%s: %s" % (event.replace("_", " "), arg))
+    xmpp.send_presence()
+
+
+async def read_once(xmpp, args):
+    """One request; returns the Readout (result 'timeout' if nothing finished it)."""
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import StanzaPath
+
+    loop = asyncio.get_running_loop()
+    readout = Readout(loop)
+    plugin = xmpp.plugin["xep_0323"]
+    seqnr = [None]
+
+    def on_error(iq):
+        # slixmpp's requester only sees errors that carry <rejected/>; catch the rest here.
+        if iq["id"] == seqnr[0] and iq.xml.find("{urn:xmpp:iot:sensordata}rejected") is None:
+            readout.iq_error(iq["error"]["condition"], iq["error"]["text"])
+
+    name = "query-errors-%s" % id(readout)
+    xmpp.register_handler(Callback(name, StanzaPath("iq@type=error"), on_error))
+    try:
+        seqnr[0] = plugin.request_data(
+            xmpp.boundjid.full,
+            args.device,
+            readout.callback,
+            nodeIds=args.node or None,
+            fields=args.field or None,
+            flags=flags_for(args),
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(readout.finished), args.timeout)
+        except TimeoutError:
+            what = "accepted, but not finished" if readout.accepted else "no answer"
+            readout._finish("timeout", "%s within %g s" % (what, args.timeout))
+            plugin.sessions.pop(seqnr[0], None)
+    finally:
+        xmpp.remove_handler(name)
+    return readout
+
+
+def show(readout, args, out):
+    if args.json:
+        out.write(json.dumps(readout.as_json(args.device)) + "\n")
+    else:
+        out.write(table(readout) + "\n")
+    out.flush()
+
+
+async def session(args, password, out):
+    loop = asyncio.get_running_loop()
+    xmpp = make_client(args, password, loop)
+    try:
+        await connect(xmpp, args)
+        rounds = 0
+        while True:
+            readout = await read_once(xmpp, args)
+            show(readout, args, out)
+            rounds += 1
+            if args.watch is None or (args.count and rounds >= args.count):
+                return readout.exit_code()
+            await asyncio.sleep(args.watch)
+    finally:
+        if xmpp.transport is not None:
+            try:
+                await asyncio.wait_for(xmpp.disconnect(wait=1.0), 2.0)
+            except (TimeoutError, OSError):
+                pass
+        xmpp.abort()
+        await asyncio.sleep(0)
+
+
+def main(argv=None, out=None):
+    out = out or sys.stdout
+    try:
+        args = parse_args(argv)
+    except SystemExit as e:
+        return USAGE if e.code else OK
+    password = args.password or os.environ.get("QUERY_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("query: no password: give --password or set QUERY_PASSWORD", file=sys.stderr)
+            return USAGE
+        password = getpass.getpass("password for %s: " % args.jid)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.CRITICAL)
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(session(args, password, out))
+    except QueryError as e:
+        print("query: %s" % e, file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        return OK
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
