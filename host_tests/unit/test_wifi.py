@@ -176,3 +176,19 @@ async def test_status_line_counts_down_to_the_next_attempt():
     line = w.status_line()
     task.cancel()
     assert line.startswith("WiFi: waiting (network not found), retry in ")
+
+
+async def test_a_link_kept_up_across_a_soft_reset_is_reused():
+    w, wlan, _ = make([STAT_GOT_IP])
+    await w.join()
+    again = wifi.Wifi(wlan, "home", "secret", w.log, poll_ms=1)
+    assert await again.join()
+    assert len(wlan.connects) == 1
+
+
+async def test_a_link_to_another_network_is_dropped_first():
+    w, wlan, _ = make([STAT_GOT_IP], [STAT_GOT_IP])
+    await w.join()
+    other = wifi.Wifi(wlan, "office", "pw2", w.log, poll_ms=1)
+    assert await other.join()
+    assert wlan.connects == [("home", "secret"), ("office", "pw2")]

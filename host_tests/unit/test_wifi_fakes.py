@@ -19,9 +19,10 @@ STAT_HANDSHAKE_TIMEOUT = 204
 class FakeWLAN:
     """A station interface that plays one script of status() values per connect().
 
-    Each status() call during an attempt moves one step along the script; its last value
-    then stays. A script ending in STAT_GOT_IP joins. Like the port, status() answers
-    STAT_CONNECTING while a connection is requested and the port's own reconnects last.
+    Each status() call during an attempt moves one step along the script (the time that
+    passes between two polls); its last value then stays. A script ending in STAT_GOT_IP
+    joins. Like the port, status() answers STAT_CONNECTING while a connection is requested
+    and the port's own reconnects last.
     """
 
     def __init__(self, *scripts, rssi=-61):
@@ -37,6 +38,7 @@ class FakeWLAN:
         self.disconnects = 0
         self.rssi = rssi
         self.connect_error = None
+        self.ssid = ""
 
     def active(self, value=None):
         if value is None:
@@ -45,9 +47,14 @@ class FakeWLAN:
         return None
 
     def config(self, *args, **kwargs):
+        if args:
+            if args[0] == "ssid":
+                return self.ssid
+            raise ValueError("unknown config param")
         if "reconnects" in kwargs and self.configured.get("no_reconnects"):
             raise ValueError("unknown config param")
         self.configured.update(kwargs)
+        return None
 
     def connect(self, ssid=None, key=None):
         if not self.is_active:
@@ -55,6 +62,7 @@ class FakeWLAN:
         if self.connect_error is not None:
             raise self.connect_error
         self.connects.append((ssid, key))
+        self.ssid = ssid
         self.script = self.scripts.pop(0) if self.scripts else [STAT_CONNECTING]
         self.step = 0
         self.requested = True
@@ -84,8 +92,6 @@ class FakeWLAN:
         return value
 
     def isconnected(self):
-        if self.requested and not self.connected:
-            self._advance()
         return self.connected
 
     def status(self, param=None):

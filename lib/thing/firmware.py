@@ -162,7 +162,11 @@ def start(cfg, ca_der, board):
             print("hostname %r refused: %r" % (name, e))
     wlan = network.WLAN(network.STA_IF)
     make_led = getattr(board, "led", None)
-    led = make_led(cfg) if make_led is not None else None
+    try:
+        led = make_led(cfg) if make_led is not None else None
+    except (OSError, ValueError, ImportError) as e:
+        print("status LED unavailable (%r); running without" % (e,))
+        led = None
     global WATCHDOG_ARMED
     if s["wdt_enabled"]:
         wdt = machine.WDT(timeout=s["wdt_timeout_ms"])

@@ -114,6 +114,9 @@ class Wifi:
             wlan.config(reconnects=self.reconnects)
         except (ValueError, OSError, TypeError):
             pass  # a port without the option: failures then show up as timeouts
+        if wlan.isconnected() and self._joined_ssid() != self.ssid:
+            # A soft reset keeps the link up: it may be to the network of an older config.
+            wlan.disconnect()
         if not wlan.isconnected() and wlan.status() != STAT_CONNECTING:
             try:
                 wlan.connect(self.ssid, self.password)
@@ -134,6 +137,12 @@ class Wifi:
                 )
             await asyncio.sleep_ms(self.poll_ms)
             self.beat = time.ticks_ms()
+
+    def _joined_ssid(self):
+        try:
+            return self.wlan.config("ssid")
+        except (ValueError, OSError, TypeError):
+            return self.ssid  # cannot tell: keep the link
 
     def _joined(self):
         self.state = "up"
