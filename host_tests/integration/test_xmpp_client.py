@@ -113,3 +113,17 @@ def test_logs_in_to_ejabberd(ejabberd, board):
     fw = board(board_config(ejabberd))
     fw.wait_log(r"authenticated with SCRAM-SHA-1")
     fw.wait_log(ONLINE, timeout=30)
+
+
+def test_twenty_reconnects_leave_the_heap_as_one_did(prosody, board):
+    fw = board(board_config(prosody, backoff_base_s=1, backoff_cap_s=1))
+    heaps = [int(fw.wait_log(r"online as \S+ \(heap in use: (\d+)\)").group(1))]
+    for _ in range(21):
+        mark = fw.mark()
+        prosody.restart()
+        m = fw.wait_log(r"online as \S+ \(heap in use: (\d+)\)", timeout=15, after=mark)
+        heaps.append(int(m.group(1)))
+    # The first reconnects fill bounded rings (the last 8 warnings kept for `status`, the
+    # tokenizer's name caches); after that, reconnecting costs nothing that stays.
+    assert heaps[-1] - heaps[11] <= 512, heaps
+    assert heaps[-1] - heaps[1] <= 6144, heaps

@@ -230,7 +230,8 @@ class Client:
             await self.roster.load()
             self.send(Element("presence", st.NS_CLIENT))
             self.online.set()
-            self.log.info("online as %s" % self.full_jid)
+            gc.collect()  # a quiet point: what the login left behind goes now
+            self.log.info("online as %s (heap in use: %d)" % (self.full_jid, gc.mem_alloc()))
             for cb in self.on_online:
                 cb()
             await self._down.wait()
