@@ -15,6 +15,7 @@ from drivers.mcu_temp import MCUTemperature
 
 NAME = "ESP32-DevKitC"
 CHIP = "ESP32"
+SAFE_PIN = 0  # the BOOT button: held at reset, the firmware skips autostart
 I2C_ID = 0
 SCL = 22
 SDA = 21

@@ -14,6 +14,7 @@ from drivers.mcu_temp import MCUTemperature
 
 NAME = "ESP32-C3-DevKitM-1"
 CHIP = "ESP32-C3"
+SAFE_PIN = 9  # the BOOT button: held at reset, the firmware skips autostart
 I2C_ID = 0
 SCL = 5
 SDA = 4

@@ -13,6 +13,7 @@ from drivers.mcu_temp import MCUTemperature
 
 NAME = "ESP32-S3-DevKitC-1"
 CHIP = "ESP32-S3"
+SAFE_PIN = 0  # the BOOT button: held at reset, the firmware skips autostart
 I2C_ID = 0
 SCL = 9
 SDA = 8

@@ -267,7 +267,7 @@ GOOD = {
     "xmpp": {"jid": "dev@example.org", "password": "pw", "resource": "sensor", "ca": "ca.der"},
     "allow": ["owner@example.org"],
     "board": "esp32_devkitc",
-    "wifi": {"ssid": "home", "password": "secret"},
+    "wifi": {"ssid": "home", "password": "secret-wifi"},
 }
 
 

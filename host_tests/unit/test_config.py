@@ -66,7 +66,9 @@ def test_allow_entries_must_be_bare_jids():
 
 def test_a_real_board_needs_wifi_the_host_does_not():
     _one(check(_with(board="esp32_devkitc")), "wifi: missing")
-    assert check(_with(board="esp32_devkitc", wifi={"ssid": "home", "password": "x"})) == []
+    assert (
+        check(_with(board="esp32_devkitc", wifi={"ssid": "home", "password": "secret-pw"})) == []
+    )
     assert check(_with()) == []
 
 
@@ -90,3 +92,26 @@ def test_load_reports_unreadable_and_invalid_files():
         assert "not valid JSON" in str(e)
     else:
         raise AssertionError("expected ConfigError")
+
+
+def test_wifi_ssid_and_password_lengths_are_checked():
+    board = {"board": "esp32_devkitc"}
+    _one(check(_with(wifi={"ssid": ""}, **board)), "wifi.ssid: must be 1 to 32 bytes")
+    _one(check(_with(wifi={"ssid": "x" * 33}, **board)), "wifi.ssid")
+    _one(check(_with(wifi={"ssid": "home", "password": "short"}, **board)), "8 to 63")
+    assert check(_with(wifi={"ssid": "open-cafe", "password": ""}, **board)) == []
+
+
+def test_ntp_is_a_host_or_an_object():
+    assert check(_with(ntp="time.example.org")) == []
+    assert check(_with(ntp={"host": "t.example.org", "period_s": 600})) == []
+    _one(check(_with(ntp="")), "ntp: empty")
+    _one(check(_with(ntp={"period_s": 5})), "ntp.period_s")
+    _one(check(_with(ntp={"server": "x"})), "ntp.server: unknown key")
+
+
+def test_watchdog_is_false_or_an_object():
+    assert check(_with(watchdog=False)) == []
+    assert check(_with(watchdog={"timeout_s": 30})) == []
+    _one(check(_with(watchdog={"timeout_s": 1})), "watchdog.timeout_s")
+    _one(check(_with(watchdog={"enabled": "yes"})), "watchdog.enabled: must be true or false")

@@ -9,7 +9,7 @@ GOOD = {
     "xmpp": {"jid": "dev@example.org", "password": "pw", "resource": "sensor", "ca": "ca.der"},
     "allow": ["owner@example.org"],
     "board": "esp32_devkitc",
-    "wifi": {"ssid": "home", "password": "secret"},
+    "wifi": {"ssid": "home", "password": "secret-wifi"},
 }
 DER = b"\x30\x82\x01\x0a" + bytes(range(100))
 

@@ -54,6 +54,7 @@ class Sensor:
         self.sample_s = sample_s
         self.budget = budget
         self.served = 0
+        self.sampled = None  # ticks_ms of the sampler's last turn: the watchdog checks it
         self._sampler = None
         r = client.router
         r.iq(wire.NS, "req", self._on_req, feature=wire.NS)
@@ -259,6 +260,7 @@ class Sensor:
 
     async def _sample(self):
         while True:
+            self.sampled = time.ticks_ms()
             if self.clock.synced:
                 for node in self.nodes:
                     values, t, err = await self.read(node)

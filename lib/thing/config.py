@@ -9,7 +9,9 @@ The same module runs on CPython (`tools/provision`), so it imports nothing from 
      "allow": ["owner@example.org"],
      "board": "esp32_devkitc",
      "wifi": {"ssid": "...", "password": "..."},
-     "sensor": {"sessions": 4}}
+     "sensor": {"sessions": 4},
+     "ntp": "pool.ntp.org",
+     "watchdog": {"timeout_s": 60, "offline_s": 1800}}
 """
 
 import json
@@ -68,7 +70,18 @@ _TOP = (
     "sensors",
     "adc",
     "mcu",
+    "watchdog",
 )
+_NTP = {
+    "host": (str, False, None, None),
+    "period_s": (int, False, 60, 86400),
+    "timeout_s": (int, False, 1, 10),
+}
+_WATCHDOG = {
+    "enabled": (bool, False, None, None),
+    "timeout_s": (int, False, 5, 600),
+    "offline_s": (int, False, 60, 86400),
+}
 
 
 class ConfigError(ValueError):
@@ -107,6 +120,8 @@ def _section(cfg, name, spec, problems):
             problems.append("%s: must be a whole number, not %r" % (where, v))
         elif typ is str and not isinstance(v, str):
             problems.append("%s: must be a string, not %r" % (where, v))
+        elif typ is bool and not isinstance(v, bool):
+            problems.append("%s: must be true or false, not %r" % (where, v))
         elif typ is int and ((low is not None and v < low) or (high is not None and v > high)):
             problems.append("%s: %d is outside %d..%d" % (where, v, low, high))
     for key in sec:
@@ -155,7 +170,20 @@ def check(cfg, on_board=True):
     if on_board and board not in (None, "host"):
         if "wifi" not in cfg:
             problems.append("wifi: missing (ssid and password of the network to join)")
-        _section(cfg, "wifi", _WIFI, problems)
+        w = _section(cfg, "wifi", _WIFI, problems)
+        ssid, pw = w.get("ssid"), w.get("password")
+        if isinstance(ssid, str) and not 0 < len(ssid.encode()) <= 32:
+            problems.append("wifi.ssid: must be 1 to 32 bytes")
+        if isinstance(pw, str) and pw and not 8 <= len(pw) <= 63:
+            problems.append("wifi.password: WPA needs 8 to 63 characters (or empty for open)")
+    ntp = cfg.get("ntp")
+    if isinstance(ntp, str):
+        if not ntp:
+            problems.append("ntp: empty host name")
+    elif ntp is not None:
+        _section(cfg, "ntp", _NTP, problems)
+    if cfg.get("watchdog") not in (None, False):
+        _section(cfg, "watchdog", _WATCHDOG, problems)
     log = cfg.get("log", "info")
     if log not in LOG_LEVELS:
         problems.append("log: must be one of %s, not %r" % ("/".join(LOG_LEVELS), log))
