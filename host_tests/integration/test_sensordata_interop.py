@@ -161,3 +161,67 @@ def test_several_fields_messages_for_a_big_readout(prosody, clients, device):
     rs = req.wait(req.request(me, flags={"all": "true"}))
     assert _results(rs)[-1] == "done"
     assert len({info["node"] for r, info in rs if r == "fields"}) >= 5
+
+
+def test_cancel_while_reading(prosody, clients, device):
+    # The BH1750 takes ~180 ms per high-resolution conversion: time to cancel mid-readout.
+    fw, me = device()
+    req = SDRequester(clients, prosody)
+    seqnr = req.request(me, nodeIds=["bh1750-23"], flags={"momentary": "true"})
+    req.wait(seqnr, until=("accepted",))
+    req.cancel(seqnr)
+    rs = req.wait(seqnr)
+    assert _results(rs) == ["accepted", "cancelled"], rs
+    req.settle(0.4)  # nothing may follow a confirmed cancel
+    assert _results(req.results[seqnr]) == ["accepted", "cancelled"]
+
+
+def test_a_node_that_times_out_fails_alone_after_the_others_data(prosody, clients, device):
+    # 100 ms is shorter than the BH1750's conversion: that node times out, others answer.
+    fw, me = device(comm_timeout_ms=100)
+    req = SDRequester(clients, prosody)
+    rs = req.wait(req.request(me, flags={"momentary": "true"}))
+    kinds = _results(rs)
+    assert kinds[0] == "accepted" and kinds[-1] == "failure", rs
+    assert "done" not in kinds
+    assert rs[-1][1]["node"] == "bh1750-23" and "Timeout" in rs[-1][1]["error"]
+    nodes = {info["node"] for r, info in rs if r == "fields"}
+    assert {"bme280-76", "sht4x-44"} <= nodes
+
+
+def test_an_unplugged_sensor_fails_its_node_only(prosody, clients, board):
+    cfg = board_config(prosody)
+    cfg["sim"] = {"sht4x-44": {"present": False}}
+    cfg["detect"] = False
+    cfg["sensors"] = [{"type": "sht4x", "address": 0x44}, {"type": "bme280", "address": 0x76}]
+    fw = board(cfg)
+    me = fw.wait_log(ONLINE).group(1)
+    req = SDRequester(clients, prosody)
+    rs = req.wait(req.request(me, flags={"momentary": "true"}))
+    assert _results(rs)[-1] == "failure"
+    assert rs[-1][1]["node"] == "sht4x-44"
+    assert "bme280-76" in {info["node"] for r, info in rs if r == "fields"}
+
+
+def test_configured_physical_values_travel_through_the_real_drivers(prosody, clients, board):
+    cfg = board_config(prosody)
+    cfg["sim"] = {
+        "bme280-76": {"temperature": 23.45, "humidity": 51.5, "pressure": 987.65},
+        "sht4x-44": {"temperature": -4.2, "humidity": 88.0},
+        "bh1750-23": {"illuminance": 1234},
+    }
+    fw = board(cfg)
+    me = fw.wait_log(ONLINE).group(1)
+    req = SDRequester(clients, prosody)
+    f = fields_of(req.wait(req.request(me, flags={"momentary": "true"})))
+
+    def value(node, name):
+        return float(f[(node, name)]["value"])
+
+    assert abs(value("bme280-76", "Temperature") - 23.45) <= 0.01
+    assert abs(value("bme280-76", "Humidity") - 51.5) <= 0.1
+    assert abs(value("bme280-76", "Pressure") - 987.65) <= 0.02
+    assert abs(value("sht4x-44", "Temperature") - -4.2) <= 0.02
+    assert abs(value("sht4x-44", "Humidity") - 88.0) <= 0.05
+    assert abs(value("bh1750-23", "Illuminance") - 1234) <= 1.0
+    assert f[("bme280-76", "Pressure")]["unit"] == "hPa"
