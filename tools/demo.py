@@ -49,10 +49,9 @@ def main():
             me = fw.wait_log(r"online as (\S+)", timeout=30).group(1)
             say("   the board is online as %s" % me)
             say("3. reading it with tools/query (XEP-0323, slixmpp requester):\n")
-            env = dict(os.environ, XMPP_PASSWORD=ACCOUNTS["owner"])
+            env = dict(os.environ, QUERY_PASSWORD=ACCOUNTS["owner"])
             query = subprocess.run(
                 [
-                    sys.executable,
                     str(TOOLS / "query"),
                     me,
                     "--all",
