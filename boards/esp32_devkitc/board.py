@@ -9,9 +9,8 @@ config "led_pin" names a GPIO with a LED. Expected sensors: a BME280 at 0x76 and
 an ADC entry on those pins raises ConfigError unless config "wifi" is false.
 """
 
-from drivers import adc, detect
 from drivers.errors import ConfigError
-from drivers.mcu_temp import MCUTemperature
+from thing import esp32board
 
 NAME = "ESP32-DevKitC"
 CHIP = "ESP32"
@@ -40,35 +39,12 @@ def check_adc_pin(pin, wifi=True):
 
 
 def buses(config):
-    import machine
-
-    if config.get("soft_i2c"):
-        return [machine.SoftI2C(scl=machine.Pin(SCL), sda=machine.Pin(SDA), freq=FREQ)]
-    return [machine.I2C(I2C_ID, scl=machine.Pin(SCL), sda=machine.Pin(SDA), freq=FREQ)]
+    return esp32board.i2c_buses(config, I2C_ID, SCL, SDA, FREQ)
 
 
 def nodes(config):
-    import esp32
-    import machine
-
-    channels = config.get("adc") or ADC_CHANNELS
-    for entry in channels:
-        check_adc_pin(entry["pin"], config.get("wifi", True))
-
-    def make_adc(entry, atten):
-        return machine.ADC(machine.Pin(entry["pin"]), atten=atten)
-
-    result = detect.nodes(buses(config), config)
-    result += adc.nodes(channels, make_adc)
-    if config.get("mcu", True):
-        result.append(("mcu", MCUTemperature(raw_temperature=esp32.raw_temperature, chip=CHIP)))
-    return result
+    return esp32board.nodes(config, buses, ADC_CHANNELS, CHIP, check_adc_pin, raw_mcu=True)
 
 
 def led(config):
-    pin = config.get("led_pin", LED_PIN)
-    if pin is None:
-        return None
-    import machine
-
-    return machine.Pin(pin, machine.Pin.OUT, value=0)
+    return esp32board.pin_led(config.get("led_pin", LED_PIN))

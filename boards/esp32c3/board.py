@@ -9,8 +9,7 @@ Expected sensors: an SHT4x at 0x44 and an SCD4x at 0x62. ADC2 (GPIO5) is not use
 its readings are unreliable on the C3 (errata).
 """
 
-from drivers import adc, detect
-from drivers.mcu_temp import MCUTemperature
+from thing import esp32board
 
 NAME = "ESP32-C3-DevKitM-1"
 CHIP = "ESP32-C3"
@@ -25,53 +24,12 @@ EXPECTED = ("sht4x-44", "scd4x-62")
 
 
 def buses(config):
-    import machine
-
-    if config.get("soft_i2c"):
-        return [machine.SoftI2C(scl=machine.Pin(SCL), sda=machine.Pin(SDA), freq=FREQ)]
-    return [machine.I2C(I2C_ID, scl=machine.Pin(SCL), sda=machine.Pin(SDA), freq=FREQ)]
+    return esp32board.i2c_buses(config, I2C_ID, SCL, SDA, FREQ)
 
 
 def nodes(config):
-    import esp32
-    import machine
-
-    def make_adc(entry, atten):
-        return machine.ADC(machine.Pin(entry["pin"]), atten=atten)
-
-    result = detect.nodes(buses(config), config)
-    result += adc.nodes(config.get("adc") or ADC_CHANNELS, make_adc)
-    if config.get("mcu", True):
-        # Looked up by name: the function is missing from firmware built without it (and
-        # from the original ESP32's stubs); then the raw °F reading is used.
-        read = getattr(esp32, "mcu_temperature", None)
-        if read is None:
-            device = MCUTemperature(raw_temperature=esp32.raw_temperature, chip=CHIP)
-        else:
-            device = MCUTemperature(mcu_temperature=read, chip=CHIP)
-        result.append(("mcu", device))
-    return result
-
-
-class RGBStatus:
-    """The addressable LED as an on/off status light with a Pin-like value()."""
-
-    def __init__(self, pin):
-        import machine
-        import neopixel
-
-        self._np = neopixel.NeoPixel(machine.Pin(pin), 1)
-        self._on = 0
-        self.value(0)
-
-    def value(self, v=None):
-        if v is None:
-            return self._on
-        self._on = 1 if v else 0
-        self._np[0] = (16, 16, 16) if self._on else (0, 0, 0)
-        self._np.write()
-        return None
+    return esp32board.nodes(config, buses, ADC_CHANNELS, CHIP)
 
 
 def led(config):
-    return RGBStatus(config.get("led_pin", LED_PIN))
+    return esp32board.RGBStatus(config.get("led_pin", LED_PIN))

@@ -1,0 +1,76 @@
+"""What the ESP32 board definitions share: the I2C bus, ADC channels, the MCU temperature
+node, and the status LED. `machine`, `esp32` and `neopixel` are imported inside the
+functions: only a real board calls them."""
+
+from drivers import adc, detect
+from drivers.mcu_temp import MCUTemperature
+
+
+def i2c_buses(config, i2c_id, scl, sda, freq):
+    """The board's I2C bus: hardware I2C, or SoftI2C on the same pins ("soft_i2c": true)."""
+    import machine
+
+    if config.get("soft_i2c"):
+        return [machine.SoftI2C(scl=machine.Pin(scl), sda=machine.Pin(sda), freq=freq)]
+    return [machine.I2C(i2c_id, scl=machine.Pin(scl), sda=machine.Pin(sda), freq=freq)]
+
+
+def nodes(config, buses, adc_channels, chip, check_adc_pin=None, raw_mcu=False):
+    """Detected I2C sensors, then the ADC channels, then the MCU temperature.
+
+    `buses(config)` makes the I2C buses; it is called only after the ADC pins passed
+    `check_adc_pin`, so a bad config is refused before any hardware is touched. `raw_mcu`:
+    the chip has only esp32.raw_temperature() (the original ESP32).
+    """
+    import esp32
+    import machine
+
+    channels = config.get("adc") or adc_channels
+    if check_adc_pin is not None:
+        for entry in channels:
+            check_adc_pin(entry["pin"], config.get("wifi", True))
+
+    def make_adc(entry, atten):
+        return machine.ADC(machine.Pin(entry["pin"]), atten=atten)
+
+    result = detect.nodes(buses(config), config)
+    result += adc.nodes(channels, make_adc)
+    if config.get("mcu", True):
+        # Looked up by name: firmware built without mcu_temperature() falls back to the
+        # raw °F reading, as the original ESP32 always does.
+        read = None if raw_mcu else getattr(esp32, "mcu_temperature", None)
+        if read is None:
+            device = MCUTemperature(raw_temperature=esp32.raw_temperature, chip=chip)
+        else:
+            device = MCUTemperature(mcu_temperature=read, chip=chip)
+        result.append(("mcu", device))
+    return result
+
+
+def pin_led(pin):
+    """A plain LED on `pin`, or None when the board has none."""
+    if pin is None:
+        return None
+    import machine
+
+    return machine.Pin(pin, machine.Pin.OUT, value=0)
+
+
+class RGBStatus:
+    """An addressable WS2812 as an on/off status light with a Pin-like value()."""
+
+    def __init__(self, pin):
+        import machine
+        import neopixel
+
+        self._np = neopixel.NeoPixel(machine.Pin(pin), 1)
+        self._on = 0
+        self.value(0)
+
+    def value(self, v=None):
+        if v is None:
+            return self._on
+        self._on = 1 if v else 0
+        self._np[0] = (16, 16, 16) if self._on else (0, 0, 0)  # dim white: easy on the eye
+        self._np.write()
+        return None
