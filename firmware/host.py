@@ -12,6 +12,7 @@ def main(path):
     import asyncio
 
     import board
+
     from thing import app, config
 
     try:

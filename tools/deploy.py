@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "lib"))
 
 import mpy_build  # noqa: E402
+
 from thing import config as thing_config  # noqa: E402
 
 MANIFEST = "/.deploy.json"

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "lib"))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from deploy import DeployError, to_der  # noqa: E402
+
 from thing import config as thing_config  # noqa: E402
 
 # (argument, prompt, secret, environment variable)

@@ -8,6 +8,7 @@ from pathlib import Path
 import provision
 import pytest
 from localxmpp import CertificateAuthority
+
 from thing import config as thing_config
 
 ARGS = [

@@ -3,6 +3,7 @@ import asyncio
 import time
 
 from test_wifi_fakes import FakeWDT, make_log
+
 from thing.supervisor import Heartbeat, Online, Sampler, Supervisor, TaskAlive
 
 

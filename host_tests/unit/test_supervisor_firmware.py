@@ -10,9 +10,9 @@ from test_wifi_fakes import (
     FakeWLAN,
     make_log,
 )
-from thing import firmware
 
 from sensordata.clock import Clock
+from thing import firmware
 
 # The whole stack compiled from source here; a board imports it as .mpy in far less.
 HEAPSIZE = "512k"

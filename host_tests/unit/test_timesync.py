@@ -2,6 +2,7 @@
 import asyncio
 
 from test_wifi_fakes import FakeClock, FakeNTP, QuickBackoff, make_log
+
 from thing.timesync import TimeSync
 
 

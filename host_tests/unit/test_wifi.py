@@ -12,6 +12,7 @@ from test_wifi_fakes import (
     QuickBackoff,
     make_log,
 )
+
 from thing import wifi
 
 
