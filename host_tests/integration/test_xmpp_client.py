@@ -127,3 +127,60 @@ def test_twenty_reconnects_leave_the_heap_as_one_did(prosody, board):
     # tokenizer's name caches); after that, reconnecting costs nothing that stays.
     assert heaps[-1] - heaps[11] <= 512, heaps
     assert heaps[-1] - heaps[1] <= 6144, heaps
+
+
+def _pump_until(client, done, timeout=10.0):
+    """Run a slixmpp client's loop (it only sends and receives then) until done()."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "condition not met in %.0f s" % timeout
+        client.run(asyncio.sleep(0.05), 1)
+
+
+def test_subscription_from_an_allowed_jid_is_approved_and_returned(prosody, board, clients):
+    fw = board(board_config(prosody, allow=("requester",)))
+    me = fw.wait_log(ONLINE).group(1)
+    owner = clients.connect(prosody, "requester")
+    seen = []
+    owner.xmpp.add_event_handler("presence", lambda p: seen.append((p["type"], str(p["from"]))))
+    owner.xmpp.send_presence_subscription(pto=prosody.jid("sensor"))
+    # Approved: the board's presence now reaches the owner, and the board asks back.
+    _pump_until(
+        owner, lambda: ("available", me) in seen and ("subscribe", prosody.jid("sensor")) in seen
+    )
+    assert fw.count(r"subscription from requester@localhost approved") == 1
+
+
+def test_subscription_from_a_stranger_is_refused(prosody, board, clients):
+    prosody.register("stranger", "stranger-secret")
+    fw = board(board_config(prosody, allow=("requester",)))
+    me = fw.wait_log(ONLINE).group(1)
+    eve = clients.connect(prosody, "stranger")
+    seen = []
+    eve.xmpp.add_event_handler("presence", lambda p: seen.append((p["type"], str(p["from"]))))
+    eve.xmpp.send_presence_subscription(pto=prosody.jid("sensor"))
+    _pump_until(eve, lambda: fw.count(r"subscription from stranger@localhost refused"))
+    eve.run(__import__("asyncio").sleep(0.5), 2)  # time for a (wrong) presence to arrive
+    assert ("available", me) not in seen
+
+
+def test_a_resource_conflict_is_not_retried_in_a_tight_loop(prosody, board, clients):
+    fw = board(board_config(prosody, retry_permanent_s=300))
+    fw.wait_log(ONLINE)
+    mark = fw.mark()
+    clients.connect(prosody, "sensor", resource="sensor")  # takes over the board's resource
+    fw.wait_log(r"stream error from server: conflict", after=mark)
+    delay = int(fw.wait_log(r"reconnecting in (\d+) ms", after=mark).group(1))
+    assert delay >= 300_000
+
+
+def test_an_invalid_config_lists_every_problem_and_starts_nothing(board):
+    fw = board({"xmpp": {"jid": "not a jid", "port": 0}, "allow": "nobody", "colour": 1})
+    fw.wait_log(r"invalid configuration")
+    assert fw.proc.wait(10) == 2
+    for fragment in ("xmpp.jid", "xmpp.password: missing", "xmpp.port", "allow", "colour"):
+        assert fragment in fw.log
+    assert "nothing started" in fw.log
