@@ -4,6 +4,9 @@ from xmltest_support import Null, corpus
 from xmlstream.stream import XMLStream
 from xmlstream.tokenizer import Tokenizer, XMLError
 
+# The mutants are whole-stream copies (a few KB each); how much heap the parser itself may
+# use is test_xml_memory's subject, so give the copies room against fragmentation.
+HEAPSIZE = "256k"
 _SPECIAL = b"<>/'\"=&;#!?[]-: \n\x00\x80\xc3\xe2\xed\xf0\xff"
 
 
