@@ -13,34 +13,10 @@ going offline, or our own reconnect. Readouts run in one asyncio task per sessio
 import asyncio
 import time
 
-from micropython import const
-
 from sensordata import wire
-from sensordata.history import History
+from sensordata.node import Node
 from sensordata.sessions import SessionTable
 from xmpp import stanza as st
-
-_COALESCE_MS = const(250)  # concurrent requests within this window share one readout
-
-
-class Node:
-    def __init__(self, node_id, device, comm_timeout, source_id, cache_type, history):
-        self.id = node_id
-        self.device = device
-        self.fields = device.FIELDS
-        self.comm_timeout = comm_timeout
-        self.source_id = source_id
-        self.cache_type = cache_type
-        self.lock = asyncio.Lock()
-        self.last = None  # (ticks, unix time, values) of the last good readout
-        self.history = History(history) if history else None
-        self.failures = 0
-
-    def has_field(self, name):
-        for f in self.fields:
-            if f[0] == name:
-                return True
-        return False
 
 
 class Sensor:
@@ -66,7 +42,9 @@ class Sensor:
         """Publish `device` (see sensordata/device.py) as node `node_id`."""
         if self.node(node_id) is not None:
             raise ValueError("node %s registered twice" % node_id)
-        self.nodes.append(Node(node_id, device, comm_timeout, source_id, cache_type, self.history))
+        node = Node(node_id, device, comm_timeout, self.clock, self.log, self.history)
+        node.source_id, node.cache_type = source_id, cache_type  # as slixmpp's API keeps them
+        self.nodes.append(node)
 
     def node(self, node_id):
         for n in self.nodes:
@@ -174,7 +152,7 @@ class Sensor:
             for node in self._selected(req):
                 blocks = []
                 if req.flags & wire.CURRENT and self._wants_current(node, req):
-                    got = await self.read(node)
+                    got = await node.read()
                     if got[2] is not None:
                         errors.append((node.id, got[1], got[2]))
                     else:
@@ -226,26 +204,6 @@ class Sensor:
             )
         return wire.node_block(node.id, ts, out) if out else None
 
-    async def read(self, node):
-        """(values, unix time, error text or None): one readout, shared if very recent."""
-        async with node.lock:
-            last = node.last
-            if last is not None and time.ticks_diff(time.ticks_ms(), last[0]) < _COALESCE_MS:
-                return last[2], last[1], None
-            now = self.clock.now()
-            try:
-                values = await asyncio.wait_for_ms(node.device.read(), node.comm_timeout)
-            except asyncio.TimeoutError:
-                node.failures += 1
-                self.log.warn("node %s: no answer within %d ms" % (node.id, node.comm_timeout))
-                return None, now, "Timeout: no answer within %d ms" % node.comm_timeout
-            except Exception as e:  # noqa: BLE001 - a failing part fails its node only
-                node.failures += 1
-                self.log.warn("node %s: readout failed: %r" % (node.id, e))
-                return None, now, "Readout failed: %s" % (e,)
-            node.last = (time.ticks_ms(), now, values)
-            return values, now, None
-
     # -- periodic sampling for history ----------------------------------------------------
 
     def start_sampling(self):
@@ -263,7 +221,7 @@ class Sensor:
             self.sampled = time.ticks_ms()
             if self.clock.synced:
                 for node in self.nodes:
-                    values, t, err = await self.read(node)
+                    values, t, err = await node.read()
                     if err is None and node.history is not None:
                         node.history.add(t, values)
             await asyncio.sleep_ms(self.sample_s * 1000)

@@ -63,7 +63,7 @@ class ReadCommand:
         sensor = self.thing.sensor
         fields = []
         for n in sensor.nodes:
-            values, _, err = await sensor.read(n)
+            values, _, err = await n.read()
             for i, f in enumerate(n.fields):
                 if f[3] != "momentary":
                     continue

@@ -101,7 +101,7 @@ class Chat:
             nodes = [n]
         lines = []
         for n in nodes:
-            values, _, err = await sensor.read(n)
+            values, _, err = await n.read()
             if err is not None:
                 lines.append("%s: %s" % (n.id, err))
                 continue

@@ -1,0 +1,55 @@
+"""One registered node: its device, its readout timeout, its history, one readout at a time.
+
+Concurrent requests for the same node queue on its lock, and a readout younger than 250 ms
+is shared instead of repeated: four requesters asking at once cost one trip to the part.
+A part that fails or times out fails this node only; the caller gets the reason as text.
+"""
+
+import asyncio
+import time
+
+from micropython import const
+
+from sensordata.history import History
+
+_COALESCE_MS = const(250)
+
+
+class Node:
+    def __init__(self, node_id, device, comm_timeout, clock, log, history=0):
+        self.id = node_id
+        self.device = device
+        self.fields = device.FIELDS
+        self.comm_timeout = comm_timeout
+        self.clock = clock
+        self.log = log
+        self.lock = asyncio.Lock()
+        self.last = None  # (ticks, unix time, values) of the last good readout
+        self.history = History(history) if history else None
+        self.failures = 0
+
+    def has_field(self, name):
+        for f in self.fields:
+            if f[0] == name:
+                return True
+        return False
+
+    async def read(self):
+        """(values, unix time, error text or None): one readout, shared if very recent."""
+        async with self.lock:
+            last = self.last
+            if last is not None and time.ticks_diff(time.ticks_ms(), last[0]) < _COALESCE_MS:
+                return last[2], last[1], None
+            now = self.clock.now()
+            try:
+                values = await asyncio.wait_for_ms(self.device.read(), self.comm_timeout)
+            except asyncio.TimeoutError:
+                self.failures += 1
+                self.log.warn("node %s: no answer within %d ms" % (self.id, self.comm_timeout))
+                return None, now, "Timeout: no answer within %d ms" % self.comm_timeout
+            except Exception as e:  # noqa: BLE001 - a failing part fails its node only
+                self.failures += 1
+                self.log.warn("node %s: readout failed: %r" % (self.id, e))
+                return None, now, "Readout failed: %s" % (e,)
+            self.last = (time.ticks_ms(), now, values)
+            return values, now, None
