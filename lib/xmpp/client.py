@@ -403,7 +403,9 @@ class Client:
         elif len(self._inbox) < _INBOX_MAX:
             self._inbox.append(el)
         else:
-            raise StreamClosed("policy-violation", "flood during login")
+            # Our refusal, not the server's stream error: say so to the server and retry
+            # with the normal backoff (StreamClosed would mean a 10-minute penalty).
+            raise XMLError("policy-violation", "more than %d stanzas during login" % _INBOX_MAX)
 
     def stream_error(self, el):
         cond, text = None, None
