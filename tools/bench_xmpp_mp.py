@@ -1,0 +1,146 @@
+# The XMPP client under MicroPython, for tools/bench_xmpp.py (which starts Prosody).
+# Usage: micropython tools/bench_xmpp_mp.py TREE CONFIG.json login N
+#        micropython tools/bench_xmpp_mp.py TREE CONFIG.json serve
+# TREE is the source root or a build/mpy tree; CONFIG.json holds the client's "xmpp" section
+# with "ca" naming a DER file.
+#
+# login: one warm-up login, N logins with an empty SCRAM key cache, N with the cached key;
+#   one JSON line per login: {"kind", phase: µs since the previous mark, ...}. Phases are
+#   timed by wrapping Transport and Client methods here: the library is not changed.
+# serve: the bare Client (no sensor, no chat), connected until killed; it logs
+#   "online as JID (heap in use: N)" like the firmware does, after printing the heap in use
+#   once the modules are imported and once the Client is built.
+import sys
+
+_tree = sys.argv[1]
+sys.path[:0] = [_tree + "/lib"]
+
+import asyncio  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+
+from xmpp import client as xc  # noqa: E402
+from xmpp import sasl  # noqa: E402
+from xmpp import transport as xt  # noqa: E402
+from xmpp.log import Log  # noqa: E402
+
+# The boundaries, in order; the same ones tools/bench_xmpp.py marks on slixmpp.
+ORDER = (
+    "tcp",  # TCP connected
+    "proceed",  # clear header + features + <starttls/> answered by <proceed/>
+    "handshake",  # TLS handshake done (the first TLS write went out)
+    "features",  # header + features over TLS
+    "sasl",  # SCRAM done, server signature verified
+    "bind",  # stream restart + features + bind result
+    "presence",  # roster fetched, presence queued
+)
+
+marks = []
+
+
+def mark(name):
+    marks.append((name, time.ticks_us()))
+
+
+def instrument():
+    T, C = xt.Transport, xc.Client
+    connect, start_tls, write = T.connect, T.start_tls, T.write
+    authenticate, bind, send = C._authenticate, C._bind, C.send
+
+    async def t_connect(self, host, port):
+        mark("t0")
+        await connect(self, host, port)
+        mark("tcp")
+
+    def t_start_tls(self, ctx, hostname):
+        mark("proceed")
+        start_tls(self, ctx, hostname)
+        self.first_tls_write = True
+
+    async def t_write(self, data):
+        await write(self, data)
+        if getattr(self, "first_tls_write", False):
+            self.first_tls_write = False
+            mark("handshake")
+
+    async def c_authenticate(self, features):
+        mark("features")
+        await authenticate(self, features)
+        mark("sasl")
+
+    async def c_bind(self, features):
+        await bind(self, features)
+        mark("bind")
+
+    def c_send(self, el):
+        ok = send(self, el)
+        if getattr(el, "name", None) == "presence" and marks and marks[-1][0] == "bind":
+            mark("presence")
+        return ok
+
+    T.connect, T.start_tls, T.write = t_connect, t_start_tls, t_write
+    C._authenticate, C._bind, C.send = c_authenticate, c_bind, c_send
+
+
+def phases():
+    got = dict(marks)
+    out = {}
+    prev = got["t0"]
+    for name in ORDER:
+        out[name] = time.ticks_diff(got[name], prev)
+        prev = got[name]
+    out["total"] = time.ticks_diff(prev, got["t0"])
+    return out
+
+
+async def login_once(c, kind):
+    marks.clear()
+    online = asyncio.Event()
+    c.on_online[:] = [online.set]
+    task = asyncio.create_task(c._connection())
+    await asyncio.wait_for_ms(online.wait(), 20_000)
+    row = phases()
+    row["kind"] = kind
+    row["mem"] = gc.mem_alloc()  # after the client's collection at the online point
+    sock = c._t.stream.s
+    if kind == "warmup" and hasattr(sock, "cipher"):
+        row["cipher"] = sock.cipher()
+    # Log out politely (the client closes the stream when stopping), then allow a new run.
+    c._stop.set()
+    c._down.set()
+    await task
+    c._stop.clear()
+    print(json.dumps(row))
+
+
+async def logins(c, n):
+    await login_once(c, "warmup")
+    for _ in range(n):
+        c.sasl_cache = sasl.KeyCache()
+        await login_once(c, "uncached")
+    for _ in range(n):
+        await login_once(c, "cached")
+
+
+def main():
+    with open(sys.argv[2]) as f:
+        cfg = json.load(f)
+    with open(cfg["ca"], "rb") as f:
+        ca_der = f.read()
+    mode = sys.argv[3]
+    log = Log(cfg["jid"].split("@")[0], 30 if mode == "login" else 20)
+    if mode == "login":
+        instrument()
+        c = xc.Client(cfg, ca_der, log)
+        asyncio.run(logins(c, int(sys.argv[4])))
+    else:
+        gc.collect()
+        print("heap after imports: %d" % gc.mem_alloc())
+        c = xc.Client(cfg, ca_der, log)
+        gc.collect()
+        print("heap with the client built: %d" % gc.mem_alloc())
+        asyncio.run(c.run())
+
+
+main()
