@@ -13,10 +13,14 @@ going offline, or our own reconnect. Readouts run in one asyncio task per sessio
 import asyncio
 import time
 
+from micropython import const
+
 from sensordata import wire
 from sensordata.node import Node
 from sensordata.sessions import SessionTable
 from xmpp import stanza as st
+
+_TEXT_MAX = const(120)  # characters of a rejection text
 
 
 class Sensor:
@@ -55,6 +59,10 @@ class Sensor:
     # -- requests -----------------------------------------------------------------------
 
     def _reject(self, iq, seqnr, condition, text):
+        if len(text) > _TEXT_MAX:
+            # The text quotes the request and goes out twice: a long value must not make
+            # the answer too big to send (the requester would get none).
+            text = text[: _TEXT_MAX - 3] + "..."
         self.log.info("rejected %s seqnr=%s: %s" % (iq.get("from"), seqnr, text))
         return st.error(iq, condition, text, wire.rejected(seqnr, text))
 

@@ -42,6 +42,12 @@ def _name(raw):
     return raw.decode()
 
 
+def _judged(k, stop):
+    # A token judged by the byte at k: past the size limit, only the limit is reported.
+    if k >= stop:
+        raise XMLError("policy-violation", "stanza larger than the limit")
+
+
 def _needs_ns(name):
     # xml: is bound by definition (XML Namespaces section 3); everything else with a prefix,
     # and xmlns itself, needs the builder's attention.
@@ -92,14 +98,16 @@ class Markup:
             cache[seg] = name
         return name, ns
 
-    def _end_slow(self, b, i, r):
+    def _end_slow(self, b, i, r, stop):
         """An end tag that is not simply '</' + open name + '>'. Returns the '>' index or -1."""
         e = b.find(b">", i + 2)
         q = b.find(b"<", i + 1)
         if q >= 0 and (e < 0 or q < e):
+            _judged(q, stop)
             raise XMLError(NWF, "'<' inside an end tag")
         if e < 0:
             return -1
+        _judged(e, stop)
         if b[i + 2 : e].rstrip(_WS) != r:
             raise XMLError(NWF, "end tag does not match the open element")
         return e
@@ -156,17 +164,27 @@ class Markup:
             attrs[aname] = unescape(v) if b"&" in v else v.decode()
             k = ve + 1
 
-    def _markup(self, b, i):
-        """'<!' or '<?' at i. Returns the index of the closing '>', or -1 if incomplete."""
+    def _markup(self, b, i, stop):
+        """'<!' or '<?' at i. Returns the index of the closing '>', or -1 if incomplete.
+
+        Nothing is judged by a byte at or past `stop` (the size limit comes first there)."""
         if b[i + 1] == 63:  # ?
-            return self._pi(b, i)
+            return self._pi(b, i, stop)
         for op in _OPENERS:
             if b.startswith(op, i):
                 break
             if op.startswith(b[i : i + len(op)]):
                 return -1  # could still become this opener
         else:
+            k = 2  # the byte that ruled out the last opener judges it
+            for op in _OPENERS:
+                m = 2
+                while m < len(op) and b[i + m] == op[m]:
+                    m += 1
+                k = max(k, m)
+            _judged(i + k, stop)
             raise XMLError(NWF, "unknown markup after '<!'")
+        _judged(i + len(op) - 1, stop)
         if op in _DECLS:
             raise XMLError("restricted-xml", "DTD declarations are not allowed (RFC 6120 11.1)")
         if op == b"<!--":
@@ -175,6 +193,7 @@ class Markup:
             e = b.find(b"-->", i + 4)
             if e < 0:
                 return -1
+            _judged(e + 2, stop)
             if b"--" in b[i + 4 : e]:
                 raise XMLError(NWF, "'--' inside a comment")
             b[i + 4 : e].decode()
@@ -186,6 +205,7 @@ class Markup:
         e = b.find(b"]]>", i + 9)
         if e < 0:
             return -1
+        _judged(e + 2, stop)
         s = b[i + 9 : e].decode()
         if self._text is None:
             self._text = [s]
@@ -193,10 +213,11 @@ class Markup:
             self._text.append(s)
         return e + 2
 
-    def _pi(self, b, i):
+    def _pi(self, b, i, stop):
         e = b.find(b"?>", i + 2)
         if e < 0:
             return -1
+        _judged(e + 1, stop)
         body = b[i + 2 : e]
         target = body.split(None, 1)[0] if body.strip(_WS) else b""
         if target == b"xml":

@@ -91,7 +91,14 @@ class Tokenizer(Markup):
         if not data:
             return
         try:
-            self._carry = utf8.check(data, self._carry)
+            try:
+                self._carry = utf8.check(data, self._carry)
+            except XMLError as e:
+                # What comes before the bad byte is parsed first: an earlier error wins, as
+                # it does when the bytes arrive one at a time.
+                if e.at:
+                    self.feed(data[: e.at])
+                raise
             i = 0
             if self._tparts is not None:
                 q = data.find(b"<")
@@ -103,17 +110,24 @@ class Tokenizer(Markup):
                     t = b"".join(self._tparts) + data[:q]
                     self._off += self._tlen
                     self._tparts = None
+                    self._limit(self._off + q + 2 - self._sstart)
                     self._run(t, data[q + 1])
                     i = q
                     b = data
                 else:
                     b = b"".join(self._tparts) + data
                     self._tparts = None
+            elif self._pend and self._pend[0] != _LT:
+                # A run of text, then the '<' that ended the last chunk: parse from the text,
+                # once (the shortcut below would report the text twice).
+                b = self._pend + data
             elif self._pend:
                 j = data.find(b">")
                 if j < 0 and b"<" not in data:
                     self._pend += data
                     self._limit(len(self._pend))
+                    if len(self._raw) > 1:
+                        self._limit(self._off + len(self._pend) - self._sstart)
                     return
                 b = self._pend + data[: j + 1]
                 if j >= 0 and self._parse(b, 0) == len(b):
@@ -166,7 +180,8 @@ class Tokenizer(Markup):
         parts = self._tparts
         parts.append(data)
         self._tlen += len(data)
-        self._limit(self._tlen)
+        # The whole stanza so far, as a feed that ends in text is checked (not just the text).
+        self._limit(self._off + self._tlen - self._sstart)
         if len(parts) > _PARTS:
             # Tiny chunks would cost an object each: merge, keeping memory near the text size.
             parts[:] = [b"".join(parts)]
@@ -193,6 +208,8 @@ class Tokenizer(Markup):
             # b[i] is '<'
             if i + 1 >= n:
                 return i
+            if len(raws) < 2:
+                stop = i + self._max  # outside a stanza, each token has the stanza limit
             c = b[i + 1]
             if c == _SLASH:
                 if not raws:
@@ -200,9 +217,11 @@ class Tokenizer(Markup):
                 r = raws[-1]
                 e = i + 2 + len(r)
                 if e >= n or b[e] != _GT or not b.startswith(r, i + 2):
-                    e = self._end_slow(b, i, r)
+                    e = self._end_slow(b, i, r, stop)
                     if e < 0:
                         return i
+                if e >= stop:
+                    self._limit(self._max + 1)
                 raws.pop()
                 if self._text is not None:
                     self._flush()
@@ -214,7 +233,7 @@ class Tokenizer(Markup):
                 elif not d:
                     self._state = _AFTER
             elif c == _BANG or c == _QMARK:
-                e = self._markup(b, i)
+                e = self._markup(b, i, stop)
                 if e < 0:
                     return i
             else:
@@ -223,8 +242,14 @@ class Tokenizer(Markup):
                 e = find(b">", i + 1, lim)
                 if e < 0:
                     if q >= 0:
+                        if q >= stop:
+                            self._limit(self._max + 1)
                         raise XMLError(NWF, "'<' inside a tag")
                     return i
+                # Sizes are judged before content: a byte at or past `stop` judges nothing,
+                # so every chunking reports the same error.
+                if e >= stop:
+                    self._limit(self._max + 1)
                 empty = b[e - 1] == _SLASH
                 body = b[i + 1 : e - 1] if empty else b[i + 1 : e]
                 # Fast path: split at the quote character. Whatever it cannot read with
@@ -266,8 +291,13 @@ class Tokenizer(Markup):
                         elif len(attrs) != np >> 1:
                             raise XMLError(NWF, "duplicate attribute")
                 if hd is None:
-                    hd = self._tag_slow(b, i, lim)
+                    # ('>' in a value) Read no further than the last '>' before the limit:
+                    # what lies past it is judged in no chunking.
+                    end = lim if lim <= stop else b.rfind(b">", e, stop) + 1
+                    hd = self._tag_slow(b, i, end)
                     if hd is None:
+                        if end < lim or q >= stop:
+                            self._limit(self._max + 1)
                         if q >= 0:
                             raise XMLError(NWF, "'<' inside a tag")
                         return i
@@ -306,6 +336,8 @@ class Tokenizer(Markup):
                     q = find(b"<", i)
                     if q < 0 or q + 1 >= n:
                         return i  # the run may continue in the next chunk
+                    if q + 1 >= stop:
+                        self._limit(self._max + 1)
                     t = b[i:q]
                     t = unescape(t) if b"&" in t else t.decode()
                     if b[q + 1] == _BANG or self._text is not None:
@@ -333,6 +365,8 @@ class Tokenizer(Markup):
             return q
         if q < 0 or q + 1 >= len(b):
             return -1  # the run may continue in the next chunk
+        if q + 1 >= self._sstart + self._max - self._off:
+            self._limit(self._max + 1)
         self._run(b[i:q], b[q + 1])
         return q
 

@@ -18,33 +18,41 @@ _GUARDED = (
 )
 
 
-def _bad():
-    return XMLError("not-well-formed", "invalid UTF-8")
+def _bad(at):
+    e = XMLError("not-well-formed", "invalid UTF-8")
+    e.at = at  # index of the first bad byte in the chunk
+    return e
 
 
 def check(data, carry):
     """Check one chunk; carry is the pending (lo, hi) range from the previous chunk or None.
 
-    Returns the range the next chunk's first byte must fall in, or None.
+    Returns the range the next chunk's first byte must fall in, or None. The XMLError raised
+    for a bad chunk has `at`: the index of its first bad byte.
     """
     if carry is not None and not carry[0] <= data[0] <= carry[1]:
-        raise _bad()
+        raise _bad(0)
     try:
         if len(data.decode()) == len(data):
             return None
     except UnicodeError:
         pass  # a sequence split at the chunk end, or broken: the tokens' decode() judges that
-    for lead in _NEVER:
-        if lead in data:
-            raise _bad()
     last = len(data) - 1
+    bad = last + 1
+    for lead in _NEVER:
+        k = data.find(lead, 0, bad)
+        if k >= 0:
+            bad = k
     nxt = None
     for lead, lo, hi in _GUARDED:
-        k = data.find(lead)
+        k = data.find(lead, 0, bad)
         while k >= 0:
             if k == last:
                 nxt = (lo, hi)
             elif not lo <= data[k + 1] <= hi:
-                raise _bad()
-            k = data.find(lead, k + 1)
+                bad = k + 1
+                break
+            k = data.find(lead, k + 1, bad)
+    if bad <= last:
+        raise _bad(bad)
     return nxt
