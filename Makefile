@@ -75,3 +75,10 @@ deploy-config: $(STAMP)
 
 provision: $(STAMP)
 	$(BIN)/python tools/provision.py --out "$(OUT)" $(PROVISION_ARGS)
+
+# -- fuzzing: tokenizer, stanza builder and XEP-0323 requests under MicroPython ------------
+#   make fuzz [FUZZ_ARGS="--seed 7 --cases 20000"]   (make test runs a short version)
+FUZZ_ARGS ?=
+
+fuzz: $(STAMP) compile
+	$(BIN)/python tools/fuzz.py $(FUZZ_ARGS)
