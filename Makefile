@@ -82,3 +82,15 @@ FUZZ_ARGS ?=
 
 fuzz: $(STAMP) compile
 	$(BIN)/python tools/fuzz.py $(FUZZ_ARGS)
+
+# -- proof under fire: bounded campaigns that print their figures --------------------------
+#   make soak   20 Prosody restarts + 10 freezes under readouts, then a 1000-request flood
+#   make fleet  hundreds of simulated boards on Prosody, then on ejabberd, polled by one requester
+SOAK_ARGS ?=
+FLEET_ARGS ?=
+
+soak: $(STAMP) system
+	$(BIN)/python tools/soak.py $(SOAK_ARGS)
+
+fleet: $(STAMP) system
+	$(BIN)/python tools/fleet.py $(FLEET_ARGS)
