@@ -6,7 +6,7 @@
 #
 # login: one warm-up login, N logins with an empty SCRAM key cache, N with the cached key;
 #   one JSON line per login: {"kind", phase: µs since the previous mark, ...}. Phases are
-#   timed by wrapping Transport and Client methods here: the library is not changed.
+#   timed by wrapping Transport, login and Client functions here: the library is not changed.
 # serve: the bare Client (no sensor, no chat), connected until killed; it logs
 #   "online as JID (heap in use: N)" like the firmware does, after printing the heap in use
 #   once the modules are imported and once the Client is built.
@@ -21,6 +21,7 @@ import json  # noqa: E402
 import time  # noqa: E402
 
 from xmpp import client as xc  # noqa: E402
+from xmpp import login as xl  # noqa: E402
 from xmpp import sasl  # noqa: E402
 from xmpp import transport as xt  # noqa: E402
 from xmpp.log import Log  # noqa: E402
@@ -46,7 +47,7 @@ def mark(name):
 def instrument():
     T, C = xt.Transport, xc.Client
     connect, start_tls, write = T.connect, T.start_tls, T.write
-    authenticate, bind, send = C._authenticate, C._bind, C.send
+    authenticate, bind, send = xl.authenticate, xl.bind, C.send
 
     async def t_connect(self, host, port):
         mark("t0")
@@ -64,13 +65,13 @@ def instrument():
             self.first_tls_write = False
             mark("handshake")
 
-    async def c_authenticate(self, features):
+    async def c_authenticate(c, features):
         mark("features")
-        await authenticate(self, features)
+        await authenticate(c, features)
         mark("sasl")
 
-    async def c_bind(self, features):
-        await bind(self, features)
+    async def c_bind(c, features):
+        await bind(c, features)
         mark("bind")
 
     def c_send(self, el):
@@ -80,7 +81,7 @@ def instrument():
         return ok
 
     T.connect, T.start_tls, T.write = t_connect, t_start_tls, t_write
-    C._authenticate, C._bind, C.send = c_authenticate, c_bind, c_send
+    xl.authenticate, xl.bind, C.send = c_authenticate, c_bind, c_send
 
 
 def phases():
@@ -103,7 +104,7 @@ async def login_once(c, kind):
     row = phases()
     row["kind"] = kind
     row["mem"] = gc.mem_alloc()  # after the client's collection at the online point
-    sock = c._t.stream.s
+    sock = c.transport.stream.s
     if kind == "warmup" and hasattr(sock, "cipher"):
         row["cipher"] = sock.cipher()
     # Log out politely (the client closes the stream when stopping), then allow a new run.

@@ -1,0 +1,128 @@
+"""Stream negotiation (RFC 6120 §4-§7): header, STARTTLS, SASL, bind, session.
+
+Sequential code over the connection's first stanzas: `client.next_stanza()` reads and
+parses until one is there. Every refusal raises LoginFailed, with a long retry floor where
+trying again unchanged cannot help.
+"""
+
+import binascii
+
+from xmlstream.element import Element, tostring
+from xmpp import jid as jids
+from xmpp import sasl
+from xmpp import stanza as st
+from xmpp.errors import LoginFailed
+from xmpp.transport import tls_context
+
+
+async def login(c):
+    """Negotiate the stream on client `c`'s fresh transport, up to a bound resource."""
+    o, t = c.opt, c.transport
+    features = await open_stream(c)
+    if not t.tls and o.tls != "plain":
+        if features.find("starttls", st.NS_TLS) is None:
+            raise LoginFailed(
+                "server offers no STARTTLS; refusing to log in in clear", o.retry_permanent_ms
+            )
+        await t.write(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        if (await c.next_stanza()).name != "proceed":
+            raise LoginFailed("STARTTLS refused by server")
+        t.start_tls(tls_context(c.ca_der), o.domain)
+        features = await open_stream(c)
+    await authenticate(c, features)
+    await bind(c, await open_stream(c))
+
+
+async def open_stream(c):
+    """Send a stream header (RFC 6120 §4.7) and return the server's features."""
+    c.xml.reset()
+    c.inbox.clear()
+    o = c.opt
+    frm = " from='%s'" % jids.bare(o.jid) if c.transport.tls else ""
+    header = (
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+        "xmlns:stream='http://etherx.jabber.org/streams' to='%s'%s version='1.0' "
+        "xml:lang='en'>" % (o.domain, frm)
+    )
+    await c.transport.write(header.encode())
+    features = await c.next_stanza()
+    if features.name != "features" or features.ns != st.NS_STREAM:
+        raise LoginFailed("expected stream features, got <%s>" % features.name)
+    return features
+
+
+async def authenticate(c, features):
+    o, t = c.opt, c.transport
+    mechs = features.find("mechanisms", st.NS_SASL)
+    offered = [m.text for m in mechs.children] if mechs is not None else []
+    try:
+        auth = sasl.Authenticator(o.local, o.password, offered, t.tls, c.sasl_cache)
+        mech, initial = auth.start()
+    except sasl.SASLError as e:
+        raise LoginFailed(str(e), o.retry_permanent_ms) from e
+    await t.write(
+        b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='%s'>%s</auth>"
+        % (mech.encode(), _b64(initial) or b"=")  # "=": an empty initial response
+    )
+    while True:
+        el = await c.next_stanza()
+        try:
+            if el.name == "challenge":
+                resp = _b64(auth.challenge(_unb64(el.text)))
+                await t.write(
+                    b"<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>%s</response>" % resp
+                )
+            elif el.name == "success":
+                auth.success(_unb64(el.text))
+                c.log.info("authenticated with %s" % mech)
+                return
+            elif el.name == "failure":
+                cond = el.children[0].name if el.children else "not-authorized"
+                floor = 0 if sasl.retry_soon(cond) else o.retry_permanent_ms
+                raise LoginFailed("SASL %s: %s" % (mech, cond), floor)
+            else:
+                raise LoginFailed("unexpected <%s> during SASL" % el.name)
+        except sasl.SASLError as e:
+            # A server that cannot prove it knows our password is not our server.
+            raise LoginFailed("SASL %s: %s" % (mech, e), o.retry_permanent_ms) from e
+
+
+async def bind(c, features):
+    """Bind the configured resource; keep the JID the server returns (RFC 6120 §7)."""
+    o = c.opt
+    if features.find("bind", st.NS_BIND) is None:
+        raise LoginFailed("server offers no resource binding")
+    res = Element("resource", st.NS_BIND, None, None, o.resource)
+    await c.transport.write(
+        tostring(st.iq("set", None, "bind", Element("bind", st.NS_BIND, None, [res])))
+    )
+    answer = await c.next_stanza()
+    if answer.get("type") != "result":
+        cond = st.error_condition(answer)
+        raise LoginFailed("bind refused: %s" % cond, o.retry_permanent_ms)
+    bound = answer.find("bind", st.NS_BIND)
+    jid_el = bound.find("jid", st.NS_BIND) if bound is not None else None
+    if jid_el is not None and jid_el.text:
+        c.full_jid = jid_el.text
+    else:
+        c.full_jid = "%s/%s" % (jids.bare(o.jid), o.resource)
+    # RFC 6121 §A: only servers that mark the session as required still need it.
+    session = features.find("session", st.NS_SESSION)
+    if session is not None and session.find("optional") is None:
+        iq = st.iq("set", None, "sess", Element("session", st.NS_SESSION))
+        await c.transport.write(tostring(iq))
+        if (await c.next_stanza()).get("type") != "result":
+            raise LoginFailed("session establishment refused")
+
+
+def _b64(data):
+    return binascii.b2a_base64(data)[:-1] if data else b""
+
+
+def _unb64(text):
+    if not text or text == "=":
+        return b""
+    try:
+        return binascii.a2b_base64(text)
+    except ValueError as e:
+        raise sasl.SASLError("incorrect-encoding", "bad base64 from server") from e
