@@ -284,3 +284,34 @@ async def test_concurrent_requests_share_one_readout():
     c.router.dispatch(_req(seqnr="2"))
     await _settle(80)
     assert dev.reads == 1
+
+
+async def test_a_readout_that_breaks_the_board_still_ends_with_a_failure():
+    c, s, dev = _sensor()
+
+    class Broken:
+        FIELDS = TH
+
+        async def read(self):
+            return ("1",)  # too few values: the readout itself fails, not the part
+
+    s.node("sht4x-44").device = Broken()
+    c.router.dispatch(_req())
+    await _settle()
+    out = c.take()
+    assert b"<accepted" in out[0]
+    assert b"<failure" in out[1] and b"done='true'" in _norm(out[1])
+    assert b"Internal error" in out[1]
+    assert s.table.in_use() == 0
+
+
+def test_a_request_handler_failure_is_answered_with_rejected_too():
+    c, s, _ = _sensor()
+
+    def boom(*args):
+        raise MemoryError()
+
+    s._selected = boom
+    c.router.dispatch(_req(fields=("Temperature",)))
+    (out,) = c.take()
+    assert b"<rejected" in out and b"internal-server-error" in out

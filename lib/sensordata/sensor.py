@@ -67,9 +67,21 @@ class Sensor:
         return st.error(iq, condition, text, wire.rejected(seqnr, text))
 
     def _on_req(self, iq):
+        try:
+            return self._request(iq)
+        except Exception as e:  # noqa: BLE001 - e.g. MemoryError: still answer in both forms
+            # slixmpp ignores an error without <rejected>: the requester would wait forever.
+            self.log.error("request from %s failed: %r" % (iq.get("from"), e))
+            seqnr = (iq.children[0].get("seqnr") or "")[:11]
+            return st.error(
+                iq, "internal-server-error", None, wire.rejected(seqnr, "Internal error")
+            )
+
+    def _request(self, iq):
         frm = iq.get("from")
         req_el = iq.children[0]
-        seqnr = req_el.get("seqnr") or ""
+        # Echoed in rejections before it is validated: a valid seqnr has at most 11 characters.
+        seqnr = (req_el.get("seqnr") or "")[:11]
         if not self.client.roster.is_authorized(frm):
             return self._reject(iq, seqnr, "forbidden", "Access denied")
         try:
@@ -140,8 +152,15 @@ class Sensor:
             self.served += 1
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # noqa: BLE001 - logged; the slot is freed below
+        except Exception as e:  # noqa: BLE001 - logged and answered; the slot is freed below
             self.log.error("readout for %s seqnr=%s failed: %r" % (to, req.seqnr, e))
+            # Every request ends with a final answer, even when the board itself failed
+            # (e.g. out of memory): a small <failure>, sent without waiting.
+            nodes = self._selected(req)
+            nid = nodes[0].id if nodes else ""
+            self.client.send(
+                wire.failure(to, req.seqnr, [(nid, self.clock.now(), "Internal error")])
+            )
         finally:
             if s.jid == to and s.request is req:
                 s.task = None  # we are that task: nothing to cancel
