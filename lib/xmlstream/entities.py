@@ -3,6 +3,7 @@
 import re
 
 from xmlstream.errors import XMLError
+from xmlstream.utf8 import decode
 
 _PREDEFINED = {b"amp": "&", b"lt": "<", b"gt": ">", b"quot": '"', b"apos": "'"}
 _DEC = re.compile(b"#[0-9]+$")
@@ -31,7 +32,7 @@ def _char(ref):
 def unescape(raw):
     """Decode UTF-8 bytes holding references (&amp; &#10; &#x263A;) into a str."""
     parts = raw.split(b"&")
-    out = [parts[0].decode()]
+    out = [decode(parts[0])]
     for p in parts[1:]:
         name, sep, rest = p.partition(b";")
         if not sep:
@@ -46,5 +47,5 @@ def unescape(raw):
                 raise XMLError("not-well-formed", "malformed entity reference")
         out.append(ch)
         if rest:
-            out.append(rest.decode())
+            out.append(decode(rest))
     return "".join(out)

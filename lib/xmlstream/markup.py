@@ -12,6 +12,7 @@ from micropython import const
 
 from xmlstream.entities import unescape
 from xmlstream.errors import XMLError
+from xmlstream.utf8 import decode
 
 _NAME_MAX = const(256)  # bytes in a name together with its surrounding syntax
 _CACHE = const(32)  # entries per name cache (about 150 bytes each on x64)
@@ -39,7 +40,7 @@ def _name(raw):
         raise XMLError("policy-violation", "name too long")
     if _QNAME.match(raw) is None:
         raise XMLError(NWF, "malformed name")
-    return raw.decode()
+    return decode(raw)
 
 
 def _judged(k, stop):
@@ -67,14 +68,14 @@ class Markup:
         rawn = m.group(1)
         if _QNAME.match(rawn) is None:
             return None
-        name = rawn.decode()
+        name = decode(rawn)
         aname = None
         ns = ":" in name
         if with_attr:
             aname = m.group(2)
             if _QNAME.match(aname) is None:
                 return None
-            aname = aname.decode()
+            aname = decode(aname)
             ns = ns or _needs_ns(aname)
         hd = (name, rawn, aname, ns)
         if len(self._heads) < _CACHE:
@@ -91,7 +92,7 @@ class Markup:
         m = _KEY.match(seg)
         if m is None or _QNAME.match(m.group(1)) is None:
             return None
-        name = m.group(1).decode()
+        name = decode(m.group(1))
         ns = _needs_ns(name)
         cache = self._nskeys if ns else self._keys
         if len(cache) < _CACHE:
@@ -161,7 +162,7 @@ class Markup:
             if aname in attrs:
                 raise XMLError(NWF, "duplicate attribute")
             v = b[k + 1 : ve]
-            attrs[aname] = unescape(v) if b"&" in v else v.decode()
+            attrs[aname] = unescape(v) if b"&" in v else decode(v)
             k = ve + 1
 
     def _markup(self, b, i, stop):
@@ -196,7 +197,7 @@ class Markup:
             _judged(e + 2, stop)
             if b"--" in b[i + 4 : e]:
                 raise XMLError(NWF, "'--' inside a comment")
-            b[i + 4 : e].decode()
+            decode(b[i + 4 : e])
             self._state = _PROLOG
             return e + 2
         depth = len(self._raw)  # CDATA
@@ -206,7 +207,7 @@ class Markup:
         if e < 0:
             return -1
         _judged(e + 2, stop)
-        s = b[i + 9 : e].decode()
+        s = decode(b[i + 9 : e])
         if self._text is None:
             self._text = [s]
         else:
@@ -230,7 +231,7 @@ class Markup:
             raise XMLError(NWF, "malformed processing instruction")
         else:
             _name(target)
-            body.decode()
+            decode(body)
         self._state = _PROLOG
         return e + 1
 

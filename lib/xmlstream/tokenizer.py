@@ -19,9 +19,10 @@ Events are identical for any split of the input: a token is only parsed once com
 text is only reported once the next tag begins. The scanning is done by bytes.find/split in
 C; names are decoded once and cached (bounded caches, per instance). Memory: a partial token
 is kept, never more than max_stanza bytes; whitespace between stanzas is not kept at all.
-UTF-8 is validated by bytes.decode() (structure; MicroPython enables this check wherever str
-is unicode, the ESP32 ports included) plus utf8.check() per chunk (overlong forms,
-surrogates, code points above U+10FFFF).
+UTF-8 is validated per reported token: bytes.decode() checks the structure (MicroPython
+enables this check wherever str is unicode, the ESP32 ports included) and utf8.check() the
+overlong forms, surrogates and code points above U+10FFFF of tokens that are not ASCII. Being
+per token, an invalid byte is reported in stream order, after any earlier error.
 
 Not checked, for speed (none of them can make the parser fail or grow): C0 control
 characters in text and values, ']]>' in text, literal
@@ -30,10 +31,10 @@ TAB/LF/CR normalization in attribute values, duplicate attributes that differ on
 
 from micropython import const
 
-from xmlstream import utf8
 from xmlstream.entities import unescape
 from xmlstream.errors import XMLError
 from xmlstream.markup import Markup
+from xmlstream.utf8 import check
 
 _LT = const(60)  # <
 _GT = const(62)  # >
@@ -79,7 +80,6 @@ class Tokenizer(Markup):
         self._names = []  # open elements: names
         self._state = _START
         self._text = None  # text pieces waiting for a tag, when CDATA is involved
-        self._carry = None  # UTF-8 lead byte left at the end of the previous chunk
         self._err = None
 
     def feed(self, data):
@@ -91,14 +91,6 @@ class Tokenizer(Markup):
         if not data:
             return
         try:
-            try:
-                self._carry = utf8.check(data, self._carry)
-            except XMLError as e:
-                # What comes before the bad byte is parsed first: an earlier error wins, as
-                # it does when the bytes arrive one at a time.
-                if e.at:
-                    self.feed(data[: e.at])
-                raise
             i = 0
             if self._tparts is not None:
                 q = data.find(b"<")
@@ -339,7 +331,13 @@ class Tokenizer(Markup):
                     if q + 1 >= stop:
                         self._limit(self._max + 1)
                     t = b[i:q]
-                    t = unescape(t) if b"&" in t else t.decode()
+                    if b"&" in t:
+                        t = unescape(t)
+                    else:
+                        s = t.decode()
+                        if len(s) != len(t):
+                            check(t)
+                        t = s
                     if b[q + 1] == _BANG or self._text is not None:
                         self._pile(t)
                     else:
@@ -372,7 +370,12 @@ class Tokenizer(Markup):
 
     def _run(self, t, after):
         """A complete run of text inside a stanza; after: the byte following its '<'."""
-        s = unescape(t) if b"&" in t else t.decode()
+        if b"&" in t:
+            s = unescape(t)
+        else:
+            s = t.decode()
+            if len(s) != len(t):
+                check(t)
         if after == _BANG or self._text is not None:
             self._pile(s)
         else:
@@ -385,6 +388,8 @@ class Tokenizer(Markup):
         if b"&" in v:
             return unescape(v)
         s = v.decode()
+        if len(s) != len(v):
+            check(v)
         if len(v) <= _VALUE_MAX:
             cache = self._values
             if len(cache) < _VALUES:

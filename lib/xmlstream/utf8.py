@@ -1,9 +1,11 @@
-"""Strict UTF-8 checks that MicroPython's bytes.decode() does not make.
+"""Strict UTF-8: what MicroPython's bytes.decode() lets through.
 
 decode() checks the structure of multi-byte sequences (lead byte, count of continuation bytes)
 but accepts overlong forms, UTF-16 surrogates and code points above U+10FFFF (RFC 3629
-section 3). Those are only possible after the lead bytes below, so an ASCII-only chunk costs
-one decode and the rest is a handful of bytes.find calls.
+sections 3 and 4). Those are only possible after the lead bytes below. The tokenizer decodes
+every token it reports and calls check() only for tokens that decode to fewer characters than
+bytes: ASCII costs nothing, and the finds (in C) run over the few non-ASCII tokens instead of
+over every chunk.
 """
 
 from xmlstream.errors import XMLError
@@ -18,41 +20,23 @@ _GUARDED = (
 )
 
 
-def _bad(at):
-    e = XMLError("not-well-formed", "invalid UTF-8")
-    e.at = at  # index of the first bad byte in the chunk
-    return e
-
-
-def check(data, carry):
-    """Check one chunk; carry is the pending (lo, hi) range from the previous chunk or None.
-
-    Returns the range the next chunk's first byte must fall in, or None. The XMLError raised
-    for a bad chunk has `at`: the index of its first bad byte.
-    """
-    if carry is not None and not carry[0] <= data[0] <= carry[1]:
-        raise _bad(0)
-    try:
-        if len(data.decode()) == len(data):
-            return None
-    except UnicodeError:
-        pass  # a sequence split at the chunk end, or broken: the tokens' decode() judges that
-    last = len(data) - 1
-    bad = last + 1
+def check(raw):
+    """Raise XMLError for raw (which decode() accepted) if it is not strict UTF-8."""
     for lead in _NEVER:
-        k = data.find(lead, 0, bad)
-        if k >= 0:
-            bad = k
-    nxt = None
+        if lead in raw:
+            raise XMLError("not-well-formed", "invalid UTF-8")
     for lead, lo, hi in _GUARDED:
-        k = data.find(lead, 0, bad)
+        k = raw.find(lead)
         while k >= 0:
-            if k == last:
-                nxt = (lo, hi)
-            elif not lo <= data[k + 1] <= hi:
-                bad = k + 1
-                break
-            k = data.find(lead, k + 1, bad)
-    if bad <= last:
-        raise _bad(bad)
-    return nxt
+            # decode() accepted raw, so a lead byte is never its last byte.
+            if not lo <= raw[k + 1] <= hi:
+                raise XMLError("not-well-formed", "invalid UTF-8")
+            k = raw.find(lead, k + 1)
+
+
+def decode(raw):
+    """bytes -> str, strictly (raises UnicodeError or XMLError)."""
+    s = raw.decode()
+    if len(s) != len(raw):
+        check(raw)
+    return s
