@@ -71,6 +71,15 @@ def test_text_followed_by_an_unfinished_tag_gives_the_same_events_in_any_chunkin
     assert _same_in_every_chunking(data, (len(data) - 1, len(data) - 2)) is None
 
 
+def test_unfinished_tag_with_gt_in_a_value_is_judged_only_up_to_that_gt():
+    # Fuzz seed 1 cases 23761 and 61845 (make fuzz, 100 000 cases): whole input judged the
+    # bytes after the '>' in the value; a chunking that ended at that '>' had not seen them.
+    for tail in (b"<m d='>'i", b"<m id='' id='>'"):
+        data = stream(tail)
+        assert _same_in_every_chunking(data, (len(data) - 1, len(data) - 2)) is None
+        assert _same_in_every_chunking(data + b">") == "not-well-formed"
+
+
 # -- chunking: the size limit comes before what lies beyond it ------------------------------
 
 

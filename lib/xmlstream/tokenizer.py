@@ -283,12 +283,12 @@ class Tokenizer(Markup):
                         elif len(attrs) != np >> 1:
                             raise XMLError(NWF, "duplicate attribute")
                 if hd is None:
-                    # ('>' in a value) Read no further than the last '>' before the limit:
-                    # what lies past it is judged in no chunking.
-                    end = lim if lim <= stop else b.rfind(b">", e, stop) + 1
+                    # ('>' in a value) Judge nothing after the last '>' in sight, nor past the
+                    # limit: a chunking that ends there has seen no more of the tag.
+                    end = b.rfind(b">", e, min(lim, stop)) + 1
                     hd = self._tag_slow(b, i, end)
                     if hd is None:
-                        if end < lim or q >= stop:
+                        if lim > stop or q >= stop:
                             self._limit(self._max + 1)
                         if q >= 0:
                             raise XMLError(NWF, "'<' inside a tag")
