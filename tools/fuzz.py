@@ -16,11 +16,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "tools" / "fuzz_mp.py"
+MEM_SLACK = 6144  # as in fuzz_mp.py
 
 
 def micropython():
@@ -56,37 +58,68 @@ def ranges(cases, jobs):
         first += n
 
 
+class Job:
+    """One MicroPython process and what it has said so far."""
+
+    def __init__(self, args, first, count):
+        self.first, self.count = first, count
+        cmd = engine_cmd(args.heap, args.seed, first, count)
+        self.p = subprocess.Popen(
+            cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.progress = 0
+        self.result = None
+        self.violations = []
+        self.tail = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.p.stdout:
+            if line.startswith("V "):
+                v = json.loads(line[2:])
+                self.violations.append(v)
+                print("  violation: seed %d case %d: %s" % (v["seed"], v["case"], v["check"]))
+            elif line.startswith("P "):
+                self.progress = int(line[2:])
+            elif line.startswith("R "):
+                self.result = json.loads(line[2:])
+            elif "exception chaining" not in line:
+                self.tail = (self.tail + [line])[-20:]
+
+
 def run(args):
     t0 = time.monotonic()
-    procs = []
-    for first, count in ranges(args.cases, args.jobs):
-        cmd = engine_cmd(args.heap, args.seed, first, count)
-        p = subprocess.Popen(
-            cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        procs.append((first, count, p))
+    jobs = [Job(args, first, count) for first, count in ranges(args.cases, args.jobs)]
     print(
         "fuzz: seed %d, %d cases in %d MicroPython processes (heap %s)"
-        % (args.seed, args.cases, len(procs), args.heap)
+        % (args.seed, args.cases, len(jobs), args.heap),
+        flush=True,
     )
+    while any(j.reader.is_alive() for j in jobs):
+        for j in jobs:
+            j.reader.join(timeout=30 / len(jobs))
+        n = sum(j.progress for j in jobs)
+        if n:
+            secs = time.monotonic() - t0
+            print("  %d/%d cases, %.0f cases/s" % (n, args.cases, n / secs), flush=True)
     violations = []
     stats = {}
     done = 0
     failed = []
-    for first, count, p in procs:
-        out, err = p.communicate()
-        result = None
-        for line in out.splitlines():
-            if line.startswith("V "):
-                violations.append(json.loads(line[2:]))
-            elif line.startswith("R "):
-                result = json.loads(line[2:])
-        if p.returncode or result is None:
-            failed.append((first, count, p.returncode, (out + err)[-2000:]))
+    for j in jobs:
+        code = j.p.wait()
+        violations += j.violations
+        if code or j.result is None:
+            tail = "".join(j.tail)
+            failed.append((j.first, j.count, code, tail))
             continue
-        done += result["cases"]
-        for k, v in result["stats"].items():
-            stats[k] = stats.get(k, 0) + v
+        done += j.result["cases"]
+        for k, v in j.result["stats"].items():
+            if k.startswith("max:"):
+                stats[k] = max(stats.get(k, v), v)
+            else:
+                stats[k] = stats.get(k, 0) + v
     secs = time.monotonic() - t0
     report(args, done, secs, violations, stats, failed)
     return 1 if violations or failed or done < args.cases else 0
@@ -108,6 +141,12 @@ def report(args, done, secs, violations, stats, failed):
     _table("case kinds:", kinds)
     _table("XML cases, by error condition of the whole feed (ok: none):", xml)
     _table("XEP-0323 cases: stream errors (ok: none), then iq answers sent:", xep)
+    held = stats.get("max:held_over_max_stanza")
+    if held is not None:
+        print(
+            "memory: the tokenizer held at most max_stanza %+d bytes at a chunk boundary"
+            " (bound: max_stanza + read size (<= 512) + %d)" % (held, MEM_SLACK)
+        )
     for first, count, code, tail in failed:
         print("process for cases %d..%d died (exit %s):" % (first, first + count - 1, code))
         print(tail)

@@ -1,7 +1,8 @@
 """Fuzz engine for the XML layer and XEP-0323 request handling; runs inside MicroPython.
 
-    micropython -X heapsize=2m tools/fuzz_mp.py SEED FIRST COUNT    # cases FIRST..FIRST+COUNT-1
-    micropython -X heapsize=2m tools/fuzz_mp.py SEED CASE --show    # one case, bytes and checks
+    micropython -X heapsize=1m tools/fuzz_mp.py SEED FIRST COUNT    # cases FIRST..FIRST+COUNT-1
+    micropython -X heapsize=1m tools/fuzz_mp.py SEED CASE --show    # one case, bytes and checks
+    micropython -X heapsize=1m tools/fuzz_mp.py SEED CASE --shrink  # the same, cut down
 
 Every case is made from (SEED, index) alone, so any failure is reproduced by its pair.
 Cases: XMPP-like streams from a grammar (with hostile constructs: deep nesting, huge names,
@@ -11,7 +12,8 @@ fed through XMLStream into a Sensor (FakeClient and its real Router).
 Checks per XML case:
   errors    feed() raises nothing but XMLError, and keeps raising it
   chunking  the same events (tokenizer events and built stanzas) and the same error condition
-            whole, in random chunks and byte by byte (short cases); events are compared on
+            whole, in random chunks and byte by byte (in chunks of at most 24 bytes for cases
+            over BYTEWISE_MAX); events are compared on
             their common prefix, because where a chunk ends decides how much of a failing
             stream is reported before the error
   memory    gc.mem_alloc() growth, relative to the same parser warmed on the same input (so
@@ -22,8 +24,10 @@ Checks per XEP-0323 case: nothing but XMLError escapes, every iq get/set with an
 exactly one answer (with its id, to its sender, type result or error) that is a well-formed
 stanza no larger than the output buffer, nothing is logged as an error, each accepted
 readout ends with exactly one final message unless cancelled or its requester went
-offline, and when the loop settles every session slot is free.
-Output: one "V {json}" line per violation, then "R {json}" with the counts.
+offline, and when the loop settles every session slot is free (a request queued for a
+later `when` is ended by its requester going offline, which must free it).
+Output: "V {json}" per violation as found, "P n" every 1000 cases, then "R {json}": cases
+run, violations, milliseconds and counts (error conditions, answers, case kinds).
 """
 
 import gc
@@ -252,7 +256,9 @@ def check_xml(data, max_stanza, max_depth, stats):
             raise Violation("chunking", "%s: error %s, whole gives %s" % (how, got, cond))
         if cond is None and cmp.n != len(ref):
             raise Violation("chunking", "%s: %d events, whole gives %d" % (how, cmp.n, len(ref)))
-    check_memory(data, max_stanza, max_depth)
+    over = check_memory(data, max_stanza, max_depth)
+    if over > stats.get("max:held_over_max_stanza", -(1 << 30)):
+        stats["max:held_over_max_stanza"] = over
 
 
 def _used():
@@ -261,6 +267,7 @@ def _used():
 
 
 def check_memory(data, max_stanza, max_depth):
+    """Checks the bound; returns the most held beyond max_stanza at a measured point."""
     most = 64 << _r(4)  # read size: 64..512 bytes
     t = Tokenizer(_Null(), max_stanza, max_depth)
     _feed(t, (data,))  # fills the name and value caches as this input does
@@ -268,6 +275,7 @@ def check_memory(data, max_stanza, max_depth):
     bound = max_stanza + most + MEM_SLACK
     points = 12
     n = (len(data) + most - 1) // most
+    worst = 0
     base = _used()
     for c in _bounded_chunks(data, most):
         try:
@@ -280,15 +288,18 @@ def check_memory(data, max_stanza, max_depth):
                 raise Violation(
                     "memory", "%d bytes held after the error (bound %d)" % (grown, bound)
                 )
+            worst = max(worst, grown)
             break
         c = None
         if _r(n) < points:
             grown = _used() - base
             if grown > bound:
                 raise Violation("memory", "%d bytes held (bound %d)" % (grown, bound))
+            worst = max(worst, grown)
     for cache, size in ((t._heads, 32), (t._keys, 32), (t._nskeys, 32), (t._values, 24)):
         if len(cache) > size:
             raise Violation("memory", "a cache holds %d entries" % len(cache))
+    return worst - max_stanza
 
 
 # -- grammar ---------------------------------------------------------------------------
@@ -884,10 +895,6 @@ async def _settle(sensor, router, limit_ms):
         if not busy:
             return True
     return False
-
-
-def _iq_key(el):
-    return el.get("id")
 
 
 def check_xep(data, stats, max_stanza=4096):
