@@ -216,8 +216,10 @@ def flood(server, clients, fw, board_jid, users, total=1000, burst=10, timeout=3
         r = SDRequester(clients, server, u)
         r.client.xmpp.add_filter("in", _error_recorder(r, conditions))
         requesters.append(r)
-    # Warm up (first readouts, caches), then take the board's baseline.
-    wait_all(clients, [request(requesters[0], board_jid, []) for _ in range(2)], timeout)
+    # One burst to warm up (first readouts; the tokenizer's caches learn every JID; the
+    # log's ring of recent warnings fills), then the board's baseline.
+    warm = [request(r, board_jid, []) for r in requesters for _ in range(burst)]
+    wait_all(clients, warm, timeout)
     before = chat_status(requesters[0], board_jid)
     full_before = fw.count(r"session table full")
     reqs = []
@@ -241,6 +243,7 @@ def flood(server, clients, fw, board_jid, users, total=1000, burst=10, timeout=3
     rtts = [r.rtt for r in reqs if r.rtt is not None]
     figures = {
         "requests": len(reqs),
+        "failure_errors": _failure_errors(reqs),
         "jids": len(users),
         "bursts": rounds,
         "seconds": round(elapsed, 1),
@@ -256,6 +259,17 @@ def flood(server, clients, fw, board_jid, users, total=1000, burst=10, timeout=3
     figures.update(_tally(reqs))
     say("flood: %d requests in %.1f s" % (len(reqs), elapsed))
     return figures
+
+
+def _failure_errors(reqs):
+    """{(node, error text): count} over the failures: what a failed readout said."""
+    out = {}
+    for r in reqs:
+        for result, info in r.requester.results.get(r.seqnr, ()):
+            if result == "failure":
+                key = "%s: %s" % (info["node"], info["error"])
+                out[key] = out.get(key, 0) + 1
+    return out
 
 
 def _error_recorder(requester, conditions):

@@ -20,7 +20,10 @@ def test_a_flood_is_answered_once_per_request_and_leaks_no_slot(prosody, clients
     f = flood(prosody, clients, fw, board_jid, USERS, total=1000, burst=10)
     show("flood", f)
     assert f["requests"] == 1000
-    assert f["done"] + f["rejected"] == 1000
+    # A final answer each: data, or a rejection; a readout failure (rare: the simulated
+    # SHT4x now and then NACKs under load, see failure_errors) is an answer too.
+    assert f["done"] + f["rejected"] + f["failure"] == 1000
+    assert f["failure"] <= 5, f["failure_errors"]
     assert f["twice"] == [] and f["lost"] == 0 and f["timeout_in_fault"] == 0
     assert f["done"] >= 4 * f["bursts"]  # each burst fills the table at least once
     assert f["rejected"] > 0
