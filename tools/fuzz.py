@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "tools" / "fuzz_mp.py"
-MEM_SLACK = 6144  # as in fuzz_mp.py
+MEM_SLACK = 2048  # as in fuzz_mp.py
 
 
 def micropython():

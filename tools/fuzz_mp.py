@@ -51,7 +51,7 @@ from xmlstream.errors import XMLError  # noqa: E402
 from xmlstream.tokenizer import Tokenizer  # noqa: E402
 
 CORPUS = ROOT + "/host_tests/unit/xml_corpus"
-MEM_SLACK = 6144  # bytes: error objects, a partial-token slice, conservative-GC noise
+MEM_SLACK = 2048  # bytes: error objects, a partial-token slice, conservative-GC noise
 BYTEWISE_MAX = 700  # cases up to this size are also fed one byte at a time
 OUT_MAX_EXTRA = 1024  # the output buffer is max_stanza + this (the client's own headroom)
 HEADER = (
