@@ -315,3 +315,22 @@ def test_a_request_handler_failure_is_answered_with_rejected_too():
     c.router.dispatch(_req(fields=("Temperature",)))
     (out,) = c.take()
     assert b"<rejected" in out and b"internal-server-error" in out
+
+
+async def test_a_cancelled_request_does_not_abandon_the_readout_under_way():
+    c, s, dev = _sensor()
+    dev.delay_ms = 60
+    c.router.dispatch(_req(seqnr="1"))
+    await _settle(10)
+    cancel = Element(
+        "iq",
+        st.NS_CLIENT,
+        {"type": "get", "id": "c", "from": OWNER},
+        [Element("cancel", NS, {"seqnr": "1"})],
+    )
+    c.router.dispatch(cancel)
+    c.router.dispatch(_req(seqnr="2"))
+    await _settle(120)
+    assert dev.reads == 1  # the second request joined the readout the first one started
+    out = c.take()
+    assert sum(b"done='true'" in _norm(m) for m in out) == 1

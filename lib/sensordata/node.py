@@ -1,7 +1,7 @@
 """One registered node: its device, its readout timeout, its history, one readout at a time.
 
-Concurrent requests for the same node queue on its lock, and a readout younger than 250 ms
-is shared instead of repeated: four requesters asking at once cost one trip to the part.
+Concurrent requests for the same node share the readout under way, and a readout younger
+than 250 ms is shared instead of repeated: four requesters asking at once cost one trip.
 A part that fails or times out fails this node only; the caller gets the reason as text.
 """
 
@@ -23,7 +23,7 @@ class Node:
         self.comm_timeout = comm_timeout
         self.clock = clock
         self.log = log
-        self.lock = asyncio.Lock()
+        self._inflight = None  # [Event, result] of the readout under way
         self.last = None  # (ticks, unix time, values) of the last good readout
         self.history = History(history) if history else None
         self.failures = 0
@@ -35,21 +35,37 @@ class Node:
         return False
 
     async def read(self):
-        """(values, unix time, error text or None): one readout, shared if very recent."""
-        async with self.lock:
-            last = self.last
-            if last is not None and time.ticks_diff(time.ticks_ms(), last[0]) < _COALESCE_MS:
-                return last[2], last[1], None
-            now = self.clock.now()
-            try:
-                values = await asyncio.wait_for_ms(self.device.read(), self.comm_timeout)
-            except asyncio.TimeoutError:
-                self.failures += 1
-                self.log.warn("node %s: no answer within %d ms" % (self.id, self.comm_timeout))
-                return None, now, "Timeout: no answer within %d ms" % self.comm_timeout
-            except Exception as e:  # noqa: BLE001 - a failing part fails its node only
-                self.failures += 1
-                self.log.warn("node %s: readout failed: %r" % (self.id, e))
-                return None, now, "Readout failed: %s" % (e,)
+        """(values, unix time, error text or None): one readout, shared if very recent.
+
+        The device is read in a task of its own that every caller waits for: a caller that
+        is cancelled (its request cancelled, its requester gone) leaves the readout running,
+        so a part is never abandoned mid-conversion and then sent a command while busy.
+        """
+        last = self.last
+        if last is not None and time.ticks_diff(time.ticks_ms(), last[0]) < _COALESCE_MS:
+            return last[2], last[1], None
+        slot = self._inflight
+        if slot is None:
+            slot = self._inflight = [asyncio.Event(), None]
+            asyncio.create_task(self._readout(slot))
+        await slot[0].wait()
+        return slot[1]
+
+    async def _readout(self, slot):
+        now = self.clock.now()
+        try:
+            values = await asyncio.wait_for_ms(self.device.read(), self.comm_timeout)
+        except asyncio.TimeoutError:
+            self.failures += 1
+            self.log.warn("node %s: no answer within %d ms" % (self.id, self.comm_timeout))
+            slot[1] = None, now, "Timeout: no answer within %d ms" % self.comm_timeout
+        except Exception as e:  # noqa: BLE001 - a failing part fails its node only
+            self.failures += 1
+            self.log.warn("node %s: readout failed: %r" % (self.id, e))
+            slot[1] = None, now, "Readout failed: %s" % (e,)
+        else:
             self.last = (time.ticks_ms(), now, values)
-            return values, now, None
+            slot[1] = values, now, None
+        finally:
+            self._inflight = None
+            slot[0].set()
