@@ -31,24 +31,28 @@ class StanzaBuilder:
         self._undo = []  # (depth, prefix or None for the default, previous value)
 
     def start(self, name, attrs, ns):
+        # Few locals on purpose: MicroPython puts a frame of more than 11 slots (locals and
+        # stack) on the heap, which for this method would be one allocation per element.
         d = self._depth + 1
         self._depth = d
         if ns:
-            name, uri = self._resolve(name, attrs, d)
+            name, ns = self._resolve(name, attrs, d)
         else:
-            uri = self._default
-        stack = self._stack
+            ns = self._default
         if d == 1:
-            if name != "stream" or uri != STREAMS_NS:
-                raise XMLError("invalid-namespace", "the root must be <stream:stream>")
-            if self._default != self._cns:
-                raise XMLError("invalid-namespace", "content namespace must be " + self._cns)
-            self._sink.stream_start(attrs)
+            self._root(name, ns, attrs)
             return
-        el = Element(name, uri, attrs)
-        if stack:
-            stack[-1].children.append(el)
-        stack.append(el)
+        el = Element(name, ns, attrs)
+        if self._stack:
+            self._stack[-1].children.append(el)
+        self._stack.append(el)
+
+    def _root(self, name, uri, attrs):
+        if name != "stream" or uri != STREAMS_NS:
+            raise XMLError("invalid-namespace", "the root must be <stream:stream>")
+        if self._default != self._cns:
+            raise XMLError("invalid-namespace", "content namespace must be " + self._cns)
+        self._sink.stream_start(attrs)
 
     def end(self, name):
         d = self._depth

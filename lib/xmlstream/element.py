@@ -39,12 +39,17 @@ def escape_attr(s):
 
 
 class Element:
+    # Most elements have no text: the class default keeps it out of the instance, whose
+    # attribute table (grown one step per attribute set) would otherwise take another step.
+    text = ""
+
     def __init__(self, name, ns=None, attrs=None, children=None, text=""):
         self.name = name
         self.ns = ns  # None: the parent's namespace
         self.attrs = {} if attrs is None else attrs
         self.children = [] if children is None else children
-        self.text = text
+        if text:
+            self.text = text
 
     def get(self, key, default=None):
         return self.attrs.get(key, default)
