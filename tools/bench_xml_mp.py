@@ -1,8 +1,11 @@
-# Run by the MicroPython unix port (see tools/bench_xml.py), with MICROPYPATH pointing at the
-# .mpy build so the library is loaded as it would be on a board.
-#   micropython tools/bench_xml_mp.py FILE MODE [CHUNK [REPEAT]]
+# Run by the MicroPython unix port (see tools/bench_xml.py), compiled to .mpy and with
+# MICROPYPATH pointing at the .mpy build, so nothing is compiled on the heap (as on a board).
+#   micropython -m bench_xml_mp FILE MODE [CHUNK [REPEAT]]
 # MODE: events (tokenizer, null handler), build (XMLStream, stanzas built, null sink),
-#       heap (build once, print OK: for bisecting -X heapsize).
+#       heap (build once, print OK: for bisecting -X heapsize),
+#       live (heap in use after a collection: before and after the import, with a new
+#       parser, after the whole stream).
+import gc
 import sys
 import time
 
@@ -72,10 +75,28 @@ def stream_file(p):
             p.feed(mv[:n])
 
 
+def live():
+    gc.collect()
+    base = gc.mem_alloc()
+    from xmlstream.stream import XMLStream
+
+    gc.collect()
+    imported = gc.mem_alloc()
+    p = XMLStream(NullSink())
+    gc.collect()
+    made = gc.mem_alloc()
+    stream_file(p)
+    gc.collect()
+    print("LIVE %d %d %d %d" % (base, imported - base, made - imported, gc.mem_alloc() - made))
+
+
 def main():
     if MODE == "heap":
         stream_file(parser())
         print("OK")
+        return
+    if MODE == "live":
+        live()
         return
     with open(sys.argv[1], "rb") as f:
         data = f.read()
