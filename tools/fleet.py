@@ -133,7 +133,11 @@ def wait_online(procs, n, timeout):
             )
         dead = [p for p in procs if not p.alive()]
         if dead:
-            raise RuntimeError("a fleet process died:\n" + "\n".join(dead[0].other[-30:]))
+            time.sleep(0.5)  # let its last output reach the pump thread
+            raise RuntimeError(
+                "a fleet process died (exit %s):\n%s"
+                % (dead[0].proc.returncode, "\n".join(dead[0].other[-30:]))
+            )
         time.sleep(0.2)
     return time.monotonic() - t0
 
