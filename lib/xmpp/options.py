@@ -17,7 +17,8 @@ class Options:
         self.host = cfg.get("host") or self.domain
         self.port = get("port", 5223 if self.tls == "direct" else 5222)
         self.max_stanza = get("max_stanza", 4096)
-        self.out_buffer = get("out_buffer", 4096)
+        # Room for an answer that echoes a request as large as max_stanza (e.g. a huge iq id).
+        self.out_buffer = get("out_buffer", self.max_stanza + 1024)
         self.read_chunk = get("read_chunk", 512)
         self.max_contacts = get("max_contacts", 16)
         self.keepalive_ms = get("keepalive_s", 60) * 1000
