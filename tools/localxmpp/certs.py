@@ -2,7 +2,9 @@
 
 EC P-256 keys keep generation to a few milliseconds per call. One CA per process is plenty:
 `CertificateAuthority.shared()` returns it, `CertificateAuthority.other()` a second, unrelated
-one for "wrong CA" tests. Server certificates are cached per domain.
+one for "wrong CA" tests. Server certificates are cached per domain. `shared("rsa")` is an
+RSA-2048 CA with RSA server keys, for comparing handshake costs (mbedTLS verifies RSA
+signatures far faster than ECDSA ones).
 """
 
 import atexit
@@ -12,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 _CURVE = "ec_paramgen_curve:prime256v1"
+_NEWKEY = {"ec": ("-newkey", "ec", "-pkeyopt", _CURVE), "rsa": ("-newkey", "rsa:2048")}
 _DAYS = "3650"
 _instances = {}
 
@@ -36,8 +39,9 @@ class ServerCert:
 class CertificateAuthority:
     """A self-signed EC CA in its own temp dir; signs server certificates on demand."""
 
-    def __init__(self, name="localxmpp test CA"):
+    def __init__(self, name="localxmpp test CA", key="ec"):
         self.name = name
+        self.newkey = _NEWKEY[key]
         self.dir = Path(tempfile.mkdtemp(prefix="localxmpp-ca-"))
         self.dir.chmod(0o755)  # servers running as another user read certificates from here
         atexit.register(shutil.rmtree, self.dir, True)
@@ -46,7 +50,7 @@ class CertificateAuthority:
         self.der_path = self.dir / "ca.der"
         self._servers = {}
         _openssl(
-            "req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", _CURVE, "-nodes",
+            "req", "-x509", "-new", *self.newkey, "-nodes",
             "-keyout", "ca.key", "-out", "ca.pem", "-days", _DAYS, "-subj", "/CN=" + name,
             "-addext", "basicConstraints=critical,CA:TRUE",
             "-addext", "keyUsage=critical,keyCertSign,cRLSign",
@@ -55,11 +59,12 @@ class CertificateAuthority:
         _openssl("x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der", cwd=self.dir)
 
     @classmethod
-    def shared(cls):
-        """The process-wide CA that signs every test server's certificate."""
-        if "shared" not in _instances:
-            _instances["shared"] = cls()
-        return _instances["shared"]
+    def shared(cls, key="ec"):
+        """The process-wide CA that signs every test server's certificate (of `key` type)."""
+        name = "shared" if key == "ec" else "shared-" + key
+        if name not in _instances:
+            _instances[name] = cls("localxmpp test CA (%s)" % key, key) if key != "ec" else cls()
+        return _instances[name]
 
     @classmethod
     def other(cls):
@@ -85,12 +90,13 @@ class CertificateAuthority:
         ext = stem + ".ext"
         (self.dir / ext).write_text(
             "basicConstraints=critical,CA:FALSE\n"
-            "keyUsage=critical,digitalSignature,keyAgreement\n"
+            "keyUsage=critical,digitalSignature,%s\n"
             "extendedKeyUsage=serverAuth,clientAuth\n"
-            "subjectAltName=DNS:%s\n" % domain
+            "subjectAltName=DNS:%s\n"
+            % ("keyAgreement" if self.newkey[1] == "ec" else "keyEncipherment", domain)
         )
         _openssl(
-            "req", "-new", "-newkey", "ec", "-pkeyopt", _CURVE, "-nodes",
+            "req", "-new", *self.newkey, "-nodes",
             "-keyout", key, "-out", csr, "-subj", "/CN=" + domain, cwd=self.dir,
         )  # fmt: skip
         _openssl(
