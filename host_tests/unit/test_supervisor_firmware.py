@@ -62,6 +62,12 @@ class FakeThing:
             sample_s = 60
             history = 0
 
+            def __init__(self):
+                self.nodes = []
+
+            def register_node(self, node_id, device, comm_timeout=2000):
+                self.nodes.append((node_id, device))
+
         self.client = Client()
         self.sensor = Sensor()
         self._chat = FakeChat(self)
@@ -127,6 +133,19 @@ async def test_the_status_command_shows_wifi_ntp_and_watchdog():
     assert "WiFi: home, RSSI -61 dBm, 192.168.1.23" in text
     assert "NTP: pool.ntp.org, last sync 0 s ago" in text
     assert "Watchdog: fed, " in text
+
+
+async def test_the_wifi_link_is_a_node_with_rssi_as_a_status_field():
+    fw, _, _ = make()
+    task = asyncio.create_task(fw.run())
+    await asyncio.sleep_ms(100)
+    ((node_id, device),) = [n for n in fw.thing.sensor.nodes if n[0] == "wifi"]
+    values = await device.read()
+    fw.stop()
+    await asyncio.wait_for_ms(task, 2000)
+    fields = {device.FIELDS[i][0]: values[i] for i in range(len(values))}
+    assert fields == {"RSSI": "-61", "Connected": True, "SSID": "home", "Address": "192.168.1.23"}
+    assert [f[3] for f in device.FIELDS][:2] == ["status", "status"]
 
 
 async def test_wifi_failures_are_retried_while_the_watchdog_is_still_fed():

@@ -17,7 +17,7 @@ from micropython import const
 from sensordata.clock import Clock
 from thing.supervisor import Heartbeat, Online, Sampler, Supervisor, TaskAlive
 from thing.timesync import TimeSync
-from thing.wifi import Wifi
+from thing.wifi import Wifi, WifiNode
 
 _BEAT_SLACK_MS = const(20_000)  # a healthy task beats every 1-2 s; allow for blocking calls
 _LED_MS = const(500)
@@ -66,6 +66,8 @@ class Firmware:
         s = self.settings = settings(cfg)
         w = cfg["wifi"]
         self.wifi = Wifi(wlan, w["ssid"], w.get("password"), log, s["wifi_timeout_ms"])
+        # The link is worth reading remotely too: RSSI as an XEP-0323 status field.
+        thing.sensor.register_node("wifi", WifiNode(self.wifi), 500)
         self.timesync = TimeSync(
             thing.clock, ntp, log, s["ntp_host"], s["ntp_period_s"], s["ntp_timeout_s"]
         )

@@ -236,3 +236,23 @@ class Wifi:
             left = max(0, time.ticks_diff(self._retry_at, time.ticks_ms()))
             line += ", retry in %d s" % (left // 1000)
         return line
+
+
+class WifiNode:
+    """The WiFi link as an XEP-0323 node (sensordata/device.py): signal and address."""
+
+    FIELDS = (
+        ("RSSI", "numeric", "dBm", "status"),
+        ("Connected", "boolean", "", "status"),
+        ("SSID", "string", "", "identity"),
+        ("Address", "string", "", "identity"),
+    )
+
+    def __init__(self, wifi):
+        self.wifi = wifi
+
+    async def read(self):
+        w = self.wifi
+        up = w.wlan.isconnected()
+        rssi = w.rssi() if up else None
+        return (None if rssi is None else str(rssi), up, w.ssid, w.ip() if up else None)
