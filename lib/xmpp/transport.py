@@ -68,7 +68,9 @@ class Transport:
         Under TLS the poller checks the TLS object (it has no file descriptor) in 1 ms
         steps, which adds up to a millisecond to an exchange on the unix port. Waiting on
         the TCP socket underneath instead halved the latency, but made the unix port crash
-        (SIGSEGV) with dozens of TLS clients in one process, so it is not done.
+        (SIGSEGV in modselect's poll_iternext: asyncio unregisters sockets while iterating
+        ipoll results, which the unix port's descriptor table does not survive with many
+        sockets in one process), so it is not done.
         """
         n = await self.stream.readinto(buf)
         return 0 if n is None else n
