@@ -167,6 +167,9 @@ def test_cancel_while_reading(prosody, clients, device):
     # The BH1750 takes ~180 ms per high-resolution conversion: time to cancel mid-readout.
     fw, me = device()
     req = SDRequester(clients, prosody)
+    # The history sampler reads every node once at start; a request joining that readout
+    # (or its 250 ms reuse window) would finish before the cancel arrives.
+    req.settle(0.6)
     seqnr = req.request(me, nodeIds=["bh1750-23"], flags={"momentary": "true"})
     req.wait(seqnr, until=("accepted",))
     req.cancel(seqnr)
