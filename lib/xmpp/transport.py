@@ -67,10 +67,10 @@ class Transport:
 
         Under TLS the poller checks the TLS object (it has no file descriptor) in 1 ms
         steps, which adds up to a millisecond to an exchange on the unix port. Waiting on
-        the TCP socket underneath instead halved the latency, but made the unix port crash
-        (SIGSEGV in modselect's poll_iternext: asyncio unregisters sockets while iterating
-        ipoll results, which the unix port's descriptor table does not survive with many
-        sockets in one process), so it is not done.
+        the TCP socket underneath instead halved the latency, but made the unix port's
+        poller crash (SIGSEGV in modselect.c poll_obj_get_revents) in most runs with dozens
+        of TLS clients in one process; it crashes there rarely without it too, so the
+        fault is the port's. Until that is understood, the safe way is kept.
         """
         n = await self.stream.readinto(buf)
         return 0 if n is None else n
