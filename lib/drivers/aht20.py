@@ -15,7 +15,7 @@ import time
 from micropython import const
 
 from drivers.crc8 import crc8
-from drivers.errors import ETIMEDOUT, BusyError, CRCError, SensorError, bus_error
+from drivers.errors import ETIMEDOUT, BusyError, CRCError, SensorError, measured
 from drivers.fixed import fixed
 
 _CMD_STATUS = const(0x71)
@@ -99,16 +99,7 @@ class AHT20:
 
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""
-        try:
-            if not self._ready:
-                await self.init()
-            st, srh = await self.measure()
-        except OSError as e:
-            self._ready = False
-            raise bus_error(self.CHIP, self.address, e)
-        except ValueError:
-            self._ready = False
-            raise
+        st, srh = await measured(self)
         # §6: T = S_T / 2^20 * 200 - 50; RH = S_RH / 2^20 * 100. Rounded to 16 bits first so
         # the products stay small ints on a 32-bit port (16 bits is 0.003 °C, 0.0015 %RH).
         st = (st + 8) >> 4

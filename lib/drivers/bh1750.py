@@ -14,7 +14,7 @@ import asyncio
 
 from micropython import const
 
-from drivers.errors import bus_error
+from drivers.errors import measured
 from drivers.fixed import fixed
 
 _POWER_ON = const(0x01)
@@ -88,13 +88,7 @@ class BH1750:
 
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""
-        try:
-            if not self._ready:
-                await self.init()
-            count = await self.measure()
-        except OSError as e:
-            self._ready = False
-            raise bus_error(self.CHIP, self.address, e)
+        count = await measured(self)
         # lx = count * 5 * 69 / (6 * MTreg), halved in H2 mode.
         lux = fixed(count * 5 * _MTREG_DEFAULT, self._den, self._places)
         return lux, self.mode, self.CHIP, self._addr_str

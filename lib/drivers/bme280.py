@@ -14,7 +14,7 @@ import struct
 
 from micropython import const
 
-from drivers.errors import ENODEV, ETIMEDOUT, BusyError, SensorError, bus_error
+from drivers.errors import ENODEV, ETIMEDOUT, BusyError, SensorError, measured
 from drivers.fixed import fixed
 
 _REG_CALIB00 = const(0x88)  # 0x88..0xA1: dig_T1..dig_P9, then dig_H1 at 0xA1
@@ -192,13 +192,7 @@ class BME280:
 
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""
-        try:
-            if not self._ready:
-                await self.init()
-            t, p, h = await self.measure()
-        except OSError as e:
-            self._ready = False
-            raise bus_error(self.CHIP, self.address, e)
+        t, p, h = await measured(self)
         if self.HUMIDITY:
             return (
                 fixed(t, 100, 2),

@@ -39,3 +39,22 @@ def bus_error(chip, address, exc):
     else:
         what = "bus error"
     return SensorError(code, "%s at 0x%02x: %s" % (chip, address, what))
+
+
+async def measured(driver):
+    """driver.measure(), after driver.init() when the chip is new or failed last time.
+
+    Any fault marks the driver for a fresh init on the next readout, so a chip that comes
+    back (replugged, after a power glitch) is set up again; bus faults become SensorError
+    naming the chip.
+    """
+    try:
+        if not driver._ready:
+            await driver.init()
+        return await driver.measure()
+    except OSError as e:
+        driver._ready = False
+        raise bus_error(driver.CHIP, driver.address, e)
+    except ValueError:
+        driver._ready = False
+        raise

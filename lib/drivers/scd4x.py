@@ -18,7 +18,7 @@ import time
 from micropython import const
 
 from drivers.crc8 import check_words
-from drivers.errors import ETIMEDOUT, BusyError, bus_error
+from drivers.errors import ETIMEDOUT, BusyError, measured
 from drivers.fixed import fixed
 
 _START_PERIODIC = const(0x21B1)
@@ -126,16 +126,7 @@ class SCD4x:
 
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""
-        try:
-            if not self._ready:
-                await self.init()
-            co2, st, srh = await self.measure()
-        except OSError as e:
-            self._ready = False
-            raise bus_error(self.CHIP, self.address, e)
-        except ValueError:
-            self._ready = False
-            raise
+        co2, st, srh = await measured(self)
         # §3.5.2: T = -45 + 175 * S_T / 65535; RH = 100 * S_RH / 65535. Decimals follow the
         # repeatability (0.1 °C, 0.4 %RH); CO2 0 marks an invalid first sample.
         return (

@@ -14,7 +14,7 @@ import time
 from micropython import const
 
 from drivers.crc8 import check_words
-from drivers.errors import bus_error
+from drivers.errors import measured
 from drivers.fixed import fixed
 
 _CMD_SERIAL = const(0x89)
@@ -88,16 +88,7 @@ class SHT4x:
 
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""
-        try:
-            if not self._ready:
-                await self.init()
-            st, srh = await self.measure()
-        except OSError as e:
-            self._ready = False
-            raise bus_error(self.CHIP, self.address, e)
-        except ValueError:
-            self._ready = False
-            raise
+        st, srh = await measured(self)
         # §4.6: T = -45 + 175 * S_T / 65535; RH = -6 + 125 * S_RH / 65535, clamped to 0..100.
         rh = -6 * 65535 + 125 * srh
         rh = 0 if rh < 0 else 100 * 65535 if rh > 100 * 65535 else rh
