@@ -54,7 +54,7 @@ class Outbox:
         """The queued bytes as a view, and mark the buffer empty.
 
         The view stays valid only until the next write: the transport must consume or copy
-        it before yielding to the event loop (asyncio's stream copies what the socket did
+        it before yielding to the event loop (the transport copies what the socket did
         not take at once).
         """
         data = self.w.pending()

@@ -10,7 +10,7 @@ import ssl
 
 # asyncio loads its stream module lazily, on first use; load it now, while the heap is
 # still unfragmented, rather than in the middle of the first connection attempt.
-from asyncio import StreamReader, open_connection
+from asyncio import core, open_connection, sleep_ms
 
 from micropython import const
 
@@ -35,17 +35,33 @@ def tls_context(ca_der):
 
 
 class Transport:
+    """One connection. Every wait is on the TCP socket, also under TLS.
+
+    A TLS object has no file descriptor of its own, so a poller can only ask it in 1 ms
+    steps; and the unix port's poller corrupts its entries for such objects when it
+    reallocates its descriptor table (a crash seen with dozens of connections in one
+    process). Waiting on the socket underneath avoids both; the TLS object is then only
+    read and written, never polled. Decrypted bytes may already sit in the TLS layer, so
+    every read is tried before waiting.
+    """
+
     def __init__(self):
-        self.stream = None
+        self.sock = None  # what is read and written: the TCP socket, or TLS over it
+        self.fd = None  # what is waited on: always the TCP socket
         self.tls = False
+        self._up = False  # False while a TLS handshake may still be under way
+        self._out = b""  # what the socket did not take at once
 
     async def connect(self, host, port):
-        self.stream, _ = await open_connection(host, port)
+        stream, _ = await open_connection(host, port)
+        self.sock = self.fd = stream.s
         self.tls = False
+        self._up = True
+        self._out = b""
         try:
             # Stanzas are written whole; waiting for an ACK before the next small one
             # (Nagle) would add ~40 ms to every request/response exchange.
-            self.stream.s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+            self.fd.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
         except (OSError, AttributeError):
             pass  # a port without the option: output is coalesced per burst anyway
 
@@ -56,41 +72,73 @@ class Transport:
         nothing more in clear, so no buffered plaintext can be lost here.
         """
         sock = ctx.wrap_socket(
-            self.stream.s, server_hostname=server_hostname, do_handshake_on_connect=False
+            self.fd, server_hostname=server_hostname, do_handshake_on_connect=False
         )
         sock.setblocking(False)
-        self.stream = StreamReader(sock)
+        self.sock = sock
         self.tls = True
+        self._up = False
 
     async def readinto(self, buf):
-        """Read what is there into `buf`; 0 means the peer closed the connection.
-
-        Under TLS the poller checks the TLS object (it has no file descriptor) in 1 ms
-        steps, which adds up to a millisecond to an exchange on the unix port. Waiting on
-        the TCP socket underneath instead halved the latency, but made the unix port's
-        poller crash (SIGSEGV in modselect.c poll_obj_get_revents) in most runs with dozens
-        of TLS clients in one process; it crashes there rarely without it too, so the
-        fault is the port's. Until that is understood, the safe way is kept.
-        """
-        n = await self.stream.readinto(buf)
-        return 0 if n is None else n
-
-    async def write(self, data):
-        self.stream.write(data)
-        await self.stream.drain()
+        """Read what is there into `buf`; 0 means the peer closed the connection."""
+        while True:
+            n = self.sock.readinto(buf)
+            if n is not None:
+                self._up = True
+                return n
+            yield core._io_queue.queue_read(self.fd)
 
     def write_nowait(self, data):
-        """Hand `data` to the socket now; what does not fit is copied by the stream."""
-        self.stream.write(data)
+        """Hand `data` to the socket now; what it does not take is kept for `drain`."""
+        if self._out:
+            self._out += data
+            return
+        n = self.sock.write(data)
+        if n is None:
+            n = 0
+        elif n:
+            self._up = True
+        if n < len(data):
+            self._out = bytes(data[n:])
 
     async def drain(self):
-        await self.stream.drain()
+        """Wait until everything handed to `write_nowait` has gone to the socket."""
+        if not self._out:
+            # Always yield, so that a tight write loop cannot starve the other tasks.
+            await sleep_ms(0)
+            return
+        mv = memoryview(self._out)
+        off = 0
+        read_next = not self._up  # a handshake in progress waits for the server's flight
+        while off < len(mv):
+            if read_next:
+                # Only while the handshake runs: no reader task is waiting on fd yet.
+                yield core._io_queue.queue_read(self.fd)
+            else:
+                yield core._io_queue.queue_write(self.fd)
+            n = self.sock.write(mv[off:])
+            if n:
+                off += n
+                self._up = True
+                read_next = False
+            elif self._up:
+                # Writable, yet TLS would not write: it wants to read first, which the
+                # reader task does. Look again shortly rather than spin.
+                await sleep_ms(1)
+            else:
+                read_next = not read_next
+        self._out = b""
+
+    async def write(self, data):
+        self.write_nowait(data)
+        await self.drain()
 
     def close(self):
-        s = self.stream
-        self.stream = None
+        s = self.sock
+        self.sock = self.fd = None
+        self._out = b""
         if s is not None:
             try:
-                s.s.close()
-            except (OSError, AttributeError):
+                s.close()  # TLS closes the socket under it too
+            except OSError:
                 pass  # already closed by the peer or by a failed handshake
