@@ -375,12 +375,18 @@ def main():
                   % (label, rate, rate / base, done, cpu["sensor"], cpu["prosody"],
                      cpu["requesters"], ("errors: %r" % bad if bad else "")
                      + (" STALLED" if stalled else "")))  # fmt: skip
+        per = {}
         for label, (_, done, _, _, cpu) in sus.items():
-            print("  %s: %.3f ms of sensor CPU per readout" % (label, cpu["sensor"] / done * 1e3))
+            per[label] = cpu["sensor"] / done
+            print("  %s: %.3f ms of sensor CPU per readout" % (label, per[label] * 1e3))
+        mine, anchor = per["ours mcu"], per["slixmpp " + slixsensor.NODE]
+        print("  sensor capacity, readouts per second of its own CPU: ours %.0f, slixmpp %.0f"
+              " (%.2fx)" % (1 / mine, 1 / anchor, anchor / mine))  # fmt: skip
         print("  target for ours: >= 2x slixmpp's readouts/s.  2 cores shared by Prosody, the")
-        print("  requesters and the sensor: when the requesters' CPU is near %d s they, not the"
-              % SUSTAIN_S)  # fmt: skip
-        print("  sensor, set the pace; sensor CPU per readout is the sensor's own cost")
+        print("  requesters (one CPython process) and the sensor; the table has 4 slots, so 4")
+        print("  requests in flight: the rate is 4 / round trip, and Prosody plus the requesters")
+        print("  spend more CPU per readout than either sensor. The sensor's own share is its")
+        print("  capacity: what it would serve with a core to itself")
         ours.stop()
         slix.stop()
 

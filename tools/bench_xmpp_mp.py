@@ -104,7 +104,7 @@ async def login_once(c, kind):
     row = phases()
     row["kind"] = kind
     row["mem"] = gc.mem_alloc()  # after the client's collection at the online point
-    sock = c.transport.stream.s
+    sock = c.transport.sock
     if kind == "warmup" and hasattr(sock, "cipher"):
         row["cipher"] = sock.cipher()
     # Log out politely (the client closes the stream when stopping), then allow a new run.
