@@ -72,3 +72,19 @@ def test_probe_tells_sht3x_from_sht4x_at_the_same_address():
     sht4 = SimI2C(SimSHT4x(0x44))
     assert probe(sht3, 0x44) == "sht3x"
     assert probe(sht4, 0x44) is None
+
+
+async def test_a_conversion_ending_just_after_the_wait_still_gives_a_reading():
+    # sleep_ms counts whole ticks, so the driver's wait may end up to 1 ms short: the part
+    # then NACKs the read. Model a wait that ends 1.5 ms early: a conversion 1.5 ms longer.
+    import sim_sht3x
+
+    saved = sim_sht3x._MEASURE_US[0x2400]
+    sim_sht3x._MEASURE_US[0x2400] = 16000 + 1500
+    try:
+        bus, chip = setup(temperature=21.5)
+        values = await SHT3x(bus).read()
+    finally:
+        sim_sht3x._MEASURE_US[0x2400] = saved
+    assert values[0] == "21.50"
+    assert chip.measurements == 1  # read again, not measured again

@@ -107,3 +107,19 @@ def test_probe_identifies_by_serial_number_with_crc():
     chip.corrupt_crc = True
     assert probe(bus, 0x44) is None
     assert probe(bus, 0x45) is None
+
+
+async def test_a_conversion_ending_just_after_the_wait_still_gives_a_reading():
+    # sleep_ms counts whole ticks, so the driver's 9 ms wait may last barely 8 ms: the part
+    # then NACKs the read. Model a wait that ends 1.5 ms early: a conversion 1.5 ms longer.
+    import sim_sht4x
+
+    saved = sim_sht4x._MEASURE_US[0xFD]
+    sim_sht4x._MEASURE_US[0xFD] = 9000 + 1500
+    try:
+        bus, chip = setup(temperature=21.5)
+        values = await SHT4x(bus).read()
+    finally:
+        sim_sht4x._MEASURE_US[0xFD] = saved
+    assert values[0] == "21.50"
+    assert chip.measurements == 1  # read again, not measured again

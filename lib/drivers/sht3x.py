@@ -16,6 +16,7 @@ from micropython import const
 from drivers.crc8 import check_words
 from drivers.errors import bus_error
 from drivers.fixed import fixed
+from drivers.sensirion import read_reply
 
 _CMD_STATUS = const(0xF32D)
 _CMD_CLEAR_STATUS = const(0x3041)
@@ -97,7 +98,7 @@ class SHT3x:
         self._command(self._cmd)
         await asyncio.sleep_ms(self._wait_ms)
         buf = self._buf
-        self._i2c.readfrom_into(self.address, buf)
+        await read_reply(self._i2c, self.address, buf)
         check_words(buf, 2, self.CHIP)
         return (buf[0] << 8) | buf[1], (buf[3] << 8) | buf[4]
 

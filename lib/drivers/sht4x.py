@@ -16,6 +16,7 @@ from micropython import const
 from drivers.crc8 import check_words
 from drivers.errors import measured
 from drivers.fixed import fixed
+from drivers.sensirion import read_reply
 
 _CMD_SERIAL = const(0x89)
 _CMD_RESET = const(0x94)
@@ -82,7 +83,7 @@ class SHT4x:
         self._command(self._cmd)
         await asyncio.sleep_ms(self._wait_ms)
         buf = self._buf
-        self._i2c.readfrom_into(self.address, buf)
+        await read_reply(self._i2c, self.address, buf)
         check_words(buf, 2, self.CHIP)
         return (buf[0] << 8) | buf[1], (buf[3] << 8) | buf[4]
 
