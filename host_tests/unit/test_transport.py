@@ -1,0 +1,113 @@
+# Transport over plain TCP on loopback: what the socket does not take at once is kept and
+# written on writability, in order, with anything queued while that is under way.
+import asyncio
+import random
+import socket
+
+from xmpp.transport import Transport
+
+HEAPSIZE = "512k"
+_SO_RCVBUF = 8  # Linux; the unix port's socket module does not name it
+
+
+def _listener():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # A small receive window (inherited by the accepted socket) fills the path quickly.
+    s.setsockopt(socket.SOL_SOCKET, _SO_RCVBUF, 4096)
+    for _ in range(50):
+        port = 20000 + random.getrandbits(14)
+        try:
+            s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+        except OSError:
+            continue
+        s.listen(1)
+        return s, port
+    raise OSError("no free port")
+
+
+async def _connected():
+    srv, port = _listener()
+    t = Transport()
+    await t.connect("127.0.0.1", port)
+    peer, _ = srv.accept()
+    srv.close()
+    peer.setblocking(False)
+    return t, peer
+
+
+_CHUNK = 16384
+
+
+def _chunk(k):
+    return bytes((k % 251,)) * _CHUNK
+
+
+async def _read_checked(peer, chunks, tail, seen):
+    """Read until chunks * _CHUNK bytes and then `tail` arrived, checking every byte's place."""
+    buf = bytearray(4096)
+    total = chunks * _CHUNK
+    got = 0
+    rest = b""
+    while got < total or len(rest) < len(tail):
+        n = peer.readinto(buf)
+        if not n:
+            await asyncio.sleep_ms(1)
+            continue
+        data = bytes(buf[:n])
+        if got < total:
+            take = min(n, total - got)
+            # Each chunk is one repeated byte: a piece must show the chunk's byte only.
+            k0, k1 = got // _CHUNK, (got + take - 1) // _CHUNK
+            for k in range(k0, k1 + 1):
+                lo = max(got, k * _CHUNK) - got
+                hi = min(got + take, (k + 1) * _CHUNK) - got
+                assert data[lo:hi] == bytes((k % 251,)) * (hi - lo), "byte out of place"
+            got += take
+            data = data[take:]
+        rest += data
+    seen.append(got)
+    seen.append(rest)
+
+
+async def test_a_write_the_socket_cannot_take_at_once_arrives_whole_with_what_came_after():
+    t, peer = await _connected()
+    k = 0
+    while not t._out:  # until the socket stops taking (nobody reads yet)
+        t.write_nowait(_chunk(k))
+        k += 1
+        assert k < 1000, "the socket never filled up"
+    for _ in range(2):  # queued behind what is waiting
+        t.write_nowait(_chunk(k))
+        k += 1
+    seen = []
+    reader = asyncio.create_task(_read_checked(peer, k, b"<end>", seen))
+    drain = asyncio.create_task(t.drain())
+    await asyncio.sleep_ms(2)
+    t.write_nowait(b"<end>")  # while the drain is under way
+    await asyncio.wait_for_ms(drain, 10_000)
+    await asyncio.wait_for_ms(reader, 10_000)
+    assert not t._out
+    assert seen == [k * _CHUNK, b"<end>"]
+    t.close()
+    peer.close()
+
+
+async def test_reads_return_what_arrived_and_zero_when_the_peer_closes():
+    t, peer = await _connected()
+    peer.write(b"<a/>")
+    buf = bytearray(16)
+    n = await asyncio.wait_for_ms(t.readinto(buf), 5000)
+    assert bytes(buf[:n]) == b"<a/>"
+    peer.close()
+    assert await asyncio.wait_for_ms(t.readinto(buf), 5000) == 0
+    t.close()
+
+
+async def test_close_is_idempotent_and_drops_unsent_output():
+    t, peer = await _connected()
+    t.write_nowait(bytes(300_000))
+    t.close()
+    t.close()
+    assert t.sock is None and not t._out
+    peer.close()
