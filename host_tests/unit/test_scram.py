@@ -140,6 +140,21 @@ def test_pbkdf2_hmac_sha1_matches_rfc6070_vectors():
         assert hexlify(got).decode() == want, (password, count)
 
 
+def test_pbkdf2_odd_and_even_counts_match_cpython_hashlib():
+    # Iterations are computed two per pass: odd counts take the remainder path.
+    cases = (
+        (3, "6b4e26125c25cf21ae35ead955f479ea2e71f6ff", None),
+        (5, "1a6192e53a6f18673cf3c0e707d330e77985e7a4", None),
+        (4097, "eeadbcb7a2205ca2c6a5a25cdc61ed1bf4eb2b15", None),
+        (3, None, "ad35240ac683febfaf3cd49d845473fbbbaa2437f5f82d5a415ae00ac76c6bfc"),
+        (4097, None, "83fe42bb05db211c01153fa7267aafb0bd64f75064eb1b8490ffddd841b75c4c"),
+    )
+    for count, sha1, sha256 in cases:
+        h, want = (hashlib.sha1, sha1) if sha1 else (hashlib.sha256, sha256)
+        got = scram.pbkdf2(h, b"password", b"salt", count)
+        assert hexlify(got).decode() == want, (count, want)
+
+
 def test_pbkdf2_without_length_is_one_hash_block_like_scram_hi():
     got = scram.pbkdf2(hashlib.sha1, b"password", b"salt", 2)
     assert hexlify(got).decode() == "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"
