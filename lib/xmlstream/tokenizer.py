@@ -178,13 +178,17 @@ class Tokenizer(Markup):
             # Tiny chunks would cost an object each: merge, keeping memory near the text size.
             parts[:] = [b"".join(parts)]
 
-    def _parse(self, b, i):
-        """Parse b from i; return the index where an incomplete token starts (or len(b))."""
+    def _parse(self, b, i, len=len, range=range, ws=_WS):  # noqa: A002 - see below
+        """Parse b from i; return the index where an incomplete token starts (or len(b)).
+
+        The builtins and _WS come in as defaults, so the loop reads them as locals: a
+        global name costs two dictionary lookups per use (module, then builtins).
+        """
         hstart = self._h.start
         hend = self._h.end
         raws = self._raw
         names = self._names
-        heads = self._heads
+        hget = self._heads.get
         kget = self._keys.get
         vget = self._values.get
         find = b.find
@@ -253,13 +257,13 @@ class Tokenizer(Markup):
                     parts = body.split(b'"')
                 else:
                     parts = None
-                    hd = heads.get(body) or self._head(body, False)
+                    hd = hget(body) or self._head(body, False)
                     if hd is not None:
                         name, rawn, _, ns = hd
                         attrs = {}
                 if parts is not None:
                     np = len(parts)
-                    hd = heads.get(parts[0]) if np & 1 else None
+                    hd = hget(parts[0]) if np & 1 else None
                     if hd is None and np & 1:
                         hd = self._head(parts[0], True)
                     if hd is not None:
@@ -278,7 +282,7 @@ class Tokenizer(Markup):
                             v = parts[j + 1]
                             attrs[k] = vget(v) or self._value(v)
                         k = parts[-1]
-                        if k and k.strip(_WS):
+                        if k and k.strip(ws):
                             hd = None
                         elif len(attrs) != np >> 1:
                             raise XMLError(NWF, "duplicate attribute")
@@ -381,7 +385,7 @@ class Tokenizer(Markup):
         else:
             self._h.text(s)
 
-    def _value(self, v):
+    def _value(self, v, len=len):  # noqa: A002 - a local, as in _parse
         """Cache miss on an attribute value. The cache keeps the first values seen (in XMPP
         traffic: namespaces, JIDs, flags, units) and is never cleared: refilling would cost
         more than the misses."""
