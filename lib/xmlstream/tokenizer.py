@@ -188,7 +188,7 @@ class Tokenizer(Markup):
         hend = self._h.end
         raws = self._raw
         names = self._names
-        hget = self._heads.get
+        heads = self._heads
         kget = self._keys.get
         vget = self._values.get
         find = b.find
@@ -257,13 +257,13 @@ class Tokenizer(Markup):
                     parts = body.split(b'"')
                 else:
                     parts = None
-                    hd = hget(body) or self._head(body, False)
+                    hd = heads.get(body) or self._head(body, False)
                     if hd is not None:
                         name, rawn, _, ns = hd
                         attrs = {}
                 if parts is not None:
                     np = len(parts)
-                    hd = hget(parts[0]) if np & 1 else None
+                    hd = heads.get(parts[0]) if np & 1 else None
                     if hd is None and np & 1:
                         hd = self._head(parts[0], True)
                     if hd is not None:
