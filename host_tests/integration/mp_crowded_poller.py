@@ -3,7 +3,8 @@
 # Usage: micropython mp_crowded_poller.py CONFIG.json EXTRA_SOCKETS PINGS
 # Prints POLLED <kinds>, PINGS <answered>/<asked>, then OK. The unix port's poller corrupts
 # its entry for an object without a file descriptor (a TLS object) whenever its descriptor
-# table moves; a transport that let the TLS object into the poller dies here (SIGSEGV).
+# table moves: a transport that lets the TLS object into the poller may die here (SIGSEGV),
+# and the POLLED line names it either way.
 import sys
 
 _root = __file__.rpartition("/")[0].rpartition("/")[0].rpartition("/")[0] or "."
