@@ -4,7 +4,7 @@ Single shot without clock stretching: the part NACKs reads until the conversion 
 (SHT3x-DIS datasheet §4.3, Table 9). Every reply word carries a CRC.
 
     sensor = SHT3x(i2c, 0x44)
-    t_raw, rh_raw = await sensor.measure()
+    t_raw, rh_raw, status = await sensor.measure()
     temperature, humidity, heater, alert, chip, address, serial = await sensor.read()
 """
 
@@ -14,9 +14,9 @@ import struct
 from micropython import const
 
 from drivers.crc8 import check_words
-from drivers.errors import bus_error
+from drivers.errors import measured
 from drivers.fixed import fixed
-from drivers.sensirion import read_reply
+from drivers.sensirion import read_words
 
 _CMD_STATUS = const(0xF32D)
 _CMD_CLEAR_STATUS = const(0x3041)
@@ -80,10 +80,7 @@ class SHT3x:
         self._command(_CMD_CLEAR_STATUS)
         self._command(_CMD_SERIAL)
         await asyncio.sleep_ms(1)
-        buf = self._buf
-        self._i2c.readfrom_into(self.address, buf)
-        check_words(buf, 2, self.CHIP)
-        self.serial = "%02X%02X%02X%02X" % (buf[0], buf[1], buf[3], buf[4])
+        self.serial = "%04X%04X" % await read_words(self._i2c, self.address, self._buf, self.CHIP)
         self._ready = True
 
     def status(self):
@@ -94,27 +91,15 @@ class SHT3x:
         return (self._buf[0] << 8) | self._buf[1]
 
     async def measure(self):
-        """Raw words (S_T, S_RH) of one single-shot measurement."""
+        """Raw words (S_T, S_RH) of one single-shot measurement, and the status after it."""
         self._command(self._cmd)
         await asyncio.sleep_ms(self._wait_ms)
-        buf = self._buf
-        await read_reply(self._i2c, self.address, buf)
-        check_words(buf, 2, self.CHIP)
-        return (buf[0] << 8) | buf[1], (buf[3] << 8) | buf[4]
+        st, srh = await read_words(self._i2c, self.address, self._buf, self.CHIP)
+        return st, srh, self.status()
 
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""
-        try:
-            if not self._ready:
-                await self.init()
-            st, srh = await self.measure()
-            status = self.status()
-        except OSError as e:
-            self._ready = False
-            raise bus_error(self.CHIP, self.address, e)
-        except ValueError:
-            self._ready = False
-            raise
+        st, srh, status = await measured(self)
         # §4.13: T = -45 + 175 * S_T / 65535; RH = 100 * S_RH / 65535.
         return (
             fixed(-45 * 65535 + 175 * st, 65535, self._tp),

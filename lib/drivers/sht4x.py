@@ -16,7 +16,7 @@ from micropython import const
 from drivers.crc8 import check_words
 from drivers.errors import measured
 from drivers.fixed import fixed
-from drivers.sensirion import read_reply
+from drivers.sensirion import read_words
 
 _CMD_SERIAL = const(0x89)
 _CMD_RESET = const(0x94)
@@ -72,20 +72,14 @@ class SHT4x:
         await asyncio.sleep_ms(2)  # soft reset: 1 ms max, Table 4
         self._command(_CMD_SERIAL)
         await asyncio.sleep_ms(1)
-        buf = self._buf
-        self._i2c.readfrom_into(self.address, buf)
-        check_words(buf, 2, self.CHIP)
-        self.serial = "%02X%02X%02X%02X" % (buf[0], buf[1], buf[3], buf[4])
+        self.serial = "%04X%04X" % await read_words(self._i2c, self.address, self._buf, self.CHIP)
         self._ready = True
 
     async def measure(self):
         """Raw words (S_T, S_RH) of one measurement."""
         self._command(self._cmd)
         await asyncio.sleep_ms(self._wait_ms)
-        buf = self._buf
-        await read_reply(self._i2c, self.address, buf)
-        check_words(buf, 2, self.CHIP)
-        return (buf[0] << 8) | buf[1], (buf[3] << 8) | buf[4]
+        return await read_words(self._i2c, self.address, self._buf, self.CHIP)
 
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""
