@@ -92,13 +92,7 @@ class BME280:
         one[0] = _RESET_WORD
         i2c.writeto_mem(a, _REG_RESET, one)
         await asyncio.sleep_ms(2)  # start-up time after reset, datasheet Table 1
-        for _ in range(_BUSY_POLLS):
-            i2c.readfrom_mem_into(a, _REG_STATUS, one)
-            if not one[0] & _STATUS_IM_UPDATE:
-                break
-            await asyncio.sleep_ms(1)
-        else:
-            raise BusyError(ETIMEDOUT, "%s at 0x%02x: NVM copy never ends" % (self.CHIP, a))
+        await self._until_clear(_STATUS_IM_UPDATE, "NVM copy")
         buf = self._buf
         i2c.readfrom_mem_into(a, _REG_CALIB00, buf)
         (
@@ -125,6 +119,16 @@ class BME280:
         i2c.writeto_mem(a, _REG_CONFIG, one)
         self._ready = True
 
+    async def _until_clear(self, bit, what):
+        """Poll the status register, 1 ms apart, until `bit` clears; BusyError if it never does."""
+        i2c, a, one = self._i2c, self.address, self._one
+        for _ in range(_BUSY_POLLS):
+            i2c.readfrom_mem_into(a, _REG_STATUS, one)
+            if not one[0] & bit:
+                return
+            await asyncio.sleep_ms(1)
+        raise BusyError(ETIMEDOUT, "%s at 0x%02x: %s never ends" % (self.CHIP, a, what))
+
     async def measure(self):
         """One forced conversion: (T in 0.01 °C, P in Pa/256, RH in %/1024 or None)."""
         i2c, a, one = self._i2c, self.address, self._one
@@ -134,13 +138,7 @@ class BME280:
         one[0] = self._ctrl
         i2c.writeto_mem(a, _REG_CTRL_MEAS, one)
         await asyncio.sleep_ms(self._wait_ms)
-        for _ in range(_BUSY_POLLS):
-            i2c.readfrom_mem_into(a, _REG_STATUS, one)
-            if not one[0] & _STATUS_MEASURING:
-                break
-            await asyncio.sleep_ms(1)
-        else:
-            raise BusyError(ETIMEDOUT, "%s at 0x%02x: conversion never ends" % (self.CHIP, a))
+        await self._until_clear(_STATUS_MEASURING, "conversion")
         d = self._data
         i2c.readfrom_mem_into(a, _REG_DATA, d)
         adc_p = (d[0] << 12) | (d[1] << 4) | (d[2] >> 4)
