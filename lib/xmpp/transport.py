@@ -48,14 +48,17 @@ class Transport:
     def __init__(self):
         self.sock = None  # what is read and written: the TCP socket, or TLS over it
         self.fd = None  # what is waited on: always the TCP socket
-        self.tls = False
         self._up = False  # False while a TLS handshake may still be under way
         self._out = b""  # what the socket did not take at once
+
+    @property
+    def tls(self):
+        """True once the socket is wrapped in TLS (login allows PLAIN only then)."""
+        return self.sock is not None and self.sock is not self.fd
 
     async def connect(self, host, port):
         stream, _ = await open_connection(host, port)
         self.sock = self.fd = stream.s
-        self.tls = False
         self._up = True
         self._out = b""
         try:
@@ -76,7 +79,6 @@ class Transport:
         )
         sock.setblocking(False)
         self.sock = sock
-        self.tls = True
         self._up = False
 
     async def readinto(self, buf):
