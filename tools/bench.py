@@ -1,6 +1,8 @@
 """`make bench`: every benchmark section, each measured against its anchor in the same run.
 
-    .venv/bin/python tools/bench.py [SECTION ...]    # sections: xml scram drivers xmpp sensordata
+    .venv/bin/python tools/bench.py [SECTION ...]
+
+Sections: xml scram drivers xmpp sensordata heap32.
 
 Figures are printed, never asserted: timing belongs here, not in the tests.
 """
@@ -19,6 +21,7 @@ SECTIONS = {
     "drivers": "bench_drivers",
     "xmpp": "bench_xmpp",
     "sensordata": "bench_sensordata",
+    "heap32": "bench_heap32",
 }
 
 
