@@ -138,3 +138,16 @@ def test_many_attributes_stop_at_the_limit():
         cond = _feed_until_error(t, b" a%d='1'" % k, 1)
         k += 1
     assert cond == "policy-violation"
+
+
+def test_attribute_values_are_cached_on_their_second_miss_until_the_cache_is_full():
+    t = Tokenizer(Null())
+    t.feed(HEADER)
+    t.feed(b"<m id='m1' type='chat'/>")
+    assert b"chat" not in t._values  # seen once: an id or a reading, maybe
+    t.feed(b"<m id='m2' type='chat'/>")
+    assert b"chat" in t._values and b"m2" not in t._values
+    for k in range(100):
+        t.feed(b"<m a='r%d'/><m a='r%d'/>" % (k, k))
+    assert len(t._values) == 24
+    assert not t._seen  # released once the cache is full

@@ -43,6 +43,7 @@ _BANG = const(33)  # !
 _QMARK = const(63)  # ?
 _VALUES = const(24)  # entries in the attribute value cache
 _VALUE_MAX = const(40)  # longest attribute value cached
+_SEEN = const(32)  # values missed once, remembered by hash (small ints: no allocation)
 _PARTS = const(16)  # chunks of an unfinished text run kept before merging them
 _WS = b" \t\r\n"
 # Parser states
@@ -67,6 +68,7 @@ class Tokenizer(Markup):
         # Recent short attribute values (namespaces, JIDs, flags) -> str: a hit saves the
         # decode, whose interning lookup is the most expensive step on the hot path.
         self._values = {}
+        self._seen = set()  # hashes of values missed once: a second miss admits the value
         self.reset()
 
     def reset(self):
@@ -386,18 +388,26 @@ class Tokenizer(Markup):
             self._h.text(s)
 
     def _value(self, v, len=len):  # noqa: A002 - a local, as in _parse
-        """Cache miss on an attribute value. The cache keeps the first values seen (in XMPP
-        traffic: namespaces, JIDs, flags, units) and is never cleared: refilling would cost
-        more than the misses."""
+        """Cache miss on an attribute value. A value is cached when it is missed a second
+        time (in XMPP traffic: namespaces, JIDs, flags, units; not ids or readings), until
+        the cache is full; it is never cleared: refilling would cost more than the misses."""
         if b"&" in v:
             return unescape(v)
         s = v.decode()
         if len(s) != len(v):
             check(v)
-        if len(v) <= _VALUE_MAX:
-            cache = self._values
-            if len(cache) < _VALUES:
+        cache = self._values
+        if len(v) <= _VALUE_MAX and len(cache) < _VALUES:
+            seen = self._seen
+            h = hash(v)
+            if h in seen:
                 cache[v] = s
+                if len(cache) == _VALUES:
+                    seen.clear()  # for good: its memory goes back to the heap
+            elif len(seen) < _SEEN:
+                seen.add(h)
+            else:
+                seen.clear()
         return s
 
     def _pile(self, s):
