@@ -101,6 +101,21 @@ def test_less_than_inside_tag_is_not_well_formed():
     assert error_of(stream(b"<a <b/>")) == "not-well-formed"
 
 
+def test_less_than_anywhere_in_a_tag_is_not_well_formed_even_after_its_parts_were_cached():
+    seen = b"<a x='1' y='2'/><a x='1' y='2'/><a x='1' y='2'/>"  # names and values cached
+    for tag in (
+        b"<a x='1' y='<'/>",
+        b"<a x='1' y='2<'/>",
+        b"<a x='<1' y='2'/>",
+        b"<a x='&amp;<' y='2'/>",
+        b'<a x="1" y="<"/>',
+        b"<a x='1' y<='2'/>",
+        b"<a x='1' y='2' </a>",
+        b"<a<b x='1'/>",
+    ):
+        assert error_of(stream(seen + tag)) == "not-well-formed", tag
+
+
 def test_text_before_root_is_not_well_formed():
     assert error_of(b"hello" + HEADER) == "not-well-formed"
 

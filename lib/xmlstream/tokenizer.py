@@ -235,18 +235,20 @@ class Tokenizer(Markup):
                 if e < 0:
                     return i
             else:
-                q = find(b"<", i + 1)
-                lim = n if q < 0 else q
-                e = find(b">", i + 1, lim)
-                if e < 0:
+                # The tag ends at the first '>'. A '<' before it is an error, but looking
+                # for one would scan every tag twice: names and keys are validated when
+                # cached and values when first decoded, so a '<' makes the fast path fail.
+                e = find(b">", i + 1)
+                if e < 0 or e >= stop:
+                    # Sizes are judged before content: a byte at or past `stop` judges
+                    # nothing, so every chunking reports the same error.
+                    q = find(b"<", i + 1, n if e < 0 else e)
                     if q >= 0:
                         if q >= stop:
                             self._limit(self._max + 1)
                         raise XMLError(NWF, "'<' inside a tag")
-                    return i
-                # Sizes are judged before content: a byte at or past `stop` judges nothing,
-                # so every chunking reports the same error.
-                if e >= stop:
+                    if e < 0:
+                        return i
                     self._limit(self._max + 1)
                 empty = b[e - 1] == _SLASH
                 body = b[i + 1 : e - 1] if empty else b[i + 1 : e]
@@ -289,6 +291,10 @@ class Tokenizer(Markup):
                         elif len(attrs) != np >> 1:
                             raise XMLError(NWF, "duplicate attribute")
                 if hd is None:
+                    q = find(b"<", i + 1)
+                    if 0 <= q < e:
+                        raise XMLError(NWF, "'<' inside a tag")
+                    lim = n if q < 0 else q
                     # ('>' in a value) Judge nothing after the last '>' in sight, nor past the
                     # limit: a chunking that ends there has seen no more of the tag.
                     end = b.rfind(b">", e, min(lim, stop)) + 1
@@ -391,6 +397,8 @@ class Tokenizer(Markup):
         """Cache miss on an attribute value. A value is cached when it is missed a second
         time (in XMPP traffic: namespaces, JIDs, flags, units; not ids or readings), until
         the cache is full; it is never cleared: refilling would cost more than the misses."""
+        if b"<" in v:
+            raise XMLError(NWF, "'<' inside a tag")
         if b"&" in v:
             return unescape(v)
         s = v.decode()
