@@ -113,3 +113,73 @@ async def test_losing_the_connection_ends_every_session():
     c.go_offline()
     assert [x[0] for x in seen] == ["timeout"]
     assert r.table.in_use() == 0
+
+
+def _accept(c, r, s):
+    req = c.take()[0]
+    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+
+
+def _failure(seqnr, node_id, text, done):
+    err = Element(
+        "error", NS, {"nodeId": node_id, "timestamp": "2026-11-23T21:02:03Z"}, None, text
+    )
+    attrs = {"seqnr": seqnr, "done": "true"} if done else {"seqnr": seqnr}
+    fail = Element("failure", NS, attrs, [err])
+    return Element("message", st.NS_CLIENT, {"from": DEV}, [fail])
+
+
+async def test_a_separate_done_message_ends_the_readout():
+    c, r, seen, cb = _start()
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    _accept(c, r, s)
+    c.router.dispatch(_fields(s.seqnr, done=False))
+    assert r.table.in_use() == 1
+    done = Element("done", NS, {"seqnr": s.seqnr})
+    c.router.dispatch(Element("message", st.NS_CLIENT, {"from": DEV}, [done]))
+    assert [x[0] for x in seen] == ["accepted", "fields", "done"]
+    assert r.table.in_use() == 0
+
+
+async def test_a_failure_without_done_reports_the_node_and_the_readout_goes_on():
+    c, r, seen, cb = _start()
+    states = []
+
+    def track(session, result, *args):
+        states.append((result, session.state))
+        cb(session, result, *args)
+
+    s = r.request_data(DEV, track)
+    await asyncio.sleep_ms(0)
+    _accept(c, r, s)
+    c.router.dispatch(_failure(s.seqnr, "n2", "Timeout", done=False))
+    assert r.table.in_use() == 1  # n1 is still being read
+    c.router.dispatch(_fields(s.seqnr, done=True))
+    assert [x[0] for x in seen] == ["accepted", "failure", "fields", "done"]
+    assert seen[1][1] == "n2" and seen[1][3] == "Timeout"
+    assert [st for _, st in states] == ["accepted", "accepted", "accepted", "ended"]
+    assert r.table.in_use() == 0
+
+
+async def test_a_failure_with_done_and_no_error_still_ends_with_a_final_answer():
+    c, r, seen, cb = _start()
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    _accept(c, r, s)
+    fail = Element("failure", NS, {"seqnr": s.seqnr, "done": "true"})
+    c.router.dispatch(Element("message", st.NS_CLIENT, {"from": DEV}, [fail]))
+    assert [x[0] for x in seen] == ["accepted", "failure"]
+    assert r.table.in_use() == 0
+
+
+async def test_more_requests_than_iqs_the_router_tracks_end_in_failure_not_in_a_lost_slot():
+    c, r, seen, cb = _start(timeout_ms=50, sessions=10)
+    for _ in range(10):
+        assert r.request_data(DEV, cb) is not None
+    await asyncio.sleep_ms(0)
+    refused = [x for x in seen if x[0] == "failure"]
+    assert len(refused) == 2 and "in flight" in refused[0][3]
+    await asyncio.sleep_ms(120)
+    assert sorted(x[0] for x in seen) == ["failure"] * 2 + ["timeout"] * 8
+    assert r.table.in_use() == 0

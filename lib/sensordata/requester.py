@@ -10,7 +10,10 @@ The results are those slixmpp's requester documents; `fields` is a list of
 `(name, typename, value, unit, data_type, flags)` tuples, `flags` a tuple of flag names.
 Sessions live in the same fixed-size table as the sensor's: `request_data` returns None
 when all are in use. Each session ends exactly once, with done, rejected, failure,
-cancelled or timeout, and its slot is freed then.
+cancelled or timeout, and its slot is freed then; the final callback sees
+`session.state == "ended"`. As XEP-0323 has it, a `<failure>` without done='true' only
+says that some nodes failed (each reported as a non-final `failure`) while the others go
+on, and a readout may end with a `<done/>` message of its own as well as with done='true'.
 """
 
 import asyncio
@@ -37,6 +40,7 @@ class Requester:
         r.message(wire.NS, "fields", self._on_fields)
         r.message(wire.NS, "failure", self._on_failure)
         r.message(wire.NS, "started", self._on_started)
+        r.message(wire.NS, "done", self._on_done)
         client.on_offline.append(self._offline)
 
     def request_data(self, to_jid, callback, node_ids=None, fields=None, flags=None, when=None):
@@ -97,7 +101,11 @@ class Requester:
                 self._call(s, "queued" if queued else "accepted")
 
         s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
-        self.client.router.expect(id_, answered)
+        try:
+            self.client.router.expect(id_, answered)
+        except OverflowError as e:  # the router's table of iqs in flight is full
+            self._end(s, "failure", error_msg=str(e))
+            return
         try:
             self.client.send(st.iq("get", jid, id_, req))
             while s.jid == jid and s.seqnr == seqnr:
@@ -154,10 +162,21 @@ class Requester:
         s = self._session(msg, el)
         if s is None:
             return
-        for err in el.children:
-            if err.name == "error":
-                self._call(s, "failure", err.get("nodeId"), err.get("timestamp"), None, err.text)
-        self._end(s, None)  # XEP-0323: a failure ends the request
+        self._touch(s)
+        errors = [e for e in el.children if e.name == "error"]
+        done = el.get("done") in ("true", "1")
+        last = errors.pop() if done and errors else None
+        for e in errors:
+            self._call(s, "failure", e.get("nodeId"), e.get("timestamp"), None, e.text)
+        if last is not None:
+            self._end(s, "failure", last.text, last.get("nodeId"), last.get("timestamp"))
+        elif done:
+            self._end(s, "failure", "readout failed")
+
+    def _on_done(self, msg):
+        s = self._session(msg, msg.find("done", wire.NS))
+        if s is not None:
+            self._end(s, "done")
 
     # -- endings -----------------------------------------------------------------------------
 
@@ -167,9 +186,9 @@ class Requester:
         except Exception as e:  # noqa: BLE001 - a faulty callback must not break routing
             self.log.error("requester callback failed on %s: %r" % (result, e))
 
-    def _end(self, s, result, error_msg=None):
-        if result is not None:
-            self._call(s, result, error_msg=error_msg)
+    def _end(self, s, result, error_msg=None, node_id=None, timestamp=None):
+        s.state = "ended"
+        self._call(s, result, node_id, timestamp, None, error_msg)
         s.event.set()
         self.table.free(s)
 
