@@ -40,6 +40,7 @@ class FakeClient:
         self.online = True
         self._ids = 0
         self.router = Router(self.send, self.log)
+        self.router.account = jid
         self.roster = Roster(self, allow)
 
     def send(self, el):

@@ -153,3 +153,61 @@ def test_roster_push_adds_a_contact_only_from_our_own_server():
     )
     c.router.dispatch(real)
     assert c.roster.is_authorized("friend@example.org/a")
+
+
+async def test_an_answer_counts_only_from_whom_we_asked():
+    import asyncio
+
+    c = FakeClient()  # account dev@example.org
+    res = {"type": "result", "id": "r3"}
+    q = st.iq("get", "thing@example.org/sensor", "r3", Element("ping", st.NS_PING))
+    task = asyncio.create_task(c.router.request(q, 1000))
+    await asyncio.sleep_ms(0)
+    for frm in (None, "mallory@evil.example/x", "thing@example.org/other", "example.org"):
+        attrs = dict(res, **{"from": frm}) if frm else res
+        c.router.dispatch(Element("iq", st.NS_CLIENT, attrs))
+        assert "r3" in c.router.pending, frm
+    c.router.dispatch(
+        Element("iq", st.NS_CLIENT, dict(res, **{"from": "Thing@Example.ORG/sensor"}))
+    )
+    assert (await task).get("from") == "Thing@Example.ORG/sensor"
+
+
+async def test_what_we_ask_our_server_is_answered_by_it_or_our_account_not_by_others():
+    import asyncio
+
+    c = FakeClient()
+    for to, frm, ok in (
+        (None, None, True),
+        (None, "dev@example.org", True),
+        (None, "example.org", True),
+        (None, "mallory@evil.example/x", False),
+        (None, "dev@example.org/other", False),
+        ("example.org", None, True),
+        ("example.org", "example.org", True),
+        ("example.org", "evil.example", False),
+    ):
+        q = st.iq("get", to, "r4", Element("query", "jabber:iq:roster"))
+        task = asyncio.create_task(c.router.request(q, 30))
+        await asyncio.sleep_ms(0)
+        attrs = {"type": "result", "id": "r4"}
+        if frm:
+            attrs["from"] = frm
+        c.router.dispatch(Element("iq", st.NS_CLIENT, attrs))
+        assert ((await task) is not None) == ok, (to, frm)
+
+
+def test_a_failing_message_handler_costs_its_stanza_not_the_next_ones():
+    c = FakeClient()
+    got = []
+
+    def handler(el):
+        if el.get("id") == "bad":
+            raise KeyError("bug")
+        got.append(el.get("id"))
+
+    c.router.message("urn:x", "x", handler)
+    for id_ in ("bad", "good"):
+        x = Element("x", "urn:x")
+        c.router.dispatch(Element("message", st.NS_CLIENT, {"id": id_, "from": "a@b/c"}, [x]))
+    assert got == ["good"]

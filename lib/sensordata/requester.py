@@ -102,7 +102,7 @@ class Requester:
 
         s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
         try:
-            self.client.router.expect(id_, answered)
+            self.client.router.expect(id_, answered, jid)
         except OverflowError as e:  # the router's table of iqs in flight is full
             self._end(s, "failure", error_msg=str(e))
             return

@@ -22,6 +22,7 @@ from xmlstream.element import Element
 from xmlstream.errors import XMLError
 from xmlstream.stream import XMLStream
 from xmpp import errors, login, sasl
+from xmpp import jid as xjid
 from xmpp import stanza as st
 from xmpp.backoff import Backoff
 from xmpp.errors import LoginFailed, StreamClosed
@@ -45,6 +46,7 @@ class Client:
         self.transport = None
         self.outbox = Outbox(o.out_buffer)
         self.router = Router(self.send, log, name, version)
+        self.router.account = xjid.bare(o.jid)
         self.roster = Roster(self, allow, o.max_contacts)
         self.xml = XMLStream(self, o.max_stanza)
         self.rbuf = bytearray(o.read_chunk)
@@ -62,6 +64,7 @@ class Client:
         self._down = asyncio.Event()
         self._redirect = None
         self._redirects = 0
+        self._target = (o.host, o.port)  # where the current (or last) connection goes
         self._ids = 0
         self._last_rx = 0
         self._last_tx = 0
@@ -116,11 +119,11 @@ class Client:
                 self.log.warn("bad XML from server (%s): %s" % (e.condition, e.message))
             except asyncio.TimeoutError:
                 self.last_error = "timeout"
-                self.log.warn("timed out connecting to %s:%d" % (self.opt.host, self.opt.port))
+                self.log.warn("timed out connecting to %s:%d" % self._target)
             except (OSError, ValueError) as e:
                 # ValueError: mbedTLS reports a certificate that fails verification so.
                 self.last_error = repr(e)
-                self.log.warn("connection to %s:%d failed: %r" % (self.opt.host, self.opt.port, e))
+                self.log.warn("connection to %s:%d failed: %r" % (self._target + (e,)))
             except MemoryError:
                 # Everything of the connection is gone now; collect it and try again later.
                 self.last_error = "out of memory"
@@ -128,6 +131,9 @@ class Client:
                 self.log.error(
                     "out of memory during the connection; %d bytes free" % gc.mem_free()
                 )
+            except Exception as e:  # noqa: BLE001 - a bug costs a reconnect, not the client
+                self.last_error = repr(e)
+                self.log.error("connection to %s:%d ended by %r" % (self._target + (e,)))
             self.backoff.connected_for(time.ticks_diff(time.ticks_ms(), started))
             if self._stop.is_set():
                 break
@@ -147,7 +153,9 @@ class Client:
 
     async def _connection(self):
         o = self.opt
-        host, port = self._redirect or (o.host, o.port)
+        if self._redirect is None:
+            self._redirects = 0  # a new chain of see-other-host hops starts here
+        self._target = host, port = self._redirect or (o.host, o.port)
         self._redirect = None
         self.transport = t = Transport()
         tasks = ()
@@ -158,7 +166,6 @@ class Client:
             await asyncio.wait_for_ms(login.login(self), o.login_timeout_ms)
             self._online = True  # from here on stanzas go through the outbox and the router
             self._last_rx = self._last_tx = time.ticks_ms()
-            self._redirects = 0
             self.connects += 1
             self._down.clear()
             self._why = None

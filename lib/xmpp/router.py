@@ -18,6 +18,7 @@ import sys
 from micropython import const
 
 from xmlstream.element import Element
+from xmpp import jid as xjid
 from xmpp import stanza as st
 
 _MAX_PENDING = const(8)
@@ -38,7 +39,8 @@ class Router:
         self.node_items = {}
         self.max_tasks = max_tasks
         self.tasks = 0
-        self.pending = {}  # id -> callable(response element or None)
+        self.pending = {}  # id -> (callable(response element or None), JID asked or None)
+        self.account = None  # our bare JID: who may answer what we asked without a 'to'
         self.iq(st.NS_DISCO_INFO, "query", self._disco_info)
         self.iq(st.NS_DISCO_ITEMS, "query", self._disco_items)
         self.iq(st.NS_PING, "ping", self._ping)
@@ -76,18 +78,36 @@ class Router:
             for child in el.children:
                 h = self.message_handlers.get((child.name, child.ns))
                 if h is not None:
-                    self._run(h(el), el)
+                    self._call(h, el)
                     return
         elif name == "presence":
             for h in self.presence_handlers:
-                self._run(h(el), el)
+                self._call(h, el)
+
+    def _call(self, h, el):
+        # A failing handler costs its stanza, not the connection: the exception would
+        # otherwise unwind the client's read loop.
+        try:
+            reply = h(el)
+        except Exception as e:  # noqa: BLE001 - logged; the next stanza is handled as usual
+            self.log.error("%s handler failed on one from %s: %r" % (el.name, el.get("from"), e))
+            return
+        self._run(reply, el)
 
     def _iq(self, el):
         type_ = el.get("type")
         if type_ in ("result", "error"):
-            cb = self.pending.pop(el.get("id"), None)
-            if cb is not None:
-                cb(el)
+            id_ = el.get("id")
+            p = self.pending.get(id_)
+            if p is None:
+                return
+            if not self._answers(el.get("from"), p[1]):
+                # Ids are guessable: an answer counts only from whom we asked (RFC 6120
+                # §8.1.2.1), or anyone could answer our roster request, say.
+                self.log.warn("iq %s answered by %s: ignored" % (id_, el.get("from")))
+                return
+            del self.pending[id_]
+            p[0](el)
             return
         if type_ not in ("get", "set") or el.get("id") is None:
             # RFC 6120 §8.2.3: no id means no reply is possible; a bad type gets bad-request.
@@ -142,13 +162,30 @@ class Router:
 
     # -- our own requests ------------------------------------------------------------------
 
-    def expect(self, id_, callback):
-        """Call `callback(response)` when the iq result/error with this id arrives, at once,
-        before any later stanza of the same read is dispatched; `callback(None)` if the
-        connection ends first. `forget(id_)` withdraws it (e.g. on a timeout)."""
+    def expect(self, id_, callback, to=None):
+        """Call `callback(response)` when the iq result/error with this id arrives from `to`
+        (the request's 'to'; None: our own account or server), at once, before any later
+        stanza of the same read is dispatched; `callback(None)` if the connection ends
+        first. `forget(id_)` withdraws it (e.g. on a timeout)."""
         if len(self.pending) >= _MAX_PENDING or id_ in self.pending:
             raise OverflowError("too many iq requests in flight")
-        self.pending[id_] = callback
+        self.pending[id_] = (callback, to)
+
+    def _answers(self, frm, to):
+        """Whether an iq answer from `frm` can answer a request sent to `to`: from that JID;
+        or, for a request to our own server or account (no 'to', our domain or bare JID),
+        from either or without a 'from' (RFC 6120 §8.1.2.1 allows both forms)."""
+        acct = self.account
+        try:
+            if to is not None:
+                to = xjid.normalize(to)
+                if frm is not None and xjid.normalize(frm) == to:
+                    return True
+            if acct is None or (to is not None and to != acct and to != xjid.domain(acct)):
+                return False
+            return frm is None or xjid.normalize(frm) in (acct, xjid.domain(acct))
+        except xjid.JIDError:
+            return False
 
     def forget(self, id_):
         self.pending.pop(id_, None)
@@ -157,7 +194,7 @@ class Router:
         """The connection ended: nobody will answer what is pending."""
         waiting = list(self.pending.values())
         self.pending.clear()
-        for cb in waiting:
+        for cb, _ in waiting:
             cb(None)
 
     async def request(self, iq_el, timeout_ms):
@@ -170,7 +207,7 @@ class Router:
             box[0] = el
             done.set()
 
-        self.expect(id_, answered)
+        self.expect(id_, answered, iq_el.get("to"))
         try:
             self.send(iq_el)
             try:
