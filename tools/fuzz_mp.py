@@ -297,8 +297,7 @@ def check_memory(data, max_stanza, max_depth):
             if grown > bound:
                 raise Violation("memory", "%d bytes held (bound %d)" % (grown, bound))
             worst = max(worst, grown)
-    caches = (t._heads, 32), (t._keys, 32), (t._nskeys, 32), (t._values, 24), (t._seen, 32)
-    for cache, size in caches:
+    for cache, size in ((t._heads, 32), (t._keys, 32), (t._nskeys, 32), (t._values, 24)):
         if len(cache) > size:
             raise Violation("memory", "a cache holds %d entries" % len(cache))
     return worst - max_stanza

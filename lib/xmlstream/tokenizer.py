@@ -43,7 +43,7 @@ _BANG = const(33)  # !
 _QMARK = const(63)  # ?
 _VALUES = const(24)  # entries in the attribute value cache
 _VALUE_MAX = const(40)  # longest attribute value cached
-_SEEN = const(32)  # values missed once, remembered by hash (small ints: no allocation)
+_RECENT = const(32)  # hashes of the latest value misses kept (a power of two)
 _PARTS = const(16)  # chunks of an unfinished text run kept before merging them
 _WS = b" \t\r\n"
 # Parser states
@@ -68,7 +68,10 @@ class Tokenizer(Markup):
         # Recent short attribute values (namespaces, JIDs, flags) -> str: a hit saves the
         # decode, whose interning lookup is the most expensive step on the hot path.
         self._values = {}
-        self._seen = set()  # hashes of values missed once: a second miss admits the value
+        # Hashes of the latest misses (small ints, in a list that never grows): a value
+        # missed again while its hash is here enters the cache.
+        self._recent = [0] * _RECENT
+        self._ri = 0
         self.reset()
 
     def reset(self):
@@ -393,10 +396,11 @@ class Tokenizer(Markup):
         else:
             self._h.text(s)
 
-    def _value(self, v, len=len):  # noqa: A002 - a local, as in _parse
-        """Cache miss on an attribute value. A value is cached when it is missed a second
-        time (in XMPP traffic: namespaces, JIDs, flags, units; not ids or readings), until
-        the cache is full; it is never cleared: refilling would cost more than the misses."""
+    def _value(self, v):
+        """Cache miss on an attribute value. A value is cached when it is missed again
+        within the next few misses (in XMPP traffic: namespaces, JIDs, flags, units; not ids
+        or readings), until the cache is full; it is never cleared: refilling would cost
+        more than the misses. Few locals: a frame over 11 words would come from the heap."""
         if b"<" in v:
             raise XMLError(NWF, "'<' inside a tag")
         if b"&" in v:
@@ -404,18 +408,13 @@ class Tokenizer(Markup):
         s = v.decode()
         if len(s) != len(v):
             check(v)
-        cache = self._values
-        if len(v) <= _VALUE_MAX and len(cache) < _VALUES:
-            seen = self._seen
+        if len(self._values) < _VALUES and len(v) <= _VALUE_MAX:
             h = hash(v)
-            if h in seen:
-                cache[v] = s
-                if len(cache) == _VALUES:
-                    seen.clear()  # for good: its memory goes back to the heap
-            elif len(seen) < _SEEN:
-                seen.add(h)
+            if h in self._recent:
+                self._values[v] = s
             else:
-                seen.clear()
+                self._recent[self._ri] = h
+                self._ri = (self._ri + 1) & (_RECENT - 1)
         return s
 
     def _pile(self, s):
