@@ -67,3 +67,16 @@ def test_memory_is_preallocated():
         o.take()
     gc.collect()
     assert gc.mem_alloc() - before < 256
+
+
+def test_a_stanza_that_fails_to_serialize_leaves_nothing_behind():
+    from xmlstream.element import Element
+
+    o = Outbox(256)
+    bad = Element("message", "jabber:client", {"to": "a@b"}, [Element("x", "urn:x", {"n": 5})])
+    try:
+        o.put_nowait(bad)
+    except TypeError:
+        pass
+    assert o.put_nowait(Element("presence", "jabber:client"))
+    assert bytes(o.take()) == b"<presence/>"

@@ -142,9 +142,10 @@ def test_subscription_from_a_stranger_is_refused():
 def test_roster_push_adds_a_contact_only_from_our_own_server():
     c = FakeClient()
     item = Element("item", st.NS_ROSTER, {"jid": "friend@example.org", "subscription": "both"})
-    fake = _iq("set", Element("query", st.NS_ROSTER, None, [item]), frm="eve@evil.example/x")
-    c.router.dispatch(fake)
-    assert not c.roster.is_authorized("friend@example.org/a")
+    for frm in ("eve@evil.example/x", "dev@example.org/another-client", "example.org"):
+        fake = _iq("set", Element("query", st.NS_ROSTER, None, [item]), frm=frm)
+        c.router.dispatch(fake)
+        assert not c.roster.is_authorized("friend@example.org/a"), frm
     real = Element(
         "iq",
         st.NS_CLIENT,
@@ -211,3 +212,13 @@ def test_a_failing_message_handler_costs_its_stanza_not_the_next_ones():
         x = Element("x", "urn:x")
         c.router.dispatch(Element("message", st.NS_CLIENT, {"id": id_, "from": "a@b/c"}, [x]))
     assert got == ["good"]
+
+
+def test_disco_items_of_an_unknown_node_is_item_not_found_and_of_none_an_empty_list():
+    c = FakeClient()
+    c.router.dispatch(_iq("get", Element("query", st.NS_DISCO_ITEMS, {"node": "nope"})))
+    (out,) = c.take()
+    assert b"item-not-found" in out
+    c.router.dispatch(_iq("get", Element("query", st.NS_DISCO_ITEMS)))
+    (out,) = c.take()
+    assert b"type='result'" in out.replace(b'"', b"'") and b"<item" not in out

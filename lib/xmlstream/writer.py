@@ -37,11 +37,12 @@ class Writer:
         self._n = m
 
     def element(self, el, parent_ns=CLIENT_NS):
-        """Append el serialized, or nothing at all if it does not fit (WriterFull)."""
+        """Append el serialized, or nothing at all if it does not fit (WriterFull) or cannot
+        be written (e.g. a non-string attribute): half a stanza would corrupt the stream."""
         mark = self._n
         try:
             el.write(self, parent_ns)
-        except WriterFull:
+        except Exception:
             self._n = mark
             raise
 

@@ -99,7 +99,10 @@ async def bind(c, features):
     answer = await c.next_stanza()
     if answer.get("type") != "result":
         cond = st.error_condition(answer)
-        raise LoginFailed("bind refused: %s" % cond, o.retry_permanent_ms)
+        err = answer.find("error")
+        # RFC 6120 §7.6.2: type 'wait' (resource-constraint) passes; the rest needs a fix.
+        transient = err is not None and err.get("type") == "wait"
+        raise LoginFailed("bind refused: %s" % cond, 0 if transient else o.retry_permanent_ms)
     bound = answer.find("bind", st.NS_BIND)
     jid_el = bound.find("jid", st.NS_BIND) if bound is not None else None
     if jid_el is not None and jid_el.text:

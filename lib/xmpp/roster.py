@@ -54,9 +54,10 @@ class Roster:
             self.contacts.discard(j)
 
     def _push(self, el):
-        # RFC 6121 §2.1.6: a push without 'from', or from our own bare JID, is genuine.
+        # RFC 6121 §2.1.6: a push without 'from', or from exactly our bare JID, is genuine
+        # (not from another resource of our account: a client there cannot push).
         frm = el.get("from")
-        if frm and _bare(frm) != jids.bare(self.client.jid):
+        if frm and (_bare(frm) != jids.bare(self.client.jid) or "/" in frm):
             return st.error(el, "service-unavailable")
         if el.get("type") != "set":
             return st.error(el, "bad-request")

@@ -241,7 +241,10 @@ class Router:
     def _disco_items(self, el):
         node = el.children[0].get("node")
         provider = self.node_items.get(node)
-        items = provider(el) if provider is not None else []
+        if provider is not None:
+            items = provider(el)
+        else:
+            items = [] if node is None else None  # XEP-0030 §4.1: no such node
         if items is None:
             return st.error(el, "item-not-found")
         attrs = {"node": node} if node is not None else None
