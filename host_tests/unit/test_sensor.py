@@ -9,6 +9,8 @@ from sensordata.wire import NS
 from xmlstream.element import Element
 from xmpp import stanza as st
 
+HEAPSIZE = "192k"  # the sensor, the router and the XML layer, compiled from source
+
 OWNER = "owner@example.org/phone"
 TH = (
     ("Temperature", "numeric", "°C", "momentary"),
@@ -334,3 +336,52 @@ async def test_a_cancelled_request_does_not_abandon_the_readout_under_way():
     assert dev.reads == 1  # the second request joined the readout the first one started
     out = c.take()
     assert sum(b"done='true'" in _norm(m) for m in out) == 1
+
+
+def test_a_rejection_echoes_the_seqnr_exactly_and_a_far_when_is_refused():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req(seqnr="999999999999"))  # 12 digits: not a valid seqnr
+    c.router.dispatch(_req(attrs={"momentary": "true", "when": iso(s.clock.now() + 2 * 86400)}))
+    a, b = [_norm(o) for o in c.take()]
+    assert (
+        b"bad-request" in a
+        and b"<rejected xmlns='urn:xmpp:iot:sensordata' seqnr='999999999999'" in a
+    )
+    assert b"bad-request" in b and b"more than a day ahead" in b
+    assert s.table.in_use() == 0
+
+
+async def test_an_unsynced_board_sends_no_timestamp_rather_than_a_false_one():
+    c, s, _ = _sensor()
+    s.clock.synced = False
+    c.router.dispatch(_req())
+    await _settle()
+    fail = _norm(c.take()[1])
+    assert b"<error nodeId='sht4x-44'>Clock not synchronized" in fail
+
+
+async def test_a_field_without_a_valid_reading_is_left_out_and_a_node_without_any_fails():
+    c, s, dev = _sensor()
+    dev.values[0] = None  # Temperature: no valid reading this time
+    c.router.dispatch(_req())
+    await _settle()
+    msg = _norm(c.take()[1])
+    assert b"name='Humidity'" in msg and b"Temperature" not in msg and b"value=''" not in msg
+    c, s, dev = _sensor()  # a new readout (requests within 250 ms share one)
+    dev.values[0] = dev.values[1] = None
+    c.router.dispatch(_req(seqnr="2"))
+    await _settle()
+    fail = _norm(c.take()[1])
+    assert b"<failure" in fail and b"No valid reading" in fail and b"done='true'" in fail
+
+
+async def test_historical_without_from_or_to_gives_the_whole_history():
+    c, s, dev = _sensor(history=4, sample_s=60)
+    node = s.node("sht4x-44")
+    t0 = int(s.clock.now()) - 300
+    for k in range(4):
+        node.history.add(t0 + 60 * k, ("2%d.0" % k, "40.0", "SHT40", True))
+    c.router.dispatch(_req(attrs={"historical": "true"}))
+    await _settle()
+    msg = _norm(c.take()[1])
+    assert msg.count(b"<timestamp") == 4 and b"done='true'" in msg

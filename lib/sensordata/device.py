@@ -14,7 +14,8 @@ need import nothing from this package:
             one readout: a tuple of values in FIELDS order. A numeric value is a decimal
             string whose digits are the precision the part really has ('21.53', not 21.53
             as a float); a boolean is True/False; a string is a str; None marks a field with
-            no valid value this time (sent with the QoS flag 'missing').
+            no valid value this time (left out of the readout; a node with no valid value
+            at all gets a 'No valid reading' error instead).
             Raises OSError (or any Exception) when the part does not answer: the sensor turns
             that into a <failure> for this node only.
 

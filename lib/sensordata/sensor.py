@@ -21,6 +21,8 @@ from sensordata.sessions import SessionTable
 from xmpp import stanza as st
 
 _TEXT_MAX = const(120)  # characters of a rejection text
+_SEQNR_ECHO = const(32)  # longest seqnr echoed in a rejection (any longer one is garbage)
+_WHEN_MAX_S = const(86400)  # how far ahead a request may ask to be read (`when`)
 
 
 class Sensor:
@@ -72,7 +74,7 @@ class Sensor:
         except Exception as e:  # noqa: BLE001 - e.g. MemoryError: still answer in both forms
             # slixmpp ignores an error without <rejected>: the requester would wait forever.
             self.log.error("request from %s failed: %r" % (iq.get("from"), e))
-            seqnr = (iq.children[0].get("seqnr") or "")[:11]
+            seqnr = _echo(iq.children[0].get("seqnr"))
             return st.error(
                 iq, "internal-server-error", None, wire.rejected(seqnr, "Internal error")
             )
@@ -80,8 +82,7 @@ class Sensor:
     def _request(self, iq):
         frm = iq.get("from")
         req_el = iq.children[0]
-        # Echoed in rejections before it is validated: a valid seqnr has at most 11 characters.
-        seqnr = (req_el.get("seqnr") or "")[:11]
+        seqnr = _echo(req_el.get("seqnr"))  # rejections echo it before it is validated
         if not self.client.roster.is_authorized(frm):
             return self._reject(iq, seqnr, "forbidden", "Access denied")
         try:
@@ -98,6 +99,9 @@ class Sensor:
                 return self._reject(iq, seqnr, "item-not-found", "No such field")
         if self.table.find(frm, req.seqnr) is not None:
             return self._reject(iq, seqnr, "bad-request", "seqnr already in use")
+        if req.when is not None and req.when - self.clock.now() > _WHEN_MAX_S:
+            # A queued request holds its slot until then: a far `when` would keep it forever.
+            return self._reject(iq, seqnr, "bad-request", "when is more than a day ahead")
         s = self.table.claim(frm, req.seqnr)
         if s is None:
             self.log.warn("session table full: %s seqnr=%s rejected" % (frm, seqnr))
@@ -173,8 +177,8 @@ class Sensor:
         msg = wire.FieldsMessage(to, req.seqnr)
         errors = []
         if not self.clock.synced:
-            now = self.clock.now()
-            errors = [(n.id, now, "Clock not synchronized") for n in self._selected(req)]
+            # No time to give: the errors go without a timestamp rather than with a false one.
+            errors = [(n.id, None, "Clock not synchronized") for n in self._selected(req)]
         else:
             for node in self._selected(req):
                 blocks = []
@@ -186,13 +190,15 @@ class Sensor:
                         block = self._block(node, req, got[1], got[0], wire.CURRENT, None)
                         if block:
                             blocks.append(block)
+                        elif None in got[0]:
+                            errors.append((node.id, got[1], "No valid reading"))
                 if node.history is not None and req.flags & wire.HISTORICAL:
-                    if req.t_from is not None or req.t_to is not None:
-                        flag = _hist_kind(self.sample_s)
-                        for t, values in node.history.between(req.t_from, req.t_to):
-                            block = self._block(node, req, t, values, 0, flag)
-                            if block:
-                                blocks.append(block)
+                    # XEP-0323: the whole history, or the part within from/to when given.
+                    flag = _hist_kind(self.sample_s)
+                    for t, values in node.history.between(req.t_from, req.t_to):
+                        block = self._block(node, req, t, values, 0, flag)
+                        if block:
+                            blocks.append(block)
                 for block in blocks:
                     if msg.blocks and msg.size + len(block) > self.budget:
                         await self._send(msg)
@@ -226,6 +232,8 @@ class Sensor:
                 if f[3] != "momentary":
                     continue  # history keeps measurements, not identity or status
                 kind = hist_flag
+            if values[i] is None:
+                continue  # no valid reading: a field without a value would break the schema
             out.append(
                 wire.field_bytes(f[0], f[1], values[i], f[2], kind, f[4] if len(f) > 4 else None)
             )
@@ -262,3 +270,8 @@ def _hist_kind(period_s):
     if period_s < 86400:
         return "historicalHour"
     return "historicalDay"
+
+
+def _echo(seqnr):
+    # Echoed exactly, as the requester keys its sessions by it; an absurdly long one not at all.
+    return seqnr if seqnr and len(seqnr) <= _SEQNR_ECHO else ""

@@ -150,19 +150,15 @@ def message(to, child):
 
 
 def field_bytes(name, typename, value, unit, kind, data_type=None):
-    """One serialized field element; QoS is `automaticReadout`, or `missing` for no value."""
-    if value is None:
-        qos, value = "missing", ""
-    else:
-        qos = "automaticReadout"
-        if value is True or value is False:
-            value = "true" if value else "false"
+    """One serialized field element (a value is required: fields without one are not sent)."""
+    if value is True or value is False:
+        value = "true" if value else "false"
     s = "<%s name='%s' value='%s'" % (typename, escape_attr(name), escape_attr(value))
     if unit:
         s += " unit='%s'" % escape_attr(unit)
     if data_type:
         s += " dataType='%s'" % escape_attr(data_type)
-    return (s + " %s='true' %s='true'/>" % (kind, qos)).encode()
+    return (s + " %s='true' automaticReadout='true'/>" % kind).encode()
 
 
 class FieldsMessage:
@@ -208,10 +204,14 @@ def node_block(node_id, ts, field_xml):
     )
 
 
+def _error_attrs(node_id, ts):
+    return {"nodeId": node_id} if ts is None else {"nodeId": node_id, "timestamp": clock.iso(ts)}
+
+
 def failure(to, seqnr, errors):
-    """One `<failure done='true'>` naming every node that failed: [(node_id, ts, text)]."""
+    """One `<failure done='true'>` naming every node that failed: [(node_id, ts or None when
+    the board has no time, text)]."""
     children = [
-        Element("error", NS, {"nodeId": nid, "timestamp": clock.iso(ts)}, None, text)
-        for nid, ts, text in errors
+        Element("error", NS, _error_attrs(nid, ts), None, text) for nid, ts, text in errors
     ]
     return message(to, seq_element("failure", seqnr, {"done": "true"}, children))
