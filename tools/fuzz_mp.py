@@ -270,9 +270,12 @@ def check_memory(data, max_stanza, max_depth):
     """Checks the bound; returns the most held beyond max_stanza at a measured point."""
     most = 64 << _r(4)  # read size: 64..512 bytes
     t = Tokenizer(_Null(), max_stanza, max_depth)
-    for _ in range(2):  # fills the caches as this input does (a value enters on its 2nd miss)
-        _feed(t, (data,))
-        t.reset()
+    _feed(t, (data,))  # fills the name caches as this input does
+    t.reset()
+    k = 0
+    while len(t._values) < 24:  # and the value cache to its bound, so it cannot grow below
+        t._values[b"%d" % k] = ""
+        k += 1
     bound = max_stanza + most + MEM_SLACK
     points = 12
     n = (len(data) + most - 1) // most
