@@ -1,8 +1,12 @@
 """XEP-0050 ad-hoc command "Read sensors": one stage, completed, a read-only data form.
 
 For clients with a command menu (Gajim, Profanity's /cmd, Psi, Cheogram, Converse.js).
-The form has one field per measurement, named `node/field`, labelled with the unit.
+The form has one field per measurement, named `node/field`, labelled with the unit; a note
+names the nodes that failed (type error when all did). Being one stage, every session is
+over when answered: a request naming a sessionid gets `session-expired`.
 """
+
+import random
 
 from xmlstream.element import Element
 from xmpp import stanza as st
@@ -18,10 +22,18 @@ class ReadCommand:
         self.thing = thing
         self.chat = chat
         self._sessions = 0
+        # Session ids are not reused after a restart either (XEP-0050 §3.4).
+        self._prefix = "%08x" % random.getrandbits(32)
         r = thing.client.router
         r.iq(NS_COMMANDS, "command", self._execute, feature=NS_COMMANDS)
         r.node_items[NS_COMMANDS] = self._items
+        r.node_info[NS_COMMANDS] = self._list_info
         r.node_info[NODE] = self._info
+
+    def _list_info(self, iq):
+        identity = {"category": "automation", "type": "command-list", "name": "Commands"}
+        children = [Element("identity", st.NS_DISCO_INFO, identity)]
+        return Element("query", st.NS_DISCO_INFO, {"node": NS_COMMANDS}, children)
 
     def _items(self, iq):
         if not self.thing.client.roster.is_authorized(iq.get("from")):
@@ -30,6 +42,8 @@ class ReadCommand:
         return [Element("item", st.NS_DISCO_ITEMS, {"jid": me, "node": NODE, "name": NAME})]
 
     def _info(self, iq):
+        if not self.thing.client.roster.is_authorized(iq.get("from")):
+            return st.error(iq, "forbidden")  # XEP-0050 §2.2: not available to them
         children = [
             Element(
                 "identity",
@@ -50,24 +64,30 @@ class ReadCommand:
         if not self.thing.client.roster.is_authorized(iq.get("from")):
             return st.error(iq, "forbidden")
         action = cmd.get("action") or "execute"
-        if action == "cancel":
-            attrs = {"node": NODE, "status": "canceled"}
-            if cmd.get("sessionid"):
-                attrs["sessionid"] = cmd.get("sessionid")
-            return st.result(iq, Element("command", NS_COMMANDS, attrs))
-        if action not in ("execute", "complete"):
-            return st.error(iq, "bad-request")
+        if action not in ("execute", "complete", "cancel", "next", "prev"):
+            return st.error(
+                iq, "bad-request", None, None, Element("malformed-action", NS_COMMANDS)
+            )
+        if cmd.get("sessionid"):
+            # Every session ended with its first answer (XEP-0050 §4.4).
+            return st.error(iq, "not-allowed", None, None, Element("session-expired", NS_COMMANDS))
+        if action in ("next", "prev", "cancel"):
+            return st.error(iq, "bad-request", None, None, Element("bad-action", NS_COMMANDS))
         return self._read(iq)
 
     async def _read(self, iq):
         sensor = self.thing.sensor
         fields = []
+        failed = []
         for n in sensor.nodes:
             values, _, err = await n.read()
+            if err is not None:
+                failed.append("%s: %s" % (n.id, err))
+                continue
             for i, f in enumerate(n.fields):
-                if f[3] != "momentary":
+                v = values[i]
+                if f[3] != "momentary" or v is None:
                     continue
-                v = err if err is not None else values[i]
                 if v is True or v is False:
                     v = "true" if v else "false"
                 label = "%s %s%s" % (n.id, f[0], " (%s)" % f[2] if f[2] else "")
@@ -76,7 +96,7 @@ class ReadCommand:
                         "field",
                         NS_DATA,
                         {"var": "%s/%s" % (n.id, f[0]), "label": label, "type": "text-single"},
-                        [Element("value", NS_DATA, None, None, "" if v is None else str(v))],
+                        [Element("value", NS_DATA, None, None, str(v))],
                     )
                 )
         form = Element(
@@ -86,5 +106,13 @@ class ReadCommand:
             [Element("title", NS_DATA, None, None, NAME)] + fields,
         )
         self._sessions += 1
-        attrs = {"node": NODE, "status": "completed", "sessionid": "r%d" % self._sessions}
-        return st.result(iq, Element("command", NS_COMMANDS, attrs, [form]))
+        sid = "%s-%d" % (self._prefix, self._sessions)
+        children = [form]
+        if failed:
+            # XEP-0050 §3.4: a command that completes but fails carries an error note.
+            kind = "warn" if fields else "error"
+            children.insert(
+                0, Element("note", NS_COMMANDS, {"type": kind}, None, "\n".join(failed))
+            )
+        attrs = {"node": NODE, "status": "completed", "sessionid": sid}
+        return st.result(iq, Element("command", NS_COMMANDS, attrs, children))

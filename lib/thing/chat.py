@@ -2,11 +2,14 @@
 
     help                 what follows
     nodes                the nodes and their fields
-    read [node] [field]  a readout, all nodes or one, all fields or one
+    read [node] [field]  a readout: the measurements of every node, every field of one
+                         node, or one field
     status               uptime, heap, clock, sessions in use, and the board's own status
 
-Only authorized senders are answered with data; anyone else gets one polite refusal (and
-no more than one per few minutes, so two bots cannot talk each other into a loop). Chat
+Only authorized senders are answered with data; anyone else gets one polite refusal (no
+more than one per sender per few minutes, and no more than a few per few minutes in all,
+so neither two bots nor a crowd can make the board talk without end); servers and
+components (JIDs without a local part) get none. Replies keep the sender's <thread>. Chat
 states and other body-less messages, and messages delivered late from offline storage
 (they carry a XEP-0203 delay), are ignored: an old "read" is not a question anymore.
 The readout goes through the XEP-0323 sensor's own read path (same drivers, same
@@ -53,22 +56,29 @@ class Chat:
         text = (body.text if body is not None else "").strip()
         if not text or not frm:
             return None
+        thread = msg.find("thread")
+        thread = thread.text if thread is not None else None
         if not self.client.roster.is_authorized(frm):
-            return self._refuse(frm, type_)
-        return self._answer(frm, type_, text[:_MAX_BODY])
+            return self._refuse(frm, type_, thread)
+        return self._answer(frm, type_, text[:_MAX_BODY], thread)
 
-    def _refuse(self, frm, type_):
+    def _refuse(self, frm, type_, thread):
+        if "@" not in frm.split("/")[0]:
+            return None  # a server's or component's notice (a MOTD, say): nobody to tell
         bare = frm.split("/")[0]
         now = time.ticks_ms()
         for r in self._refused:
             if r is not None and r[0] == bare and time.ticks_diff(now, r[1]) < _REFUSE_EVERY_MS:
                 return None
+        oldest = self._refused[self._next]
+        if oldest is not None and time.ticks_diff(now, oldest[1]) < _REFUSE_EVERY_MS:
+            return None  # the last few refusals are all recent: the crowd gets silence
         self._refused[self._next] = (bare, now)
         self._next = (self._next + 1) % _REFUSED_KEEP
         self.client.log.info("chat from %s refused (not authorized)" % frm)
-        return reply(frm, type_, "Sorry, you are not allowed to read this device.")
+        return reply(frm, type_, "Sorry, you are not allowed to read this device.", thread)
 
-    async def _answer(self, frm, type_, text):
+    async def _answer(self, frm, type_, text, thread):
         words = text.split()
         cmd = words[0].lower()
         if cmd == "read":
@@ -83,7 +93,7 @@ class Chat:
             out = HELP
         else:
             out = "Unknown command %r.\n%s" % (words[0][:20], HELP)
-        return reply(frm, type_, out)
+        return reply(frm, type_, out, thread)
 
     def nodes_text(self):
         lines = []
@@ -109,8 +119,8 @@ class Chat:
             for i, f in enumerate(n.fields):
                 if field is not None and f[0].lower() != field.lower():
                     continue
-                if field is None and f[3] != "momentary":
-                    continue
+                if field is None and node_id is None and f[3] != "momentary":
+                    continue  # the summary of every node: measurements only
                 parts.append(format_value(f, values[i]))
             if parts:
                 lines.append("%s: %s" % (n.id, ", ".join(parts)))
@@ -145,10 +155,8 @@ def format_value(field, value):
     return "%s %s%s" % (field[0], value, " " + unit if unit else "")
 
 
-def reply(to, type_, text):
-    return Element(
-        "message",
-        st.NS_CLIENT,
-        {"to": to, "type": type_},
-        [Element("body", st.NS_CLIENT, None, None, text)],
-    )
+def reply(to, type_, text, thread=None):
+    children = [Element("body", st.NS_CLIENT, None, None, text)]
+    if thread:
+        children.append(Element("thread", st.NS_CLIENT, None, None, thread))  # XEP-0201
+    return Element("message", st.NS_CLIENT, {"to": to, "type": type_}, children)

@@ -35,7 +35,7 @@ class Router:
         self.iq_handlers = {}
         self.message_handlers = {}
         self.presence_handlers = []
-        self.node_info = {}  # disco node -> callable(iq) returning a <query/> or None
+        self.node_info = {}  # disco node -> callable(iq): a <query/>, an error iq, or None
         self.node_items = {}
         self.max_tasks = max_tasks
         self.tasks = 0
@@ -226,7 +226,10 @@ class Router:
         if node is not None:
             provider = self.node_info.get(node)
             reply = provider(el) if provider is not None else None
-            return st.result(el, reply) if reply is not None else st.error(el, "item-not-found")
+            if reply is None:
+                return st.error(el, "item-not-found")
+            # A provider answers with the <query/>, or with a whole iq (an error).
+            return reply if reply.name == "iq" else st.result(el, reply)
         children = [
             Element(
                 "identity",

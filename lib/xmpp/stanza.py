@@ -45,17 +45,20 @@ def result(req, child=None):
     return iq("result", req.get("from"), req.get("id"), child)
 
 
-def error_element(condition, text=None, type_=None):
+def error_element(condition, text=None, type_=None, app=None):
     children = [Element(condition, NS_STANZAS)]
     if text:
         children.append(Element("text", NS_STANZAS, None, None, text))
+    if app is not None:
+        children.append(app)  # RFC 6120 §8.3.2: an application-specific condition, last
     return Element("error", NS_CLIENT, {"type": type_ or _ERROR_TYPES[condition]}, children)
 
 
-def error(req, condition, text=None, extra=None):
+def error(req, condition, text=None, extra=None, app=None):
     """An error reply to stanza `req` (iq, message or presence), same id, back to sender.
 
-    `extra` is an application element placed before `<error/>` (XEP-0323's `<rejected>`).
+    `extra` is an application element placed before `<error/>` (XEP-0323's `<rejected>`);
+    `app` an application-specific condition inside it (XEP-0050's `<bad-action/>`).
     """
     attrs = {"type": "error"}
     if req.get("from"):
@@ -63,7 +66,7 @@ def error(req, condition, text=None, extra=None):
     if req.get("id") is not None:
         attrs["id"] = req.get("id")
     children = [extra] if extra is not None else []
-    children.append(error_element(condition, text))
+    children.append(error_element(condition, text, None, app))
     return Element(req.name, NS_CLIENT, attrs, children)
 
 
