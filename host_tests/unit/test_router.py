@@ -222,3 +222,11 @@ def test_disco_items_of_an_unknown_node_is_item_not_found_and_of_none_an_empty_l
     c.router.dispatch(_iq("get", Element("query", st.NS_DISCO_ITEMS)))
     (out,) = c.take()
     assert b"type='result'" in out.replace(b'"', b"'") and b"<item" not in out
+
+
+def test_queries_that_exist_only_as_get_refuse_a_set():
+    c = FakeClient()
+    for payload in (Element("query", st.NS_DISCO_INFO), Element("ping", st.NS_PING)):
+        c.router.dispatch(_iq("set", payload))
+        (out,) = c.take()
+        assert b"bad-request" in out, payload.ns

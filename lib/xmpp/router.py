@@ -22,6 +22,8 @@ from xmpp import jid as xjid
 from xmpp import stanza as st
 
 _MAX_PENDING = const(8)
+# Queries that only exist as iq get (XEP-0030, XEP-0199, XEP-0092): a set is a bad request.
+_GET_ONLY = (st.NS_DISCO_INFO, st.NS_DISCO_ITEMS, st.NS_PING, st.NS_VERSION)
 
 
 class Router:
@@ -122,6 +124,9 @@ class Router:
         h = self.iq_handlers.get((payload.name, payload.ns))
         if h is None:
             self.send(st.error(el, "service-unavailable"))
+            return
+        if type_ == "set" and payload.ns in _GET_ONLY:
+            self.send(st.error(el, "bad-request"))
             return
         try:
             reply = h(el)
