@@ -134,3 +134,14 @@ async def test_command_nodes_in_disco():
     assert b"category='automation'" in out and b"type='command-node'" in out
     out = await _run(t, _info(OWNER, NS_COMMANDS))
     assert b"type='command-list'" in out
+
+
+async def test_the_body_read_is_the_one_in_the_client_namespace():
+    t = _Thing()
+    foreign = Element("body", "urn:x", None, None, "read")
+    msg = _chat(OWNER, "help")
+    msg.children.insert(0, foreign)
+    t.client.router.dispatch(msg)
+    await asyncio.sleep_ms(20)
+    (out,) = t.client.take()
+    assert b"Commands:" in out

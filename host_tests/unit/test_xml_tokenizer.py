@@ -137,3 +137,11 @@ def test_reset_starts_a_new_document():
 def test_null_handler_parses_every_corpus_file():
     for name in corpus_names():
         Tokenizer(Null()).feed(corpus(name))
+
+
+def test_line_ends_in_text_are_read_as_lf_at_every_split_but_a_cr_reference_stays():
+    data = stream(b"<m><b>a\r\nb\rc&#13;d<![CDATA[e\r\nf]]>\r</b></m>")
+    want = ("text", "a\nb\nc\rde\nf\n")
+    assert want in events(data)
+    for k in range(len(HEADER), len(data)):
+        assert want in events(data, [data[:k], data[k:]]), k

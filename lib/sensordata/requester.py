@@ -204,7 +204,7 @@ def _error_text(answer):
         e = rej.find("error", wire.NS)
         if e is not None and e.text:
             return e.text
-    err = answer.find("error")
+    err = answer.find("error", st.NS_CLIENT)
     if err is not None:
         t = err.find("text", st.NS_STANZAS)
         if t is not None and t.text:

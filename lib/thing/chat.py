@@ -52,11 +52,11 @@ class Chat:
         if type_ not in ("chat", "normal") or msg.find("delay", NS_DELAY) is not None:
             return None
         frm = msg.get("from")
-        body = msg.find("body")
+        body = msg.find("body", st.NS_CLIENT)
         text = (body.text if body is not None else "").strip()
         if not text or not frm:
             return None
-        thread = msg.find("thread")
+        thread = msg.find("thread", st.NS_CLIENT)
         thread = thread.text if thread is not None else None
         if not self.client.roster.is_authorized(frm):
             return self._refuse(frm, type_, thread)

@@ -207,7 +207,10 @@ class Markup:
         if e < 0:
             return -1
         _judged(e + 2, stop)
-        s = decode(b[i + 9 : e])
+        s = b[i + 9 : e]
+        if b"\r" in s:
+            s = s.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # XML 1.0 §2.11
+        s = decode(s)
         if self._text is None:
             self._text = [s]
         else:

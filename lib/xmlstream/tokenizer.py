@@ -24,6 +24,8 @@ enables this check wherever str is unicode, the ESP32 ports included) and utf8.c
 overlong forms, surrogates and code points above U+10FFFF of tokens that are not ASCII. Being
 per token, an invalid byte is reported in stream order, after any earlier error.
 
+Line ends in text and CDATA are read as XML 1.0 §2.11 says: CR LF and a lone CR as LF.
+
 Not checked, for speed (none of them can make the parser fail or grow): C0 control
 characters in text and values, ']]>' in text, literal
 TAB/LF/CR normalization in attribute values, duplicate attributes that differ only in prefix.
@@ -346,6 +348,8 @@ class Tokenizer(Markup):
                     if q + 1 >= stop:
                         self._limit(self._max + 1)
                     t = b[i:q]
+                    if b"\r" in t:
+                        t = _lines(t)
                     if b"&" in t:
                         t = unescape(t)
                     else:
@@ -385,6 +389,8 @@ class Tokenizer(Markup):
 
     def _run(self, t, after):
         """A complete run of text inside a stanza; after: the byte following its '<'."""
+        if b"\r" in t:
+            t = _lines(t)
         if b"&" in t:
             s = unescape(t)
         else:
@@ -428,3 +434,8 @@ class Tokenizer(Markup):
         t = self._text
         self._text = None
         self._h.text("".join(t))
+
+
+def _lines(t):
+    # XML 1.0 §2.11: CR LF and a lone CR are read as LF (a CR written as &#13; stays).
+    return t.replace(b"\r\n", b"\n").replace(b"\r", b"\n")

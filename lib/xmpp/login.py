@@ -99,7 +99,7 @@ async def bind(c, features):
     answer = await c.next_stanza()
     if answer.get("type") != "result":
         cond = st.error_condition(answer)
-        err = answer.find("error")
+        err = answer.find("error", st.NS_CLIENT)
         # RFC 6120 §7.6.2: type 'wait' (resource-constraint) passes; the rest needs a fix.
         transient = err is not None and err.get("type") == "wait"
         raise LoginFailed("bind refused: %s" % cond, 0 if transient else o.retry_permanent_ms)

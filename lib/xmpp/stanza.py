@@ -72,7 +72,7 @@ def error(req, condition, text=None, extra=None, app=None):
 
 def error_condition(el):
     """The defined condition of an error stanza, or None."""
-    err = el.find("error")
+    err = el.find("error", NS_CLIENT)
     if err is None:
         return None
     for c in err.children:
