@@ -14,7 +14,7 @@ from thing import esp32board
 
 NAME = "ESP32-DevKitC"
 CHIP = "ESP32"
-SAFE_PIN = 0  # the BOOT button: held at reset, the firmware skips autostart
+SAFE_PIN = 0  # the BOOT button: held from just after reset, autostart is skipped
 I2C_ID = 0
 SCL = 22
 SDA = 21

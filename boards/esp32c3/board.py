@@ -13,7 +13,7 @@ from thing import esp32board
 
 NAME = "ESP32-C3-DevKitM-1"
 CHIP = "ESP32-C3"
-SAFE_PIN = 9  # the BOOT button: held at reset, the firmware skips autostart
+SAFE_PIN = 9  # the BOOT button: held from just after reset, autostart is skipped
 I2C_ID = 0
 SCL = 5
 SDA = 4

@@ -12,7 +12,7 @@ from thing import esp32board
 
 NAME = "ESP32-S3-DevKitC-1"
 CHIP = "ESP32-S3"
-SAFE_PIN = 0  # the BOOT button: held at reset, the firmware skips autostart
+SAFE_PIN = 0  # the BOOT button: held from just after reset, autostart is skipped
 I2C_ID = 0
 SCL = 9
 SDA = 8

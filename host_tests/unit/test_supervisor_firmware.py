@@ -239,3 +239,61 @@ async def test_the_real_thing_runs_under_the_firmware():
     assert fw.thing.client.connects == 0 and fw.thing.client.last_error is not None
     assert wdt.feeds >= 5
     assert "WiFi: home, RSSI -61 dBm" in text and "Watchdog: fed" in text
+
+
+async def test_ntp_is_not_judged_before_it_runs_so_a_long_wifi_join_cannot_starve_the_watchdog():
+    import time
+
+    fw, wdt, out = make()
+    fw._probes()
+    # Two minutes into a WiFi join that has not succeeded: NTP has not started yet.
+    later = time.ticks_add(time.ticks_ms(), 120_000)
+    assert not [p for p in fw.supervisor.problems(later) if p.startswith("ntp")]
+    asyncio.create_task(fw.timesync.run())
+    await asyncio.sleep_ms(5)
+    assert [p for p in fw.supervisor.problems(later) if p.startswith("ntp")]
+
+
+def test_a_config_the_board_refuses_stops_the_start_before_the_watchdog_is_armed():
+    import sys
+
+    from drivers.errors import ConfigError
+
+    made = []
+
+    class Machine:
+        @staticmethod
+        def WDT(timeout):  # noqa: N802 - the name machine has
+            made.append(timeout)
+            return FakeWDT()
+
+        @staticmethod
+        def reset_cause():
+            return 1
+
+    class Network:
+        STA_IF = 0
+
+        @staticmethod
+        def hostname(name):
+            pass
+
+        @staticmethod
+        def WLAN(mode):  # noqa: N802
+            return FakeWLAN([STAT_GOT_IP])
+
+    class Board:
+        NAME = "test"
+
+        @staticmethod
+        def nodes(cfg):
+            raise ConfigError("GPIO4 is on ADC2, which WiFi uses")
+
+    sys.modules["machine"], sys.modules["network"] = Machine, Network
+    sys.modules["ntptime"] = FakeNTP()
+    try:
+        assert firmware.start(CFG, None, Board) is None
+    finally:
+        for m in ("machine", "network", "ntptime"):
+            del sys.modules[m]
+    assert made == [] and not firmware.WATCHDOG_ARMED

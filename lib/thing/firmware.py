@@ -169,14 +169,19 @@ def start(cfg, ca_der, board):
     except (OSError, ValueError, ImportError) as e:
         print("status LED unavailable (%r); running without" % (e,))
         led = None
+    # Everything that can refuse the config is built before the watchdog is armed: a board
+    # that cannot start stays at the REPL saying why, instead of resetting in a loop.
+    try:
+        fw = Firmware(cfg, ca_der, board.nodes(cfg), wlan, ntptime, NoWatchdog(), led)
+    except Exception as e:  # noqa: BLE001 - ConfigError, ValueError, MemoryError alike
+        print("cannot start: %r" % (e,))
+        return None
     global WATCHDOG_ARMED
     if s["wdt_enabled"]:
-        wdt = machine.WDT(timeout=s["wdt_timeout_ms"])
+        fw.supervisor.wdt = machine.WDT(timeout=s["wdt_timeout_ms"])
         WATCHDOG_ARMED = True
-    else:
-        wdt = NoWatchdog()
-    fw = Firmware(cfg, ca_der, board.nodes(cfg), wlan, ntptime, wdt, led)
     fw.log.info("starting on %s (reset cause %d)" % (board.NAME, machine.reset_cause()))
+    asyncio.new_event_loop()  # a run interrupted earlier in this session leaves its tasks
     try:
         asyncio.run(fw.run())
     except KeyboardInterrupt:

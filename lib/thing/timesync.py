@@ -38,7 +38,9 @@ class TimeSync:
         self.failures = 0
         self.error = None  # text of the last failure, None after a success
         self.synced_at = None  # ticks_ms of the last success
-        self.beat = time.ticks_ms()  # last sign of life, for the supervisor
+        # Last sign of life, for the supervisor; None until run() starts (after the WiFi
+        # join, which may take longer than the NTP limit: that is WiFi's to judge).
+        self.beat = None
         self._synced = asyncio.Event()
         if clock.synced:
             self._synced.set()
@@ -80,6 +82,7 @@ class TimeSync:
 
     async def run(self):
         """Run for ever: retry until the first sync, then re-sync every period."""
+        self.beat = time.ticks_ms()
         while True:
             if self.synced_at is None:
                 if self.sync():
