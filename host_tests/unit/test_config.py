@@ -115,3 +115,27 @@ def test_watchdog_is_false_or_an_object():
     assert check(_with(watchdog={"timeout_s": 30})) == []
     _one(check(_with(watchdog={"timeout_s": 1})), "watchdog.timeout_s")
     _one(check(_with(watchdog={"enabled": "yes"})), "watchdog.enabled: must be true or false")
+
+
+def test_the_watchdog_outlasts_the_blocking_calls():
+    _one(check(_with(watchdog={"timeout_s": 10})), "watchdog.timeout_s")  # below 20
+    bad = _with(watchdog={"timeout_s": 25}, ntp={"timeout_s": 10})
+    _one(check(bad), "at least 3 times ntp.timeout_s")
+    assert check(_with(watchdog={"timeout_s": 30}, ntp={"timeout_s": 10})) == []
+
+
+def test_documented_board_keys_are_accepted_and_checked():
+    assert check(_with(led_pin=38, soft_i2c=True)) == []
+    _one(check(_with(led_pin="38")), "led_pin")
+    _one(check(_with(soft_i2c="yes")), "soft_i2c")
+
+
+def test_a_password_of_the_wrong_type_is_not_echoed():
+    problems = check(_with(x_password=12345678))
+    _one(problems, "xmpp.password: must be a string")
+    assert not any("12345678" in p for p in problems)
+
+
+def test_the_fields_budget_is_checked_against_the_default_output_buffer_too():
+    _one(check(_with(sensor={"fields_budget": 16384})), "sensor.fields_budget")
+    assert check(_with(sensor={"fields_budget": 4096})) == []

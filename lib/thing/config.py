@@ -71,6 +71,8 @@ _TOP = (
     "adc",
     "mcu",
     "watchdog",
+    "led_pin",
+    "soft_i2c",
 )
 _NTP = {
     "host": (str, False, None, None),
@@ -79,7 +81,9 @@ _NTP = {
 }
 _WATCHDOG = {
     "enabled": (bool, False, None, None),
-    "timeout_s": (int, False, 5, 600),
+    # At least 20 s: DNS, an NTP exchange, a TLS handshake or a PBKDF2 block the board for
+    # seconds, and the watchdog is fed between them, not during them.
+    "timeout_s": (int, False, 20, 600),
     "offline_s": (int, False, 60, 86400),
 }
 
@@ -119,7 +123,8 @@ def _section(cfg, name, spec, problems):
         if typ is int and (isinstance(v, bool) or not isinstance(v, int)):
             problems.append("%s: must be a whole number, not %r" % (where, v))
         elif typ is str and not isinstance(v, str):
-            problems.append("%s: must be a string, not %r" % (where, v))
+            shown = "" if key == "password" else ", not %r" % (v,)  # no secrets in logs
+            problems.append("%s: must be a string%s" % (where, shown))
         elif typ is bool and not isinstance(v, bool):
             problems.append("%s: must be true or false, not %r" % (where, v))
         elif typ is int and ((low is not None and v < low) or (high is not None and v > high)):
@@ -161,8 +166,11 @@ def check(cfg, on_board=True):
             if not _is_jid(j, bare=True):
                 problems.append("allow: %r is not a bare JID" % (j,))
     s = _section(cfg, "sensor", _SENSOR, problems)
-    if "fields_budget" in s and "out_buffer" in x and isinstance(x["out_buffer"], int):
-        if isinstance(s["fields_budget"], int) and s["fields_budget"] + 512 > x["out_buffer"]:
+    if isinstance(s.get("fields_budget"), int):
+        # The client's default output buffer is max_stanza + 1024 (xmpp/options.py).
+        stanza = x.get("max_stanza") if isinstance(x.get("max_stanza"), int) else 4096
+        out = x.get("out_buffer") if isinstance(x.get("out_buffer"), int) else stanza + 1024
+        if s["fields_budget"] + 512 > out:
             problems.append("sensor.fields_budget: must be at least 512 below xmpp.out_buffer")
     board = cfg.get("board")
     if board is not None and (not isinstance(board, str) or not board):
@@ -183,7 +191,18 @@ def check(cfg, on_board=True):
     elif ntp is not None:
         _section(cfg, "ntp", _NTP, problems)
     if cfg.get("watchdog") not in (None, False):
-        _section(cfg, "watchdog", _WATCHDOG, problems)
+        wd = _section(cfg, "watchdog", _WATCHDOG, problems)
+        wd_s = wd.get("timeout_s")
+        ntp_s = ntp.get("timeout_s") if isinstance(ntp, dict) else None
+        if isinstance(wd_s, int) and isinstance(ntp_s, int) and wd_s < 3 * ntp_s:
+            problems.append("watchdog.timeout_s: must be at least 3 times ntp.timeout_s")
+    led = cfg.get("led_pin")
+    if led is not None and (
+        isinstance(led, bool) or not isinstance(led, int) or not 0 <= led <= 48
+    ):
+        problems.append("led_pin: must be a GPIO number, not %r" % (led,))
+    if not isinstance(cfg.get("soft_i2c", False), bool):
+        problems.append("soft_i2c: must be true or false")
     log = cfg.get("log", "info")
     if log not in LOG_LEVELS:
         problems.append("log: must be one of %s, not %r" % ("/".join(LOG_LEVELS), log))
