@@ -54,9 +54,18 @@ class MoreFakeServer(fs.FakeServer):
             writer.write(step.prefix)
             deadline = time.monotonic() + step.seconds
             while time.monotonic() < deadline:
-                for _ in range(64):
-                    writer.write(step.chunk)
-                    await writer.drain()  # raises once the client has reset
+                try:
+                    for _ in range(64):
+                        writer.write(step.chunk)
+                        await writer.drain()  # raises once the client has closed
+                except (ConnectionError, OSError):
+                    # Its last words (a stream error) may have come just before: keep them.
+                    try:
+                        while await self._read(conn, reader, 0.2):
+                            pass
+                    except (ConnectionError, OSError):
+                        pass
+                    return False
                 # Keep recording what the client says (its stream error, say).
                 if not await self._read(conn, reader, 0.001):
                     return False
