@@ -19,8 +19,24 @@ def make_device(temperature="23.4", humidity="41.5"):
     return d
 
 
-def start(clients, server, user="slixsensor"):
-    """A logged-in slixmpp client serving NODE; returns the localxmpp Client."""
+class FailingDevice(Device):
+    """A node whose part does not answer: slixmpp reports it with a <failure> and, while
+    other nodes of the request are still being read, without done='true'."""
+
+    def request_fields(self, fields, flags, session, callback):
+        callback(
+            session,
+            result="error",
+            nodeId=self.nodeId,
+            timestamp_block=None,
+            error_msg="No answer",
+        )
+        return True
+
+
+def start(clients, server, user="slixsensor", failing=None):
+    """A logged-in slixmpp client serving NODE (and a FailingDevice named `failing`);
+    returns the localxmpp Client."""
     c = clients.connect(
         server,
         user,
@@ -28,5 +44,8 @@ def start(clients, server, user="slixsensor"):
         plugins=("xep_0030", "xep_0199", "xep_0323"),
         plugin_config={"xep_0323": {"threaded": False}},
     )
-    c.xmpp.plugin["xep_0323"].register_node(NODE, make_device(), commTimeout=5)
+    plugin = c.xmpp.plugin["xep_0323"]
+    if failing:
+        plugin.register_node(failing, FailingDevice(failing), commTimeout=5)
+    plugin.register_node(NODE, make_device(), commTimeout=5)
     return c

@@ -78,3 +78,24 @@ def test_our_requester_reads_a_slixmpp_sensor(prosody, clients, tmp_path):
     assert kinds[0] == "accepted" and kinds[-1] == "done", out
     fields = {f[0]: f for r in results if r["result"] == "fields" for f in r["fields"]}
     assert fields["Temperature"][2] == "23.4" and fields["Temperature"][3] == "C"
+
+
+def test_one_failing_node_of_a_slixmpp_sensor_does_not_end_the_readout(prosody, clients, tmp_path):
+    # slixmpp sends <failure> without done='true' for that node, then the other's data.
+    prosody.register("slixsensor", "slix-secret")
+    slix = start_slix_sensor(clients, prosody, failing="Broken")
+    req = board_config(prosody, "requester", allow=())
+
+    def pump(seconds):
+        import asyncio
+
+        slix.run(asyncio.sleep(seconds), seconds + 1)
+
+    results, out = _run_requester(tmp_path, req, slix.jid, nodes=("Broken", NODE), pump=pump)
+    kinds = [r["result"] for r in results]
+    assert kinds[0] == "accepted" and kinds[-1] == "done", out
+    failed = [r for r in results if r["result"] == "failure"]
+    assert [(r["node"], r["error"]) for r in failed] == [("Broken", "No answer")], out
+    fields = {f[0] for r in results if r["result"] == "fields" for f in r["fields"]}
+    assert "Temperature" in fields, out
+    assert "SESSIONS-IN-USE 0" in out
