@@ -107,6 +107,16 @@ def login(domain="localhost", jid="sensor@localhost/sensor"):
     ]
 
 
+def close_after_bind(domain="localhost", jid="sensor@localhost/sensor"):
+    """A login that ends with </stream:stream> where the roster answer should come."""
+    steps = login(domain, jid)[:-2]  # without the roster answer and the presence
+    return steps + [
+        fs.Expect(rb"<query xmlns=['\"]jabber:iq:roster"),
+        fs.Send("</stream:stream>"),
+        fs.Close(),
+    ]
+
+
 def slowloris_login(domain="localhost", rate=1):
     """The server's header and features at `rate` bytes per second: a login that crawls."""
     return [

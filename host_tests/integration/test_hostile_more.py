@@ -71,6 +71,19 @@ def test_a_stanza_cut_by_a_reset_after_login_ends_the_connection_cleanly(more_se
     assert fw.alive()
 
 
+def test_a_stream_closed_before_the_roster_answer_is_not_taken_for_a_login(more_server, board):
+    fake = more_server(lambda i: more.close_after_bind() if i == 0 else more.login())
+    fw = board(_config(fake.port))
+    fw.wait_log(r"connection lost|connection to \S+ failed")
+    first = fw.log
+    fw.wait_log(ONLINE)
+    # Not online on the closed stream; noticed at once, not after the roster's 10 s.
+    assert "online as" not in first
+    second = fake.connections[1]
+    assert second.opened_at - fake.connections[0].opened_at < 5
+    assert fw.alive()
+
+
 def test_stream_features_that_never_end_get_policy_violation(more_server, board):
     fake = more_server(more.endless_features(seconds=10))
     fw = board(_config(fake.port, max_stanza=4096))

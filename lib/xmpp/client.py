@@ -176,6 +176,10 @@ class Client:
             )
             # Bound and served from here on: the roster answer comes through the reader.
             await self.roster.load()
+            if self._down.is_set():
+                # The stream ended while the roster was asked for: not online, and the
+                # reason the reader found is the one to report.
+                raise self._why or StreamClosed(None, "closed during login")
             self.send(Element("presence", st.NS_CLIENT))
             self.online.set()
             gc.collect()  # a quiet point: what the login left behind goes now
@@ -211,9 +215,11 @@ class Client:
         except asyncio.CancelledError:
             raise
         except Exception as e:  # noqa: BLE001 - recorded, then the connection is rebuilt
-            self._why = e
+            if self._why is None:  # the first reason; the others follow from it
+                self._why = e
         finally:
             self._down.set()
+            self.router.drop_pending()  # nobody waits out a timeout for an answer now
 
     # -- reading during login -------------------------------------------------------------
 
