@@ -260,14 +260,22 @@ async def test_unsynced_clock_is_reported_as_failure_not_1970():
     out = c.take()
     assert b"failure" in out[1] and b"Clock not synchronized" in out[1]
     assert b"value='21.53'" not in _norm(out[1])
+    # No time to give: no timestamp rather than a false one.
+    assert b"<error nodeId='sht4x-44'>Clock not synchronized" in _norm(out[1])
 
 
-async def test_history_is_served_for_from_to_with_historical_flags():
-    c, s, dev = _sensor(history=4, sample_s=60)
+def _sensor_with_history():
+    """A sensor whose node holds four samples a minute apart; (client, sensor, first time)."""
+    c, s, _ = _sensor(history=4, sample_s=60)
     node = s.node("sht4x-44")
     t0 = int(s.clock.now()) - 300
     for k in range(4):
         node.history.add(t0 + 60 * k, ("2%d.0" % k, "40.0", "SHT40", True))
+    return c, s, t0
+
+
+async def test_history_is_served_for_from_to_with_historical_flags():
+    c, s, t0 = _sensor_with_history()
     c.router.dispatch(
         _req(attrs={"historical": "true", "from": iso(t0 + 60), "to": iso(t0 + 120)})
     )
@@ -351,15 +359,6 @@ def test_a_rejection_echoes_the_seqnr_exactly_and_a_far_when_is_refused():
     assert s.table.in_use() == 0
 
 
-async def test_an_unsynced_board_sends_no_timestamp_rather_than_a_false_one():
-    c, s, _ = _sensor()
-    s.clock.synced = False
-    c.router.dispatch(_req())
-    await _settle()
-    fail = _norm(c.take()[1])
-    assert b"<error nodeId='sht4x-44'>Clock not synchronized" in fail
-
-
 async def test_a_field_without_a_valid_reading_is_left_out_and_a_node_without_any_fails():
     c, s, dev = _sensor()
     dev.values[0] = None  # Temperature: no valid reading this time
@@ -376,11 +375,7 @@ async def test_a_field_without_a_valid_reading_is_left_out_and_a_node_without_an
 
 
 async def test_historical_without_from_or_to_gives_the_whole_history():
-    c, s, dev = _sensor(history=4, sample_s=60)
-    node = s.node("sht4x-44")
-    t0 = int(s.clock.now()) - 300
-    for k in range(4):
-        node.history.add(t0 + 60 * k, ("2%d.0" % k, "40.0", "SHT40", True))
+    c, s, _ = _sensor_with_history()
     c.router.dispatch(_req(attrs={"historical": "true"}))
     await _settle()
     msg = _norm(c.take()[1])
