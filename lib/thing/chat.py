@@ -63,9 +63,9 @@ class Chat:
         return self._answer(frm, type_, text[:_MAX_BODY], thread)
 
     def _refuse(self, frm, type_, thread):
-        if "@" not in frm.split("/")[0]:
-            return None  # a server's or component's notice (a MOTD, say): nobody to tell
         bare = frm.split("/")[0]
+        if "@" not in bare:
+            return None  # a server's or component's notice (a MOTD, say): nobody to tell
         now = time.ticks_ms()
         for r in self._refused:
             if r is not None and r[0] == bare and time.ticks_diff(now, r[1]) < _REFUSE_EVERY_MS:

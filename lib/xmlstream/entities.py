@@ -1,4 +1,4 @@
-"""Entity and character reference decoding (the slow path: only runs when a value has '&')."""
+"""Text slow paths: entity and character references (when a run has '&'), line ends (a CR)."""
 
 import re
 
@@ -49,3 +49,9 @@ def unescape(raw):
         if rest:
             out.append(decode(rest))
     return "".join(out)
+
+
+def lines(t):
+    """XML 1.0 §2.11: CR LF and a lone CR in text are read as LF (a CR written as &#13; is
+    a reference, untouched here)."""
+    return t.replace(b"\r\n", b"\n").replace(b"\r", b"\n")

@@ -10,7 +10,7 @@ import re
 
 from micropython import const
 
-from xmlstream.entities import unescape
+from xmlstream.entities import lines, unescape
 from xmlstream.errors import XMLError
 from xmlstream.utf8 import decode
 
@@ -208,9 +208,7 @@ class Markup:
             return -1
         _judged(e + 2, stop)
         s = b[i + 9 : e]
-        if b"\r" in s:
-            s = s.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # XML 1.0 §2.11
-        s = decode(s)
+        s = decode(lines(s) if b"\r" in s else s)
         if self._text is None:
             self._text = [s]
         else:

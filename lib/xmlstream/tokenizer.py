@@ -33,7 +33,7 @@ TAB/LF/CR normalization in attribute values, duplicate attributes that differ on
 
 from micropython import const
 
-from xmlstream.entities import unescape
+from xmlstream.entities import lines, unescape
 from xmlstream.errors import XMLError
 from xmlstream.markup import Markup
 from xmlstream.utf8 import check
@@ -349,7 +349,7 @@ class Tokenizer(Markup):
                         self._limit(self._max + 1)
                     t = b[i:q]
                     if b"\r" in t:
-                        t = _lines(t)
+                        t = lines(t)
                     if b"&" in t:
                         t = unescape(t)
                     else:
@@ -390,7 +390,7 @@ class Tokenizer(Markup):
     def _run(self, t, after):
         """A complete run of text inside a stanza; after: the byte following its '<'."""
         if b"\r" in t:
-            t = _lines(t)
+            t = lines(t)
         if b"&" in t:
             s = unescape(t)
         else:
@@ -434,8 +434,3 @@ class Tokenizer(Markup):
         t = self._text
         self._text = None
         self._h.text("".join(t))
-
-
-def _lines(t):
-    # XML 1.0 §2.11: CR LF and a lone CR are read as LF (a CR written as &#13; stays).
-    return t.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
