@@ -16,6 +16,8 @@ The same module runs on CPython (`tools/provision`), so it imports nothing from 
 
 import json
 
+from xmpp.options import MAX_STANZA, OUT_HEADROOM
+
 TLS_MODES = ("starttls", "direct", "plain")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 
@@ -167,9 +169,11 @@ def check(cfg, on_board=True):
                 problems.append("allow: %r is not a bare JID" % (j,))
     s = _section(cfg, "sensor", _SENSOR, problems)
     if isinstance(s.get("fields_budget"), int):
-        # The client's default output buffer is max_stanza + 1024 (xmpp/options.py).
-        stanza = x.get("max_stanza") if isinstance(x.get("max_stanza"), int) else 4096
-        out = x.get("out_buffer") if isinstance(x.get("out_buffer"), int) else stanza + 1024
+        # Checked against the output buffer the client will have, set or by default.
+        stanza = x.get("max_stanza") if isinstance(x.get("max_stanza"), int) else MAX_STANZA
+        out = x.get("out_buffer")
+        if not isinstance(out, int):
+            out = stanza + OUT_HEADROOM
         if s["fields_budget"] + 512 > out:
             problems.append("sensor.fields_budget: must be at least 512 below xmpp.out_buffer")
     board = cfg.get("board")

@@ -2,6 +2,11 @@
 
 from xmpp import jid as jids
 
+MAX_STANZA = 4096  # bytes, the default stanza limit
+# Room in the output buffer beyond max_stanza: an answer may echo a request as large as
+# max_stanza (e.g. a huge iq id).
+OUT_HEADROOM = 1024
+
 
 class Options:
     def __init__(self, cfg):
@@ -16,9 +21,8 @@ class Options:
         self.tls = get("tls", "starttls")
         self.host = cfg.get("host") or self.domain
         self.port = get("port", 5223 if self.tls == "direct" else 5222)
-        self.max_stanza = get("max_stanza", 4096)
-        # Room for an answer that echoes a request as large as max_stanza (e.g. a huge iq id).
-        self.out_buffer = get("out_buffer", self.max_stanza + 1024)
+        self.max_stanza = get("max_stanza", MAX_STANZA)
+        self.out_buffer = get("out_buffer", self.max_stanza + OUT_HEADROOM)
         self.read_chunk = get("read_chunk", 512)
         self.max_contacts = get("max_contacts", 16)
         self.keepalive_ms = get("keepalive_s", 60) * 1000
