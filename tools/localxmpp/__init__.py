@@ -7,7 +7,8 @@ with Prosody(password_hash="SHA-256") as server:
 
 from .certs import CertificateAuthority, ServerCert
 from .processes import free_port, pid_alive, port_accepts, wait_for_port
-from .prosody import Prosody, ServerError
+from .prosody import Prosody
+from .server import ServerError
 
 __all__ = [
     "CertificateAuthority",

@@ -7,7 +7,6 @@ The Erlang node gets a fixed distribution port (ERL_DIST_PORT) so neither the se
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import tempfile
 import uuid
@@ -15,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .certs import CertificateAuthority
-from .processes import ServerProcess, free_port, wait_for_port, wait_port_closed
-from .prosody import ServerError
+from .processes import ServerProcess, free_port
+from .server import LocalServer, ServerError
 
 _USER = "ejabberd"
 
@@ -89,12 +88,16 @@ CONTRIB_MODULES_CONF_DIR={dir}/contrib
 """
 
 
-class Ejabberd:
+class Ejabberd(LocalServer):
     """ejabberd on 127.0.0.1 with the shared test CA's certificate for `domain`.
 
     scram_hash: "sha" (SCRAM-SHA-1, the default) or "sha256".
     Same surface as Prosody: start/stop/restart/freeze/thaw/register/port/domain/ca paths.
     """
+
+    NAME = "ejabberd"
+    START_TIMEOUT = 30.0  # an Erlang VM boots
+    STOP_TIMEOUT = 10.0  # the VM shuts down cleanly on SIGTERM
 
     def __init__(
         self,
@@ -124,25 +127,6 @@ class Ejabberd:
         user = pwd.getpwnam(_USER)
         self._uid, self._gid = user.pw_uid, user.pw_gid
         self._write_config(scram_hash, require_encryption, stanza_size_limit, log_level)
-
-    @property
-    def ca_pem_path(self):
-        return self.ca.pem_path
-
-    @property
-    def ca_der_path(self):
-        return self.ca.der_path
-
-    @property
-    def pid(self):
-        return self.process.pid if self.process else None
-
-    @property
-    def running(self):
-        return self.process is not None and self.process.alive()
-
-    def jid(self, user):
-        return "%s@%s" % (user, self.domain)
 
     def _write_config(self, scram_hash, require_encryption, stanza_size_limit, log_level):
         d = self.dir
@@ -190,11 +174,8 @@ class Ejabberd:
         path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         return {"HOME": str(self.dir), "PATH": path, "LANG": "C.UTF-8"}
 
-    def start(self, timeout=30.0):
-        """Start ejabberd in the foreground and return once its c2s port accepts."""
-        if self.running:
-            return self
-        self.process = ServerProcess(
+    def _spawn(self):
+        return ServerProcess(
             self._ctl_argv("foreground"),
             self.dir / "logs" / "stdout.log",
             env=self._env(),
@@ -202,30 +183,6 @@ class Ejabberd:
             user=self._uid,
             group=self._gid,
         )
-        ports = [self.port] + ([self.direct_tls_port] if self.direct_tls_port else [])
-        for port in ports:
-            if not wait_for_port(port, timeout=timeout, alive=self.process.alive):
-                tail = self.log_tail()
-                self.stop()
-                raise ServerError("ejabberd did not open port %d:\n%s" % (port, tail))
-        return self
-
-    def stop(self, timeout=10.0):
-        """SIGTERM the VM's process group (the VM shuts down cleanly), SIGKILL if it hangs."""
-        if self.process is not None:
-            self.process.stop(timeout)
-            self.process = None
-            wait_port_closed(self.port, timeout=timeout)
-
-    def restart(self, timeout=30.0):
-        self.stop()
-        return self.start(timeout)
-
-    def freeze(self):
-        self.process.signal(signal.SIGSTOP)
-
-    def thaw(self):
-        self.process.signal(signal.SIGCONT)
 
     def ejabberdctl(self, *args, timeout=60):
         """Run an ejabberdctl command against this (running) node."""
@@ -270,9 +227,3 @@ class Ejabberd:
             self.process.stop(timeout=0)
             self.process = None
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()

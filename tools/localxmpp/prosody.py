@@ -4,14 +4,14 @@ import hashlib
 import hmac
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
 from .certs import CertificateAuthority
-from .processes import ServerProcess, free_port, wait_for_port, wait_port_closed
+from .processes import ServerProcess, free_port
+from .server import LocalServer, ServerError
 
 _SIMPLE_USER = re.compile(r"[a-z0-9._-]+")
 _MODULES = ("roster", "saslauth", "tls", "disco", "ping", "version", "posix")
@@ -35,11 +35,7 @@ def _encode(name):
     return "".join(c if c.isascii() and c.isalnum() else "%%%02x" % ord(c) for c in name)
 
 
-class ServerError(RuntimeError):
-    """A server failed to start, stop or run a command; the message carries its log tail."""
-
-
-class Prosody:
+class Prosody(LocalServer):
     """Prosody on 127.0.0.1 with the shared test CA's certificate for `domain`.
 
     password_hash: "SHA-1" (SCRAM-SHA-1) or "SHA-256" (SCRAM-SHA-256 only).
@@ -47,6 +43,8 @@ class Prosody:
     offered in the clear unless allow_plain_without_tls is also set.
     direct_tls: also listen for XEP-0368 Direct TLS on `direct_tls_port`.
     """
+
+    NAME = "Prosody"
 
     def __init__(
         self,
@@ -82,25 +80,6 @@ class Prosody:
         self.process = None
         self.accounts = {}  # user -> password, for every account register() made
         self._write_config()
-
-    @property
-    def ca_pem_path(self):
-        return self.ca.pem_path
-
-    @property
-    def ca_der_path(self):
-        return self.ca.der_path
-
-    @property
-    def pid(self):
-        return self.process.pid if self.process else None
-
-    @property
-    def running(self):
-        return self.process is not None and self.process.alive()
-
-    def jid(self, user):
-        return "%s@%s" % (user, self.domain)
 
     def _write_config(self):
         d = self.dir
@@ -142,39 +121,10 @@ class Prosody:
         lines += [self.extra_config, "VirtualHost " + _lua(self.domain), ""]
         self.config_path.write_text("\n".join(lines))
 
-    def start(self, timeout=10.0):
-        """Start Prosody and return once its c2s port accepts connections."""
-        if self.running:
-            return self
-        self.process = ServerProcess(
+    def _spawn(self):
+        return ServerProcess(
             ["prosody", "-F", "--config", str(self.config_path)], self.dir / "stdout.log"
         )
-        ports = [self.port] + ([self.direct_tls_port] if self.direct_tls_port else [])
-        for port in ports:
-            if not wait_for_port(port, timeout=timeout, alive=self.process.alive):
-                tail = self.log_tail()
-                self.stop()
-                raise ServerError("Prosody did not open port %d:\n%s" % (port, tail))
-        return self
-
-    def stop(self, timeout=5.0):
-        """SIGTERM, then SIGKILL after `timeout`; returns when the PID is gone."""
-        if self.process is not None:
-            self.process.stop(timeout)
-            self.process = None
-            wait_port_closed(self.port, timeout=timeout)
-
-    def restart(self, timeout=10.0):
-        """Stop and start again on the same port with the same accounts."""
-        self.stop()
-        return self.start(timeout)
-
-    def freeze(self):
-        """SIGSTOP: connections stay open but nothing is read or answered."""
-        self.process.signal(signal.SIGSTOP)
-
-    def thaw(self):
-        self.process.signal(signal.SIGCONT)
 
     def prosodyctl(self, *args):
         proc = subprocess.run(
@@ -237,9 +187,3 @@ class Prosody:
         """Stop the server and delete its directory."""
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
