@@ -29,23 +29,9 @@ import sys
 
 OK, FAILURE, USAGE, REJECTED, TIMEOUT, NO_CONNECTION = 0, 1, 2, 3, 4, 5
 DEFAULT_RESOURCE = "sensor"
-# XEP-0323 §3.1 field type flags, as a readout's types column shows them.
-_TYPES = (
-    "momentary",
-    "peak",
-    "status",
-    "computed",
-    "identity",
-    "historicalSecond",
-    "historicalMinute",
-    "historicalHour",
-    "historicalDay",
-    "historicalWeek",
-    "historicalMonth",
-    "historicalQuarter",
-    "historicalYear",
-    "historicalOther",
-)
+# XEP-0323 §3.1 field type flags, as a readout's types column shows them (the others are
+# quality flags such as "automaticReadout").
+_TYPES = ("momentary", "peak", "status", "computed", "identity")
 
 
 class QueryError(Exception):
@@ -181,7 +167,7 @@ def table(readout):
             r["name"] or "",
             str(r["value"]),
             r["unit"] or "",
-            ",".join(f for f in r["flags"] if f in _TYPES),
+            ",".join(f for f in r["flags"] if f in _TYPES or f.startswith("historical")),
         )
         for r in readout.rows
     ]

@@ -79,6 +79,8 @@ FIELDS = {
         {"name": "Temperature", "typename": "numeric", "value": "21.53", "unit": "°C",
          "flags": {"momentary": "true", "automaticReadout": "true"}},
         {"name": "Chip", "typename": "string", "value": "BME280", "flags": {"identity": "true"}},
+        {"name": "Pressure", "typename": "numeric", "value": "1013", "unit": "hPa",
+         "flags": {"historicalHour": "true", "automaticReadout": "true"}},
     ],
 }  # fmt: skip
 
@@ -90,6 +92,7 @@ def test_table_lines_up_the_fields():
         "NODE       TIMESTAMP             FIELD        VALUE   UNIT  TYPE",
         "bme280-76  2026-11-23T21:02:03Z  Temperature  21.53   °C    momentary",
         "bme280-76  2026-11-23T21:02:03Z  Chip         BME280        identity",
+        "bme280-76  2026-11-23T21:02:03Z  Pressure     1013    hPa   historicalHour",
     ]
 
 
