@@ -1,4 +1,5 @@
 # Aosong AHT20 driver against the simulated chip.
+from drvtest import expect
 from sim_aht20 import SimAHT20
 from sim_i2c import SimI2C
 
@@ -10,16 +11,6 @@ from drivers.errors import BusyError, CRCError, SensorError
 def setup(**spec):
     chip = SimAHT20(0x38, spec)
     return SimI2C(chip), chip
-
-
-async def expect(exc_type, coro, errno=None):
-    try:
-        await coro
-    except exc_type as e:
-        if errno is not None:
-            assert e.errno == errno, e
-        return e
-    raise AssertionError("no %s" % exc_type.__name__)
 
 
 def test_reply_crc_covers_status_and_data_bytes():

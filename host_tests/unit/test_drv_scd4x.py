@@ -1,6 +1,7 @@
 # Sensirion SCD4x driver against the simulated chip (sample interval shortened where noted).
 import time
 
+from drvtest import expect
 from sim_i2c import SimI2C
 from sim_scd4x import SimSCD4x
 
@@ -12,16 +13,6 @@ def setup(**spec):
     spec.setdefault("interval_ms", 300)
     chip = SimSCD4x(0x62, spec)
     return SimI2C(chip), chip
-
-
-async def expect(exc_type, coro, errno=None):
-    try:
-        await coro
-    except exc_type as e:
-        if errno is not None:
-            assert e.errno == errno, e
-        return e
-    raise AssertionError("no %s" % exc_type.__name__)
 
 
 async def test_first_readout_waits_for_the_real_5_second_sample():

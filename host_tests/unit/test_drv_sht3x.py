@@ -1,6 +1,7 @@
 # Sensirion SHT3x driver against the simulated chip.
 import time
 
+from drvtest import expect
 from sim_i2c import SimI2C
 from sim_sht3x import SimSHT3x
 from sim_sht4x import SimSHT4x
@@ -12,16 +13,6 @@ from drivers.sht3x import SHT3x, probe
 def setup(**spec):
     chip = SimSHT3x(0x44, spec)
     return SimI2C(chip), chip
-
-
-async def expect(exc_type, coro, errno=None):
-    try:
-        await coro
-    except exc_type as e:
-        if errno is not None:
-            assert e.errno == errno, e
-        return e
-    raise AssertionError("no %s" % exc_type.__name__)
 
 
 async def test_configured_values_status_and_serial_come_back():

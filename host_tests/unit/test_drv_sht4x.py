@@ -1,6 +1,7 @@
 # Sensirion SHT4x driver against the simulated chip.
 import time
 
+from drvtest import expect
 from sim_i2c import SimI2C
 from sim_sht4x import SimSHT4x
 
@@ -11,16 +12,6 @@ from drivers.sht4x import SHT4x, probe
 def setup(**spec):
     chip = SimSHT4x(0x44, spec)
     return SimI2C(chip), chip
-
-
-async def expect(exc_type, coro, errno=None):
-    try:
-        await coro
-    except exc_type as e:
-        if errno is not None:
-            assert e.errno == errno, e
-        return e
-    raise AssertionError("no %s" % exc_type.__name__)
 
 
 async def test_configured_values_and_serial_come_back():
