@@ -140,13 +140,16 @@ def ejabberd(request, _ejabberd_server):
 
 @pytest.fixture
 def fake_server():
-    """Factory: fake_server(script) -> a started FakeServer (see fakeserver.py), stopped after."""
+    """Factory: fake_server(script) -> a started FakeServer (see fakeserver.py), stopped after.
+
+    kind: a FakeServer subclass that plays more kinds of steps (fakeserver_more.py).
+    """
     from fakeserver import FakeServer
 
     servers = []
 
-    def make(script, port=0):
-        server = FakeServer(script, port).start()
+    def make(script, port=0, kind=FakeServer):
+        server = kind(script, port).start()
         servers.append(server)
         return server
 

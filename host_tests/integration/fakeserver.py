@@ -26,6 +26,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 from localxmpp import CertificateAuthority  # noqa: E402
 
 
+def board_config(port, **xmpp):
+    """A board's config that logs in to a fake server on `port` with the test CA."""
+    x = {
+        "jid": "sensor@localhost",
+        "password": "pw",
+        "host": "127.0.0.1",
+        "port": port,
+        "ca": str(CertificateAuthority.shared().der_path),
+    }
+    x.update(xmpp)
+    return {"xmpp": x, "allow": [], "board": "host"}
+
+
 # ---- steps -------------------------------------------------------------------------------
 class Send:
     """Write bytes (str is UTF-8 encoded)."""

@@ -4,38 +4,19 @@ and the heap after all of them back where a clean login left it."""
 import fakeserver as fs
 import fakeserver_more as more
 import pytest
-from localxmpp import CertificateAuthority
 
 FAST = {"backoff_base_s": 1, "backoff_cap_s": 1, "login_timeout_s": 2}
 ONLINE = r"online as \S+ \(heap in use: (\d+)\)"
 
 
-def _config(port, **xmpp):
-    x = {
-        "jid": "sensor@localhost",
-        "password": "pw",
-        "host": "127.0.0.1",
-        "port": port,
-        "ca": str(CertificateAuthority.shared().der_path),
-    }
-    x.update(FAST)
-    x.update(xmpp)
-    return {"xmpp": x, "allow": [], "board": "host"}
-
-
 @pytest.fixture
-def more_server():
+def more_server(fake_server):
     """Factory: more_server(script) -> a started MoreFakeServer, stopped after the test."""
-    servers = []
+    return lambda script: fake_server(script, kind=more.MoreFakeServer)
 
-    def make(script):
-        server = more.MoreFakeServer(script).start()
-        servers.append(server)
-        return server
 
-    yield make
-    for server in servers:
-        server.stop()
+def _config(port, **xmpp):
+    return fs.board_config(port, **dict(FAST, **xmpp))
 
 
 def test_the_fake_login_brings_the_client_online(more_server, board):

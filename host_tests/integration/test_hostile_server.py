@@ -2,22 +2,12 @@
 backs off, reconnects, and the process stays alive."""
 
 import fakeserver as fs
-from localxmpp import CertificateAuthority
 
 FAST = {"backoff_base_s": 1, "backoff_cap_s": 2, "login_timeout_s": 3}
 
 
 def _config(port, **xmpp):
-    x = {
-        "jid": "sensor@localhost",
-        "password": "pw",
-        "host": "127.0.0.1",
-        "port": port,
-        "ca": str(CertificateAuthority.shared().der_path),
-    }
-    x.update(FAST)
-    x.update(xmpp)
-    return {"xmpp": x, "allow": [], "board": "host"}
+    return fs.board_config(port, **dict(FAST, **xmpp))
 
 
 def test_a_server_offering_no_starttls_is_never_given_credentials(fake_server, board):
