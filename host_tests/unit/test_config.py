@@ -40,6 +40,12 @@ def test_a_full_jid_is_not_accepted_as_the_account():
     _one(check(_with(x_jid="dev@example.org/res")), "xmpp.jid")
 
 
+def test_a_resource_is_one_to_1023_bytes_without_slashes_or_control_characters():
+    assert check(_with(x_resource="kitchen sensor é")) == []
+    for bad in ("", "a/b", "tab\there", "bell\x07", "del\x7f", "é" * 512):
+        _one(check(_with(x_resource=bad)), "xmpp.resource")
+
+
 def test_tls_needs_a_ca_but_plain_does_not():
     cfg = _with()
     del cfg["xmpp"]["ca"]
@@ -62,6 +68,8 @@ def test_unknown_keys_are_reported():
 def test_allow_entries_must_be_bare_jids():
     _one(check(_with(allow=["a@b/c"])), "'a@b/c' is not a bare JID")
     _one(check(_with(allow=["@b"])), "'@b' is not a bare JID")
+    _one(check(_with(allow=["a<b@example.org"])), "'a<b@example.org' is not a bare JID")
+    _one(check(_with(allow=["a@example..org"])), "'a@example..org' is not a bare JID")
 
 
 def test_a_real_board_needs_wifi_the_host_does_not():

@@ -16,6 +16,7 @@ The same module runs on CPython (`tools/provision`), so it imports nothing from 
 
 import json
 
+from xmpp import jid as jids
 from xmpp.options import MAX_STANZA, OUT_HEADROOM
 
 TLS_MODES = ("starttls", "direct", "plain")
@@ -97,15 +98,22 @@ class ConfigError(ValueError):
 
 
 def _is_jid(s, bare=False):
-    if not isinstance(s, str) or not s or " " in s or len(s) > 3071:
+    # The rules the client applies at run time (xmpp.jid), so a JID that passes here works.
+    if not isinstance(s, str):
         return False
-    head, slash, res = s.partition("/")
-    if slash and (bare or not res):
+    try:
+        res = jids.split(s)[2]
+    except jids.JIDError:
         return False
-    local, at, domain = head.rpartition("@")
-    if at and (not local or "@" in local):
-        return False
-    return bool(domain) and not domain.startswith(".") and not domain.endswith(".")
+    return not (bare and res)
+
+
+def _has_controls(s):
+    # XML 1.0 cannot carry most of them, and PRECIS forbids them all in a resource.
+    for c in s:
+        if c < " " or c == "\x7f":
+            return True
+    return False
 
 
 def _section(cfg, name, spec, problems):
@@ -158,7 +166,9 @@ def check(cfg, on_board=True):
     if tls != "plain" and "ca" not in x:
         problems.append("xmpp.ca: missing (the server's CA certificate, DER; TLS is verified)")
     res = x.get("resource")
-    if isinstance(res, str) and (not res or "/" in res or len(res) > 1023):
+    if isinstance(res, str) and (
+        not res or "/" in res or len(res.encode()) > 1023 or _has_controls(res)
+    ):
         problems.append("xmpp.resource: %r is not a usable resource" % res)
     allow = cfg.get("allow", [])
     if not isinstance(allow, list):
