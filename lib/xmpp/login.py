@@ -12,6 +12,7 @@ from xmpp import jid as jids
 from xmpp import sasl
 from xmpp import stanza as st
 from xmpp.errors import LoginFailed
+from xmpp.scram import unb64
 from xmpp.transport import tls_context
 
 
@@ -83,7 +84,9 @@ async def authenticate(c, features):
             else:
                 raise LoginFailed("unexpected <%s> during SASL" % el.name)
         except sasl.SASLError as e:
-            # A server that cannot prove it knows our password is not our server.
+            # RFC 6120 §6.4.5: we end the exchange; the stream closes after it anyway. A
+            # server that cannot prove it knows our password is not our server.
+            await t.write(b"<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
             raise LoginFailed("SASL %s: %s" % (mech, e), o.retry_permanent_ms) from e
 
 
@@ -123,9 +126,6 @@ def _b64(data):
 
 
 def _unb64(text):
-    if not text or text == "=":
+    if not text or text == "=":  # RFC 6120 §6.4.2: "=" is an empty payload
         return b""
-    try:
-        return binascii.a2b_base64(text)
-    except ValueError as e:
-        raise sasl.SASLError("incorrect-encoding", "bad base64 from server") from e
+    return unb64(text, "bad base64 from server")

@@ -125,6 +125,22 @@ def _b64(data):
     return binascii.b2a_base64(data)[:-1]  # drop the newline; works on every port version
 
 
+def unb64(data, what):
+    """Decode base64 as RFC 4648 writes it, or raise SASLError "incorrect-encoding".
+
+    binascii skips characters outside the alphabet and stops at the first padding, so
+    b"YQ==!!junk" would pass; only input that encodes back to itself is accepted.
+    """
+    data = _bytes(data)
+    try:
+        out = binascii.a2b_base64(data)
+    except ValueError:
+        out = None
+    if out is None or _b64(out) != data:
+        raise SASLError("incorrect-encoding", what)
+    return out
+
+
 def _bytes(s):
     return s if isinstance(s, (bytes, bytearray)) else s.encode()
 
@@ -224,10 +240,7 @@ class ScramClient:
         iterations = int(count)
         if not self._min <= iterations <= self._max:
             raise SASLError("iteration-count", str(iterations))
-        try:
-            salt = binascii.a2b_base64(salt)
-        except ValueError:
-            raise SASLError("incorrect-encoding", "salt")
+        salt = unb64(salt, "salt")
         if not salt:
             raise SASLError("malformed-challenge", "empty salt")
 
@@ -258,10 +271,7 @@ class ScramClient:
             raise SASLError("server-error", value[2:].decode())
         if value[:2] != b"v=":
             raise SASLError("malformed-challenge", "no v= in server-final-message")
-        try:
-            signature = binascii.a2b_base64(value[2:])
-        except ValueError:
-            raise SASLError("incorrect-encoding", "v")
+        signature = unb64(value[2:], "v")
         if not _equal(signature, self._server_signature):
             raise SASLError("server-signature", "mismatch")
         self._state = _DONE

@@ -1,0 +1,126 @@
+# SASL (RFC 6120 §6) and resource binding (§7) against scripted server answers, no socket.
+from xmlstream.element import Element
+from xmpp import login
+from xmpp import stanza as st
+from xmpp.errors import LoginFailed
+
+HEAPSIZE = "256k"  # login.py compiled from source
+
+
+class _Opt:
+    jid = "dev@example.org"
+    local = "dev"
+    password = "pencil"
+    resource = "sensor"
+    retry_permanent_ms = 600_000
+
+
+class _Transport:
+    tls = True
+
+    def __init__(self):
+        self.sent = []
+
+    async def write(self, data):
+        self.sent.append(data)
+
+
+class _Client:
+    sasl_cache = None
+
+    def __init__(self, *answers):
+        self.opt = _Opt()
+        self.transport = _Transport()
+        self.full_jid = None
+        self._answers = list(answers)
+
+    async def next_stanza(self):
+        return self._answers.pop(0)
+
+
+def _features():
+    return Element("features", st.NS_STREAMS, None, [Element("bind", st.NS_BIND)])
+
+
+def _error(cond, type_):
+    err = Element("error", st.NS_CLIENT, {"type": type_}, [Element(cond, st.NS_STANZAS)])
+    return Element("iq", st.NS_CLIENT, {"type": "error", "id": "bind"}, [err])
+
+
+async def _floor(answer):
+    try:
+        await login.bind(_Client(answer), _features())
+    except LoginFailed as e:
+        return e.retry_floor_ms
+    return None
+
+
+async def test_a_bind_refusal_of_type_wait_is_retried_on_the_usual_backoff():
+    assert await _floor(_error("resource-constraint", "wait")) == 0
+
+
+async def test_a_bind_conflict_waits_the_long_retry():
+    assert await _floor(_error("conflict", "cancel")) == 600_000
+
+
+async def test_the_jid_the_server_binds_is_kept():
+    jid = Element("jid", st.NS_BIND, None, None, "dev@example.org/sensor-42")
+    ok = Element(
+        "iq",
+        st.NS_CLIENT,
+        {"type": "result", "id": "bind"},
+        [Element("bind", st.NS_BIND, None, [jid])],
+    )
+    c = _Client(ok)
+    await login.bind(c, _features())
+    assert c.full_jid == "dev@example.org/sensor-42"
+
+
+def _sasl(name, text):
+    return Element(name, st.NS_SASL, None, None, text)
+
+
+def _mechanisms(*names):
+    mechs = Element("mechanisms", st.NS_SASL, None, [_sasl("mechanism", n) for n in names])
+    return Element("features", st.NS_STREAMS, None, [mechs])
+
+
+async def _authenticate(*answers, mech="SCRAM-SHA-1"):
+    c = _Client(*answers)
+    try:
+        await login.authenticate(c, _mechanisms(mech))
+    except LoginFailed as e:
+        return c.transport.sent, str(e)
+    return c.transport.sent, None
+
+
+async def test_a_challenge_that_is_not_strict_base64_is_aborted_as_incorrect_encoding():
+    # binascii alone would read each of these as valid: it skips foreign characters and
+    # stops at the first padding.
+    for text in ("cj1h!YmM=", "cj1hYmM=junk", "cj1h YmM="):
+        sent, why = await _authenticate(_sasl("challenge", text))
+        assert why is not None and "incorrect-encoding" in why, (text, why)
+        assert sent[-1] == b"<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", sent
+
+
+def test_a_scram_salt_in_loose_base64_is_incorrect_encoding():
+    import binascii
+
+    from xmpp import sasl
+
+    salt = b"QSXCR+Q6sek8bf92!"
+    assert binascii.a2b_base64(salt)  # what binascii alone would accept
+    auth = sasl.Authenticator("dev", "pencil", ["SCRAM-SHA-1"], True, None)
+    nonce = auth.start()[1].split(b"r=")[1] + b"srv"
+    try:
+        auth.challenge(b"r=%s,s=%s,i=4096" % (nonce, salt))
+    except sasl.SASLError as e:
+        assert e.condition == "incorrect-encoding", e
+    else:
+        raise AssertionError("loose base64 salt accepted")
+
+
+async def test_a_success_with_an_empty_payload_marker_is_not_an_encoding_error():
+    # "=" is how RFC 6120 §6.4.2 writes an empty payload; SCRAM then misses its v=.
+    sent, why = await _authenticate(_sasl("success", "="))
+    assert why is not None and "incorrect-encoding" not in why, why
