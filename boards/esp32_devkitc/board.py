@@ -22,7 +22,7 @@ FREQ = 400_000
 ADC_CHANNELS = ({"pin": 34, "atten": 3, "divider": (2, 1)},)
 LED_PIN = None
 EXPECTED = ("bme280-76", "sht4x-44")
-ADC1_GPIOS = (32, 33, 34, 35, 36, 37, 38, 39)
+ADC1_GPIOS = (32, 33, 34, 35, 36, 39)  # GPIO37/38 are not brought out on a WROOM-32
 ADC2_GPIOS = (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)
 
 
@@ -32,10 +32,10 @@ def check_adc_pin(pin, wifi=True):
         if wifi:
             raise ConfigError(
                 "GPIO%d is on ADC2, which the ESP32 cannot read while WiFi is on; "
-                "use an ADC1 pin (GPIO32-39)" % pin
+                "use an ADC1 pin (GPIO32-36, 39)" % pin
             )
-    elif pin not in ADC1_GPIOS:
-        raise ConfigError("GPIO%d has no ADC on the ESP32" % pin)
+    else:
+        esp32board.require_adc1(pin, ADC1_GPIOS, CHIP)
 
 
 def buses(config):

@@ -5,8 +5,8 @@ I2C0 on SCL GPIO5 / SDA GPIO4 at 400 kHz (config "soft_i2c": true uses SoftI2C);
 channel on GPIO3 (ADC1_CH3) at 11 dB (0-2.5 V on the C3) behind a 2:1 divider; the MCU
 temperature from esp32.mcu_temperature() (calibrated, °C). The status LED is the WS2812 on
 GPIO8, lit dim white.
-Expected sensors: an SHT4x at 0x44 and an SCD4x at 0x62. ADC2 (GPIO5) is not used:
-its readings are unreliable on the C3 (errata).
+Expected sensors: an SHT4x at 0x44 and an SCD4x at 0x62. ADC entries must be on ADC1
+(GPIO0-4): ADC2 (GPIO5) gives unreliable readings on the C3 (errata).
 """
 
 from thing import esp32board
@@ -20,6 +20,7 @@ SDA = 4
 FREQ = 400_000
 ADC_CHANNELS = ({"pin": 3, "atten": 3, "divider": (2, 1), "full_scale_mv": 2500},)
 LED_PIN = 8
+ADC1_GPIOS = (0, 1, 2, 3, 4)  # ADC1_CH0-4; ADC2 (GPIO5) is unusable (errata)
 EXPECTED = ("sht4x-44", "scd4x-62")
 
 
@@ -27,8 +28,12 @@ def buses(config):
     return esp32board.i2c_buses(config, I2C_ID, SCL, SDA, FREQ)
 
 
+def check_adc_pin(pin, wifi=True):
+    esp32board.require_adc1(pin, ADC1_GPIOS, CHIP)
+
+
 def nodes(config):
-    return esp32board.nodes(config, buses, ADC_CHANNELS, CHIP)
+    return esp32board.nodes(config, buses, ADC_CHANNELS, CHIP, check_adc_pin)
 
 
 def led(config):

@@ -5,7 +5,8 @@ I2C0 on SCL GPIO9 / SDA GPIO8 at 400 kHz (config "soft_i2c": true uses SoftI2C);
 channel on GPIO1 (ADC1_CH0) at 11 dB (0-3.1 V on the S3) behind a 2:1 divider; the MCU
 temperature from esp32.mcu_temperature() (calibrated, °C). The status LED is the WS2812 on
 GPIO48 (v1.0 boards; v1.1 moved it to GPIO38: config "led_pin": 38), lit dim white.
-Expected sensors: a BME280 at 0x76, an SHT4x at 0x44, a BH1750 at 0x23.
+Expected sensors: a BME280 at 0x76, an SHT4x at 0x44, a BH1750 at 0x23. ADC entries must
+be on ADC1 (GPIO1-10): ADC2 cannot be read while WiFi is on.
 """
 
 from thing import esp32board
@@ -19,6 +20,7 @@ SDA = 8
 FREQ = 400_000
 ADC_CHANNELS = ({"pin": 1, "atten": 3, "divider": (2, 1), "full_scale_mv": 3100},)
 LED_PIN = 48
+ADC1_GPIOS = tuple(range(1, 11))  # ADC1_CH0-9; ADC2 is GPIO11-20
 EXPECTED = ("bme280-76", "sht4x-44", "bh1750-23")
 
 
@@ -26,8 +28,12 @@ def buses(config):
     return esp32board.i2c_buses(config, I2C_ID, SCL, SDA, FREQ)
 
 
+def check_adc_pin(pin, wifi=True):
+    esp32board.require_adc1(pin, ADC1_GPIOS, CHIP)
+
+
 def nodes(config):
-    return esp32board.nodes(config, buses, ADC_CHANNELS, CHIP)
+    return esp32board.nodes(config, buses, ADC_CHANNELS, CHIP, check_adc_pin)
 
 
 def led(config):

@@ -120,6 +120,46 @@ async def test_s3_uses_the_calibrated_mcu_sensor_and_rgb_led():
     assert CALLS[-1] == ("np", (16, 16, 16))
 
 
+def test_s3_and_c3_refuse_adc_pins_outside_adc1_before_touching_hardware():
+    for name, good, bad in (("esp32s3_devkitc", 10, 11), ("esp32c3", 4, 5)):
+        board = load(name)
+        del CALLS[:]
+        try:
+            board.nodes({"adc": [{"pin": bad}]})
+        except ConfigError as e:
+            assert "GPIO%d is not an ADC1 pin" % bad in str(e), e
+        else:
+            raise AssertionError("%s accepted ADC2 pin %d" % (name, bad))
+        assert not CALLS
+        board.nodes({"adc": [{"pin": good}]})
+        assert ("ADC", good, 3) in CALLS
+        del sys.modules["board"]
+        sys.path.pop(0)
+
+
+def test_devkitc_refuses_gpio37_and_38_which_a_wroom_32_does_not_bring_out():
+    board = load("esp32_devkitc")
+    for pin in (37, 38):
+        try:
+            board.check_adc_pin(pin)
+        except ConfigError:
+            continue
+        raise AssertionError("GPIO%d accepted" % pin)
+
+
+async def test_a_firmware_without_either_temperature_function_has_no_mcu_node():
+    class Bare:
+        pass
+
+    board = load("esp32s3_devkitc")
+    sys.modules["esp32"] = Bare
+    assert [nid for nid, _ in board.nodes({"soft_i2c": True})] == ["adc-1"]
+    sys.modules["esp32"] = type("OnlyRaw", (), {"raw_temperature": FakeEsp32.raw_temperature})
+    pairs = board.nodes({"soft_i2c": True})
+    assert [nid for nid, _ in pairs] == ["adc-1", "mcu"]
+    assert (await pairs[-1][1].read())[0] == "41.1"
+
+
 def test_c3_board_pins():
     board = load("esp32c3")
     assert [nid for nid, _ in board.nodes({})] == ["sht4x-44", "bme280-76", "adc-3", "mcu"]

@@ -46,6 +46,12 @@ def test_a_resource_is_one_to_1023_bytes_without_slashes_or_control_characters()
         _one(check(_with(x_resource=bad)), "xmpp.resource")
 
 
+def test_the_name_is_a_host_name_sized_string():
+    assert check(_with(name="kitchen-sensor")) == []
+    for bad in ("", 42, "x" * 33, "a\nb"):
+        _one(check(_with(name=bad)), "name: must be 1 to 32 characters")
+
+
 def test_tls_needs_a_ca_but_plain_does_not():
     cfg = _with()
     del cfg["xmpp"]["ca"]

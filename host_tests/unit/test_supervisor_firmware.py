@@ -6,6 +6,7 @@ from test_wifi_fakes import (
     STAT_GOT_IP,
     STAT_NO_AP_FOUND,
     FakeNTP,
+    FakeRTC,
     FakeWDT,
     FakeWLAN,
     make_log,
@@ -92,8 +93,9 @@ def make(cfg=CFG, wlan=None, ntp=None, thing=None, led=None, real=False):
         tls = cfg["xmpp"].get("tls", "starttls")
         thing = FakeThing(log, tls)
     fw = firmware.Firmware(
-        cfg, None, [], wlan or FakeWLAN([STAT_GOT_IP]), ntp or FakeNTP(), wdt, led, log, thing
-    )
+        cfg, None, [], wlan or FakeWLAN([STAT_GOT_IP]), ntp or FakeNTP(), FakeRTC(), wdt, led,
+        log, thing,
+    )  # fmt: skip
     fw.supervisor.period_ms = 5
     fw.wifi.poll_ms = fw.wifi.check_ms = 1
     return fw, wdt, out
@@ -161,12 +163,7 @@ async def test_wifi_failures_are_retried_while_the_watchdog_is_still_fed():
 async def test_tls_waits_for_the_clock():
     cfg = dict(CFG, xmpp=dict(CFG["xmpp"], tls="starttls", ca="ca.der"))
 
-    class NoNTP(FakeNTP):
-        def settime(self):
-            self.calls.append(self.host)
-            raise OSError(110)
-
-    ntp = NoNTP()
+    ntp = FakeNTP(*[OSError(110)] * 1000)
     fw, wdt, _ = make(cfg, ntp=ntp)
     fw.timesync.backoff.base_ms = 2
     fw.timesync.backoff.cap_ms = 4
@@ -182,7 +179,7 @@ async def test_the_watchdog_starves_when_the_xmpp_task_dies():
     wdt = FakeWDT()
     thing = FakeThing(log, crash=True)
     fw = firmware.Firmware(
-        CFG, None, [], FakeWLAN([STAT_GOT_IP]), FakeNTP(), wdt, None, log, thing
+        CFG, None, [], FakeWLAN([STAT_GOT_IP]), FakeNTP(), FakeRTC(), wdt, None, log, thing
     )
     fw.supervisor.period_ms = 5
     fw.wifi.poll_ms = 1

@@ -1,16 +1,16 @@
 # thing.timesync with a fake ntptime module and clock.
 import asyncio
 
-from test_wifi_fakes import FakeClock, FakeNTP, QuickBackoff, make_log
+from test_wifi_fakes import FakeClock, FakeNTP, FakeRTC, QuickBackoff, make_log
 
 from thing.timesync import TimeSync
 
 
-def make(*results, now=1_790_000_000, synced=False, period_s=3600):
-    clock = FakeClock(now, synced)
+def make(*results, synced=False, period_s=3600):
+    clock = FakeClock(synced=synced)
     ntp = FakeNTP(*results)
     log, out = make_log()
-    ts = TimeSync(clock, ntp, log, "ntp.example.org", period_s, 2, QuickBackoff())
+    ts = TimeSync(clock, ntp, FakeRTC(), log, "ntp.example.org", period_s, 2, QuickBackoff())
     return ts, clock, ntp, out
 
 
@@ -22,6 +22,8 @@ def test_a_successful_sync_marks_the_clock_synced():
     assert ntp.timeout == 2
     assert ts.syncs == 1 and ts.error is None
     assert "clock set from NTP ntp.example.org" in out.text()
+    # 2026-09-21T14:13:20Z, a Monday (weekday 1 in machine.RTC's tuple)
+    assert ts.rtc.set == [(2026, 9, 21, 1, 14, 13, 20, 0)]
 
 
 def test_no_answer_leaves_the_clock_unsynced_and_says_why():
@@ -33,11 +35,15 @@ def test_no_answer_leaves_the_clock_unsynced_and_says_why():
     assert "W " in out.text()
 
 
-def test_an_implausible_answer_is_not_believed():
-    ts, clock, _, _ = make(None, now=946_684_800)  # 2000-01-01: the ESP32's boot time
-    assert not ts.sync()
-    assert not clock.synced
-    assert "implausible" in ts.error
+def test_an_implausible_answer_is_not_believed_and_leaves_the_rtc_alone():
+    # ntptime adds one NTP era (2**32 s) to any answer before 2024, so a zero answer comes
+    # back as 2036-02-07T06:28:16Z; a server with a stale clock may say 2020.
+    for answer in (2_085_978_496, 2_085_978_496 + 86400 * 365 * 20, 1_577_836_800):
+        ts, clock, _, _ = make(answer)
+        assert not ts.sync()
+        assert not clock.synced
+        assert "implausible" in ts.error
+        assert ts.rtc.set == []
 
 
 def test_a_malformed_packet_is_a_failure_not_a_crash():

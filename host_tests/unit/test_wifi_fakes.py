@@ -114,19 +114,36 @@ class FakeWLAN:
 
 
 class FakeNTP:
-    """The frozen ntptime module: settime() sets the clock or raises OSError."""
+    """The frozen ntptime module: time() answers seconds since the port's epoch (the unix
+    port's is 1970, like the host's) or raises, as the real one does."""
+
+    GOOD = 1_790_000_000  # 2026-09-21T14:13:20Z, a Monday
 
     def __init__(self, *results):
         self.host = "pool.ntp.org"
         self.timeout = 1
-        self.results = list(results)  # each: None (success) or an exception to raise
+        self.results = list(results)  # each: None (a good answer), an int answer, or an error
         self.calls = []
 
-    def settime(self):
+    def time(self):
         self.calls.append(self.host)
         result = self.results.pop(0) if self.results else None
-        if result is not None:
+        if isinstance(result, Exception):
             raise result
+        return self.GOOD if result is None else result
+
+    def settime(self):
+        raise AssertionError("settime() sets the RTC before anyone can judge the answer")
+
+
+class FakeRTC:
+    """machine.RTC: keeps every datetime() tuple it is given."""
+
+    def __init__(self):
+        self.set = []
+
+    def datetime(self, dt):
+        self.set.append(dt)
 
 
 class FakeWDT:

@@ -10,7 +10,7 @@ import time
 
 _DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
 # Seconds from 1970-01-01 to the port's epoch: 0 on unix, 946684800 on an ESP32.
-_EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
 
 
 class BadTime(ValueError):
@@ -29,7 +29,7 @@ def _days_from_civil(y, m, d):
 
 def iso(t):
     """Unix seconds → '2026-11-23T21:02:03Z'."""
-    y, mo, d, h, mi, s = time.gmtime(int(t) - _EPOCH_OFFSET)[:6]
+    y, mo, d, h, mi, s = time.gmtime(int(t) - EPOCH_OFFSET)[:6]
     return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, mo, d, h, mi, s)
 
 
@@ -74,4 +74,4 @@ class Clock:
         self.synced = (time.gmtime(0)[0] == 1970) if synced is None else synced
 
     def now(self):
-        return int(time.time()) + _EPOCH_OFFSET
+        return int(time.time()) + EPOCH_OFFSET

@@ -186,6 +186,12 @@ def check(cfg, on_board=True):
             out = stanza + OUT_HEADROOM
         if s["fields_budget"] + 512 > out:
             problems.append("sensor.fields_budget: must be at least 512 below xmpp.out_buffer")
+    name = cfg.get("name")
+    if name is not None and (
+        not isinstance(name, str) or not 0 < len(name) <= 32 or _has_controls(name)
+    ):
+        # The ESP32 port refuses a longer network.hostname().
+        problems.append("name: must be 1 to 32 characters (it is also the network host name)")
     board = cfg.get("board")
     if board is not None and (not isinstance(board, str) or not board):
         problems.append("board: must be a board name such as 'esp32_devkitc' or 'host'")

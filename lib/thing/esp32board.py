@@ -3,6 +3,7 @@ node, and the status LED. `machine`, `esp32` and `neopixel` are imported inside 
 functions: only a real board calls them."""
 
 from drivers import adc, detect
+from drivers.errors import ConfigError
 from drivers.mcu_temp import MCUTemperature
 
 
@@ -36,15 +37,26 @@ def nodes(config, buses, adc_channels, chip, check_adc_pin=None, raw_mcu=False):
     result = detect.nodes(buses(config), config)
     result += adc.nodes(channels, make_adc)
     if config.get("mcu", True):
-        # Looked up by name: firmware built without mcu_temperature() falls back to the
-        # raw °F reading, as the original ESP32 always does.
+        # Looked up by name: a firmware without mcu_temperature() falls back to the raw °F
+        # reading, as the original ESP32 always does; raw_temperature() exists only in
+        # builds for the original ESP32, so an S2/S3/C3 build with neither has no MCU node.
         read = None if raw_mcu else getattr(esp32, "mcu_temperature", None)
-        if read is None:
-            device = MCUTemperature(raw_temperature=esp32.raw_temperature, chip=chip)
-        else:
-            device = MCUTemperature(mcu_temperature=read, chip=chip)
-        result.append(("mcu", device))
+        raw = getattr(esp32, "raw_temperature", None)
+        if read is not None:
+            result.append(("mcu", MCUTemperature(mcu_temperature=read, chip=chip)))
+        elif raw is not None:
+            result.append(("mcu", MCUTemperature(raw_temperature=raw, chip=chip)))
     return result
+
+
+def require_adc1(pin, adc1_gpios, chip):
+    """Refuse an ADC channel outside ADC1: the ESP32 family reads ADC2 through the WiFi
+    driver's arbiter, so with WiFi on every ADC2 read fails (and the C3's ADC2 is unusable)."""
+    if pin not in adc1_gpios:
+        raise ConfigError(
+            "GPIO%d is not an ADC1 pin of the %s; use one of GPIO%s"
+            % (pin, chip, ", ".join(str(g) for g in adc1_gpios))
+        )
 
 
 def pin_led(pin):

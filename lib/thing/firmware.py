@@ -1,8 +1,8 @@
 """The board firmware: WiFi, then NTP, then the Thing, all under a supervised watchdog.
 
-`Firmware` takes its hardware (a network.WLAN, the ntptime module, a machine.WDT, a status
-LED) as arguments, so the host tests run it whole with fakes; `start()` is the only code
-that creates the real ones. Order of events on a board:
+`Firmware` takes its hardware (a network.WLAN, the ntptime module, machine.RTC, a
+machine.WDT, a status LED) as arguments, so the host tests run it whole with fakes;
+`start()` is the only code that creates the real ones. Order of events on a board:
 
   1. the supervisor starts feeding the watchdog (only while every probe passes);
   2. WiFi joins (retrying, with reasons) and is kept joined;
@@ -55,7 +55,7 @@ class NoWatchdog:
 
 
 class Firmware:
-    def __init__(self, cfg, ca_der, nodes, wlan, ntp, wdt, led=None, log=None, thing=None):
+    def __init__(self, cfg, ca_der, nodes, wlan, ntp, rtc, wdt, led=None, log=None, thing=None):
         if thing is None:
             from thing.app import Thing
 
@@ -69,7 +69,7 @@ class Firmware:
         # The link is worth reading remotely too: RSSI as an XEP-0323 status field.
         thing.sensor.register_node("wifi", WifiNode(self.wifi), 500)
         self.timesync = TimeSync(
-            thing.clock, ntp, log, s["ntp_host"], s["ntp_period_s"], s["ntp_timeout_s"]
+            thing.clock, ntp, rtc, log, s["ntp_host"], s["ntp_period_s"], s["ntp_timeout_s"]
         )
         # Four ticks per timeout: one late tick (a TLS handshake, a PBKDF2) is no reset.
         self.supervisor = Supervisor(wdt, log, max(1000, s["wdt_timeout_ms"] // 4))
@@ -172,7 +172,9 @@ def start(cfg, ca_der, board):
     # Everything that can refuse the config is built before the watchdog is armed: a board
     # that cannot start stays at the REPL saying why, instead of resetting in a loop.
     try:
-        fw = Firmware(cfg, ca_der, board.nodes(cfg), wlan, ntptime, NoWatchdog(), led)
+        fw = Firmware(
+            cfg, ca_der, board.nodes(cfg), wlan, ntptime, machine.RTC(), NoWatchdog(), led
+        )
     except Exception as e:  # noqa: BLE001 - ConfigError, ValueError, MemoryError alike
         print("cannot start: %r" % (e,))
         return None

@@ -2,11 +2,15 @@
 
 An ESP32 boots believing it is 2000-01-01; mbedTLS then rejects every server certificate as
 not yet valid, and readings would carry false timestamps. `sync()` asks NTP once (the frozen
-`ntptime`, injected so the host tests can pass a fake); `run()` retries with backoff until
-the first answer, then re-syncs every `period_s`. `clock.synced` turns True on the first
-plausible answer and stays so: between syncs the RTC drifts by seconds a day, not years.
+`ntptime`, injected with the RTC so the host tests can pass fakes); `run()` retries with
+backoff until the first answer, then re-syncs every `period_s`. `clock.synced` turns True
+on the first plausible answer and stays so: between syncs the RTC drifts by seconds a day,
+not years.
 
-    ts = TimeSync(thing.clock, ntptime, log, host="pool.ntp.org")
+The answer is judged before the RTC is set, so `ntptime.time()` is asked, not
+`ntptime.settime()` (which sets the RTC with whatever came back).
+
+    ts = TimeSync(thing.clock, ntptime, machine.RTC(), log, host="pool.ntp.org")
     ts.sync() or await ts.wait()    # before the first TLS handshake
     asyncio.create_task(ts.run())
 """
@@ -16,19 +20,25 @@ import time
 
 from micropython import const
 
+from sensordata.clock import EPOCH_OFFSET
 from xmpp.backoff import Backoff
 
 # 2025-01-01T00:00:00Z in Unix seconds: an answer before this is a broken server or a
 # packet from nowhere, never the present.
 _PLAUSIBLE = const(1_735_689_600)
+# 2036-02-07T06:28:16Z, where NTP's 32-bit seconds wrap. ntptime reads every answer before
+# 2024 as one of the next era, so a zero (a kiss-of-death packet, an unsynced router)
+# arrives as 2036 or later: refused until that date is near (then raise this bound).
+_NTP_ERA = const(2_085_978_496)
 _SLICE_MS = const(1000)
 
 
 class TimeSync:
-    def __init__(self, clock, ntp, log, host="pool.ntp.org", period_s=3600, timeout_s=1,
+    def __init__(self, clock, ntp, rtc, log, host="pool.ntp.org", period_s=3600, timeout_s=1,
                  backoff=None):  # fmt: skip
         self.clock = clock
         self.ntp = ntp
+        self.rtc = rtc
         self.log = log
         self.host = host
         self.period_ms = period_s * 1000
@@ -52,13 +62,16 @@ class TimeSync:
         ntp.timeout = self.timeout_s
         self.beat = time.ticks_ms()
         try:
-            ntp.settime()
+            t = ntp.time()  # seconds since the port's epoch
         except (OSError, OverflowError, IndexError, ValueError) as e:
             # OSError: DNS failure or no answer in time; the others: a malformed packet.
             return self._failed("NTP %s: %r" % (self.host, e))
-        now = self.clock.now()
-        if now < _PLAUSIBLE:
-            return self._failed("NTP %s answered an implausible time (%d)" % (self.host, now))
+        unix = t + EPOCH_OFFSET
+        if not _PLAUSIBLE <= unix < _NTP_ERA:
+            return self._failed("NTP %s answered an implausible time (%d)" % (self.host, unix))
+        tm = time.gmtime(t)
+        # machine.RTC's tuple: weekday 1..7 from Monday, as ntptime.settime() writes it.
+        self.rtc.datetime((tm[0], tm[1], tm[2], tm[6] + 1, tm[3], tm[4], tm[5], 0))
         first = not self.clock.synced
         self.clock.synced = True
         self.syncs += 1
