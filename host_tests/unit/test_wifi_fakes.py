@@ -14,15 +14,20 @@ STAT_NO_AP_FOUND = 201
 STAT_WRONG_PASSWORD = 202
 STAT_ASSOC_FAIL = 203
 STAT_HANDSHAKE_TIMEOUT = 204
+# IDF disconnect reasons the port treats specially in status().
+_REASON_ASSOC_LEAVE = 8  # after disconnect(): reported as STAT_IDLE
+_REASON_CONNECTION_FAIL = 205  # reported as STAT_WRONG_PASSWORD
+_REPORTED_AT_ONCE = (STAT_NO_AP_FOUND, 210, 211, 212)  # "not found", even while trying
 
 
 class FakeWLAN:
-    """A station interface that plays one script of status() values per connect().
+    """A station interface that reports like the ESP32 port 1.23+ (network_wlan.c).
 
-    Each status() call during an attempt moves one step along the script (the time that
-    passes between two polls); its last value then stays. A script ending in STAT_GOT_IP
-    joins. Like the port, status() answers STAT_CONNECTING while a connection is requested
-    and the port's own reconnects last.
+    connect() plays one script of events, one per status() call (the time between two
+    polls): STAT_CONNECTING (nothing new), STAT_GOT_IP (joined), or an IDF disconnect
+    reason (one of the port's own tries failed). As in the port, a reason stays until an
+    address comes, across connect(); "not found" and authentication reasons are reported
+    at once, others only when the tries set by config(reconnects=n) are used up.
     """
 
     def __init__(self, *scripts, rssi=-61):
@@ -32,6 +37,7 @@ class FakeWLAN:
         self.requested = False
         self.connected = False
         self.reason = 0
+        self.tries = 0  # of the port's own, since connect()
         self.is_active = False
         self.configured = {}
         self.connects = []
@@ -65,10 +71,13 @@ class FakeWLAN:
         self.ssid = ssid
         self.script = self.scripts.pop(0) if self.scripts else [STAT_CONNECTING]
         self.step = 0
+        self.tries = 0
         self.requested = True
-        self.connected = False
+        self.connected = False  # self.reason is kept, as the port keeps it
 
     def disconnect(self):
+        if self.connected:
+            self.reason = _REASON_ASSOC_LEAVE
         self.requested = False
         self.connected = False
         self.disconnects += 1
@@ -88,8 +97,11 @@ class FakeWLAN:
             self.reason = 0
         elif value != STAT_CONNECTING:
             self.reason = value
-            self.requested = False  # the port's reconnects are used up
-        return value
+            self.tries += 1
+
+    def _trying(self):
+        limit = self.configured.get("reconnects", -1)
+        return self.requested and (limit < 0 or self.tries <= limit)
 
     def isconnected(self):
         return self.connected
@@ -101,11 +113,20 @@ class FakeWLAN:
             return self.rssi
         if param is not None:
             raise ValueError("unknown status param")
+        if not self.connected and self._trying() and self.step < len(self.script):
+            self._advance()
+        r = self.reason
         if self.connected:
             return STAT_GOT_IP
-        if self.requested:
-            return self._advance() if self.step < len(self.script) else self.script[-1]
-        return self.reason or STAT_IDLE
+        if r in _REPORTED_AT_ONCE:
+            return r
+        if r in (STAT_WRONG_PASSWORD, _REASON_CONNECTION_FAIL):
+            return STAT_WRONG_PASSWORD
+        if r == _REASON_ASSOC_LEAVE:
+            return STAT_IDLE
+        if self._trying():
+            return STAT_CONNECTING
+        return r or STAT_IDLE
 
     def ipconfig(self, name):
         if name != "addr4":

@@ -1,9 +1,15 @@
 """WiFi station: join one network, say why joining failed, rejoin when the link drops.
 
-The ESP32 port reports why an attempt failed through `WLAN.status()` only once its own
-automatic reconnects are used up (`config(reconnects=n)`); with the default of "retry for
-ever" it answers STAT_CONNECTING for ever. So a small count is set here and the retrying
-happens in this module, where it is visible, logged and bounded.
+How the ESP32 port (1.23 and later, ports/esp32/network_wlan.c) reports on an attempt:
+  - `WLAN.status()` gives the reason for "not found" (201, 210-212) and for an
+    authentication failure (202, also for IDF's 205 "connection failed") as soon as one
+    try fails, while the port goes on trying by itself (`config(reconnects=n)` tries);
+  - other reasons show only once those tries are used up (before that: STAT_CONNECTING);
+  - a reason stays until an address comes, across `connect()`: right after `connect()`,
+    status() may still tell of the previous attempt.
+So a reason is a verdict only after `settle_ms` of the attempt, and a wrong password only
+after two attempts in a row (IDF's transient 205 reads the same). The retrying happens in
+this module, where it is visible, logged and bounded.
 
     wifi = Wifi(network.WLAN(network.STA_IF), "home", "secret", log)
     await wifi.connect()                # returns once the board has an IP address
@@ -32,7 +38,7 @@ STAT_NO_AP_FOUND_W_COMPATIBLE_SECURITY = const(210)
 STAT_NO_AP_FOUND_IN_AUTHMODE_THRESHOLD = const(211)
 STAT_NO_AP_FOUND_IN_RSSI_THRESHOLD = const(212)
 # IDF reason 15 (4-way handshake timeout): what most WPA2 access points cause with a wrong
-# password; IDF reason 205: connection failed.
+# password.
 _REASON_4WAY_HANDSHAKE_TIMEOUT = const(15)
 
 # Outcomes of one attempt.
@@ -51,7 +57,7 @@ def classify(status):
     if status == STAT_GOT_IP:
         return UP, "connected"
     if status == STAT_WRONG_PASSWORD:
-        return WRONG_PASSWORD, "wrong password"
+        return WRONG_PASSWORD, "authentication failed (wrong password?)"
     if status in (_REASON_4WAY_HANDSHAKE_TIMEOUT, STAT_HANDSHAKE_TIMEOUT):
         return WRONG_PASSWORD, "handshake timed out (wrong password?)"
     if status == STAT_NO_AP_FOUND:
@@ -81,6 +87,7 @@ class Wifi:
         check_ms=2000,
         backoff=None,
         reconnects=2,
+        settle_ms=10_000,
     ):
         self.wlan = wlan
         self.ssid = ssid
@@ -91,6 +98,7 @@ class Wifi:
         self.check_ms = check_ms
         self.backoff = backoff or Backoff(2000, 120_000, 60_000)
         self.reconnects = reconnects
+        self.settle_ms = settle_ms  # about the port's tries: 3 scans of 2-3 s
         self.up = asyncio.Event()
         self.state = "down"  # down | joining | waiting | up
         self.outcome = None  # last failed outcome (WRONG_PASSWORD, NO_AP, ...)
@@ -98,6 +106,7 @@ class Wifi:
         self.joins = 0
         self.losses = 0
         self.failures = 0
+        self.wrong_in_row = 0  # attempts in a row that ended in an authentication failure
         self.beat = time.ticks_ms()  # last sign of life, for the supervisor
         self._retry_at = None
         self._joined_at = None
@@ -123,15 +132,20 @@ class Wifi:
             except OSError as e:
                 return self._failed(FAILED, "connect refused: %r" % (e,))
         # else: already joined, or the port is still retrying on its own; wait for that
-        deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
+        start = time.ticks_ms()
+        deadline = time.ticks_add(start, self.timeout_ms)
+        last = None  # (outcome, text) of the latest reason the port gave
         while True:
             if wlan.isconnected():
                 return self._joined()
-            status = wlan.status()
-            outcome, text = classify(status)
+            outcome, text = classify(wlan.status())
             if outcome not in (UP, TIMEOUT):
-                return self._failed(outcome, text)
+                last = (outcome, text)
+                if time.ticks_diff(time.ticks_ms(), start) >= self.settle_ms:
+                    return self._failed(outcome, text)
             if time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                if last is not None:
+                    return self._failed(*last)
                 return self._failed(
                     TIMEOUT, "no connection within %d s" % (self.timeout_ms // 1000)
                 )
@@ -147,6 +161,7 @@ class Wifi:
     def _joined(self):
         self.state = "up"
         self.joins += 1
+        self.wrong_in_row = 0
         self.outcome = self.reason = None
         self._joined_at = time.ticks_ms()
         self.up.set()
@@ -155,6 +170,7 @@ class Wifi:
 
     def _failed(self, outcome, text):
         self.state = "down"
+        self.wrong_in_row = self.wrong_in_row + 1 if outcome == WRONG_PASSWORD else 0
         self.outcome = outcome
         self.reason = text
         self.failures += 1
@@ -169,9 +185,9 @@ class Wifi:
     async def connect(self):
         """Join, retrying with backoff (longer after a wrong password) until it works."""
         while not await self.join():
-            floor = _WRONG_PASSWORD_FLOOR_MS if self.outcome == WRONG_PASSWORD else 0
-            delay = self.backoff.next_ms(floor)
-            log = self.log.error if self.outcome == WRONG_PASSWORD else self.log.warn
+            wrong = self.wrong_in_row >= 2  # once could be IDF's transient 205
+            delay = self.backoff.next_ms(_WRONG_PASSWORD_FLOOR_MS if wrong else 0)
+            log = self.log.error if wrong else self.log.warn
             log("wifi: %r: %s; retrying in %d s" % (self.ssid, self.reason, delay // 1000))
             await self._wait(delay)
 
