@@ -182,6 +182,10 @@ def start(cfg, ca_der, board):
     if s["wdt_enabled"]:
         fw.supervisor.wdt = machine.WDT(timeout=s["wdt_timeout_ms"])
         WATCHDOG_ARMED = True
+    elif machine.reset_cause() == machine.SOFT_RESET:
+        # The port cannot stop a watchdog, and a soft reset does not either.
+        fw.log.warn("watchdog off in the config, but one armed before this soft reset "
+                    "still runs: machine.reset() clears it")  # fmt: skip
     fw.log.info("starting on %s (reset cause %d)" % (board.NAME, machine.reset_cause()))
     asyncio.new_event_loop()  # a run interrupted earlier in this session leaves its tasks
     try:
