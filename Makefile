@@ -51,6 +51,8 @@ clean:
 #   make deploy PORT=/dev/ttyUSB0 BOARD=esp32_devkitc [DEPLOY_ARGS=--dry-run]
 #   make deploy-config PORT=/dev/ttyUSB0 CONFIG=my.json [CA=ca.pem]
 #   make provision OUT=my.json [PROVISION_ARGS="--board esp32_devkitc --jid ..."]
+# PORT is the serial device (/dev/ttyUSB0, /dev/ttyACM0, COM3); deploy and deploy-config also
+# take auto or id:SERIAL (see mpremote connect list), not mpremote's a0/u0 shortcuts.
 PORT ?=
 CHIP ?=
 FIRMWARE ?=

@@ -9,19 +9,26 @@ Usage:
 The code: every lib/ module compiled with mpy-cross for the board's chip (-march) to
 /lib/<path>.mpy, boards/<BOARD>/board.py to /lib/board.mpy, and firmware/boot.py and
 main.py to / as source. The board keeps a manifest of what was sent, /.deploy.json
-({"board", "chip", "files": {path: sha256}}), written last so an interrupted deploy is
-redone; a file is sent when its hash differs from the manifest's, and a file an earlier
-deploy sent that no longer exists here is removed. --verify hashes the files on the board
+({"board", "chip", "files": {path: sha256}}), written last (under a temporary name, then
+renamed) so an interrupted deploy is redone; an unreadable one counts as none. A file is
+sent when its hash differs from the manifest's, and a file an earlier deploy sent that no
+longer exists here is removed. A .py beside a .mpy being sent (from mip, or copied by hand)
+is removed: MicroPython imports the .py first. --verify hashes the files on the board
 instead of trusting the manifest (after editing files there by hand); --force sends all;
 --frozen sends only the board module and the startup scripts (the libraries are frozen
 into the firmware with manifest.py), and removes the /lib copies an earlier deploy sent.
+Reading the board stops its firmware (mpremote interrupts it and soft-resets into the raw
+REPL, where main.py does not run), so the board is reset at the end, even when nothing was
+sent or on --dry-run, unless --no-reset.
 
 The config: checked with lib/thing/config.py (the board's own checker) first, written as
 /config.json, with the CA it names (xmpp.ca, beside the config file, or --ca) converted
 from PEM to DER, the only form mbedTLS on the board accepts.
 
-PORT is a serial port (or any mpremote device name, e.g. a0); `dir:PATH` stands for a
-board's filesystem in a local directory (tests, or to look at what a board would get).
+PORT is what `mpremote connect` takes: a serial device (/dev/ttyUSB0, /dev/ttyACM0, COM3),
+`auto` (the first USB serial port) or `id:SERIAL` (`mpremote connect list` shows them);
+not mpremote's shortcuts such as a0. `dir:PATH` stands for a board's filesystem in a local
+directory (tests, or to look at what a board would get).
 """
 
 import argparse
@@ -46,20 +53,15 @@ import mpy_build  # noqa: E402
 from thing import config as thing_config  # noqa: E402
 
 MANIFEST = "/.deploy.json"
+MANIFEST_TMP = MANIFEST + ".tmp"
 CONFIG = "/config.json"
 # mpy-cross -march for each chip. Bytecode-only .mpy files carry no architecture and load on
 # any chip; the flag matters for @micropython.native and viper code.
 ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32c3": "rv32imc"}
 FIRMWARE = ("boot.py", "main.py")
-_CHUNK = 16  # files per mpremote run: a progress line each, and short command lines
-# Relaxes the watchdog if the firmware started one in this session (see thing/firmware.py),
-# so it cannot reset the board in the middle of a copy.
-_RELAX = (
-    "import sys\n"
-    "m = sys.modules.get('thing.firmware')\n"
-    "if m is not None and m.WATCHDOG_ARMED:\n"
-    " import machine; machine.WDT(timeout=m.MAINTENANCE_MS)\n"
-)
+_CHUNK = 16  # steps per mpremote run: a progress line each, and short command lines
+# No step relaxes the watchdog: mpremote's Ctrl-C reaches the firmware, which gives the REPL
+# half an hour itself (thing/firmware.py); the soft reset that follows empties sys.modules.
 
 
 class DeployError(Exception):
@@ -102,7 +104,8 @@ def sources(board, frozen=False):
 
 def _compile(src, out, arch):
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [mpy_build.mpy_cross(), "-o", str(out), "-s", src.name, "-march=" + arch, str(src)]
+    name = mpy_build.source_name(src)
+    cmd = [mpy_build.mpy_cross(), "-o", str(out), "-s", name, "-march=" + arch, str(src)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode:
         return "%s: %s" % (src.relative_to(ROOT), (proc.stderr or proc.stdout).strip())
@@ -158,6 +161,66 @@ def plan(files, hashes, manifest, remote=None, force=False):
     return Plan(send, delete, same)
 
 
+def parse_manifest(text, show=print):
+    """The board's last manifest from the text of /.deploy.json; {} (send everything) if
+    it is missing or unreadable, such as a file cut short by an older deploy."""
+    try:
+        old = json.loads(text or "{}")
+    except ValueError:
+        old = None
+    if not isinstance(old, dict) or not isinstance(old.get("files", {}), dict):
+        show("deploy: warning: %s on the board is no manifest (%r): sending everything"
+             % (MANIFEST, text[:40]))  # fmt: skip
+        return {}
+    return old
+
+
+# -- what a deploy does on the board --------------------------------------------------------
+
+
+def _steps(puts, deletes):
+    """A deploy as steps, in order, for either kind of board:
+    ("prepare", dirs, shadows): make the directories (they may exist) and remove each .py
+        that would be imported instead of a .mpy being sent (py/builtinimport.c tries
+        name.py first); few boards have one, so a missing file is fine;
+    ("put", dst, src) for each file;
+    ("remove", paths): files an earlier deploy sent; an interrupted deploy leaves a
+        manifest naming files it had removed, so a missing file is fine;
+    the manifest (if among the puts) last, so that an interrupted deploy is redone, put
+        under a temporary name and renamed, so that it is never half written."""
+    files = [(d, s) for d, s in puts if d != MANIFEST]
+    manifest = [s for d, s in puts if d == MANIFEST]
+    dirs = _dirs(d for d, _ in files)
+    shadows = [d[: -len(".mpy")] + ".py" for d, _ in files if d.endswith(".mpy")]
+    steps = [("prepare", dirs, shadows)] if dirs or shadows else []
+    steps += [("put", dst, src) for dst, src in files]
+    if deletes:
+        steps.append(("remove", list(deletes)))
+    for src in manifest:
+        steps += [("put", MANIFEST_TMP, src), ("rename", MANIFEST_TMP, MANIFEST)]
+    return steps
+
+
+# MicroPython, run by `mpremote exec`: an OSError other than the expected errno (EEXIST 17
+# for a directory, ENOENT 2 for a file) stops the deploy.
+_EACH = (
+    "import os\n"
+    "def each(op, paths, expected):\n"
+    " for p in paths:\n"
+    "  try:\n   op(p)\n"
+    "  except OSError as e:\n   if e.errno != expected:\n    raise\n"
+)
+
+
+def _board_code(step):
+    """The MicroPython code for a step other than "put"."""
+    if step[0] == "prepare":
+        return _EACH + "each(os.mkdir, %r, 17)\neach(os.remove, %r, 2)\n" % step[1:]
+    if step[0] == "remove":
+        return _EACH + "each(os.remove, %r, 2)\n" % (step[1],)
+    return "import os\nos.rename(%r, %r)\n" % step[1:]
+
+
 # -- the board, through mpremote or as a local directory -------------------------------------
 
 
@@ -176,11 +239,6 @@ def _dirs(paths):
             if d not in out:
                 out.append(d)
     return out
-
-
-def _manifest_last(puts):
-    files = [(d, s) for d, s in puts if d != MANIFEST]
-    return files, [(d, s) for d, s in puts if d == MANIFEST]
 
 
 class SerialBoard:
@@ -204,14 +262,14 @@ class SerialBoard:
         return self._mpremote("exec", code, capture=True)
 
     def read_manifest(self):
+        """The text of the board's manifest; "" if it has none."""
         out = self._exec(
-            "try:\n print('DEPLOY:' + open(%r).read())\nexcept OSError:\n print('DEPLOY:{}')\n"
+            "try:\n print('DEPLOY:' + open(%r).read())\nexcept OSError:\n print('DEPLOY:')\n"
             % MANIFEST
         )
-        for line in out.splitlines():
-            if line.startswith("DEPLOY:"):
-                return json.loads(line[7:] or "{}")
-        raise DeployError("no answer from the board on %s: %r" % (self.port, out[-200:]))
+        if "DEPLOY:" not in out:
+            raise DeployError("no answer from the board on %s: %r" % (self.port, out[-200:]))
+        return out.partition("DEPLOY:")[2].strip()
 
     def read_hashes(self, paths):
         code = (
@@ -231,22 +289,16 @@ class SerialBoard:
         return found
 
     def commands(self, puts, deletes, reset):
-        """The mpremote command lines for a deploy: puts [(dst, src)], deletes [dst].
-
-        Order: relax the watchdog and make directories; copy; delete; write the manifest
-        (if among the puts) last, so that an interrupted deploy is redone; reset.
-        """
+        """The mpremote command lines for a deploy (see _steps): puts [(dst, src)], deletes
+        [dst]; then a reset, which starts the firmware again."""
         head = [mpremote(), "connect", self.port]
-        files, last = _manifest_last(puts)
-        mk = "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
-        first = ["exec", _RELAX]
-        dirs = _dirs([d for d, _ in files])
-        if dirs:
-            first += ["+", "exec", mk % (dirs,)]
-        cmds = [head + first]
-        steps = [["fs", "cp", "-f", str(src), ":" + dst] for dst, src in files]
-        steps += [["fs", "rm", ":" + dst] for dst in deletes]
-        steps += [["fs", "cp", "-f", str(src), ":" + dst] for dst, src in last]
+        steps = []
+        for step in _steps(puts, deletes):
+            if step[0] == "put":
+                steps.append(["fs", "cp", "-f", str(step[2]), ":" + step[1]])
+            else:
+                steps.append(["exec", _board_code(step)])
+        cmds = []
         for i in range(0, len(steps), _CHUNK):
             cmd = list(head)
             for step in steps[i : i + _CHUNK]:
@@ -255,6 +307,11 @@ class SerialBoard:
         if reset:
             cmds.append(head + ["reset"])
         return cmds
+
+    def restart(self, show=print):
+        """Reset the board: reading it stopped the firmware."""
+        show("deploy: mpremote reset (reading the board stopped its firmware)")
+        self._mpremote("reset")
 
     def apply(self, puts, deletes, reset, show=print):
         cmds = self.commands(puts, deletes, reset)
@@ -283,30 +340,56 @@ class DirBoard:
 
     def read_manifest(self):
         p = self._local(MANIFEST)
-        return json.loads(p.read_text()) if p.exists() else {}
+        return p.read_text(errors="replace") if p.exists() else ""
 
     def read_hashes(self, paths):
         return {p: (sha256(self._local(p)) if self._local(p).exists() else None) for p in paths}
 
     def commands(self, puts, deletes, reset):
-        files, last = _manifest_last(puts)
-        cmds = [["cp", str(src), str(self._local(dst))] for dst, src in files]
-        cmds += [["rm", str(self._local(dst))] for dst in deletes]
-        return cmds + [["cp", str(src), str(self._local(dst))] for dst, src in last]
+        """The deploy's steps (see _steps) as shell commands; apply runs them."""
+        cmds = []
+        for kind, *args in _steps(puts, deletes):
+            if kind == "prepare":
+                dirs, shadows = args
+                cmds += [["mkdir", "-p"] + self._locals(dirs)] if dirs else []
+                cmds += [["rm", "-f"] + self._locals(shadows)] if shadows else []
+            elif kind == "put":
+                cmds.append(["cp", str(args[1]), str(self._local(args[0]))])
+            elif kind == "remove":
+                cmds.append(["rm", "-f"] + self._locals(args[0]))
+            else:
+                cmds.append(["mv"] + self._locals(args))
+        return cmds
 
     def apply(self, puts, deletes, reset, show=print):
-        files, last = _manifest_last(puts)
-        for dst, src in files:
-            self._put(dst, src)
-        for dst in deletes:
-            self._local(dst).unlink(missing_ok=True)
-        for dst, src in last:
-            self._put(dst, src)
+        """Runs the commands as a board would: cp, like `mpremote fs cp`, needs the
+        directory that an earlier mkdir made."""
+        self.root.mkdir(parents=True, exist_ok=True)  # a board's root always exists
+        for cmd, *args in self.commands(puts, deletes, reset):
+            if cmd == "mkdir":
+                for d in args[1:]:  # parents first: -p only says they may exist
+                    Path(d).mkdir(exist_ok=True)
+            elif cmd == "rm":
+                for p in args[1:]:
+                    Path(p).unlink(missing_ok=True)
+            elif cmd == "cp":
+                shutil.copyfile(*args)
+            else:
+                os.replace(*args)
 
-    def _put(self, dst, src):
-        out = self._local(dst)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, out)
+    def restart(self, show=print):
+        pass  # no firmware runs in a directory
+
+    def _locals(self, paths):
+        return [str(self._local(p)) for p in paths]
+
+
+# mpremote's a0..a3, u0..u3 and c0..c3 work alone (`mpremote a0`), not after `connect`.
+_SHORTCUTS = {
+    "%s%d" % (short, n): "%s%d" % (dev, n)
+    for short, dev in (("a", "/dev/ttyACM"), ("u", "/dev/ttyUSB"), ("c", "COM"))
+    for n in range(4)
+}
 
 
 def connect(port, run=subprocess.run):
@@ -314,6 +397,9 @@ def connect(port, run=subprocess.run):
         raise DeployError("PORT is missing: the board's serial port, e.g. PORT=/dev/ttyUSB0")
     if port.startswith("dir:"):
         return DirBoard(port[4:])
+    if port in _SHORTCUTS:
+        raise DeployError("%s is mpremote's shortcut, not a port: give PORT=%s"
+                          % (port, _SHORTCUTS[port]))  # fmt: skip
     if port.startswith("/") and not Path(port).exists():
         raise DeployError("no serial port %s: is the board plugged in?" % port)
     return SerialBoard(port, run)
@@ -333,7 +419,7 @@ def deploy_code(board_dev, board, chip=None, dry_run=False, verify=False, force=
         files = stage(board, chip, Path(tmp), frozen)
         hashes = {dst: sha256(src) for dst, src in files.items()}
         show("deploy: reading %s from %s" % (MANIFEST, board_dev.port))
-        old = board_dev.read_manifest()
+        old = parse_manifest(board_dev.read_manifest(), show)
         manifest = old.get("files", {})
         if old.get("chip") not in (None, chip):
             show("deploy: the board ran a %s build: sending everything" % old["chip"])
@@ -350,6 +436,8 @@ def deploy_code(board_dev, board, chip=None, dry_run=False, verify=False, force=
         )
         if not p.send and not p.delete:
             show("deploy: the board is up to date")
+            if reset:
+                board_dev.restart(show)
             return p
         new = {"board": board, "chip": chip, "files": hashes}
         mpath = Path(tmp) / "deploy.json"
@@ -359,6 +447,8 @@ def deploy_code(board_dev, board, chip=None, dry_run=False, verify=False, force=
             for cmd in board_dev.commands(puts, p.delete, reset):
                 show("deploy: would run: " + " ".join(_quote(a) for a in cmd))
             show("deploy: dry run, nothing sent")
+            if reset:
+                board_dev.restart(show)
             return p
         board_dev.apply(puts, p.delete, reset, show)
         reset = reset and isinstance(board_dev, SerialBoard)

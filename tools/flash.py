@@ -7,7 +7,9 @@ Options: --baud N (default 460800), --no-erase, --dry-run (print the esptool com
 The image is the single .bin from micropython.org/download. It goes at 0x1000 on the
 original ESP32 (its second-stage bootloader lives there) and at 0x0 on the S3 and C3, as
 the download pages say. Nothing is fetched: the file must already be here. The image's own
-header names the chip it was built for, so a wrong CHIP is caught before anything is erased.
+header names the chip it was built for, so a wrong CHIP is caught before anything is erased,
+and an application image (.app-bin, for OTA updates: no bootloader, so written here the
+board would not boot) is refused.
 """
 
 import argparse
@@ -23,8 +25,14 @@ CHIPS = {
     "esp32s3": (0x0, 9),
     "esp32c3": (0x0, 5),
 }
-# ESP-IDF esp_image_header_t: magic 0xE9 at byte 0, chip_id (uint16 LE) at byte 12.
+# ESP-IDF esp_image_header_t: magic 0xE9 at byte 0, chip_id (uint16 LE) at byte 12; with
+# its extended header 24 bytes, then the first segment's 8-byte header (load address, length).
 _IMAGE_MAGIC = 0xE9
+# An application's first segment opens with esp_app_desc_t, whose first word is this magic
+# (ESP-IDF "App image format"; esptool image-info looks for it there); the bootloader at the
+# start of the full .bin has none.
+_APP_DESC_MAGIC = (0xABCD5432).to_bytes(4, "little")
+_FIRST_SEGMENT_DATA = 24 + 8
 _CHIP_NAMES = {0: "esp32", 2: "esp32s2", 5: "esp32c3", 9: "esp32s3", 12: "esp32c2", 13: "esp32c6"}
 
 
@@ -56,16 +64,21 @@ def check_port(port):
 
 
 def check_image(path, chip):
-    """The image's size; FlashError if it is missing, empty or built for another chip."""
+    """The image's size; FlashError if it is missing, no full image or for another chip."""
     if not path:
         raise FlashError("FIRMWARE is missing: the .bin file from micropython.org/download")
     p = Path(path)
     if not p.is_file():
         raise FlashError("no firmware file %s" % path)
     with p.open("rb") as f:
-        head = f.read(16)
+        head = f.read(_FIRST_SEGMENT_DATA + 4)
     if len(head) < 16 or head[0] != _IMAGE_MAGIC:
         raise FlashError("%s is not an ESP firmware image (no 0xE9 header)" % path)
+    if head[_FIRST_SEGMENT_DATA:] == _APP_DESC_MAGIC:
+        raise FlashError(
+            "%s is an application image (.app-bin, for OTA updates); it would not boot at"
+            " 0x%x: take the .bin from micropython.org/download" % (path, CHIPS[chip][0])
+        )
     image_chip = int.from_bytes(head[12:14], "little")
     expected = CHIPS[chip][1]
     if image_chip != expected:

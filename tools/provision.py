@@ -5,7 +5,7 @@ Usage:
   python tools/provision.py --out my.json --board esp32_devkitc --wifi-ssid home \\
       --wifi-password secret --jid dev@example.org --password pw --server xmpp.example.org \\
       --ca ca.pem --allow owner@example.org [--allow other@example.org] --no-input
-  (make provision OUT=my.json [ARGS="..."])
+  (make provision OUT=my.json [PROVISION_ARGS="--board esp32_devkitc ... --no-input"])
 
 Passwords can come from the environment instead: XMPP_PASSWORD, WIFI_PASSWORD. The result
 is checked with lib/thing/config.py, the checker the board itself runs, and written (mode

@@ -87,6 +87,13 @@ def test_mpy_cross_gets_the_boards_architecture(board, arch, tmp_path, monkeypat
     assert head[0:1] == b"M" and head[2] == 0
 
 
+def test_a_module_names_its_path_under_lib_in_tracebacks(staged):
+    # Several packages have an errors.py and an __init__.py: a bare name would not say which.
+    assert b"xmpp/errors.py" in staged["/lib/xmpp/errors.mpy"].read_bytes()
+    assert b"drivers/__init__.py" in staged["/lib/drivers/__init__.mpy"].read_bytes()
+    assert b"board.py" in staged["/lib/board.mpy"].read_bytes()  # /lib/board.mpy on the board
+
+
 def test_frozen_sends_only_the_board_module_and_the_scripts(tmp_path):
     files = REAL_STAGE("esp32_devkitc", "esp32", tmp_path, frozen=True)
     assert sorted(files) == ["/boot.py", "/lib/board.mpy", "/main.py"]
@@ -154,6 +161,42 @@ def test_a_module_gone_from_the_tree_is_removed_from_the_board(tmp_path, capsys)
     assert "/lib/thing/old.mpy" not in json.loads(mpath.read_text())["files"]
 
 
+def test_a_stale_file_already_gone_from_the_board_does_not_block_the_deploy(tmp_path, capsys):
+    # An interrupted deploy leaves a manifest naming files it had already removed.
+    deploy_to(tmp_path, capsys)
+    mpath = tmp_path / ".deploy.json"
+    manifest = json.loads(mpath.read_text())
+    manifest["files"]["/lib/thing/gone.mpy"] = "1" * 64
+    mpath.write_text(json.dumps(manifest))
+    code, out, err = deploy_to(tmp_path, capsys)
+    assert code == 0, err
+    assert "delete /lib/thing/gone.mpy" in out
+    assert "/lib/thing/gone.mpy" not in json.loads(mpath.read_text())["files"]
+
+
+def test_a_truncated_manifest_sends_everything_with_a_warning(tmp_path, capsys):
+    deploy_to(tmp_path, capsys)
+    mpath = tmp_path / ".deploy.json"
+    mpath.write_text(mpath.read_text()[:100])
+    code, out, err = deploy_to(tmp_path, capsys)
+    assert code == 0, err
+    assert "warning: /.deploy.json on the board is no manifest" in out and " 0 unchanged" in out
+    assert json.loads(mpath.read_text())["chip"] == "esp32"
+    assert not (tmp_path / ".deploy.json.tmp").exists()
+
+
+def test_a_py_from_mip_or_by_hand_is_removed_so_that_the_mpy_is_imported(tmp_path, capsys):
+    # MicroPython's import tries name.py before name.mpy (py/builtinimport.c).
+    (tmp_path / "lib/xmpp").mkdir(parents=True)
+    (tmp_path / "lib/xmpp/errors.py").write_text("# installed by mip")
+    (tmp_path / "lib/board.py").write_text("# copied by hand")
+    code, _, err = deploy_to(tmp_path, capsys)
+    assert code == 0, err
+    assert (tmp_path / "lib/xmpp/errors.mpy").exists() and (tmp_path / "lib/board.mpy").exists()
+    assert not (tmp_path / "lib/xmpp/errors.py").exists()
+    assert not (tmp_path / "lib/board.py").exists()
+
+
 def test_a_board_that_ran_another_chips_build_gets_everything(tmp_path, capsys):
     deploy_to(tmp_path, capsys)
     _, out, _ = deploy_to(tmp_path, capsys, board="esp32c3")
@@ -174,15 +217,32 @@ class FakeMpremote:
     """subprocess.run for mpremote: answers the manifest read, records everything."""
 
     def __init__(self, manifest=None):
-        self.manifest = manifest or {}
+        """manifest: what /.deploy.json holds, as a dict or as text."""
+        manifest = manifest or {}
+        self.manifest = manifest if isinstance(manifest, str) else json.dumps(manifest)
         self.calls = []
 
     def __call__(self, cmd, capture_output=False, text=False):
         self.calls.append(cmd)
         out = ""
         if "exec" in cmd and "DEPLOY:" in cmd[-1]:
-            out = "DEPLOY:" + json.dumps(self.manifest) + "\n"
+            out = "DEPLOY:" + self.manifest + "\r\n"
         return subprocess.CompletedProcess(cmd, 0, out, "")
+
+
+def steps_of(cmds):
+    """The steps of mpremote command lines (split at their "+" arguments), in order."""
+    steps = []
+    for cmd in cmds:
+        step = []
+        for arg in cmd[3:]:
+            if arg == "+":
+                steps.append(step)
+                step = []
+            else:
+                step.append(arg)
+        steps.append(step)
+    return steps
 
 
 @pytest.fixture
@@ -196,26 +256,79 @@ def test_dry_run_on_a_serial_port_prints_the_exact_mpremote_commands(tty, capsys
     fake = FakeMpremote()
     code = deploy.main(["--port", tty, "--board", "esp32_devkitc", "--dry-run"], run=fake)
     out = capsys.readouterr().out
-    assert code == 0 and len(fake.calls) == 1  # only the manifest was read
+    assert code == 0 and len(fake.calls) == 2  # the manifest was read, then the board reset
     would = [line for line in out.splitlines() if line.startswith("deploy: would run: ")]
     assert all(" connect %s " % tty in line for line in would)
-    assert " fs cp -f " in would[1] and ":/boot.py" in would[1]
+    assert " fs cp -f " in would[0] and ":/boot.py" in would[0]
     assert would[-1].endswith(" reset")
-    assert ":/.deploy.json" in would[-2]  # the manifest goes last, after every file
+    # The manifest goes last, after every file, renamed into place.
+    assert "os.rename('/.deploy.json.tmp', '/.deploy.json')" in would[-2]
+
+
+def up_to_date(board="esp32_devkitc", chip="esp32"):
+    """The manifest of a board that has this tree's files."""
+    files = deploy.stage(board, chip, None)  # compile_once's stage: no output directory
+    hashes = {dst: deploy.sha256(src) for dst, src in files.items()}
+    return {"board": board, "chip": chip, "files": hashes}
+
+
+@pytest.mark.parametrize("extra", [[], ["--dry-run"]])
+def test_reading_the_board_stops_its_firmware_so_a_deploy_with_nothing_to_send_resets_it(
+    extra, tty, capsys
+):
+    # mpremote interrupts the firmware and soft-resets into the raw REPL, where main.py
+    # does not run: without a reset the board would stay stopped.
+    fake = FakeMpremote(up_to_date())
+    code = deploy.main(["--port", tty, "--board", "esp32_devkitc", *extra], run=fake)
+    assert code == 0
+    assert fake.calls[-1][1:] == ["connect", tty, "reset"]
+
+
+def test_no_reset_leaves_the_board_at_the_repl_even_with_nothing_to_send(tty, capsys):
+    fake = FakeMpremote(up_to_date())
+    code = deploy.main(["--port", tty, "--board", "esp32_devkitc", "--no-reset"], run=fake)
+    assert code == 0 and len(fake.calls) == 1 and "up to date" in capsys.readouterr().out
 
 
 def test_a_deploy_over_mpremote_copies_deletes_then_writes_the_manifest(tty, capsys):
     fake = FakeMpremote({"chip": "esp32", "files": {"/lib/thing/old.mpy": "x"}})
     code = deploy.main(["--port", tty, "--board", "esp32_devkitc"], run=fake)
     assert code == 0
-    cmds = fake.calls[1:]
-    assert cmds[0][3] == "exec" and "WDT" in cmds[0][4]  # the watchdog first
-    assert "os.mkdir" in cmds[0][-1] and "/lib/thing" in cmds[0][-1]
-    steps = [c for cmd in cmds[1:-1] for c in " ".join(cmd[3:]).split(" + ")]
-    rm = steps.index("fs rm :/lib/thing/old.mpy")
-    assert steps[-1].endswith(":/.deploy.json") and rm == len(steps) - 2
-    assert all(s.startswith("fs cp -f ") for s in steps[:rm])
-    assert cmds[-1][3:] == ["reset"]
+    steps = steps_of(fake.calls[1:])
+    # No watchdog step: mpremote's Ctrl-C reaches the firmware, which relaxes its own watchdog.
+    assert not any("WDT" in arg for step in steps for arg in step)
+    assert steps[0][0] == "exec" and "os.mkdir" in steps[0][1] and "'/lib/thing'" in steps[0][1]
+    rm = next(i for i, s in enumerate(steps) if "'/lib/thing/old.mpy'" in s[-1])
+    assert steps[rm][0] == "exec" and "os.remove" in steps[rm][1]
+    assert all(s[:3] == ["fs", "cp", "-f"] for s in steps[1:rm])
+    assert steps[rm + 1][-1] == ":/.deploy.json.tmp"  # the manifest last, whole or not at all
+    assert steps[rm + 2][0] == "exec"
+    assert "os.rename('/.deploy.json.tmp', '/.deploy.json')" in steps[rm + 2][1]
+    assert steps[-1] == ["reset"] and rm + 3 == len(steps) - 1
+
+
+def test_a_truncated_manifest_read_over_mpremote_sends_everything(tty, capsys):
+    fake = FakeMpremote('{"board":"esp32_devkitc","chip":"esp32","files":{"/boot.py":"a')
+    code = deploy.main(["--port", tty, "--board", "esp32_devkitc"], run=fake)
+    out = capsys.readouterr().out
+    assert code == 0 and "is no manifest" in out and " 0 unchanged" in out
+
+
+def test_the_py_that_would_shadow_a_sent_mpy_is_removed_with_the_directories(tty, capsys):
+    fake = FakeMpremote()
+    assert deploy.main(["--port", tty, "--board", "esp32_devkitc"], run=fake) == 0
+    first = steps_of(fake.calls[1:])[0]
+    assert first[0] == "exec" and "'/lib/board.py'" in first[1]
+    assert "'/lib/xmpp/errors.py'" in first[1] and "'/main.py'" not in first[1]
+
+
+def test_an_mpremote_shortcut_is_not_a_port(capsys):
+    # `mpremote a0` means `mpremote connect /dev/ttyACM0`, but `mpremote connect a0` fails.
+    fake = FakeMpremote()
+    assert deploy.main(["--port", "a0", "--board", "esp32_devkitc"], run=fake) == 2
+    assert "PORT=/dev/ttyACM0" in capsys.readouterr().err and not fake.calls
+    assert isinstance(deploy.connect("auto"), deploy.SerialBoard)
+    assert isinstance(deploy.connect("id:0123456789"), deploy.SerialBoard)
 
 
 def test_a_failing_mpremote_stops_the_deploy_with_a_message(tty, capsys):
@@ -247,7 +360,7 @@ def test_the_code_sent_to_the_board_runs_under_micropython(tmp_path):
     board = deploy.SerialBoard("/dev/null", run=None)
     captured = {}
     board._exec = lambda code: captured.setdefault("code", code) and micropython(code, tmp_path)
-    assert board.read_manifest() == {}  # no /.deploy.json on this machine
+    assert board.read_manifest() == ""  # no /.deploy.json on this machine
     f = tmp_path / "f.mpy"
     f.write_bytes(bytes(range(256)) * 5)
     captured.clear()
@@ -256,9 +369,15 @@ def test_the_code_sent_to_the_board_runs_under_micropython(tmp_path):
         str(f): hashlib.sha256(f.read_bytes()).hexdigest(),
         str(tmp_path / "missing.mpy"): None,
     }
-    cmds = board.commands([(str(tmp_path / "a/b/c.mpy"), f)], [], False)
-    micropython(cmds[0][4] + "\n" + cmds[0][-1], tmp_path)  # relax the watchdog, make the dirs
-    assert (tmp_path / "a/b").is_dir()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a/c.py").write_text("shadow")
+    puts = [(str(tmp_path / "a/b/c.mpy"), f), (str(tmp_path / "a/c.mpy"), f)]
+    cmds = board.commands(puts, [str(tmp_path / "gone.mpy")], False)
+    codes = [s[1] for s in steps_of(cmds) if s[0] == "exec"]
+    assert len(codes) == 2  # make dirs and remove shadowing .py; remove what left the tree
+    for code in codes + codes:  # twice: the directories are there, the files gone
+        micropython(code, tmp_path)
+    assert (tmp_path / "a/b").is_dir() and not (tmp_path / "a/c.py").exists()
 
 
 # -- the config ------------------------------------------------------------------------------

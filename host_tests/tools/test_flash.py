@@ -1,5 +1,6 @@
 """tools/flash.py: argument checking, the offsets table, and the esptool command lines."""
 
+import struct
 import subprocess
 
 import flash
@@ -98,6 +99,34 @@ def test_a_file_that_is_no_firmware_image(capsys, tmp_path, port):
     junk.write_bytes(b"hello world, this is not firmware")
     code, _, err = run(capsys, "--port", port, "--chip", "esp32", "--firmware", str(junk))
     assert code == 2 and "not an ESP firmware image" in err
+
+
+def app_image(tmp_path, chip_id):
+    """An application image (.app-bin): one segment, in flash-mapped data (DROM), opening
+    with the ESP-IDF esp_app_desc_t (magic word 0xABCD5432, then versions and names)."""
+    desc = struct.pack("<II8s32s32s", 0xABCD5432, 0, b"", b"v1.25.0", b"micropython")
+    desc += bytes(256 - len(desc))
+    head = bytearray(image(tmp_path, chip_id).read_bytes()[:24])
+    head[1] = 1  # one segment
+    path = tmp_path / "fw.app-bin"
+    path.write_bytes(head + struct.pack("<II", 0x3F400020, len(desc)) + desc + bytes(16))
+    return path
+
+
+def test_the_synthetic_app_image_is_one_to_esptool(tmp_path):
+    # esptool image-info looks for the app descriptor where check_image does.
+    cmd = [flash.esptool(), "image-info", str(app_image(tmp_path, 0))]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
+    assert "Application Information" in out and "Project name: micropython" in out
+    out = subprocess.run(cmd[:-1] + [str(image(tmp_path, 0))], capture_output=True, text=True)
+    assert "Application Information" not in out.stdout
+
+
+@pytest.mark.parametrize("chip", sorted(flash.CHIPS))
+def test_an_application_image_is_refused_it_would_not_boot(chip, capsys, tmp_path, port):
+    fw = str(app_image(tmp_path, flash.CHIPS[chip][1]))
+    code, _, err = run(capsys, "--port", port, "--chip", chip, "--firmware", fw, "--dry-run")
+    assert code == 2 and "is an application image" in err
 
 
 def test_firmware_for_another_chip_is_refused_before_anything_is_erased(

@@ -22,9 +22,6 @@ from thing.wifi import Wifi, WifiNode
 _BEAT_SLACK_MS = const(20_000)  # a healthy task beats every 1-2 s; allow for blocking calls
 _LED_MS = const(500)
 MAINTENANCE_MS = 30 * 60 * 1000  # watchdog timeout after Ctrl-C: time to work at the REPL
-# The one piece of module state: the hardware watchdog is one per chip, and tools/deploy.py
-# asks (over the REPL) whether this boot armed it before it relaxes it for a long copy.
-WATCHDOG_ARMED = False
 
 
 def settings(cfg):
@@ -178,10 +175,8 @@ def start(cfg, ca_der, board):
     except Exception as e:  # noqa: BLE001 - ConfigError, ValueError, MemoryError alike
         print("cannot start: %r" % (e,))
         return None
-    global WATCHDOG_ARMED
     if s["wdt_enabled"]:
         fw.supervisor.wdt = machine.WDT(timeout=s["wdt_timeout_ms"])
-        WATCHDOG_ARMED = True
     elif machine.reset_cause() == machine.SOFT_RESET:
         # The port cannot stop a watchdog, and a soft reset does not either.
         fw.log.warn("watchdog off in the config, but one armed before this soft reset "
