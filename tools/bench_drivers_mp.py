@@ -78,7 +78,9 @@ def nodes():
     from drivers.sht4x import SHT4x
 
     def i2c(driver, sim, address):
-        bus = ReplayBus(SimI2C(sim(address, {"interval_ms": 200} if sim is SimSCD4x else {})))
+        # An SCD4x sampling every 200 ms, already past its 1 s power-up.
+        spec = {"interval_ms": 200, "power_up_ms": 0} if sim is SimSCD4x else {}
+        bus = ReplayBus(SimI2C(sim(address, spec)))
         return bus, driver(bus, address)
 
     yield ("bme280-76",) + i2c(BME280, SimBME280, 0x76)

@@ -23,8 +23,10 @@ physics comes from config["sim"], keyed by node id:
                  stuck: that reading is the stuck value 128
 Any quantity may drift: {"value": 21.5, "drift": 0.5, "period_s": 600} (sim_physics.py).
 Other chips are added by key: "bmp280-77", "sht3x-45", "aht20-38", "scd4x-62" (with
-"co2" in ppm and "interval_ms"), "bme280-77", ... A chip's entry may say "present": false
-(on the bus but unplugged; `plug()` it later); null removes a default chip.
+"co2" in ppm, "interval_ms", "low_power_interval_ms", "power_up_ms"), "bme280-77", ... A
+chip's entry may say "present": false (on the bus but unplugged; `plug()` it later); null
+removes a default chip. The chips are powered as the board is built: detection waits for
+them to start up (a board with an SCD4x takes a second).
 
     hb = board.build(config)      # HostBoard: .i2c, .chip(node_id), .adc, .mcu, .led
     pairs = hb.nodes              # what board.nodes(config) returns
@@ -87,7 +89,9 @@ class HostBoard:
             self.i2c.add(chip)
             self._chips[key] = chip
         self.adc = {}
-        pairs = detect.nodes([self.i2c], config)
+        # The chips were powered just now, as they were made: detection waits for the slow
+        # starters among them (an SCD4x: 1000 ms).
+        pairs = detect.nodes([self.i2c], config, powered_ms=0)
 
         def make_adc(entry, atten):
             node = entry.get("node") or "adc-%d" % entry["pin"]

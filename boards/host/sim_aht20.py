@@ -1,11 +1,13 @@
-"""Simulated Aosong AHT20: status byte with busy and calibration flags, 0xBE initialisation,
-0xAC measurement taking 75 ms (the busy flag stays set until then), CRC over the reply."""
+"""Simulated Aosong AHT20: status byte with busy and calibration flags (the first byte of every
+read), 0xBE initialisation taking 10 ms (reads NACK until then), 0xAC measurement taking
+75 ms (the busy flag stays set until then), CRC over the reply."""
 
 from sim_i2c import SimChip, crc8, nack, now_us, since_us
 from sim_physics import Environment
 
 DEFAULTS = {"temperature": 22.0, "humidity": 40.0}
 _MEASURE_US = 75_000
+_INIT_US = 10_000  # §5.4 step 1: wait 10 ms after 0xBE
 
 
 class SimAHT20(SimChip):
@@ -19,11 +21,21 @@ class SimAHT20(SimChip):
     def power_on(self):
         self.calibrated = self.calibrated_at_power_on
         self._start = None
+        self._init_at = None
         self.data = bytearray(5)
 
     def _status(self):
         busy = self._start is not None
         return (0x80 if busy else 0) | (0x08 if self.calibrated else 0) | 0x10
+
+    def _initialising(self):
+        if self._init_at is None:
+            return False
+        if since_us(self._init_at) < _INIT_US:
+            return True
+        self._init_at = None
+        self.calibrated = True
+        return False
 
     def _update(self):
         if self._start is None or self.stuck_busy or since_us(self._start) < _MEASURE_US:
@@ -41,11 +53,12 @@ class SimAHT20(SimChip):
         d[3], d[4] = (t >> 8) & 0xFF, t & 0xFF
 
     def write(self, data, stop):
+        self._initialising()
         self._update()
         if not data or data[0] == 0x71:
             return
         if data[0] == 0xBE and len(data) == 3:
-            self.calibrated = True
+            self._init_at = now_us()
         elif data[0] == 0xAC and len(data) == 3:
             self._start = now_us()
         elif data[0] == 0xBA:
@@ -54,6 +67,8 @@ class SimAHT20(SimChip):
             nack()
 
     def read(self, buf):
+        if self._initialising():
+            nack()
         self._update()
         reply = bytes((self._status(),)) + bytes(self.data)
         for i in range(min(len(buf), 6)):

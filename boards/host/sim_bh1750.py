@@ -1,8 +1,8 @@
-"""Simulated ROHM BH1750FVI: power and mode commands, MTreg, one-time measurements taking the
-typical time for the mode and MTreg, after which the part powers down. It has no busy flag:
-reading early returns the previous count, as the part does."""
+"""Simulated ROHM BH1750FVI: power and mode commands, one opcode per write, MTreg, one-time
+measurements taking the typical time for the mode and MTreg, after which the part powers down.
+It has no busy flag: reading early returns the previous count, as the part does."""
 
-from sim_i2c import SimChip, now_us, since_us
+from sim_i2c import SimChip, nack, now_us, since_us
 from sim_physics import Environment
 
 DEFAULTS = {"illuminance": 320.0}
@@ -44,24 +44,28 @@ class SimBH1750(SimChip):
 
     def write(self, data, stop):
         self._update()
-        for cmd in data:
-            if cmd == 0x00:
-                self.powered = False
-                self._start = None
-            elif cmd == 0x01:
-                self.powered = True
-            elif cmd == 0x07:
-                if self.powered:
-                    self.count = 0
-            elif cmd & 0xF8 == 0x40:
-                self.mtreg = ((cmd & 0x07) << 5) | (self.mtreg & 0x1F)
-            elif cmd & 0xE0 == 0x60:
-                self.mtreg = (self.mtreg & 0xE0) | (cmd & 0x1F)
-            elif cmd & 0xF0 in (0x10, 0x20) and (cmd & 0x0F) in (0, 1, 3):
-                self._mode = 0x10 | (cmd & 0x0F)
-                self._one_time = cmd & 0xF0 == 0x20
-                self.powered = True
-                self._start = now_us()
+        if len(data) > 1:
+            nack()  # p.10: no plural commands without a stop condition, one opcode per write
+        if not data:
+            return
+        cmd = data[0]
+        if cmd == 0x00:
+            self.powered = False
+            self._start = None
+        elif cmd == 0x01:
+            self.powered = True
+        elif cmd == 0x07:
+            if self.powered:
+                self.count = 0
+        elif cmd & 0xF8 == 0x40:
+            self.mtreg = ((cmd & 0x07) << 5) | (self.mtreg & 0x1F)
+        elif cmd & 0xE0 == 0x60:
+            self.mtreg = (self.mtreg & 0xE0) | (cmd & 0x1F)
+        elif cmd & 0xF0 in (0x10, 0x20) and (cmd & 0x0F) in (0, 1, 3):
+            self._mode = 0x10 | (cmd & 0x0F)
+            self._one_time = cmd & 0xF0 == 0x20
+            self.powered = True
+            self._start = now_us()
 
     def read(self, buf):
         self._update()

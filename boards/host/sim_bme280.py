@@ -4,7 +4,8 @@ The simulator inverts the compensation: from the physical temperature, pressure 
 it finds the raw ADC words whose compensated values (the datasheet's floating-point formulas,
 §8.1, written independently of the driver's integer code) come closest, at the resolution the
 oversampling setting gives. A conversion takes the typical measurement time (§9.1); until
-then `status.measuring` is set and the data registers hold the previous result.
+then `status.measuring` is set and the data registers hold the previous result. After power-on
+or a soft reset the calibration words take 2 ms to appear, `status.im_update` set meanwhile.
 """
 
 import struct
@@ -17,6 +18,7 @@ from sim_physics import Environment
 CAL_TP = (27504, 26435, -1000, 36477, -10685, 3024, 2855, 140, -7, 15500, -14600, 6000)
 CAL_H = (75, 362, 0, 313, 50, 30)
 _OS = (0, 1, 2, 4, 8, 16)
+NVM_COPY_US = 2000  # start-up time after power-on or soft reset, Table 1
 DEFAULTS = {"temperature": 21.5, "humidity": 45.0, "pressure": 1013.25}
 
 
@@ -47,6 +49,16 @@ class SimBME280(SimChip):
     def power_on(self):
         r = self.regs = bytearray(256)
         r[0xD0] = self.CHIP_ID
+        r[0xF7:0xFF] = b"\x80\x00\x00\x80\x00\x00\x80\x00"  # reset values: no result yet
+        self.ptr = 0
+        self._start = None
+        # The calibration words reach the image registers by an NVM copy, with status.im_update
+        # set meanwhile (§5.4.4); they read zero until it ends.
+        r[0xF3] = 0x01
+        self._nvm_at = now_us()
+
+    def _copy_nvm(self):
+        r = self.regs
         r[0x88:0xA0] = struct.pack("<HhhHhhhhhhhh", *CAL_TP)
         if self.HUMIDITY:
             h1, h2, h3, h4, h5, h6 = CAL_H
@@ -56,9 +68,7 @@ class SimBME280(SimChip):
             r[0xE5] = (h4 & 0x0F) | ((h5 & 0x0F) << 4)
             r[0xE6] = (h5 >> 4) & 0xFF
             r[0xE7] = h6 & 0xFF
-        r[0xF7:0xFF] = b"\x80\x00\x00\x80\x00\x00\x80\x00"  # reset values: no result yet
-        self.ptr = 0
-        self._start = None
+        r[0xF3] &= ~0x01
 
     # -- bus side --
     def write(self, data, stop):
@@ -80,7 +90,7 @@ class SimBME280(SimChip):
     def _write_reg(self, reg, value):
         if reg == 0xE0:
             if value == 0xB6:
-                self.power_on()
+                self.power_on()  # the complete power-on reset, NVM copy included (§5.4.2)
         elif reg in (0xF2, 0xF5):
             self.regs[reg] = value
         elif reg == 0xF4:
@@ -99,6 +109,9 @@ class SimBME280(SimChip):
         r[0xF3] |= 0x08
 
     def _update(self):
+        if self._nvm_at is not None and since_us(self._nvm_at) >= NVM_COPY_US:
+            self._nvm_at = None
+            self._copy_nvm()
         if self._start is None or self.stuck_busy or since_us(self._start) < self._dur_us:
             return
         self._start = None

@@ -1,5 +1,6 @@
-"""Simulated Sensirion SHT3x: two-byte commands, single-shot measurements without clock
-stretching (reads NACK until done), status register, serial number, CRC-protected replies."""
+"""Simulated Sensirion SHT3x: two-byte commands 1 ms apart, single-shot measurements without
+clock stretching (reads NACK until done), status register, serial number, CRC-protected
+replies."""
 
 from sim_i2c import nack
 from sim_physics import Environment
@@ -23,8 +24,7 @@ class SimSHT3x(SimSensirion):
         self.status = _STATUS_POWER_ON
 
     def write(self, data, stop):
-        if self.busy():
-            nack()
+        self.command()
         if len(data) < 2:
             self._reply = None  # an incomplete command is ignored
             return

@@ -1,5 +1,6 @@
 """Simulated Sensirion SHT4x: one-byte commands, measurements that take the datasheet's
-maximum duration (reads NACK until then), a serial number, CRC-protected replies."""
+maximum duration (reads NACK until then), a serial number read 10 ms after its command,
+CRC-protected replies."""
 
 from sim_i2c import nack
 from sim_physics import Environment
@@ -7,6 +8,9 @@ from sim_sensirion import SimSensirion, word
 
 DEFAULTS = {"temperature": 22.0, "humidity": 40.0}
 _MEASURE_US = {0xFD: 8300, 0xF6: 4500, 0xE0: 1600}  # Table 4, maximum
+# The datasheet gives no duration for the serial number; Sensirion's driver (embedded-i2c-sht4x,
+# sht4x_serial_number) waits 10 ms before the read.
+_SERIAL_US = 10_000
 
 
 class SimSHT4x(SimSensirion):
@@ -18,13 +22,14 @@ class SimSHT4x(SimSensirion):
         super().__init__(address)
 
     def write(self, data, stop):
-        if self.busy() or len(data) != 1:
+        if len(data) != 1:
             nack()  # two-byte commands of other parts are not SHT4x commands
+        self.command()
         cmd = data[0]
         if cmd in _MEASURE_US:
             self.work(_MEASURE_US[cmd], self._measurement)
         elif cmd == 0x89:
-            self.work(0, lambda: (self.serial >> 16, self.serial & 0xFFFF))
+            self.work(_SERIAL_US, lambda: (self.serial >> 16, self.serial & 0xFFFF))
         elif cmd == 0x94:
             self.power_on()
             self.work(1000, None)

@@ -1,4 +1,6 @@
-# Shared by the driver tests (MicroPython): awaiting a driver call that must fail.
+# Shared by the driver tests (MicroPython): awaiting a driver call that must fail, and sleeps
+# that end as early as a millisecond tick lets them.
+import time
 
 
 async def expect(exc_type, coro, errno=None):
@@ -10,3 +12,30 @@ async def expect(exc_type, coro, errno=None):
             assert e.errno == errno, e
         return e
     raise AssertionError("no %s" % exc_type.__name__)
+
+
+class EarlySleeps:
+    """`with EarlySleeps(module):` each asyncio.sleep_ms(n) of that driver module lasts n - 1 ms.
+
+    sleep_ms counts ticks of the millisecond clock, so a sleep begun just before a tick ends
+    almost a whole millisecond early: the worst case a driver's wait must still cover. (The
+    unix port's asyncio happens to sleep the full time, which would hide a short wait.)
+    """
+
+    def __init__(self, *modules):
+        self._modules = modules
+        self._saved = []  # (module, its asyncio)
+
+    def __enter__(self):
+        for m in self._modules:
+            self._saved.append((m, m.asyncio))
+            m.asyncio = self
+        return self
+
+    def __exit__(self, *exc):
+        for m, saved in self._saved:
+            m.asyncio = saved
+
+    @staticmethod
+    async def sleep_ms(ms):
+        time.sleep_us(max(ms - 1, 0) * 1000)  # sleep_us is exact; sleep_ms counts ticks too

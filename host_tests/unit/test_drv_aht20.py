@@ -1,8 +1,11 @@
 # Aosong AHT20 driver against the simulated chip.
-from drvtest import expect
+import time
+
+from drvtest import EarlySleeps, expect
 from sim_aht20 import SimAHT20
 from sim_i2c import SimI2C
 
+from drivers import aht20, detect
 from drivers.aht20 import AHT20, probe
 from drivers.crc8 import crc8
 from drivers.errors import BusyError, CRCError, SensorError
@@ -28,8 +31,25 @@ async def test_configured_values_come_back():
 async def test_uncalibrated_part_is_initialised_with_0xbe():
     bus, chip = setup(calibrated=False)
     assert not chip.calibrated
-    values = await AHT20(bus).read()
+    with EarlySleeps(aht20):  # the 10 ms wait after 0xBE must hold even when sleeps end early
+        values = await AHT20(bus).read()
     assert chip.calibrated and values[2] is True
+
+
+def test_initialisation_takes_10_ms_before_the_part_answers_calibrated():
+    # §5.4 step 1: after 0xBE 0x08 0x00, wait 10 ms.
+    bus, chip = setup(calibrated=False)
+    bus.writeto(0x38, b"\xbe\x08\x00")
+    time.sleep_us(9000)
+    try:
+        bus.readfrom(0x38, 1)
+    except OSError as e:
+        assert e.errno == 19
+    else:
+        raise AssertionError("read ACKed during initialisation")
+    assert not chip.calibrated
+    time.sleep_us(1000)
+    assert bus.readfrom(0x38, 1)[0] & 0x08
 
 
 async def test_stuck_busy_flag_raises_busy_error_etimedout():
@@ -50,7 +70,36 @@ async def test_bad_crc_raises_and_recovery_follows():
     assert (await d.read())[0] == "10.00"
 
 
-def test_probe_reads_the_status_byte():
-    bus, _ = setup(calibrated=False)
+class WatchedAHT20(SimAHT20):
+    """Counts the writes it receives."""
+
+    writes = 0
+
+    def write(self, data, stop):
+        self.writes += 1
+        super().write(data, stop)
+
+
+def test_probe_identifies_a_calibrated_part_from_its_status_byte_without_writing():
+    chip = WatchedAHT20(0x38)
+    bus = SimI2C(chip)
     assert probe(bus, 0x38) == "aht20"
     assert probe(bus, 0x39) is None
+    assert chip.writes == 0
+
+
+def test_probe_does_not_take_an_uncalibrated_status_byte_for_an_aht20():
+    # Bit 3 clear could be any part at 0x38; initialising it (0xBE) would write to it.
+    chip = WatchedAHT20(0x38, {"calibrated": False})
+    assert probe(SimI2C(chip), 0x38) is None
+    assert chip.writes == 0 and not chip.calibrated
+
+
+async def test_a_configured_uncalibrated_part_is_initialised_at_its_first_readout():
+    chip = SimAHT20(0x38, {"calibrated": False, "temperature": 24.0})
+    bus = SimI2C(chip)
+    config = {"sensors": [{"type": "aht20", "address": "0x38"}]}
+    ((nid, device),) = detect.nodes([bus], config, powered_ms=100)
+    assert nid == "aht20-38"
+    assert (await device.read())[0] == "24.00"
+    assert chip.calibrated

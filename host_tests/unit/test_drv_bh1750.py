@@ -58,6 +58,23 @@ async def test_unplugged_raises_and_the_driver_recovers():
     assert abs(float((await d.read())[0]) - 100.0) <= 0.84
 
 
+def test_two_opcodes_in_one_write_are_refused():
+    # p.10: the part takes no plural commands without a stop condition, one opcode per write.
+    bus, sim = setup()
+    try:
+        bus.writeto(0x23, b"\x01\x20")  # power on + one-time H mode, no stop between
+    except OSError as e:
+        assert e.errno == 19
+    else:
+        raise AssertionError("two opcodes ACKed in one write")
+    assert not sim.powered and sim.measurements == 0
+
+
+async def test_the_driver_sends_one_opcode_per_write():
+    bus, _ = setup(250.0)
+    assert abs(float((await BH1750(bus, mtreg=100).read())[0]) - 250.0) <= 0.84
+
+
 def test_mtreg_out_of_range_is_refused():
     try:
         BH1750(None, mtreg=20)

@@ -1,4 +1,5 @@
 # Bosch BME280/BMP280 driver against the simulated chip; the datasheet's worked example first.
+import time
 
 from sim_bme280 import CAL_TP, SimBME280, SimBMP280
 from sim_i2c import SimI2C
@@ -112,12 +113,40 @@ def test_a_conversion_takes_time_and_shows_busy_meanwhile():
     bus.writeto_mem(0x76, 0xF4, b"\x25")  # osrs_t x1, osrs_p x1, forced
     assert bus.readfrom_mem(0x76, 0xF3, 1)[0] & 0x08
     assert bus.readfrom_mem(0x76, 0xFA, 3) == b"\x80\x00\x00"  # no result yet
-    import time
-
     time.sleep_ms(10)
     assert not bus.readfrom_mem(0x76, 0xF3, 1)[0] & 0x08
     assert bus.readfrom_mem(0x76, 0xFA, 3) != b"\x80\x00\x00"
     assert chip.conversions == 1
+
+
+def test_soft_reset_copies_the_nvm_for_2_ms_with_im_update_set():
+    # Table 1: start-up time 2 ms; status.im_update (bit 0) is set while the NVM data are
+    # copied to the image registers (§5.4.4), which read zero until then.
+    bus, chip = bus_with(SimBME280(0x76))
+    time.sleep_us(2000)  # the copy after power-on
+    calibration = bus.readfrom_mem(0x76, 0x88, 24)
+    assert calibration != bytes(24)
+    bus.writeto_mem(0x76, 0xE0, b"\xb6")
+    assert bus.readfrom_mem(0x76, 0xF3, 1)[0] & 0x01
+    assert bus.readfrom_mem(0x76, 0x88, 24) == bytes(24)
+    time.sleep_us(2000)
+    assert not bus.readfrom_mem(0x76, 0xF3, 1)[0] & 0x01
+    assert bus.readfrom_mem(0x76, 0x88, 24) == calibration
+
+
+async def test_init_waits_for_the_nvm_copy_to_end():
+    # A copy that outlasts the driver's 2 ms start-up wait: only polling im_update gets the
+    # calibration words (a driver that stopped waiting would compensate with zeros).
+    import sim_bme280
+
+    saved = sim_bme280.NVM_COPY_US
+    sim_bme280.NVM_COPY_US = 6000
+    try:
+        bus, chip = bus_with(SimBME280(0x76, {"temperature": 19.5}))
+        values = await BME280(bus, 0x76).read()
+    finally:
+        sim_bme280.NVM_COPY_US = saved
+    assert values[0] == "19.50"
 
 
 async def test_unplugged_chip_raises_sensor_error_enodev():

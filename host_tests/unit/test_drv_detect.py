@@ -1,4 +1,6 @@
 # Bus scan and identification of known chips.
+import time
+
 from sim_aht20 import SimAHT20
 from sim_bh1750 import SimBH1750
 from sim_bme280 import SimBME280, SimBMP280
@@ -9,6 +11,8 @@ from sim_sht4x import SimSHT4x
 
 from drivers import detect
 from drivers.errors import ConfigError
+
+LONG_POWERED = 60_000  # ms the parts have had power: every one has started up
 
 
 class Impostor(SimChip):
@@ -28,14 +32,14 @@ def full_bus():
         SimAHT20(0x38),
         SimSHT4x(0x44),
         SimSHT3x(0x45),
-        SimSCD4x(0x62),
+        SimSCD4x(0x62, {"power_up_ms": 0}),
         SimBME280(0x76),
         SimBMP280(0x77),
     )
 
 
 def test_every_known_chip_is_identified():
-    found = [(a, k) for _, a, k in detect.scan([full_bus()])]
+    found = [(a, k) for _, a, k in detect.scan([full_bus()], LONG_POWERED)]
     assert found == [
         (0x23, "bh1750"),
         (0x38, "aht20"),
@@ -48,7 +52,7 @@ def test_every_known_chip_is_identified():
 
 
 def test_node_ids_name_type_and_address():
-    ids = [nid for nid, _ in detect.nodes([full_bus()])]
+    ids = [nid for nid, _ in detect.nodes([full_bus()], powered_ms=LONG_POWERED)]
     assert ids == [
         "bh1750-23",
         "aht20-38",
@@ -61,14 +65,38 @@ def test_node_ids_name_type_and_address():
 
 
 def test_an_unknown_part_at_a_known_address_is_not_taken_for_a_sensor():
-    bus = SimI2C(Impostor(0x44), Impostor(0x76), Impostor(0x62))
-    assert detect.scan([bus]) == []
+    bus = SimI2C(Impostor(0x38), Impostor(0x44), Impostor(0x76), Impostor(0x62))
+    assert detect.scan([bus], LONG_POWERED) == []
 
 
 def test_an_unplugged_chip_is_not_detected():
     bus = full_bus()
     bus.chip(0x44).unplug()
-    assert 0x44 not in [a for _, a, _ in detect.scan([bus])]
+    assert 0x44 not in [a for _, a, _ in detect.scan([bus], LONG_POWERED)]
+
+
+def test_detection_waits_until_a_just_powered_scd4x_takes_commands():
+    # SCD4x §3.1: 1000 ms after power-up. Powered 700 ms ago: 300 ms are left.
+    bus = SimI2C(SimSCD4x(0x62, {"power_up_ms": 300}))
+    t0 = time.ticks_ms()
+    assert detect.scan([bus], 700) == [(0, 0x62, "scd4x")]
+    assert time.ticks_diff(time.ticks_ms(), t0) >= 300
+
+
+def test_detection_waits_only_as_long_as_the_parts_it_found_need():
+    # The AHT20's 40 ms (§5.4) and the BME280's 2 ms, not an absent SCD4x's 1000 ms.
+    bus = SimI2C(SimAHT20(0x38), SimBME280(0x76))
+    t0 = time.ticks_ms()
+    assert [k for _, _, k in detect.scan([bus], 0)] == ["aht20", "bme280"]
+    waited = time.ticks_diff(time.ticks_ms(), t0)
+    assert 40 <= waited < 500, waited
+
+
+def test_parts_powered_long_enough_are_probed_at_once():
+    bus = SimI2C(SimAHT20(0x38), SimBME280(0x76))
+    t0 = time.ticks_ms()
+    assert len(detect.scan([bus], 40)) == 2
+    assert time.ticks_diff(time.ticks_ms(), t0) < 40
 
 
 def test_second_bus_gets_a_suffix():

@@ -1,18 +1,36 @@
-# Sensirion SCD4x driver against the simulated chip (sample interval shortened where noted).
+# Sensirion SCD4x driver against the simulated chip (sample interval and power-up time
+# shortened where noted).
 import time
 
-from drvtest import expect
+from drvtest import EarlySleeps, expect
 from sim_i2c import SimI2C
 from sim_scd4x import SimSCD4x
 
+from drivers import scd4x
 from drivers.errors import BusyError, CRCError, SensorError
 from drivers.scd4x import SCD4x, probe
 
 
 def setup(**spec):
+    """A bus with an SCD4x that has finished powering up, as detection at boot makes sure."""
     spec.setdefault("interval_ms", 300)
+    spec.setdefault("power_up_ms", 20)
     chip = SimSCD4x(0x62, spec)
+    time.sleep_us(spec["power_up_ms"] * 1000)
     return SimI2C(chip), chip
+
+
+def nacked(bus, data=None, n=3):
+    """True when writing `data` (or, without data, reading n bytes) is NACKed."""
+    try:
+        if data is None:
+            bus.readfrom(0x62, n)
+        else:
+            bus.writeto(0x62, data)
+    except OSError as e:
+        assert e.errno == 19
+        return True
+    return False
 
 
 async def test_first_readout_waits_for_the_real_5_second_sample():
@@ -44,24 +62,72 @@ async def test_between_samples_the_newest_sample_is_returned_at_once():
 def test_read_measurement_without_new_data_is_nacked():
     bus, _ = setup()
     bus.writeto(0x62, b"\x21\xb1")
+    time.sleep_us(1000)
     bus.writeto(0x62, b"\xec\x05")
-    try:
-        bus.readfrom(0x62, 9)
-    except OSError as e:
-        assert e.errno == 19
-    else:
-        raise AssertionError("ACKed")
+    time.sleep_us(1000)
+    assert nacked(bus, n=9)
 
 
 def test_other_commands_are_refused_during_periodic_measurement():
     bus, _ = setup()
     bus.writeto(0x62, b"\x21\xb1")
-    try:
-        bus.writeto(0x62, b"\x36\x82")
-    except OSError as e:
-        assert e.errno == 19
-    else:
-        raise AssertionError("ACKed")
+    time.sleep_us(1000)
+    assert nacked(bus, b"\x36\x82")
+
+
+def test_nothing_is_answered_for_1000_ms_after_power_up():
+    # §3.1: the part needs 1000 ms after power-up before it takes commands.
+    chip = SimSCD4x(0x62)
+    bus = SimI2C(chip)
+    assert nacked(bus, b"\x36\x82") and nacked(bus, n=9)
+    time.sleep_us(900_000)
+    assert nacked(bus, b"\x36\x82")
+    time.sleep_us(100_000)
+    assert not nacked(bus, b"\x36\x82")
+    chip.unplug()
+    chip.plug()  # powered again: another 1000 ms
+    assert nacked(bus, b"\x36\x82")
+
+
+def test_replies_come_after_the_1_ms_execution_time():
+    # Table 9: get_data_ready_status, read_measurement and get_serial_number execute in 1 ms;
+    # the part NACKs the read header until then (§3.3).
+    bus, _ = setup(interval_ms=50)
+    bus.writeto(0x62, b"\x36\x82")
+    assert nacked(bus, n=9)
+    time.sleep_us(1000)
+    assert not nacked(bus, n=9)
+    bus.writeto(0x62, b"\x21\xb1")
+    time.sleep_us(60_000)  # a sample waits
+    for command, n in ((b"\xe4\xb8", 3), (b"\xec\x05", 9)):
+        bus.writeto(0x62, command)
+        assert nacked(bus, n=n), command
+        time.sleep_us(1000)
+        assert not nacked(bus, n=n), command
+
+
+async def test_the_driver_waits_the_execution_times_even_when_sleeps_end_early():
+    bus, _ = setup(co2=640, interval_ms=100)
+    d = SCD4x(bus)
+    with EarlySleeps(scd4x):
+        assert (await d.read())[0] == "640"
+        time.sleep_ms(110)
+        assert (await d.read())[0] == "640"  # data ready, then read_measurement
+
+
+def test_start_periodic_measurement_after_low_power_mode_samples_every_interval_again():
+    # §3.5.1 and §3.8.1: 0x21b1 measures every 5 s (here 100 ms), 0x21ac every 30 s.
+    bus, _ = setup(interval_ms=100)
+    bus.writeto(0x62, b"\x21\xac")  # low power periodic
+    time.sleep_us(1000)
+    bus.writeto(0x62, b"\x3f\x86")  # stop: 500 ms
+    time.sleep_us(500_000)
+    bus.writeto(0x62, b"\x21\xb1")
+    time.sleep_us(120_000)
+    bus.writeto(0x62, b"\xe4\xb8")
+    time.sleep_us(1000)
+    status = bus.readfrom(0x62, 3)
+    assert (status[0] << 8 | status[1]) & 0x07FF, "no sample after one normal interval"
 
 
 async def test_no_sample_within_an_interval_raises_busy_error():
@@ -75,7 +141,7 @@ async def test_no_sample_within_an_interval_raises_busy_error():
 
 
 async def test_faults_raise_and_periodic_mode_restarts_after_replug():
-    bus, chip = setup(co2=650)
+    bus, chip = setup(co2=650, power_up_ms=50)
     d = SCD4x(bus)
     await d.read()
     chip.corrupt_crc = True
@@ -85,7 +151,9 @@ async def test_faults_raise_and_periodic_mode_restarts_after_replug():
     chip.unplug()
     await expect(SensorError, d.read(), 19)
     chip.plug()
+    await expect(SensorError, d.read(), 19)  # still powering up (§3.1): NACKs everything
     assert not chip.periodic
+    time.sleep_us(50_000)
     assert (await d.read())[0] == "650"
     assert chip.periodic
 
@@ -93,5 +161,12 @@ async def test_faults_raise_and_periodic_mode_restarts_after_replug():
 def test_probe_stops_periodic_mode_then_reads_the_serial():
     bus, chip = setup()
     bus.writeto(0x62, b"\x21\xb1")
+    time.sleep_us(1000)
     assert probe(bus, 0x62) == "scd4x"
     assert not chip.periodic
+
+
+async def test_the_driver_may_start_right_after_detection_probed_the_part():
+    bus, _ = setup(co2=555, interval_ms=100)
+    assert probe(bus, 0x62) == "scd4x"
+    assert (await SCD4x(bus).read())[0] == "555"

@@ -1,11 +1,12 @@
 # Sensirion SHT3x driver against the simulated chip.
 import time
 
-from drvtest import expect
+from drvtest import EarlySleeps, expect
 from sim_i2c import SimI2C
 from sim_sht3x import SimSHT3x
 from sim_sht4x import SimSHT4x
 
+from drivers import sht3x
 from drivers.errors import CRCError, SensorError
 from drivers.sht3x import SHT3x, probe
 
@@ -25,8 +26,35 @@ async def test_heater_bit_of_the_status_register_is_reported():
     bus, _ = setup()
     d = SHT3x(bus)
     await d.read()
+    time.sleep_us(1000)  # 1 ms after the driver's last command (§4.3), and before its next
     bus.writeto(0x44, b"\x30\x6d")  # heater on
+    time.sleep_us(1000)
     assert (await d.read())[2] is True
+
+
+def test_a_command_within_1_ms_of_the_previous_one_is_nacked():
+    # §4.3, Table 9: the part needs at least 1 ms between two commands.
+    bus, chip = setup()
+    bus.writeto(0x44, b"\x30\x41")  # clear status
+    try:
+        bus.writeto(0x44, b"\x37\x80")  # serial number, at once
+    except OSError as e:
+        assert e.errno == 19
+    else:
+        raise AssertionError("second command ACKed within 1 ms")
+    time.sleep_us(1000)
+    bus.writeto(0x44, b"\x37\x80")
+    assert len(bus.readfrom(0x44, 6)) == 6
+
+
+async def test_init_and_back_to_back_readouts_keep_commands_1_ms_apart():
+    # Reset, clear-status and serial at init; status then the next readout's measurement:
+    # each pair 1 ms apart (§4.3), even when every sleep ends a tick early.
+    bus, _ = setup(temperature=21.0)
+    d = SHT3x(bus)
+    with EarlySleeps(sht3x):
+        for _ in range(3):
+            assert (await d.read())[0] == "21.00"
 
 
 def test_single_shot_read_is_nacked_until_done():
@@ -63,6 +91,12 @@ def test_probe_tells_sht3x_from_sht4x_at_the_same_address():
     sht4 = SimI2C(SimSHT4x(0x44))
     assert probe(sht3, 0x44) == "sht3x"
     assert probe(sht4, 0x44) is None
+
+
+async def test_the_driver_may_start_right_after_detection_probed_the_part():
+    bus, _ = setup(temperature=18.5)
+    assert probe(bus, 0x44) == "sht3x"
+    assert (await SHT3x(bus).read())[0] == "18.50"  # its reset comes 1 ms after the probe's
 
 
 async def test_a_conversion_ending_just_after_the_wait_still_gives_a_reading():

@@ -1,10 +1,11 @@
 # Sensirion SHT4x driver against the simulated chip.
 import time
 
-from drvtest import expect
+from drvtest import EarlySleeps, expect
 from sim_i2c import SimI2C
 from sim_sht4x import SimSHT4x
 
+from drivers import sht4x
 from drivers.errors import CRCError, SensorError
 from drivers.sht4x import SHT4x, probe
 
@@ -54,6 +55,27 @@ def test_reading_before_the_measurement_time_is_nacked():
             time.sleep_ms(1)
     assert len(data) == 6
     assert time.ticks_diff(time.ticks_us(), t0) >= 8300
+
+
+def test_serial_number_is_nacked_for_its_10_ms():
+    # 0x89 has no duration in the datasheet's tables; Sensirion's own driver waits 10 ms.
+    bus, _ = setup()
+    bus.writeto(0x44, b"\x89")
+    time.sleep_us(9000)
+    try:
+        bus.readfrom(0x44, 6)
+    except OSError as e:
+        assert e.errno == 19
+    else:
+        raise AssertionError("serial number ACKed before 10 ms")
+    time.sleep_us(1000)
+    assert len(bus.readfrom(0x44, 6)) == 6
+
+
+async def test_init_waits_for_the_serial_number_even_when_sleeps_end_early():
+    bus, _ = setup(serial=0x0A0B0C0D)
+    with EarlySleeps(sht4x):
+        assert (await SHT4x(bus).read())[4] == "0A0B0C0D"
 
 
 async def test_corrupt_crc_raises_crc_error():

@@ -2,7 +2,7 @@
 
 A measurement is triggered, takes up to 80 ms, and is read back as a status byte, five data
 bytes and a CRC (AHT20 datasheet §5.4). The status byte carries the busy flag (bit 7) and the
-calibration flag (bit 3); an uncalibrated part is initialised with 0xBE.
+calibration flag (bit 3); an uncalibrated part is initialised with 0xBE, at its first readout.
 
     sensor = AHT20(i2c)
     t_raw, rh_raw = await sensor.measure()
@@ -10,7 +10,6 @@ calibration flag (bit 3); an uncalibrated part is initialised with 0xBE.
 """
 
 import asyncio
-import time
 
 from micropython import const
 
@@ -23,23 +22,26 @@ _STATUS_BUSY = const(0x80)
 _STATUS_CAL = const(0x08)
 _INIT = b"\xbe\x08\x00"
 _TRIGGER = b"\xac\x33\x00"
+_INIT_MS = const(10)  # §5.4 step 1: wait 10 ms after 0xBE
 _MEASURE_MS = const(80)
 _BUSY_POLLS = const(5)
+POWER_UP_MS = const(40)  # §5.4 step 1: wait 40 ms after power-on
 
 
 def probe(i2c, address):
-    """'aht20' when a status byte reads back with the calibration flag (after init), else None."""
+    """'aht20' when the status byte shows a calibrated, idle part, else None.
+
+    Read-only: the first byte of any read is the status (§5.4), so detection writes nothing to
+    a part it has not identified. A status byte with the calibration flag (bit 3) clear does
+    not identify an AHT20: initialising it (0xBE) would write to whatever else sits at 0x38.
+    Such a part needs a "sensors" entry; the driver then initialises it at its first readout.
+    """
     buf = bytearray(1)
     try:
-        i2c.writeto(address, bytes((_CMD_STATUS,)))
         i2c.readfrom_into(address, buf)
-        if not buf[0] & _STATUS_CAL:
-            i2c.writeto(address, _INIT)
-            time.sleep_ms(10)  # boot-time detection only, before the event loop runs
-            i2c.readfrom_into(address, buf)
     except OSError:
         return None
-    return "aht20" if buf[0] & _STATUS_CAL and not buf[0] & _STATUS_BUSY else None
+    return "aht20" if buf[0] & (_STATUS_CAL | _STATUS_BUSY) == _STATUS_CAL else None
 
 
 class AHT20:
@@ -70,7 +72,7 @@ class AHT20:
         """Check the calibration flag; send the initialisation command when it is clear."""
         if not self._status() & _STATUS_CAL:
             self._i2c.writeto(self.address, _INIT)
-            await asyncio.sleep_ms(10)
+            await asyncio.sleep_ms(_INIT_MS + 1)  # sleep_ms counts ticks: may end 1 ms early
             if not self._status() & _STATUS_CAL:
                 raise SensorError(
                     19, "AHT20 at 0x%02x: calibration flag stays clear" % self.address

@@ -32,6 +32,7 @@ _STATUS_IM_UPDATE = const(0x01)
 _MODE_FORCED = const(0x01)
 _SKIPPED = const(0x80000)  # data register reset value: no conversion has completed
 _BUSY_POLLS = const(10)
+POWER_UP_MS = const(2)  # start-up time, Table 1
 _OS_FACTOR = (0, 1, 2, 4, 8, 16)  # osrs_x code -> oversampling factor (Table 20)
 
 
@@ -91,8 +92,8 @@ class BME280:
             )
         one[0] = _RESET_WORD
         i2c.writeto_mem(a, _REG_RESET, one)
-        await asyncio.sleep_ms(2)  # start-up time after reset, datasheet Table 1
-        await self._until_clear(_STATUS_IM_UPDATE, "NVM copy")
+        await asyncio.sleep_ms(POWER_UP_MS)  # start-up time after reset, Table 1
+        await self._until_clear(_STATUS_IM_UPDATE, "NVM copy")  # status.im_update, §5.4.4
         buf = self._buf
         i2c.readfrom_mem_into(a, _REG_CALIB00, buf)
         (

@@ -3,9 +3,18 @@
 Each address a known chip can have is probed by the chip's own identification (chip id
 register, CRC-checked serial number or status read), never by the address alone, so an
 unknown part at 0x44 is not taken for an SHT4x. Detection runs once at boot, before the
-event loop, so its few milliseconds of waits block.
+event loop, so its waits block.
 
-    for node_id, device in detect.nodes([i2c], config):
+A part takes no commands for a while after power-up (its driver's POWER_UP_MS: SCD4x
+1000 ms, AHT20 40 ms, BME280 2 ms; none given: 0). Before probing, detection sleeps once for
+what is left of the longest POWER_UP_MS among the drivers it will try at the addresses that
+answered the scan, counted from `powered_ms`, how long the parts have had power. The default
+is time.ticks_ms(), the time since boot: right on a board that powers its sensors with the
+MCU, where a soft reset keeps both the parts powered and the tick counter running, so it
+waits only after power-up. The scan must find a part that is still starting up (it ACKs its
+address); one that does not is not waited for.
+
+    for node_id, device in detect.nodes([i2c], config, powered_ms=None):
         ...
 
 Config keys (all optional):
@@ -22,6 +31,7 @@ the first.
 """
 
 import gc
+import time
 
 from drivers.errors import ConfigError
 
@@ -83,14 +93,32 @@ def _address(value):
     return int(value)
 
 
-def scan(buses):
-    """[(bus index, address, type)] of every identified chip."""
-    found = []
+def _await_power_up(answered, powered_ms):
+    """Sleep for what is left of the longest power-up time of the drivers to be tried."""
+    names = set()
+    for _, _, addresses in answered:
+        for address in addresses:
+            names.update(CANDIDATES.get(address, ()))
+    need = 0
+    for name in names:
+        need = max(need, getattr(_module(name), "POWER_UP_MS", 0))
+    if powered_ms is None:
+        powered_ms = time.ticks_ms()
+    if need > powered_ms:
+        time.sleep_ms(need - powered_ms + 1)  # sleep_ms counts ticks: may end 1 ms early
+
+
+def scan(buses, powered_ms=None):
+    """[(bus index, address, type)] of every identified chip; powered_ms: see above."""
+    answered = []
     for b, i2c in enumerate(buses):
         try:
-            addresses = i2c.scan()
+            answered.append((b, i2c, i2c.scan()))
         except OSError:
             continue  # a bus held low by a faulty part: nothing on it can be found
+    _await_power_up(answered, powered_ms)
+    found = []
+    for b, i2c, addresses in answered:
         for address in addresses:
             kind = identify(i2c, address)
             if kind:
@@ -98,12 +126,12 @@ def scan(buses):
     return found
 
 
-def nodes(buses, config=None):
+def nodes(buses, config=None, powered_ms=None):
     """[(node_id, device)] for the detected chips, with the configured entries applied."""
     config = config or {}
     slots = {}  # type: dict  # (bus, address) -> (node id, type, options)
     if config.get("detect", True):
-        for b, address, kind in scan(buses):
+        for b, address, kind in scan(buses, powered_ms):
             slots[(b, address)] = (node_id(kind, address, b), kind, {})
     for entry in config.get("sensors", ()):
         entry = dict(entry)

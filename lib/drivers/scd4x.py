@@ -4,7 +4,10 @@ The part measures on its own every 5 s (30 s in low-power mode); a readout takes
 sample: fresh when `get_data_ready_status` says so, else the previous one while it is younger
 than an interval and a second, else it waits for the next (SCD4x datasheet §3.5, §3.8).
 Only read_measurement, get_data_ready_status and stop_periodic_measurement are accepted
-while periodic measurement runs.
+while periodic measurement runs. The part takes no command for 1000 ms after power-up (§3.1):
+detection waits for that at boot, and after a replug the readouts fail (NACK) until it is over.
+A command's reply is read after its execution time, and the next command is sent only then
+(§3.3, Table 9).
 
     sensor = SCD4x(i2c)
     co2_ppm, t_raw, rh_raw = await sensor.measure()
@@ -20,6 +23,7 @@ from micropython import const
 from drivers.crc8 import check_words
 from drivers.errors import ETIMEDOUT, BusyError, measured
 from drivers.fixed import fixed
+from drivers.sensirion import COMMAND_GAP_US, pause_ms
 
 _START_PERIODIC = const(0x21B1)
 _START_LOW_POWER = const(0x21AC)
@@ -27,18 +31,23 @@ _READ_MEASUREMENT = const(0xEC05)
 _STOP_PERIODIC = const(0x3F86)
 _DATA_READY = const(0xE4B8)
 _SERIAL = const(0x3682)
-_STOP_MS = const(510)  # stop_periodic_measurement: 500 ms (Table 10), plus a margin
+# Execution times, Table 9: 500 ms to stop; 1 ms for get_data_ready_status, read_measurement
+# and get_serial_number; start_periodic_measurement gives none: the 1 ms of the others.
+_STOP_US = const(500_000)
+_EXEC_US = const(1000)
 _POLL_MS = const(100)
+POWER_UP_MS = const(1000)  # §3.1
 
 
 def probe(i2c, address):
     """'scd4x' when, after stopping periodic mode, the serial number reads back with CRCs."""
     buf = bytearray(9)
     try:
+        # Boot-time detection only, before the event loop runs; sleep_ms counts ticks: + 1.
         i2c.writeto(address, struct.pack(">H", _STOP_PERIODIC))
-        time.sleep_ms(_STOP_MS)  # boot-time detection only, before the event loop runs
+        time.sleep_ms(_STOP_US // 1000 + 1)
         i2c.writeto(address, struct.pack(">H", _SERIAL))
-        time.sleep_ms(1)
+        time.sleep_ms(_EXEC_US // 1000 + 1)
         i2c.readfrom_into(address, buf)
         check_words(buf, 3, "SCD4x")
     except (OSError, ValueError):
@@ -71,39 +80,57 @@ class SCD4x:
         self._sample = None  # (co2, S_T, S_RH)
         self._sample_at = time.ticks_ms()
         self._ready = False
+        self._sent_us = time.ticks_us()
+        self._busy_us = 0
 
-    def _command(self, cmd):
+    def _pause(self):
+        """ms to sleep until the last command has executed: the part takes no command and
+        gives no reply before (§3.3, Table 9)."""
+        return pause_ms(self._sent_us, self._busy_us)
+
+    def _command(self, cmd, busy_us=COMMAND_GAP_US):
+        """Send `cmd`, after sleeping _pause(); it executes for busy_us."""
         struct.pack_into(">H", self._buf, 0, cmd)
         self._i2c.writeto(self.address, self._two)
+        self._sent_us = time.ticks_us()
+        self._busy_us = busy_us
+
+    def _reply(self, buf, words):
+        """Read the command's reply of `words` CRC-checked words, after sleeping _pause()."""
+        self._i2c.readfrom_into(self.address, buf)
+        check_words(buf, words, self.CHIP)
 
     async def init(self):
         """Stop any periodic measurement, read the serial number, start periodic mode."""
-        self._command(_STOP_PERIODIC)
-        await asyncio.sleep_ms(_STOP_MS)
-        self._command(_SERIAL)
-        await asyncio.sleep_ms(1)
         b = self._buf
-        self._i2c.readfrom_into(self.address, b)
-        check_words(b, 3, self.CHIP)
+        ms = self._pause()  # after a failed readout's last command
+        if ms:
+            await asyncio.sleep_ms(ms)
+        self._command(_STOP_PERIODIC, _STOP_US)
+        await asyncio.sleep_ms(self._pause())
+        self._command(_SERIAL, _EXEC_US)
+        await asyncio.sleep_ms(self._pause())
+        self._reply(b, 3)
         self.serial = "%02X%02X%02X%02X%02X%02X" % (b[0], b[1], b[3], b[4], b[6], b[7])
-        self._command(self._start)
+        self._command(self._start)  # the serial command has executed
         self._sample = None
         self._ready = True
 
     async def data_ready(self):
         """True when a new sample waits in the sensor."""
-        self._command(_DATA_READY)
-        await asyncio.sleep_ms(1)  # execution time, Table 10
-        self._i2c.readfrom_into(self.address, self._three)
-        check_words(self._buf, 1, self.CHIP)
+        ms = self._pause()  # after start_periodic_measurement at init
+        if ms:
+            await asyncio.sleep_ms(ms)
+        self._command(_DATA_READY, _EXEC_US)
+        await asyncio.sleep_ms(self._pause())
+        self._reply(self._three, 1)
         return bool(((self._buf[0] << 8) | self._buf[1]) & 0x07FF)
 
     async def _fetch(self):
-        self._command(_READ_MEASUREMENT)
-        await asyncio.sleep_ms(1)
         b = self._buf
-        self._i2c.readfrom_into(self.address, b)
-        check_words(b, 3, self.CHIP)
+        self._command(_READ_MEASUREMENT, _EXEC_US)  # data_ready's command has executed
+        await asyncio.sleep_ms(self._pause())
+        self._reply(b, 3)
         self._sample = ((b[0] << 8) | b[1], (b[3] << 8) | b[4], (b[6] << 8) | b[7])
         self._sample_at = time.ticks_ms()
 

@@ -1,13 +1,24 @@
-"""What the Sensirion parts (SHT3x, SHT4x) share: replies of CRC-protected 16-bit words, and a
-read NACKed until the command's work is done."""
+"""What the Sensirion parts (SHT3x, SHT4x, SCD4x) share: replies of CRC-protected 16-bit words,
+a read NACKed until the command's work is done, and a pause the part needs after a command."""
 
 import asyncio
+import time
 
 from micropython import const
 
 from drivers.crc8 import check_words
 
 _RETRIES = const(3)  # reads 1 ms apart after the first
+COMMAND_GAP_US = const(1000)  # SHT3x-DIS §4.3, Table 9; SCD4x §3.3, Table 9
+
+
+def pause_ms(sent_us, busy_us):
+    """The sleep_ms (0: none) after which busy_us have passed since ticks_us() was `sent_us`."""
+    left = busy_us - time.ticks_diff(time.ticks_us(), sent_us)
+    if 0 < left <= busy_us:  # else over, or so long ago that the counter wrapped
+        # Whole milliseconds, plus one: sleep_ms counts ticks and may end up to 1 ms early.
+        return (left + 999) // 1000 + 1
+    return 0
 
 
 async def read_words(i2c, address, buf, chip):

@@ -1,7 +1,8 @@
 """Sensirion SHT3x (SHT30/31/35) temperature and humidity sensor on I2C, single-shot mode.
 
 Single shot without clock stretching: the part NACKs reads until the conversion is done
-(SHT3x-DIS datasheet §4.3, Table 9). Every reply word carries a CRC.
+(SHT3x-DIS datasheet §4.3, Table 9), and a command less than 1 ms after the previous one.
+Every reply word carries a CRC.
 
     sensor = SHT3x(i2c, 0x44)
     t_raw, rh_raw, status = await sensor.measure()
@@ -10,18 +11,20 @@ Single shot without clock stretching: the part NACKs reads until the conversion 
 
 import asyncio
 import struct
+import time
 
 from micropython import const
 
 from drivers.crc8 import check_words
 from drivers.errors import measured
 from drivers.fixed import fixed
-from drivers.sensirion import read_words
+from drivers.sensirion import COMMAND_GAP_US, pause_ms, read_words
 
 _CMD_STATUS = const(0xF32D)
 _CMD_CLEAR_STATUS = const(0x3041)
 _CMD_RESET = const(0x30A2)
 _CMD_SERIAL = const(0x3780)  # serial number, no clock stretching (Sensirion application note)
+_RESET_US = const(1500)  # soft reset time, Table 4
 _STATUS_ALERT = const(0x8000)
 _STATUS_HEATER = const(0x2000)
 # repeatability -> (command, max duration ms, decimals of T, decimals of RH); the decimals
@@ -42,6 +45,7 @@ def probe(i2c, address):
         check_words(buf, 1, "SHT3x")
     except (OSError, ValueError):
         return None
+    time.sleep_ms(2)  # 1 ms before the driver's first command (§4.3); sleep_ms counts ticks
     return "sht3x"
 
 
@@ -68,34 +72,47 @@ class SHT3x:
         self._addr_str = "0x%02x" % address
         self.serial = None
         self._ready = False
+        self._sent_us = time.ticks_us()
+        self._busy_us = 0
 
-    def _command(self, cmd):
+    def _pause(self):
+        """ms to sleep before the next command: the part takes none while the last one is
+        busy, 1 ms at least (§4.3, Table 9)."""
+        return pause_ms(self._sent_us, self._busy_us)
+
+    def _command(self, cmd, busy_us=COMMAND_GAP_US):
+        """Send `cmd`, after sleeping _pause(); it keeps the part busy for busy_us."""
         struct.pack_into(">H", self._buf, 0, cmd)
         self._i2c.writeto(self.address, self._two)
+        self._sent_us = time.ticks_us()
+        self._busy_us = busy_us
 
     async def init(self):
         """Soft reset, clear the status flags, read the serial number."""
-        self._command(_CMD_RESET)
-        await asyncio.sleep_ms(2)  # soft reset time, Table 4
+        ms = self._pause()  # after a failed readout's last command
+        if ms:
+            await asyncio.sleep_ms(ms)
+        self._command(_CMD_RESET, _RESET_US)
+        await asyncio.sleep_ms(self._pause())
         self._command(_CMD_CLEAR_STATUS)
+        await asyncio.sleep_ms(self._pause())
         self._command(_CMD_SERIAL)
         await asyncio.sleep_ms(1)
         self.serial = "%04X%04X" % await read_words(self._i2c, self.address, self._buf, self.CHIP)
         self._ready = True
 
-    def status(self):
-        """The 16-bit status register (Table 17)."""
-        self._command(_CMD_STATUS)
-        self._i2c.readfrom_into(self.address, self._three)
-        check_words(self._buf, 1, self.CHIP)
-        return (self._buf[0] << 8) | self._buf[1]
-
     async def measure(self):
         """Raw words (S_T, S_RH) of one single-shot measurement, and the status after it."""
+        ms = self._pause()  # after the status command of a readout just before
+        if ms:
+            await asyncio.sleep_ms(ms)
         self._command(self._cmd)
         await asyncio.sleep_ms(self._wait_ms)
         st, srh = await read_words(self._i2c, self.address, self._buf, self.CHIP)
-        return st, srh, self.status()
+        self._command(_CMD_STATUS)  # the conversion is over: the part is idle
+        self._i2c.readfrom_into(self.address, self._three)  # status register, Table 17
+        check_words(self._buf, 1, self.CHIP)
+        return st, srh, (self._buf[0] << 8) | self._buf[1]
 
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""

@@ -20,6 +20,9 @@ from drivers.sensirion import read_words
 
 _CMD_SERIAL = const(0x89)
 _CMD_RESET = const(0x94)
+# The datasheet gives the serial number no duration; Sensirion's driver (embedded-i2c-sht4x,
+# sht4x_serial_number) waits 10 ms before reading it.
+_SERIAL_MS = const(10)
 # precision -> (command, max duration ms, decimals of T, decimals of RH); the decimals follow
 # the repeatability in Table 2 (T 0.01/0.015/0.025 °C, RH 0.08/0.15/0.25 %RH).
 _MODES = {
@@ -34,7 +37,8 @@ def probe(i2c, address):
     buf = bytearray(6)
     try:
         i2c.writeto(address, bytes((_CMD_SERIAL,)))
-        time.sleep_ms(2)  # boot-time detection only, before the event loop runs
+        # Boot-time detection only, before the event loop runs; sleep_ms counts ticks: + 1.
+        time.sleep_ms(_SERIAL_MS + 1)
         i2c.readfrom_into(address, buf)
         check_words(buf, 2, "SHT4x")
     except (OSError, ValueError):
@@ -71,7 +75,7 @@ class SHT4x:
         self._command(_CMD_RESET)
         await asyncio.sleep_ms(2)  # soft reset: 1 ms max, Table 4
         self._command(_CMD_SERIAL)
-        await asyncio.sleep_ms(1)
+        await asyncio.sleep_ms(_SERIAL_MS)
         self.serial = "%04X%04X" % await read_words(self._i2c, self.address, self._buf, self.CHIP)
         self._ready = True
 
