@@ -95,7 +95,7 @@ def _address(value):
 
 def _await_power_up(answered, powered_ms):
     """Sleep for what is left of the longest power-up time of the drivers to be tried."""
-    names = set()
+    names = set()  # type: set
     for _, _, addresses in answered:
         for address in addresses:
             names.update(CANDIDATES.get(address, ()))
