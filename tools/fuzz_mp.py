@@ -170,7 +170,8 @@ class _Collect(_Null):
 
 
 def _parser(out, max_stanza, max_depth, roundtrip=False):
-    return Tokenizer(_Tap(out, StanzaBuilder(_Sink(out, roundtrip))), max_stanza, max_depth)
+    builder = StanzaBuilder(_Sink(out, roundtrip), max_stanza=max_stanza)
+    return Tokenizer(_Tap(out, builder), max_stanza, max_depth)
 
 
 def _feed(t, chunks):
@@ -185,7 +186,7 @@ def _feed(t, chunks):
 
 def _roundtrip(el, b):
     sink = _Collect()
-    t = Tokenizer(StanzaBuilder(sink), len(b) + len(HEADER), 1 << 30)
+    t = Tokenizer(StanzaBuilder(sink, max_stanza=1 << 30), len(b) + len(HEADER), 1 << 30)
     try:
         t.feed(HEADER)
         t.feed(b)
@@ -300,7 +301,9 @@ def check_memory(data, max_stanza, max_depth):
             if grown > bound:
                 raise Violation("memory", "%d bytes held (bound %d)" % (grown, bound))
             worst = max(worst, grown)
-    for cache, size in ((t._heads, 32), (t._keys, 32), (t._nskeys, 32), (t._values, 24)):
+    for cache, size in (
+        (t._heads, 32), (t._tags, 32), (t._keys, 32), (t._nskeys, 32), (t._values, 24)
+    ):  # fmt: skip
         if len(cache) > size:
             raise Violation("memory", "a cache holds %d entries" % len(cache))
     return worst - max_stanza
@@ -970,7 +973,7 @@ def _presence_unavailable(jid):
 
 def _parse_sent(b):
     sink = _Collect()
-    t = Tokenizer(StanzaBuilder(sink), len(b) + len(HEADER), 64)
+    t = Tokenizer(StanzaBuilder(sink, max_stanza=1 << 30), len(b) + len(HEADER), 64)
     try:
         t.feed(HEADER)
         t.feed(b)

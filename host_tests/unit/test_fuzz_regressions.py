@@ -105,8 +105,8 @@ def test_processing_instruction_past_the_limit_is_reported_as_the_limit():
     assert _same_in_every_chunking(data, (400,), max_stanza=512) == "policy-violation"
 
 
-def test_prolog_comment_longer_than_the_limit_is_a_policy_violation_however_it_arrives():
-    data = b"<!-- " + b"c" * 600 + b" -->" + HEADER
+def test_prolog_pi_longer_than_the_limit_is_a_policy_violation_however_it_arrives():
+    data = b"<?pi " + b"c" * 600 + b"?>" + HEADER
     assert _same_in_every_chunking(data, (100,), max_stanza=512) == "policy-violation"
 
 

@@ -212,8 +212,8 @@ def test_unknown_markup_is_not_well_formed():
     assert error_of(stream(b"<a><!FOO></a>")) == "not-well-formed"
 
 
-def test_double_hyphen_in_prolog_comment_is_not_well_formed():
-    assert error_of(b"<!-- a -- b -->") == "not-well-formed"
+def test_comment_in_the_prolog_is_rejected_as_restricted_xml():
+    assert error_of(b"<!-- a -- b -->") == "restricted-xml"
 
 
 def test_error_repeats_until_reset():

@@ -76,9 +76,9 @@ def test_endless_stream_header_stops_at_the_limit():
     assert _feed_until_error(t, b"b" * 64, 100000) == "policy-violation"
 
 
-def test_endless_prolog_comment_stops_at_the_limit():
+def test_endless_prolog_processing_instruction_stops_at_the_limit():
     t = Tokenizer(Null(), max_stanza=4096)
-    t.feed(b"<!--")
+    t.feed(b"<?pi")
     assert _feed_until_error(t, b"c" * 64, 100000) == "policy-violation"
 
 
@@ -150,3 +150,38 @@ def test_attribute_values_are_cached_on_their_second_miss_until_the_cache_is_ful
     for k in range(100):
         t.feed(b"<m a='r%d'/><m a='r%d'/>" % (k, k))
     assert len(t._values) == 24
+
+
+def test_a_stanza_of_tiny_elements_is_refused_before_it_holds_many_times_its_size():
+    # 4 KB of "<a/>" would build about 1000 elements, ~200 KB of heap on x64.
+    sink = Sink()
+    xs = XMLStream(sink, max_stanza=4096)
+    xs.feed(HEADER)
+    before = _used()
+    try:
+        xs.feed(b"<iq>" + b"<a/>" * 997 + b"</iq>")
+    except XMLError as e:
+        assert e.condition == "policy-violation", e
+    else:
+        raise AssertionError("accepted")
+    assert _used() - before < 60_000  # the part built before the refusal
+    xs.reset()
+    assert _used() - before < 2_000
+
+
+def test_a_readout_of_46_fields_in_4096_bytes_is_within_the_weight_of_a_stanza():
+    fields = b"".join(
+        b"<numeric name='T%d' value='%d.5' unit='C' momentary='true' automaticReadout='true'/>"
+        % (i, i)
+        for i in range(46)
+    )
+    body = (
+        b"<message to='a@b/c'><fields xmlns='urn:xmpp:iot:sensordata' seqnr='1' done='true'>"
+        b"<node nodeId='n'><timestamp value='2026-11-23T21:02:03Z'>" + fields
+        + b"</timestamp></node></fields></message>"
+    )  # fmt: skip
+    assert len(body) <= 4096
+    sink = Sink()
+    xs = XMLStream(sink, max_stanza=4096)
+    xs.feed(HEADER + body)
+    assert len(sink.stanzas) == 1

@@ -13,14 +13,18 @@ _NAME = re.compile(b"[A-Za-z_:\x80-\xff][-A-Za-z0-9_.:\x80-\xff]*$")
 
 def _char(ref):
     # XML 1.0 section 4.1 (CharRef) and 2.2 (Char): only these code points may be referenced.
-    if len(ref) > 9:
+    if len(ref) > 40:  # bounds what the regular expressions see (they recurse per byte)
         raise XMLError("not-well-formed", "character reference too long")
     if _HEX.match(ref):
-        cp = int(ref[2:], 16)
+        digits, base = ref[2:], 16
     elif _DEC.match(ref):
-        cp = int(ref[1:])
+        digits, base = ref[1:], 10
     else:
         raise XMLError("not-well-formed", "malformed character reference")
+    digits = digits.lstrip(b"0")  # leading zeros are allowed
+    if len(digits) > 7:  # U+10FFFF is 7 decimal digits, 6 hex
+        raise XMLError("not-well-formed", "reference to an invalid code point")
+    cp = int(digits, base) if digits else 0
     if cp < 0x20:
         if cp != 9 and cp != 10 and cp != 13:
             raise XMLError("not-well-formed", "reference to a control character")

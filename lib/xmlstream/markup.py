@@ -1,6 +1,7 @@
 """The tokenizer's slow paths: name validation (on cache misses), the XML declaration,
-comments, processing instructions, CDATA, declarations, and tags written unusually
-(both quote styles in one tag, whitespace around '=', whitespace in end tags).
+CDATA, the markup XMPP forbids anywhere (comments, processing instructions, DTD
+declarations: RFC 6120 §11.1), and tags written unusually (both quote styles in one tag,
+whitespace around '=', whitespace in end tags).
 
 Everything here runs rarely; regular expressions only ever see short, bounded strings
 (MicroPython's re recurses per character).
@@ -32,7 +33,6 @@ NWF = "not-well-formed"
 # Parser states, as in tokenizer.py
 _START = const(0)
 _PROLOG = const(1)
-_ROOT = const(2)
 
 
 def _name(raw):
@@ -78,8 +78,9 @@ class Markup:
             aname = decode(aname)
             ns = ns or _needs_ns(aname)
         hd = (name, rawn, aname, ns)
-        if len(self._heads) < _CACHE:
-            self._heads[seg] = hd
+        cache = self._heads if with_attr else self._tags
+        if len(cache) < _CACHE:
+            cache[seg] = hd
         return hd
 
     def _key(self, seg):
@@ -189,17 +190,7 @@ class Markup:
         if op in _DECLS:
             raise XMLError("restricted-xml", "DTD declarations are not allowed (RFC 6120 11.1)")
         if op == b"<!--":
-            if self._state >= _ROOT:
-                raise XMLError("restricted-xml", "comments are not allowed (RFC 6120 11.1)")
-            e = b.find(b"-->", i + 4)
-            if e < 0:
-                return -1
-            _judged(e + 2, stop)
-            if b"--" in b[i + 4 : e]:
-                raise XMLError(NWF, "'--' inside a comment")
-            decode(b[i + 4 : e])
-            self._state = _PROLOG
-            return e + 2
+            raise XMLError("restricted-xml", "comments are not allowed (RFC 6120 11.1)")
         depth = len(self._raw)  # CDATA
         if depth < 2:
             raise XMLError("bad-format" if depth else NWF, "CDATA outside a stanza")
@@ -222,17 +213,13 @@ class Markup:
         _judged(e + 1, stop)
         body = b[i + 2 : e]
         target = body.split(None, 1)[0] if body.strip(_WS) else b""
-        if target == b"xml":
-            if self._state != _START:
-                raise XMLError(NWF, "XML declaration not at the start")
-            self._decl(body[3:])
-        elif self._state >= _ROOT:
+        if target != b"xml":
+            if target.lower() == b"xml" or not target:
+                raise XMLError(NWF, "malformed processing instruction")
             raise XMLError("restricted-xml", "processing instructions are not allowed")
-        elif target.lower() == b"xml" or not target:
-            raise XMLError(NWF, "malformed processing instruction")
-        else:
-            _name(target)
-            decode(body)
+        if self._state != _START:
+            raise XMLError(NWF, "XML declaration not at the start")
+        self._decl(body[3:])
         self._state = _PROLOG
         return e + 1
 

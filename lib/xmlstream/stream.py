@@ -12,7 +12,7 @@ from xmlstream.tokenizer import Tokenizer
 
 class XMLStream:
     def __init__(self, sink, max_stanza=4096, max_depth=16, content_ns=CLIENT_NS):
-        self._builder = StanzaBuilder(sink, content_ns)
+        self._builder = StanzaBuilder(sink, content_ns, max_stanza)
         self._tok = Tokenizer(self._builder, max_stanza, max_depth)
 
     def feed(self, data):

@@ -26,8 +26,10 @@ per token, an invalid byte is reported in stream order, after any earlier error.
 
 Line ends in text and CDATA are read as XML 1.0 §2.11 says: CR LF and a lone CR as LF.
 
-Not checked, for speed (none of them can make the parser fail or grow): C0 control
-characters in text and values, ']]>' in text, literal
+Characters XML 1.0 §2.2 excludes are refused: C0 controls but TAB, LF, CR (found by one
+min() over each decoded token), U+FFFE and U+FFFF (with the other non-ASCII checks).
+
+Not checked, for speed (none of them can make the parser fail or grow): ']]>' in text, literal
 TAB/LF/CR normalization in attribute values, duplicate attributes that differ only in prefix.
 """
 
@@ -36,7 +38,7 @@ from micropython import const
 from xmlstream.entities import lines, unescape
 from xmlstream.errors import XMLError
 from xmlstream.markup import Markup
-from xmlstream.utf8 import check
+from xmlstream.utf8 import check, controls
 
 _LT = const(60)  # <
 _GT = const(62)  # >
@@ -64,7 +66,8 @@ class Tokenizer(Markup):
         self._maxdepth = max_depth
         # Raw bytes -> decoded, validated names. Keys include the surrounding syntax ('to=')
         # so a hit also proves the whitespace and '=' were right.
-        self._heads = {}  # tag head -> (name, raw name, first attribute name or None, ns)
+        self._heads = {}  # head of a tag with attributes -> (name, raw name, 1st attr name, ns)
+        self._tags = {}  # body of a tag without attributes -> (name, raw name, None, ns)
         self._keys = {}  # attribute segment (b" to=") -> name, for names needing no ns work
         self._nskeys = {}  # the same for xmlns, xmlns:p and p:name
         # Recent short attribute values (namespaces, JIDs, flags) -> str: a hit saves the
@@ -122,7 +125,10 @@ class Tokenizer(Markup):
                 b = self._pend + data
             elif self._pend:
                 j = data.find(b">")
-                if j < 0 and b"<" not in data:
+                p = self._pend
+                # Nothing in the chunk ends the pending token: keep it, unless it is a '<!'
+                # opener still too short to judge (comments, DTDs are refused at once).
+                if j < 0 and b"<" not in data and len(p) > 1 and (p[1] != _BANG or len(p) > 9):
                     self._pend += data
                     self._limit(len(self._pend))
                     if len(self._raw) > 1:
@@ -185,7 +191,7 @@ class Tokenizer(Markup):
             # Tiny chunks would cost an object each: merge, keeping memory near the text size.
             parts[:] = [b"".join(parts)]
 
-    def _parse(self, b, i, len=len, range=range, ws=_WS):  # noqa: A002 - see below
+    def _parse(self, b, i, len=len, range=range, min=min, ws=_WS):  # noqa: A002 - see below
         """Parse b from i; return the index where an incomplete token starts (or len(b)).
 
         The builtins and _WS come in as defaults, so the loop reads them as locals: a
@@ -196,6 +202,7 @@ class Tokenizer(Markup):
         raws = self._raw
         names = self._names
         heads = self._heads
+        tags = self._tags  # apart from heads: b"a" heads "<a x='1'/>" but is all of "<a/>"
         kget = self._keys.get
         vget = self._values.get
         find = b.find
@@ -266,7 +273,7 @@ class Tokenizer(Markup):
                     parts = body.split(b'"')
                 else:
                     parts = None
-                    hd = heads.get(body) or self._head(body, False)
+                    hd = tags.get(body) or self._head(body, False)
                     if hd is not None:
                         name, rawn, _, ns = hd
                         attrs = {}
@@ -356,6 +363,8 @@ class Tokenizer(Markup):
                         s = t.decode()
                         if len(s) != len(t):
                             check(t)
+                        if min(t) < 32:  # one pass in C; the search only for TAB/LF/CR/C0
+                            controls(t)
                         t = s
                     if b[q + 1] == _BANG or self._text is not None:
                         self._pile(t)
@@ -397,6 +406,8 @@ class Tokenizer(Markup):
             s = t.decode()
             if len(s) != len(t):
                 check(t)
+            if t and min(t) < 32:
+                controls(t)
         if after == _BANG or self._text is not None:
             self._pile(s)
         else:
@@ -414,6 +425,8 @@ class Tokenizer(Markup):
         s = v.decode()
         if len(s) != len(v):
             check(v)
+        if v and min(v) < 32:
+            controls(v)
         if len(self._values) < _VALUES and len(v) <= _VALUE_MAX:
             h = hash(v)
             if h in self._recent:

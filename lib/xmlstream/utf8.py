@@ -1,11 +1,12 @@
-"""Strict UTF-8: what MicroPython's bytes.decode() lets through.
+"""Strict UTF-8 and XML's characters: what MicroPython's bytes.decode() lets through.
 
 decode() checks the structure of multi-byte sequences (lead byte, count of continuation bytes)
 but accepts overlong forms, UTF-16 surrogates and code points above U+10FFFF (RFC 3629
 sections 3 and 4). Those are only possible after the lead bytes below. The tokenizer decodes
 every token it reports and calls check() only for tokens that decode to fewer characters than
 bytes: ASCII costs nothing, and the finds (in C) run over the few non-ASCII tokens instead of
-over every chunk.
+over every chunk. check() also refuses U+FFFE and U+FFFF, and controls() the C0 controls
+other than TAB, LF and CR: XML 1.0 §2.2 has no such characters.
 """
 
 from xmlstream.errors import XMLError
@@ -20,11 +21,20 @@ _GUARDED = (
 )
 
 
+_NONCHARS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")  # U+FFFE, U+FFFF
+# The C0 controls XML excludes (all but TAB, LF, CR), as one bytes object: sliced on use.
+_C0 = bytes(c for c in range(32) if c not in (9, 10, 13))
+
+
 def check(raw):
-    """Raise XMLError for raw (which decode() accepted) if it is not strict UTF-8."""
+    """Raise XMLError for raw (which decode() accepted) if it is not strict UTF-8 or holds
+    a code point XML excludes."""
     for lead in _NEVER:
         if lead in raw:
             raise XMLError("not-well-formed", "invalid UTF-8")
+    for nc in _NONCHARS:
+        if nc in raw:
+            raise XMLError("not-well-formed", "U+FFFE or U+FFFF")
     for lead, lo, hi in _GUARDED:
         k = raw.find(lead)
         while k >= 0:
@@ -34,9 +44,19 @@ def check(raw):
             k = raw.find(lead, k + 1)
 
 
+def controls(raw):
+    """Raise XMLError if raw holds a C0 control other than TAB, LF, CR. Callers test
+    min(raw) < 32 first (one pass in C), so only tokens with such bytes come here."""
+    for k in range(len(_C0)):
+        if _C0[k : k + 1] in raw:
+            raise XMLError("not-well-formed", "control character %d" % _C0[k])
+
+
 def decode(raw):
     """bytes -> str, strictly (raises UnicodeError or XMLError)."""
     s = raw.decode()
     if len(s) != len(raw):
         check(raw)
+    if raw and min(raw) < 32:
+        controls(raw)
     return s

@@ -1,0 +1,78 @@
+# What XML 1.0, Namespaces in XML and RFC 6120 §11 exclude, refused however it arrives:
+# characters outside XML's Char, comments and PIs anywhere, reserved namespace names; and a
+# name cache that never lets one kind of tag stand for another.
+from xmltest_support import HEADER, Null, Sink, error_of, stream
+
+from xmlstream.stream import XMLStream
+from xmlstream.tokenizer import Tokenizer, XMLError
+
+
+def test_a_cached_tag_head_is_never_taken_for_the_other_kind_of_tag():
+    # The head of "<a/>" and the first segment of "<a''/>" are the same bytes, as are the
+    # head of "<message to='x'/>" and the body of "<message to=/>": each must still be judged.
+    assert error_of(stream(b"<m><a/><a''/></m>")) == "not-well-formed"
+    assert error_of(stream(b"<message to='x'/><message to=/>")) == "not-well-formed"
+    sink = Sink()
+    xs = XMLStream(sink)
+    try:
+        xs.feed(stream(b"<m xmlns:p='u'><p:a/><p:a''/></m>"))
+    except XMLError as e:
+        assert e.condition == "not-well-formed", e
+    else:
+        raise AssertionError("accepted")
+
+
+def test_markup_after_a_chunk_boundary_is_judged_as_when_whole():
+    # '<!' ending a chunk, then bytes without '<' or '>': the same error as the whole input.
+    cases = (
+        (b"<message><!--" + b"x" * 600, 2),
+        (b"<!DOCTYPE " + b"x" * 600, 2),
+        (b"<message><!x" + b"x" * 600, 2),
+        (b"<![CDATA[" + b"x" * 600, 2),
+    )
+    for body, cut in cases:
+        whole = error_of(stream(body), max_stanza=512)
+        t = Tokenizer(Null(), max_stanza=512)
+        data = stream(body)
+        at = len(HEADER) + body.index(b"<!") + cut
+        got = None
+        for piece in (data[:at], data[at:]):
+            try:
+                t.feed(piece)
+            except XMLError as e:
+                got = e.condition
+                break
+        assert got == whole, (body[:12], got, whole)
+
+
+def test_characters_xml_does_not_allow_are_not_well_formed():
+    for bad in (b"\x00", b"\x01", b"\x0b", b"\x1f", b"\xef\xbf\xbe", b"\xef\xbf\xbf"):
+        assert error_of(stream(b"<a>x" + bad + b"y</a>")) == "not-well-formed", bad
+        assert error_of(stream(b"<a v='x" + bad + b"y'/>")) == "not-well-formed", bad
+        assert error_of(stream(b"<a><![CDATA[x" + bad + b"y]]></a>")) == "not-well-formed", bad
+    # TAB, LF, CR and the rest of Unicode stay allowed
+    assert error_of(stream(b"<a v='\t\xc3\xa9'>x\ty\n\xe2\x82\xac\xef\xbf\xbd</a>")) is None
+
+
+def test_comments_and_processing_instructions_are_restricted_before_the_root_too():
+    assert error_of(b"<!-- c --><stream:stream/>") == "restricted-xml"
+    assert error_of(b"<?xml version='1.0'?><?pi x?><stream:stream/>") == "restricted-xml"
+
+
+def test_the_reserved_namespace_names_cannot_be_bound():
+    for decl in (
+        b"xmlns:p='http://www.w3.org/2000/xmlns/'",
+        b"xmlns='http://www.w3.org/2000/xmlns/'",
+        b"xmlns='http://www.w3.org/XML/1998/namespace'",
+    ):
+        sink = Sink()
+        try:
+            XMLStream(sink).feed(stream(b"<m " + decl + b"/>"))
+        except XMLError as e:
+            assert e.condition == "not-well-formed", (decl, e)
+        else:
+            raise AssertionError(decl)
+
+
+def test_character_references_may_have_leading_zeros():
+    assert error_of(stream(b"<a>&#x00000041;&#0000065;</a>")) is None
