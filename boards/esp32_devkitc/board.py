@@ -5,8 +5,8 @@ I2C0 on SCL GPIO22 / SDA GPIO21 at 400 kHz (config "soft_i2c": true uses SoftI2C
 pins); one ADC channel on GPIO34 (ADC1) at 11 dB behind a 2:1 divider; the MCU temperature
 through esp32.raw_temperature() (°F, uncalibrated). The DevKitC has only a power LED:
 config "led_pin" names a GPIO with a LED. Expected sensors: a BME280 at 0x76 and an SHT4x at
-0x44, found by detection. ADC2 (GPIO 0, 2, 4, 12-15, 25-27) cannot be read while WiFi is on;
-an ADC entry on those pins raises ConfigError unless config "wifi" is false.
+0x44, found by detection. ADC2 (GPIO 0, 2, 4, 12-15, 25-27) cannot be read while WiFi is on,
+and the firmware always runs WiFi: an ADC entry on those pins raises ConfigError.
 """
 
 from drivers.errors import ConfigError
@@ -26,16 +26,14 @@ ADC1_GPIOS = (32, 33, 34, 35, 36, 39)  # GPIO37/38 are not brought out on a WROO
 ADC2_GPIOS = (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)
 
 
-def check_adc_pin(pin, wifi=True):
-    """Refuse a pin the ESP32 cannot sample, or an ADC2 pin while WiFi is on."""
+def check_adc_pin(pin):
+    """Refuse a pin the ESP32 cannot sample while WiFi is on (the firmware always runs it)."""
     if pin in ADC2_GPIOS:
-        if wifi:
-            raise ConfigError(
-                "GPIO%d is on ADC2, which the ESP32 cannot read while WiFi is on; "
-                "use an ADC1 pin (GPIO32-36, 39)" % pin
-            )
-    else:
-        esp32board.require_adc1(pin, ADC1_GPIOS, CHIP)
+        raise ConfigError(
+            "GPIO%d is on ADC2, which the ESP32 cannot read while WiFi is on; "
+            "use an ADC1 pin (GPIO32-36, 39)" % pin
+        )
+    esp32board.require_adc1(pin, ADC1_GPIOS, CHIP)
 
 
 def buses(config):

@@ -28,7 +28,7 @@ def buses(config):
     return esp32board.i2c_buses(config, I2C_ID, SCL, SDA, FREQ)
 
 
-def check_adc_pin(pin, wifi=True):
+def check_adc_pin(pin):
     esp32board.require_adc1(pin, ADC1_GPIOS, CHIP)
 
 

@@ -29,7 +29,7 @@ def nodes(config, buses, adc_channels, chip, check_adc_pin=None, raw_mcu=False):
     channels = config.get("adc") or adc_channels
     if check_adc_pin is not None:
         for entry in channels:
-            check_adc_pin(entry["pin"], config.get("wifi", True))
+            check_adc_pin(entry["pin"])
 
     def make_adc(entry, atten):
         return machine.ADC(machine.Pin(entry["pin"]), atten=atten)
