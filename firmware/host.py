@@ -13,7 +13,7 @@ def main(path):
 
     import board
 
-    from thing import app, config
+    from thing import app, config, startup
 
     try:
         cfg = config.load(path, on_board=False)
@@ -24,10 +24,10 @@ def main(path):
     ca = cfg["xmpp"].get("ca")
     ca_der = None
     if ca:
-        try:
-            ca_der = app.read_file(ca if ca.startswith("/") else here + "/" + ca)
-        except OSError as e:
-            sys.stderr.write("xmpp.ca: cannot read %s (%s)\nnothing started.\n" % (ca, e))
+        # The board's own start-up check (thing/startup.py): a PEM or unreadable CA stops here.
+        ca_der, problem = startup.read_ca(ca if ca.startswith("/") else here + "/" + ca)
+        if problem:
+            sys.stderr.write("xmpp.ca: %s\nnothing started.\n" % problem)
             sys.exit(2)
     try:
         asyncio.run(app.main(cfg, board.nodes(cfg), ca_der))

@@ -33,8 +33,13 @@ def say(text):
 
 
 def main():
-    work = Path(tempfile.mkdtemp(prefix="xmpp-sensor-demo-"))
-    say("1. starting Prosody on 127.0.0.1 (private config in %s)" % work)
+    # The board's files; removed on the way out, also on Ctrl-C or an error.
+    with tempfile.TemporaryDirectory(prefix="xmpp-sensor-demo-") as work:
+        return demo(Path(work))
+
+
+def demo(work):
+    say("1. starting a private Prosody on 127.0.0.1 (throwaway CA, random port)")
     with Prosody() as server:
         server.register_all(ACCOUNTS)
         server.start()
@@ -43,7 +48,10 @@ def main():
         cfg["sim"] = SIM
         cfg["name"] = "demo board"
         fw = HostBoard(cfg, work / "board")
-        say("2. running the firmware on the simulated host board (tools/run-host)")
+        say(
+            "2. running the firmware on the simulated host board (tools/run-host %s)"
+            % fw.config_path
+        )
         fw.start()
         try:
             me = fw.wait_log(r"online as (\S+)", timeout=30).group(1)

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from hostboard import ROOT
 
@@ -25,6 +26,13 @@ def _port_closed(out):
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _work_dir(out):
+    # "tools/run-host /tmp/xmpp-sensor-demo-XXXX/board/config.json": the demo's own folder.
+    work = Path(re.search(r"tools/run-host (\S+)\)", out).group(1)).parent.parent
+    assert work.name.startswith("xmpp-sensor-demo-"), out
+    return work
+
+
 def test_demo_prints_readings_over_xep0323_and_chat():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "demo.py")],
@@ -40,6 +48,7 @@ def test_demo_prints_readings_over_xep0323_and_chat():
     assert "demo finished" in out
     assert _our_processes() == []
     assert _port_closed(out)
+    assert not _work_dir(out).exists()
 
 
 def test_interrupted_demo_stops_everything_it_started():
@@ -61,3 +70,4 @@ def test_interrupted_demo_stops_everything_it_started():
     time.sleep(0.5)
     assert _our_processes() == []
     assert _port_closed(seen)
+    assert not _work_dir(seen).exists()

@@ -1,7 +1,10 @@
 """The XMPP client core on the host board, against a real Prosody, with slixmpp as the peer."""
 
+import os
+import subprocess
+
 import pytest
-from hostboard import board_config
+from hostboard import ROOT, board_config
 from slixmpp.exceptions import IqError
 
 ONLINE = r"online as (\S+)"
@@ -184,3 +187,42 @@ def test_an_invalid_config_lists_every_problem_and_starts_nothing(board):
     for fragment in ("xmpp.jid", "xmpp.password: missing", "xmpp.port", "allow", "colour"):
         assert fragment in fw.log
     assert "nothing started" in fw.log
+
+
+def _no_server_config(ca):
+    # Nothing listens there: a board that got past its start-up checks would only retry.
+    x = {"jid": "sensor@localhost", "password": "pw", "host": "127.0.0.1", "port": 9, "ca": ca}
+    return {"xmpp": x, "allow": [], "board": "host"}
+
+
+def test_a_pem_ca_stops_the_host_board_at_start_with_the_way_to_fix_it(ca, board):
+    fw = board(_no_server_config(str(ca.pem_path)))
+    assert fw.proc.wait(10) == 2, fw.log
+    assert "xmpp.ca: %s is PEM; the board needs DER (make deploy-config" % ca.pem_path in fw.log
+    assert "nothing started" in fw.log
+
+
+def test_a_ca_that_is_no_certificate_stops_the_host_board_at_start(board, tmp_path):
+    (tmp_path / "junk.der").write_bytes(b"not a certificate\n")
+    fw = board(_no_server_config("../junk.der"))  # relative to the config's folder
+    assert fw.proc.wait(10) == 2, fw.log
+    assert "xmpp.ca: %s/../junk.der is not a DER certificate" % fw.dir in fw.log
+    assert "nothing started" in fw.log
+
+
+def test_run_host_with_mpy_asks_for_make_compile_when_there_is_no_compiled_tree(tmp_path):
+    # A checkout without build/mpy: the script, the firmware and the interpreter, nothing else.
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "run-host").symlink_to(ROOT / "tools" / "run-host")
+    (tmp_path / "firmware").symlink_to(ROOT / "firmware")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "micropython").symlink_to(ROOT / ".venv" / "bin" / "micropython")
+    proc = subprocess.run(
+        [str(tmp_path / "tools" / "run-host"), "config.json"],
+        env=dict(os.environ, MPY="1"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "run 'make compile' first" in proc.stderr, proc.stderr
