@@ -23,7 +23,7 @@ from micropython import const
 from drivers.crc8 import check_words
 from drivers.errors import ETIMEDOUT, BusyError, measured
 from drivers.fixed import fixed
-from drivers.sensirion import COMMAND_GAP_US, pause_ms
+from drivers.sensirion import Commands
 
 _START_PERIODIC = const(0x21B1)
 _START_LOW_POWER = const(0x21AC)
@@ -55,7 +55,7 @@ def probe(i2c, address):
     return "scd4x"
 
 
-class SCD4x:
+class SCD4x(Commands):
     CHIP = "SCD4x"
     FIELDS = (
         ("CO2", "numeric", "ppm", "momentary"),
@@ -67,49 +67,28 @@ class SCD4x:
     )
 
     def __init__(self, i2c, address=0x62, low_power=False):
-        self._i2c = i2c
-        self.address = address
+        super().__init__(i2c, address, 9)
         self._start = _START_LOW_POWER if low_power else _START_PERIODIC
         self.interval_ms = 30_000 if low_power else 5_000
-        self._buf = bytearray(9)
-        mv = memoryview(self._buf)
-        self._two = mv[:2]
-        self._three = mv[:3]
         self._addr_str = "0x%02x" % address
         self.serial = None
         self._sample = None  # (co2, S_T, S_RH)
         self._sample_at = time.ticks_ms()
         self._ready = False
-        self._sent_us = time.ticks_us()
-        self._busy_us = 0
-
-    def _pause(self):
-        """ms to sleep until the last command has executed: the part takes no command and
-        gives no reply before (§3.3, Table 9)."""
-        return pause_ms(self._sent_us, self._busy_us)
-
-    def _command(self, cmd, busy_us=COMMAND_GAP_US):
-        """Send `cmd`, after sleeping _pause(); it executes for busy_us."""
-        struct.pack_into(">H", self._buf, 0, cmd)
-        self._i2c.writeto(self.address, self._two)
-        self._sent_us = time.ticks_us()
-        self._busy_us = busy_us
 
     def _reply(self, buf, words):
-        """Read the command's reply of `words` CRC-checked words, after sleeping _pause()."""
+        """Read the command's reply of `words` CRC-checked words (after _settle())."""
         self._i2c.readfrom_into(self.address, buf)
         check_words(buf, words, self.CHIP)
 
     async def init(self):
         """Stop any periodic measurement, read the serial number, start periodic mode."""
         b = self._buf
-        ms = self._pause()  # after a failed readout's last command
-        if ms:
-            await asyncio.sleep_ms(ms)
+        await self._settle()  # after a failed readout's last command
         self._command(_STOP_PERIODIC, _STOP_US)
-        await asyncio.sleep_ms(self._pause())
+        await self._settle()
         self._command(_SERIAL, _EXEC_US)
-        await asyncio.sleep_ms(self._pause())
+        await self._settle()
         self._reply(b, 3)
         self.serial = "%02X%02X%02X%02X%02X%02X" % (b[0], b[1], b[3], b[4], b[6], b[7])
         self._command(self._start)  # the serial command has executed
@@ -118,18 +97,16 @@ class SCD4x:
 
     async def data_ready(self):
         """True when a new sample waits in the sensor."""
-        ms = self._pause()  # after start_periodic_measurement at init
-        if ms:
-            await asyncio.sleep_ms(ms)
+        await self._settle()  # after start_periodic_measurement at init
         self._command(_DATA_READY, _EXEC_US)
-        await asyncio.sleep_ms(self._pause())
+        await self._settle()
         self._reply(self._three, 1)
         return bool(((self._buf[0] << 8) | self._buf[1]) & 0x07FF)
 
     async def _fetch(self):
         b = self._buf
         self._command(_READ_MEASUREMENT, _EXEC_US)  # data_ready's command has executed
-        await asyncio.sleep_ms(self._pause())
+        await self._settle()
         self._reply(b, 3)
         self._sample = ((b[0] << 8) | b[1], (b[3] << 8) | b[4], (b[6] << 8) | b[7])
         self._sample_at = time.ticks_ms()

@@ -2,6 +2,7 @@
 a read NACKed until the command's work is done, and a pause the part needs after a command."""
 
 import asyncio
+import struct
 import time
 
 from micropython import const
@@ -12,13 +13,34 @@ _RETRIES = const(3)  # reads 1 ms apart after the first
 COMMAND_GAP_US = const(1000)  # SHT3x-DIS §4.3, Table 9; SCD4x §3.3, Table 9
 
 
-def pause_ms(sent_us, busy_us):
-    """The sleep_ms (0: none) after which busy_us have passed since ticks_us() was `sent_us`."""
-    left = busy_us - time.ticks_diff(time.ticks_us(), sent_us)
-    if 0 < left <= busy_us:  # else over, or so long ago that the counter wrapped
-        # Whole milliseconds, plus one: sleep_ms counts ticks and may end up to 1 ms early.
-        return (left + 999) // 1000 + 1
-    return 0
+class Commands:
+    """Two-byte commands (SHT3x, SCD4x), each keeping the part busy for a while: it takes no
+    command, and gives no reply, before. One preallocated buffer holds commands and replies."""
+
+    def __init__(self, i2c, address, size):
+        self._i2c = i2c
+        self.address = address
+        self._buf = bytearray(size)
+        mv = memoryview(self._buf)
+        self._two = mv[:2]
+        self._three = mv[:3]
+        self._sent_us = time.ticks_us()
+        self._busy_us = 0
+
+    def _command(self, cmd, busy_us=COMMAND_GAP_US):
+        """Send `cmd` (after _settle()); it keeps the part busy for busy_us."""
+        struct.pack_into(">H", self._buf, 0, cmd)
+        self._i2c.writeto(self.address, self._two)
+        self._sent_us = time.ticks_us()
+        self._busy_us = busy_us
+
+    async def _settle(self):
+        """Sleep until the last command is over (at once if it is, or so long ago that the
+        microsecond counter wrapped)."""
+        left = self._busy_us - time.ticks_diff(time.ticks_us(), self._sent_us)
+        if 0 < left <= self._busy_us:
+            # Whole milliseconds, plus one: sleep_ms counts ticks and may end 1 ms early.
+            await asyncio.sleep_ms((left + 999) // 1000 + 1)
 
 
 async def read_words(i2c, address, buf, chip):

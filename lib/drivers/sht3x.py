@@ -18,7 +18,7 @@ from micropython import const
 from drivers.crc8 import check_words
 from drivers.errors import measured
 from drivers.fixed import fixed
-from drivers.sensirion import COMMAND_GAP_US, pause_ms, read_words
+from drivers.sensirion import Commands, read_words
 
 _CMD_STATUS = const(0xF32D)
 _CMD_CLEAR_STATUS = const(0x3041)
@@ -49,7 +49,7 @@ def probe(i2c, address):
     return "sht3x"
 
 
-class SHT3x:
+class SHT3x(Commands):
     CHIP = "SHT3x"
     FIELDS = (
         ("Temperature", "numeric", "°C", "momentary"),
@@ -62,40 +62,19 @@ class SHT3x:
     )
 
     def __init__(self, i2c, address=0x44, repeatability="high"):
-        self._i2c = i2c
-        self.address = address
+        super().__init__(i2c, address, 6)
         self._cmd, self._wait_ms, self._tp, self._hp = _MODES[repeatability]
-        self._buf = bytearray(6)
-        mv = memoryview(self._buf)
-        self._two = mv[:2]
-        self._three = mv[:3]
         self._addr_str = "0x%02x" % address
         self.serial = None
         self._ready = False
-        self._sent_us = time.ticks_us()
-        self._busy_us = 0
-
-    def _pause(self):
-        """ms to sleep before the next command: the part takes none while the last one is
-        busy, 1 ms at least (§4.3, Table 9)."""
-        return pause_ms(self._sent_us, self._busy_us)
-
-    def _command(self, cmd, busy_us=COMMAND_GAP_US):
-        """Send `cmd`, after sleeping _pause(); it keeps the part busy for busy_us."""
-        struct.pack_into(">H", self._buf, 0, cmd)
-        self._i2c.writeto(self.address, self._two)
-        self._sent_us = time.ticks_us()
-        self._busy_us = busy_us
 
     async def init(self):
         """Soft reset, clear the status flags, read the serial number."""
-        ms = self._pause()  # after a failed readout's last command
-        if ms:
-            await asyncio.sleep_ms(ms)
+        await self._settle()  # after a failed readout's last command
         self._command(_CMD_RESET, _RESET_US)
-        await asyncio.sleep_ms(self._pause())
-        self._command(_CMD_CLEAR_STATUS)
-        await asyncio.sleep_ms(self._pause())
+        await self._settle()
+        self._command(_CMD_CLEAR_STATUS)  # the part needs 1 ms between commands (§4.3)
+        await self._settle()
         self._command(_CMD_SERIAL)
         await asyncio.sleep_ms(1)
         self.serial = "%04X%04X" % await read_words(self._i2c, self.address, self._buf, self.CHIP)
@@ -103,9 +82,7 @@ class SHT3x:
 
     async def measure(self):
         """Raw words (S_T, S_RH) of one single-shot measurement, and the status after it."""
-        ms = self._pause()  # after the status command of a readout just before
-        if ms:
-            await asyncio.sleep_ms(ms)
+        await self._settle()  # after the status command of a readout just before
         self._command(self._cmd)
         await asyncio.sleep_ms(self._wait_ms)
         st, srh = await read_words(self._i2c, self.address, self._buf, self.CHIP)
