@@ -26,8 +26,8 @@ per token, an invalid byte is reported in stream order, after any earlier error.
 
 Line ends in text and CDATA are read as XML 1.0 §2.11 says: CR LF and a lone CR as LF.
 
-Characters XML 1.0 §2.2 excludes are refused: C0 controls but TAB, LF, CR (found by one
-min() over each decoded token), U+FFFE and U+FFFF (with the other non-ASCII checks).
+Characters XML 1.0 §2.2 excludes are refused: C0 controls but TAB, LF, CR, and U+FFFE and
+U+FFFF; utf8.decode() checks every token for them and for strict UTF-8.
 
 Not checked, for speed (none of them can make the parser fail or grow): ']]>' in text, literal
 TAB/LF/CR normalization in attribute values, duplicate attributes that differ only in prefix.
@@ -38,7 +38,7 @@ from micropython import const
 from xmlstream.entities import lines, unescape
 from xmlstream.errors import XMLError
 from xmlstream.markup import Markup
-from xmlstream.utf8 import check, controls
+from xmlstream.utf8 import decode
 
 _LT = const(60)  # <
 _GT = const(62)  # >
@@ -191,7 +191,7 @@ class Tokenizer(Markup):
             # Tiny chunks would cost an object each: merge, keeping memory near the text size.
             parts[:] = [b"".join(parts)]
 
-    def _parse(self, b, i, len=len, range=range, min=min, ws=_WS):  # noqa: A002 - see below
+    def _parse(self, b, i, len=len, range=range, ws=_WS):  # noqa: A002 - see below
         """Parse b from i; return the index where an incomplete token starts (or len(b)).
 
         The builtins and _WS come in as defaults, so the loop reads them as locals: a
@@ -357,15 +357,7 @@ class Tokenizer(Markup):
                     t = b[i:q]
                     if b"\r" in t:
                         t = lines(t)
-                    if b"&" in t:
-                        t = unescape(t)
-                    else:
-                        s = t.decode()
-                        if len(s) != len(t):
-                            check(t)
-                        if min(t) < 32:  # one pass in C; the search only for TAB/LF/CR/C0
-                            controls(t)
-                        t = s
+                    t = unescape(t) if b"&" in t else decode(t)
                     if b[q + 1] == _BANG or self._text is not None:
                         self._pile(t)
                     else:
@@ -400,14 +392,7 @@ class Tokenizer(Markup):
         """A complete run of text inside a stanza; after: the byte following its '<'."""
         if b"\r" in t:
             t = lines(t)
-        if b"&" in t:
-            s = unescape(t)
-        else:
-            s = t.decode()
-            if len(s) != len(t):
-                check(t)
-            if t and min(t) < 32:
-                controls(t)
+        s = unescape(t) if b"&" in t else decode(t)
         if after == _BANG or self._text is not None:
             self._pile(s)
         else:
@@ -422,11 +407,7 @@ class Tokenizer(Markup):
             raise XMLError(NWF, "'<' inside a tag")
         if b"&" in v:
             return unescape(v)
-        s = v.decode()
-        if len(s) != len(v):
-            check(v)
-        if v and min(v) < 32:
-            controls(v)
+        s = decode(v)
         if len(self._values) < _VALUES and len(v) <= _VALUE_MAX:
             h = hash(v)
             if h in self._recent:
