@@ -1,5 +1,5 @@
-# Shared by the driver tests (MicroPython): awaiting a driver call that must fail, and sleeps
-# that end as early as a millisecond tick lets them.
+# Shared by the driver tests (MicroPython): awaiting a driver call that must fail, a NACK
+# from a simulated part, and sleeps that end as early as a millisecond tick lets them.
 import time
 
 
@@ -12,6 +12,19 @@ async def expect(exc_type, coro, errno=None):
             assert e.errno == errno, e
         return e
     raise AssertionError("no %s" % exc_type.__name__)
+
+
+def nacked(bus, address, data=None, n=3):
+    """True when writing `data` to `address` (or, without data, reading n bytes) is NACKed."""
+    try:
+        if data is None:
+            bus.readfrom(address, n)
+        else:
+            bus.writeto(address, data)
+    except OSError as e:
+        assert e.errno == 19, e
+        return True
+    return False
 
 
 class EarlySleeps:

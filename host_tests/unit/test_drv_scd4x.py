@@ -2,7 +2,7 @@
 # shortened where noted).
 import time
 
-from drvtest import EarlySleeps, expect
+from drvtest import EarlySleeps, expect, nacked
 from sim_i2c import SimI2C
 from sim_scd4x import SimSCD4x
 
@@ -18,19 +18,6 @@ def setup(**spec):
     chip = SimSCD4x(0x62, spec)
     time.sleep_us(spec["power_up_ms"] * 1000)
     return SimI2C(chip), chip
-
-
-def nacked(bus, data=None, n=3):
-    """True when writing `data` (or, without data, reading n bytes) is NACKed."""
-    try:
-        if data is None:
-            bus.readfrom(0x62, n)
-        else:
-            bus.writeto(0x62, data)
-    except OSError as e:
-        assert e.errno == 19
-        return True
-    return False
 
 
 async def test_first_readout_waits_for_the_real_5_second_sample():
@@ -65,28 +52,28 @@ def test_read_measurement_without_new_data_is_nacked():
     time.sleep_us(1000)
     bus.writeto(0x62, b"\xec\x05")
     time.sleep_us(1000)
-    assert nacked(bus, n=9)
+    assert nacked(bus, 0x62, n=9)
 
 
 def test_other_commands_are_refused_during_periodic_measurement():
     bus, _ = setup()
     bus.writeto(0x62, b"\x21\xb1")
     time.sleep_us(1000)
-    assert nacked(bus, b"\x36\x82")
+    assert nacked(bus, 0x62, b"\x36\x82")
 
 
 def test_nothing_is_answered_for_1000_ms_after_power_up():
     # §3.1: the part needs 1000 ms after power-up before it takes commands.
     chip = SimSCD4x(0x62)
     bus = SimI2C(chip)
-    assert nacked(bus, b"\x36\x82") and nacked(bus, n=9)
+    assert nacked(bus, 0x62, b"\x36\x82") and nacked(bus, 0x62, n=9)
     time.sleep_us(900_000)
-    assert nacked(bus, b"\x36\x82")
+    assert nacked(bus, 0x62, b"\x36\x82")
     time.sleep_us(100_000)
-    assert not nacked(bus, b"\x36\x82")
+    assert not nacked(bus, 0x62, b"\x36\x82")
     chip.unplug()
     chip.plug()  # powered again: another 1000 ms
-    assert nacked(bus, b"\x36\x82")
+    assert nacked(bus, 0x62, b"\x36\x82")
 
 
 def test_replies_come_after_the_1_ms_execution_time():
@@ -94,16 +81,16 @@ def test_replies_come_after_the_1_ms_execution_time():
     # the part NACKs the read header until then (§3.3).
     bus, _ = setup(interval_ms=50)
     bus.writeto(0x62, b"\x36\x82")
-    assert nacked(bus, n=9)
+    assert nacked(bus, 0x62, n=9)
     time.sleep_us(1000)
-    assert not nacked(bus, n=9)
+    assert not nacked(bus, 0x62, n=9)
     bus.writeto(0x62, b"\x21\xb1")
     time.sleep_us(60_000)  # a sample waits
     for command, n in ((b"\xe4\xb8", 3), (b"\xec\x05", 9)):
         bus.writeto(0x62, command)
-        assert nacked(bus, n=n), command
+        assert nacked(bus, 0x62, n=n), command
         time.sleep_us(1000)
-        assert not nacked(bus, n=n), command
+        assert not nacked(bus, 0x62, n=n), command
 
 
 async def test_the_driver_waits_the_execution_times_even_when_sleeps_end_early():
