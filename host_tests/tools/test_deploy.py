@@ -148,12 +148,18 @@ def test_verify_finds_a_file_edited_on_the_board(tmp_path, capsys):
     assert "send /lib/thing/wifi.mpy (changed)" in out and "1 to send" in out
 
 
+def manifest_lists(board, path):
+    """Make the board's manifest name `path` as if an earlier deploy had sent it; its path."""
+    mpath = board / ".deploy.json"
+    manifest = json.loads(mpath.read_text())
+    manifest["files"][path] = "1" * 64
+    mpath.write_text(json.dumps(manifest))
+    return mpath
+
+
 def test_a_module_gone_from_the_tree_is_removed_from_the_board(tmp_path, capsys):
     deploy_to(tmp_path, capsys)
-    mpath = tmp_path / ".deploy.json"
-    manifest = json.loads(mpath.read_text())
-    manifest["files"]["/lib/thing/old.mpy"] = "1" * 64
-    mpath.write_text(json.dumps(manifest))
+    mpath = manifest_lists(tmp_path, "/lib/thing/old.mpy")
     (tmp_path / "lib/thing/old.mpy").write_bytes(b"stale")
     _, out, _ = deploy_to(tmp_path, capsys)
     assert "delete /lib/thing/old.mpy" in out
@@ -164,10 +170,7 @@ def test_a_module_gone_from_the_tree_is_removed_from_the_board(tmp_path, capsys)
 def test_a_stale_file_already_gone_from_the_board_does_not_block_the_deploy(tmp_path, capsys):
     # An interrupted deploy leaves a manifest naming files it had already removed.
     deploy_to(tmp_path, capsys)
-    mpath = tmp_path / ".deploy.json"
-    manifest = json.loads(mpath.read_text())
-    manifest["files"]["/lib/thing/gone.mpy"] = "1" * 64
-    mpath.write_text(json.dumps(manifest))
+    mpath = manifest_lists(tmp_path, "/lib/thing/gone.mpy")
     code, out, err = deploy_to(tmp_path, capsys)
     assert code == 0, err
     assert "delete /lib/thing/gone.mpy" in out
