@@ -82,6 +82,34 @@ def test_second_at_sign_before_the_resource_is_rejected():
 def test_empty_domain_labels_are_rejected():
     assert rejected("dev@example..org")
     assert rejected("dev@.example.org")
+    assert rejected("dev@example.org..")  # one trailing dot is dropped, then a label is empty
+    assert rejected("example.org../r")
+
+
+def test_the_part_a_character_is_forbidden_in_is_named():
+    for j, part in (("a<b@example.org", "local part"), ("ab@exa<mple.org", "domain"),
+                    ("a:b@example.org", "local part"), ("ab@x\\y.org", "domain"),
+                    ("a@b@example.org", "domain")):  # fmt: skip
+        try:
+            jid.split(j)
+        except jid.JIDError as e:
+            assert str(e) == "bad character in " + part, (j, str(e))
+        else:
+            raise AssertionError("accepted " + j)
+    # ':' and '\\' are allowed where the other part forbids them
+    assert jid.split("a\\b@[::1]") == ("a\\b", "[::1]", "")
+
+
+def test_a_normal_jid_comes_back_as_the_same_object():
+    # The router and roster normalise the JIDs of every stanza: no new strings for the
+    # usual case, where the server already sends them normalised.
+    full = "owner@example.org/phone"
+    assert jid.normalize(full) is full
+    b = "owner@example.org"
+    assert jid.bare(b) is b
+    assert jid.normalize(b) is b
+    assert jid.normalize("Owner@example.org/phone") == "owner@example.org/phone"
+    assert jid.normalize("owner@example.org./phone") == "owner@example.org/phone"
 
 
 def test_forbidden_characters_in_local_part_or_domain_are_rejected():

@@ -59,7 +59,8 @@ def test_write_calls_the_writer_with_pieces():
 
     w = Pieces()
     Element("a", children=[Element("b")]).write(w)
-    assert "".join(w.got) == "<a><b/></a>"
+    assert b"".join(w.got) == b"<a><b/></a>"
+    assert len(w.got) == 3  # the start tag, the child, the end tag: streamed, not one string
 
 
 class _RoundTrip(Sink):

@@ -29,8 +29,13 @@ def _days_from_civil(y, m, d):
 
 def iso(t):
     """Unix seconds → '2026-11-23T21:02:03Z'."""
-    y, mo, d, h, mi, s = time.gmtime(int(t) - EPOCH_OFFSET)[:6]
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, mo, d, h, mi, s)
+    return iso_bytes(t).decode()
+
+
+def iso_bytes(t):
+    """Unix seconds → b'2026-11-23T21:02:03Z', for the serializer (a new bytes object is not
+    looked up among the interned strings, as a new str is)."""
+    return b"%04d-%02d-%02dT%02d:%02d:%02dZ" % time.gmtime(int(t) - EPOCH_OFFSET)[:6]
 
 
 def parse(s):

@@ -150,15 +150,19 @@ def message(to, child):
 
 
 def field_bytes(name, typename, value, unit, kind, data_type=None):
-    """One serialized field element (a value is required: fields without one are not sent)."""
+    """One serialized field element (a value is required: fields without one are not sent).
+
+    Formatted as bytes: MicroPython's bytes % writes a str argument as its UTF-8 (see
+    Element.write for why no str is built on the way).
+    """
     if value is True or value is False:
         value = "true" if value else "false"
-    s = "<%s name='%s' value='%s'" % (typename, escape_attr(name), escape_attr(value))
+    b = b"<%s name='%s' value='%s'" % (typename, escape_attr(name), escape_attr(value))
     if unit:
-        s += " unit='%s'" % escape_attr(unit)
+        b += b" unit='%s'" % escape_attr(unit)
     if data_type:
-        s += " dataType='%s'" % escape_attr(data_type)
-    return (s + " %s='true' automaticReadout='true'/>" % kind).encode()
+        b += b" dataType='%s'" % escape_attr(data_type)
+    return b + b" %s='true' automaticReadout='true'/>" % kind
 
 
 class FieldsMessage:
@@ -169,10 +173,11 @@ class FieldsMessage:
     """
 
     def __init__(self, to, seqnr):
-        self.head = (
-            "<message to='%s'><fields xmlns='%s' seqnr='%s'"
-            % (escape_attr(to), NS, escape_attr(seqnr))
-        ).encode()
+        self.head = b"<message to='%s'><fields xmlns='%s' seqnr='%s'" % (
+            escape_attr(to),
+            NS,
+            escape_attr(seqnr),
+        )
         self.blocks = []
         self.size = len(self.head) + 40
         self.done = False
@@ -197,7 +202,7 @@ def node_block(node_id, ts, field_xml):
     return b"".join(
         (
             b"<node nodeId='%s'><timestamp value='%s'>"
-            % (escape_attr(node_id).encode(), clock.iso(ts).encode()),
+            % (escape_attr(node_id), clock.iso_bytes(ts)),
             b"".join(field_xml),
             b"</timestamp></node>",
         )

@@ -62,32 +62,37 @@ class Element:
         return None
 
     def write(self, w, parent_ns=CLIENT_NS):
-        """Serialize as UTF-8 through w.write(piece); xmlns only where it changes."""
+        """Serialize as UTF-8 through w.write(piece); xmlns only where it changes.
+
+        The pieces are bytes: MicroPython's bytes % writes a str argument as its UTF-8, and
+        a new bytes object is not looked up among the interned strings first, as every new
+        str is (a linear scan over the qstrs the loaded modules added).
+        """
         ns = self.ns
-        out = ["<", self.name]
+        out = [b"<%s" % self.name]
         if ns is None or ns == parent_ns:
             ns = parent_ns
         else:
-            out.append(" xmlns='%s'" % escape_attr(ns))
+            out.append(b" xmlns='%s'" % escape_attr(ns))
         n = 0
         for k, v in self.attrs.items():
             if k[0] == "{":
                 uri, _, k = k[1:].partition("}")
-                out.append(" xmlns:ns%d='%s'" % (n, escape_attr(uri)))
-                k = "ns%d:%s" % (n, k)
+                out.append(b" xmlns:ns%d='%s'" % (n, escape_attr(uri)))
+                k = b"ns%d:%s" % (n, k)
                 n += 1
-            out.append(" %s='%s'" % (k, escape_attr(v)))
+            out.append(b" %s='%s'" % (k, escape_attr(v)))
         if not self.children and not self.text:
-            out.append("/>")
-            w.write("".join(out))
+            out.append(b"/>")
+            w.write(b"".join(out))
             return
-        out.append(">")
+        out.append(b">")
         if self.text:
-            out.append(escape_text(self.text))
-        w.write("".join(out))
+            out.append(escape_text(self.text).encode())
+        w.write(b"".join(out))
         for c in self.children:
             c.write(w, ns)
-        w.write("</%s>" % self.name)
+        w.write(b"</%s>" % self.name)
 
     def __eq__(self, other):
         return (

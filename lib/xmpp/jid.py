@@ -13,51 +13,76 @@ no characters RFC 7622 §3.3.1 forbids in a local part. A malformed JID raises J
 """
 
 _MAX_PART = 1023  # bytes, RFC 7622 §3.1
-_LOCAL_FORBIDDEN = "\"&'/:<>@ \t\r\n"  # RFC 7622 §3.3.1, plus spaces (PRECIS IdentifierClass)
-_DOMAIN_FORBIDDEN = "\"&'/<>@ \t\r\n\\"
+# Forbidden in both parts (RFC 7622 §3.3.1 for the local part, plus spaces as PRECIS has
+# it); ':' is allowed in a domain (IPv6 literals) and '\' in a local part. Tuples, not
+# strings: iterating a str makes a new one-character str at each step.
+_FORBIDDEN = tuple("\"&'<>@ \t\r\n")
+_LOCAL_ONLY = ":"
+_DOMAIN_ONLY = "\\"
 
 
 class JIDError(ValueError):
     """A malformed JID; the message says which rule it broke."""
 
 
-def _check_length(part, what):
-    # A character is at most 4 bytes of UTF-8: only long strings need encoding to measure.
-    if len(part) > _MAX_PART // 4 and len(part.encode()) > _MAX_PART:
+def _check_length(s, start, end, what):
+    # A character is at most 4 bytes of UTF-8: only long parts need encoding to measure.
+    if end - start > _MAX_PART // 4 and len(s[start:end].encode()) > _MAX_PART:
         raise JIDError(what + " longer than 1023 bytes")
 
 
-def _check_chars(part, forbidden, what):
-    # One C-level scan per forbidden character; XML already excludes most control characters.
-    for c in forbidden:
-        if c in part:
-            raise JIDError("bad character in " + what)
+def _parse(jid):
+    """(normalised bare JID, index of the "/" or -1), the whole JID checked.
+
+    Every check works on indexes into the one string: the router and the roster look at
+    the JIDs of every stanza, and in MicroPython each new str (a slice, a partition, a
+    lower()) is first looked up among all interned strings, a linear scan. An already
+    normal bare JID comes back as the very object passed in.
+    """
+    if not jid:  # "" or a missing attribute (None)
+        raise JIDError("empty JID")
+    slash = jid.find("/")
+    if slash < 0:
+        rest = jid
+    else:
+        if slash == len(jid) - 1:
+            raise JIDError("empty resource")
+        _check_length(jid, slash + 1, len(jid), "resource")
+        rest = jid[:slash]
+    at = rest.find("@")
+    if at == 0:
+        raise JIDError("empty local part")
+    if rest.endswith("."):
+        rest = rest[:-1]
+    d = at + 1  # where the domain starts
+    if d == len(rest) or rest.startswith(".", d) or rest.endswith(".") or rest.find("..", d) >= 0:
+        raise JIDError("empty domain or domain label")
+    for c in _FORBIDDEN:
+        i = rest.find(c)
+        if i >= 0 and i != at:
+            raise JIDError("bad character in " + ("local part" if i < at else "domain"))
+    if rest.find(_LOCAL_ONLY, 0, max(at, 0)) >= 0:
+        raise JIDError("bad character in local part")
+    if rest.find(_DOMAIN_ONLY, d) >= 0 or rest.find("@", d) >= 0:
+        raise JIDError("bad character in domain")
+    if at > 0:
+        _check_length(rest, 0, at, "local part")
+    _check_length(rest, d, len(rest), "domain")
+    # islower(): some cased character and none upper case, so lower() would change nothing.
+    # Both map ASCII only on MicroPython.
+    if not rest.islower():
+        rest = rest.lower()
+    return rest, slash
 
 
 def split(jid):
     """(local, domain, resource) of a JID string, checked and normalised."""
-    if not jid:  # "" or a missing attribute (None)
-        raise JIDError("empty JID")
-    rest, slash, res = jid.partition("/")
-    if slash and not res:
-        raise JIDError("empty resource")
-    if "@" in rest:
-        local, _, dom = rest.partition("@")
-        if not local:
-            raise JIDError("empty local part")
-        _check_length(local, "local part")
-        _check_chars(local, _LOCAL_FORBIDDEN, "local part")
-    else:
-        local, dom = "", rest
-    if dom.endswith("."):
-        dom = dom[:-1]
-    if not dom or dom.startswith(".") or ".." in dom:
-        raise JIDError("empty domain or domain label")
-    _check_length(dom, "domain")
-    _check_chars(dom, _DOMAIN_FORBIDDEN, "domain")
-    if res:
-        _check_length(res, "resource")
-    return local.lower(), dom.lower(), res
+    b, slash = _parse(jid)
+    res = jid[slash + 1 :] if slash >= 0 else ""
+    at = b.find("@")
+    if at < 0:
+        return "", b, res
+    return b[:at], b[at + 1 :], res
 
 
 def join(local, domain, resource=""):
@@ -67,14 +92,18 @@ def join(local, domain, resource=""):
 
 
 def normalize(jid):
-    """The checked, normalised full JID."""
-    return join(*split(jid))
+    """The checked, normalised full JID (the object passed in when it already is)."""
+    b, slash = _parse(jid)
+    if slash < 0:
+        return b
+    if len(b) == slash and jid.startswith(b):
+        return jid
+    return b + jid[slash:]
 
 
 def bare(jid):
     """The JID without its resource, normalised."""
-    local, dom, _ = split(jid)
-    return local + "@" + dom if local else dom
+    return _parse(jid)[0]
 
 
 def localpart(jid):
@@ -84,7 +113,9 @@ def localpart(jid):
 
 def domain(jid):
     """The domain, normalised."""
-    return split(jid)[1]
+    b = _parse(jid)[0]
+    at = b.find("@")
+    return b[at + 1 :] if at >= 0 else b
 
 
 def resource(jid):
