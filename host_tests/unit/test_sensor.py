@@ -113,6 +113,32 @@ def test_unauthorized_requester_is_rejected_with_forbidden():
     assert b"rejected" in out and b"forbidden" in out and b"Access denied" in out
 
 
+def test_request_flags_and_times_are_read_from_the_attributes_present():
+    from sensordata import wire
+
+    def parse(attrs):
+        a = {"seqnr": "5"}
+        a.update(attrs)
+        return wire.parse_req(Element("req", NS, a))
+
+    r = parse({"momentary": "true", "identity": "1", "peak": "false", "unknown": "x"})
+    assert r.flags == wire.MOMENTARY | wire.IDENTITY and r.seqnr == "5"
+    assert parse({"historical": "true"}).flags == wire.HISTORICAL
+    assert parse({"historicalDay": "true"}).flags == wire.HIST_DAY
+    assert parse({"all": "true", "momentary": "true"}).flags == wire.ALL
+    assert parse({}).flags == wire.ALL
+    assert parse({"momentary": "false"}).flags == wire.ALL  # no flag set means everything
+    r = parse({"from": "2026-01-01T00:00:00Z", "when": "2026-01-01T00:01:00Z"})
+    assert (r.t_from, r.t_to, r.when) == (1767225600, None, 1767225660)
+    for bad in ({"peak": "yes"}, {"to": "noon"}):
+        try:
+            parse(bad)
+        except wire.BadRequest as e:
+            assert list(bad)[0] in str(e)
+        else:
+            raise AssertionError("accepted %r" % (bad,))
+
+
 def test_malformed_seqnr_and_dates_are_bad_requests():
     c, s, _ = _sensor()
     c.router.dispatch(_req(seqnr="one"))

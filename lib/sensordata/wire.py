@@ -54,6 +54,11 @@ KINDS = {
     "computed": COMPUTED,
     "identity": IDENTITY,
 }
+# Every flag attribute of a <req> -> its bits; `historical` and `all` set several.
+_REQ_FLAGS = {name: 1 << bit for bit, name in enumerate(FLAG_NAMES)}
+_REQ_FLAGS["historical"] = HISTORICAL
+_REQ_FLAGS["all"] = ALL
+_REQ_TIMES = {"from": 0, "to": 1, "when": 2}
 FIELD_TYPES = ("numeric", "string", "boolean", "dateTime", "timeSpan", "enum")
 _MAX_FILTER = const(16)  # node or field names in one request; more is not a sensor's job
 
@@ -94,23 +99,22 @@ def parse_req(req):
     """`<req>` element → Request; raises BadRequest naming what is wrong."""
     seqnr = seqnr_of(req)
     flags = 0
-    for bit, name in enumerate(FLAG_NAMES):
-        v = req.get(name)
-        if v is not None and _flag(v, name):
-            flags |= 1 << bit
-    v = req.get("historical")
-    if v is not None and _flag(v, "historical"):
-        flags |= HISTORICAL
-    v = req.get("all")
-    if (v is not None and _flag(v, "all")) or not flags:
+    times = [None, None, None]
+    # The request's few attributes are looked up in the tables, not the 16 names in it.
+    for name, v in req.attrs.items():
+        bits = _REQ_FLAGS.get(name)
+        if bits is not None:
+            if _flag(v, name):
+                flags |= bits
+            continue
+        i = _REQ_TIMES.get(name)
+        if i is not None:
+            try:
+                times[i] = clock.parse(v)
+            except clock.BadTime as e:
+                raise BadRequest("%s: %s" % (name, e)) from e
+    if not flags:
         flags = ALL  # XEP-0323 §3.1: no type flag means everything
-    times = []
-    for name in ("from", "to", "when"):
-        v = req.get(name)
-        try:
-            times.append(clock.parse(v) if v is not None else None)
-        except clock.BadTime as e:
-            raise BadRequest("%s: %s" % (name, e)) from e
     nodes, fields = [], []
     for child in req.children:
         if child.name == "node":

@@ -76,7 +76,7 @@ class Element:
             out.append(b" xmlns='%s'" % escape_attr(ns))
         n = 0
         for k, v in self.attrs.items():
-            if k[0] == "{":
+            if k.startswith("{"):  # not k[0]: indexing a str makes (and looks up) a new one
                 uri, _, k = k[1:].partition("}")
                 out.append(b" xmlns:ns%d='%s'" % (n, escape_attr(uri)))
                 k = b"ns%d:%s" % (n, k)
