@@ -38,6 +38,7 @@ unit: $(STAMP)
 	$(BIN)/pytest -n 2 host_tests/unit $(PYTEST_ARGS)
 
 bench: $(STAMP) system compile
+	@WITH_VALGRIND=1 tools/install-system
 	$(BIN)/python tools/bench.py
 
 demo: $(STAMP) system compile

@@ -9,10 +9,11 @@ too, so no compiler runs on the heap), fed in 512-byte chunks; expat and
 ElementTree.XMLPullParser run here, fed the same chunks.
 Printed: throughput, ratio to expat, bytes allocated per input byte, smallest heap (and the
 smallest heap of an empty script, the interpreter's own share), heap held by the import, a new
-parser and its filled caches.
+parser and its filled caches; the tokenizer again with the firmware's modules loaded; and,
+where valgrind is installed (make bench installs it), instructions per parse (the
+difference of three parses and one): the stable ratio on a noisy machine.
 
-    --instructions   also count instructions per parse under valgrind (the difference of
-                     three parses and one): a stable ratio on a noisy machine.
+    --no-instructions   skip the valgrind counts (about 45 s)
 """
 
 import os
@@ -166,8 +167,14 @@ def compile_driver(outdir):
     src = ROOT / "tools" / "bench_xml_mp.py"
     subprocess.run([mpy_cross(), "-o", str(outdir / "bench_xml_mp.mpy"), str(src)], check=True)
     (outdir / "empty_mp.py").write_text("print('OK')\n")
-    empty = [mpy_cross(), "-o", str(outdir / "empty_mp.mpy"), str(outdir / "empty_mp.py")]
-    subprocess.run(empty, check=True)
+    # The same driver with the firmware's library modules imported first: their interned
+    # strings lengthen the lookup that every new str goes through (the board's case).
+    (outdir / "firmware_mp.py").write_text(
+        "from thing import adhoc, app, chat, firmware  # noqa: F401\nimport bench_xml_mp\n"
+    )
+    for name in ("empty_mp", "firmware_mp"):
+        cmd = [mpy_cross(), "-o", str(outdir / (name + ".mpy")), str(outdir / (name + ".py"))]
+        subprocess.run(cmd, check=True)
 
 
 DRIVER = None  # the folder holding the compiled driver
@@ -178,20 +185,23 @@ def mp_cmd(path, mode, heap="2m", repeat=5, module="bench_xml_mp"):
     return cmd + [str(path), mode, str(CHUNK), str(repeat)]
 
 
-def mp_env():
-    return {"MICROPYPATH": "%s:%s" % (MPY / "lib", DRIVER)}
+def mp_env(module="bench_xml_mp"):
+    path = "%s:%s" % (MPY / "lib", DRIVER)
+    if module == "firmware_mp":
+        path += ":.frozen"  # the unix port's frozen asyncio, which the firmware modules need
+    return {"MICROPYPATH": path}
 
 
 def run_mp(path, mode, heap="2m", repeat=5, module="bench_xml_mp"):
     cmd = mp_cmd(path, mode, heap, repeat, module)
-    return subprocess.run(cmd, capture_output=True, text=True, env=mp_env(), timeout=300)
+    return subprocess.run(cmd, capture_output=True, text=True, env=mp_env(module), timeout=300)
 
 
-def mp_result(path, mode, processes=3):
+def mp_result(path, mode, processes=3, module="bench_xml_mp"):
     """Best time over a few processes (shared machines are noisy), allocation of one run."""
     best = None
     for _ in range(processes):
-        proc = run_mp(path, mode)
+        proc = run_mp(path, mode, module=module)
         for line in proc.stdout.splitlines():
             if line.startswith("RESULT "):
                 _, _, size, us, alloc = line.split()
@@ -254,10 +264,14 @@ def instructions_per_parse(path):
     per = {}
     one = instructions([sys.executable, "-c", code % 1])
     per["expat"] = (instructions([sys.executable, "-c", code % 3]) - one) / 2
-    env = dict(os.environ, **mp_env())
-    for mode in ("events", "build"):
-        one = instructions(mp_cmd(path, mode, repeat=1), env)
-        per[mode] = (instructions(mp_cmd(path, mode, repeat=3), env) - one) / 2
+    for key, mode, module in (
+        ("events", "events", "bench_xml_mp"),
+        ("build", "build", "bench_xml_mp"),
+        ("events-fw", "events", "firmware_mp"),
+    ):
+        env = dict(os.environ, **mp_env(module))
+        one = instructions(mp_cmd(path, mode, repeat=1, module=module), env)
+        per[key] = (instructions(mp_cmd(path, mode, repeat=3, module=module), env) - one) / 2
     return per
 
 
@@ -287,10 +301,11 @@ def main():
         t_bd, a_bd = mp_result(path, "build")
         t_exp, t_exp_ns = min(t_exp, expat_events(data)), min(t_exp_ns, expat_events(data, True))
         t_pull = min(t_pull, pullparser(data))
+        t_fw, a_fw = mp_result(path, "events", module="firmware_mp")
         heap = smallest_heap(path)
         heap0 = smallest_heap(path, "empty_mp")
         base, imported, made, filled = live_heap(path)
-        if "--instructions" in sys.argv:
+        if shutil.which("valgrind") and "--no-instructions" not in sys.argv:
             counts = instructions_per_parse(path)
     finally:
         shutil.rmtree(tmp)
@@ -301,6 +316,7 @@ def main():
         ("CPython ElementTree.XMLPullParser", t_pull, None),
         ("MicroPython xmlstream tokenizer, null handler", t_ev, a_ev),
         ("MicroPython xmlstream XMLStream (stanzas built)", t_bd, a_bd),
+        ("MicroPython tokenizer, firmware modules loaded", t_fw, a_fw),
     ]
     for label, t, alloc in rows:
         line = "  %-50s %7.2f MB/s  %5.2fx expat" % (label, mb / t, t_exp / t)
@@ -315,16 +331,21 @@ def main():
         "  heap held: interpreter %d B, import %d B, new parser %d B, after the stream"
         " (caches filled) %d B more" % (base, imported, made, filled)
     )
+    print("  (firmware modules loaded: their ~1,100 interned strings lengthen the lookup that")
+    print("  every new str, each decoded value included, goes through: the board's case)")
     if counts:
         print(
             "  instructions per parse (valgrind): expat %.1f M, tokenizer %.1f M (%.2fx expat),"
-            " XMLStream %.1f M (%.2fx expat)"
+            " XMLStream %.1f M (%.2fx expat), tokenizer with the firmware loaded %.1f M"
+            " (%.2fx expat)"
             % (
                 counts["expat"] / 1e6,
                 counts["events"] / 1e6,
                 counts["expat"] / counts["events"],
                 counts["build"] / 1e6,
                 counts["expat"] / counts["build"],
+                counts["events-fw"] / 1e6,
+                counts["expat"] / counts["events-fw"],
             )
         )
 
