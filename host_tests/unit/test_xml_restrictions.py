@@ -1,7 +1,7 @@
 # What XML 1.0, Namespaces in XML and RFC 6120 §11 exclude, refused however it arrives:
 # characters outside XML's Char, comments and PIs anywhere, reserved namespace names; and a
 # name cache that never lets one kind of tag stand for another.
-from xmltest_support import HEADER, Null, Sink, error_of, stream
+from xmltest_support import HEADER, Null, Sink, error_of, events, stream
 
 from xmlstream.stream import XMLStream
 from xmlstream.tokenizer import Tokenizer, XMLError
@@ -76,3 +76,22 @@ def test_the_reserved_namespace_names_cannot_be_bound():
 
 def test_character_references_may_have_leading_zeros():
     assert error_of(stream(b"<a>&#x00000041;&#0000065;</a>")) is None
+
+
+def test_whitespace_in_attribute_values_is_normalized_but_references_are_kept():
+    # XML 1.0 §3.3.3 (every attribute is CDATA without a DTD): a literal TAB, LF or CR, and
+    # a CR LF pair, each read as one space; &#9; &#10; &#13; stay what they reference.
+    data = stream(b"<m x='a\tb\nc\r\nd\re' y='&#9;&#10;&#13;' z='p\n&amp;\nq'>t\ta\r\nb</m>")
+    want = [
+        ("start", "m", [("x", "a b c d e"), ("y", "\t\n\r"), ("z", "p & q")], False),
+        ("text", "t\ta\nb"),  # text keeps TAB; only its line ends are normalized
+        ("end", "m"),
+    ]
+    got = events(data)
+    assert got[1:] == want, got
+    # The same at every split point (the tag's cached forms and the slow path alike),
+    # and again once its values have been cached.
+    for k in range(len(HEADER), len(data)):
+        assert events(data, [data[:k], data[k:]])[1:] == want, k
+    t_events = events(data + data[len(HEADER) :])
+    assert t_events[1:4] == want and t_events[4:] == want

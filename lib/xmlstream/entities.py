@@ -33,10 +33,11 @@ def _char(ref):
     return chr(cp)
 
 
-def unescape(raw):
-    """Decode UTF-8 bytes holding references (&amp; &#10; &#x263A;) into a str."""
+def unescape(raw, attr=False):
+    """Decode UTF-8 bytes holding references (&amp; &#10; &#x263A;) into a str; `attr`: an
+    attribute value, whose literal whitespace reads as spaces (a reference stays as is)."""
     parts = raw.split(b"&")
-    out = [decode(parts[0])]
+    out = [decode(parts[0], attr)]
     for p in parts[1:]:
         name, sep, rest = p.partition(b";")
         if not sep:
@@ -51,7 +52,7 @@ def unescape(raw):
                 raise XMLError("not-well-formed", "malformed entity reference")
         out.append(ch)
         if rest:
-            out.append(decode(rest))
+            out.append(decode(rest, attr))
     return "".join(out)
 
 

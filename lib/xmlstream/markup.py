@@ -163,7 +163,7 @@ class Markup:
             if aname in attrs:
                 raise XMLError(NWF, "duplicate attribute")
             v = b[k + 1 : ve]
-            attrs[aname] = unescape(v) if b"&" in v else decode(v)
+            attrs[aname] = unescape(v, True) if b"&" in v else decode(v, True)
             k = ve + 1
 
     def _markup(self, b, i, stop):

@@ -29,8 +29,11 @@ Line ends in text and CDATA are read as XML 1.0 §2.11 says: CR LF and a lone CR
 Characters XML 1.0 §2.2 excludes are refused: C0 controls but TAB, LF, CR, and U+FFFE and
 U+FFFF; utf8.decode() checks every token for them and for strict UTF-8.
 
-Not checked, for speed (none of them can make the parser fail or grow): ']]>' in text, literal
-TAB/LF/CR normalization in attribute values, duplicate attributes that differ only in prefix.
+Attribute values are normalized as XML 1.0 §3.3.3 has it for CDATA (no DTD): a literal TAB,
+LF, CR or CR LF reads as a space, a reference to one stays.
+
+Not checked, for speed (none of them can make the parser fail or grow): ']]>' in text,
+duplicate attributes that differ only in prefix.
 """
 
 from micropython import const
@@ -406,8 +409,8 @@ class Tokenizer(Markup):
         if b"<" in v:
             raise XMLError(NWF, "'<' inside a tag")
         if b"&" in v:
-            return unescape(v)
-        s = decode(v)
+            return unescape(v, True)
+        s = decode(v, True)
         if len(self._values) < _VALUES and len(v) <= _VALUE_MAX:
             h = hash(v)
             if h in self._recent:

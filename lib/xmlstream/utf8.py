@@ -6,7 +6,8 @@ sections 3 and 4). Those are only possible after the lead bytes below. The token
 every token it reports and calls check() only for tokens that decode to fewer characters than
 bytes: ASCII costs nothing, and the finds (in C) run over the few non-ASCII tokens instead of
 over every chunk. check() also refuses U+FFFE and U+FFFF, and controls() the C0 controls
-other than TAB, LF and CR: XML 1.0 §2.2 has no such characters.
+other than TAB, LF and CR: XML 1.0 §2.2 has no such characters. In an attribute value, TAB,
+LF and CR are read as spaces (spaces()), under the same one test for bytes below 32.
 """
 
 from xmlstream.errors import XMLError
@@ -52,11 +53,21 @@ def controls(raw):
             raise XMLError("not-well-formed", "control character %d" % _C0[k])
 
 
-def decode(raw):
-    """bytes -> str, strictly (raises UnicodeError or XMLError)."""
+def spaces(raw):
+    """An attribute value's literal TAB, LF, CR and CR LF, each as one space (XML 1.0 §3.3.3
+    after §2.11: every attribute is CDATA without a DTD)."""
+    raw = raw.replace(b"\r\n", b" ").replace(b"\r", b" ")
+    return raw.replace(b"\n", b" ").replace(b"\t", b" ")
+
+
+def decode(raw, attr=False):
+    """bytes -> str, strictly (raises UnicodeError or XMLError); `attr`: an attribute value
+    (or a part of one between references), its whitespace read as spaces()."""
     s = raw.decode()
     if len(s) != len(raw):
         check(raw)
-    if raw and min(raw) < 32:
+    if raw and min(raw) < 32:  # one pass in C, rarely true: whitespace or a control
         controls(raw)
+        if attr:
+            s = spaces(raw).decode()
     return s
