@@ -95,3 +95,24 @@ def test_whitespace_in_attribute_values_is_normalized_but_references_are_kept():
         assert events(data, [data[:k], data[k:]])[1:] == want, k
     t_events = events(data + data[len(HEADER) :])
     assert t_events[1:4] == want and t_events[4:] == want
+
+
+def test_non_ascii_name_characters_are_judged_by_the_xml_name_rules():
+    # XML 1.0 §2.3: é and 日 may start a name, a middle dot only continue one; ×, an arrow
+    # and a no-break space are no name characters at all.
+    for body in ("<é/>", "<日本 a·b='1'/>", "<a·/>", "<p:é xmlns:p='u'/>", "<x é='1'/>"):
+        assert error_of(stream(body.encode())) is None, body
+    for body in ("<a×b/>", "<·a/>", "<a\u2190/>", "<x a\u00a0b='1'/>", "<p:·a xmlns:p='u'/>",
+                 "<x ·='1'/>", "<é/><é×/>"):  # fmt: skip
+        data = stream(body.encode())
+        assert error_of(data) == "not-well-formed", body
+        # at every split point too: the fast path's caches and the slow path judge alike
+        for k in range(len(HEADER), len(data)):
+            t = Tokenizer(Null())
+            try:
+                t.feed(data[:k])
+                t.feed(data[k:])
+            except XMLError as e:
+                assert e.condition == "not-well-formed", (body, k, e.condition)
+            else:
+                raise AssertionError("accepted %r cut at %d" % (body, k))

@@ -35,12 +35,55 @@ _START = const(0)
 _PROLOG = const(1)
 
 
+# XML 1.0 (5th edition) §2.3 beyond ASCII, as code point ranges: NameStartChar, and what
+# NameChar adds. _QNAME lets every non-ASCII byte through; these judge the characters.
+_START_CHARS = (
+    (0xC0, 0xD6), (0xD8, 0xF6), (0xF8, 0x2FF), (0x370, 0x37D), (0x37F, 0x1FFF),
+    (0x200C, 0x200D), (0x2070, 0x218F), (0x2C00, 0x2FEF), (0x3001, 0xD7FF),
+    (0xF900, 0xFDCF), (0xFDF0, 0xFFFD), (0x10000, 0xEFFFF),
+)  # fmt: skip
+_MORE_CHARS = ((0xB7, 0xB7), (0x300, 0x36F), (0x203F, 0x2040))
+
+
+def _within(c, ranges):
+    for lo, hi in ranges:
+        if lo <= c <= hi:
+            return True
+    return False
+
+
+def _name_chars(name):
+    """Whether each non-ASCII character of a name may stand where it does (each part after
+    a ':' starts anew). Runs once per name cached, and only for names that are not ASCII."""
+    first = True
+    for ch in name:
+        if ch == ":":
+            first = True
+            continue
+        c = ord(ch)
+        if c >= 0x80 and not (_within(c, _START_CHARS) or (not first and _within(c, _MORE_CHARS))):
+            return False
+        first = False
+    return True
+
+
+def _qname(raw):
+    """raw decoded as a name, or None if it is not a well-formed (qualified) name."""
+    if _QNAME.match(raw) is None:
+        return None
+    name = decode(raw)
+    if len(name) != len(raw) and not _name_chars(name):
+        return None
+    return name
+
+
 def _name(raw):
     if len(raw) > _NAME_MAX:
         raise XMLError("policy-violation", "name too long")
-    if _QNAME.match(raw) is None:
+    name = _qname(raw)
+    if name is None:
         raise XMLError(NWF, "malformed name")
-    return decode(raw)
+    return name
 
 
 def _judged(k, stop):
@@ -66,16 +109,15 @@ class Markup:
         if m is None:
             return None
         rawn = m.group(1)
-        if _QNAME.match(rawn) is None:
+        name = _qname(rawn)
+        if name is None:
             return None
-        name = decode(rawn)
         aname = None
         ns = ":" in name
         if with_attr:
-            aname = m.group(2)
-            if _QNAME.match(aname) is None:
+            aname = _qname(m.group(2))
+            if aname is None:
                 return None
-            aname = decode(aname)
             ns = ns or _needs_ns(aname)
         hd = (name, rawn, aname, ns)
         cache = self._heads if with_attr else self._tags
@@ -91,9 +133,9 @@ class Markup:
         if len(seg) > _NAME_MAX:
             return None
         m = _KEY.match(seg)
-        if m is None or _QNAME.match(m.group(1)) is None:
+        name = None if m is None else _qname(m.group(1))
+        if name is None:
             return None
-        name = decode(m.group(1))
         ns = _needs_ns(name)
         cache = self._nskeys if ns else self._keys
         if len(cache) < _CACHE:
