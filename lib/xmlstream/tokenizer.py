@@ -85,6 +85,7 @@ class Tokenizer(Markup):
     def reset(self):
         """Forget everything but the name caches: the next byte starts a new document."""
         self._pend = b""  # an incomplete tag (or markup) kept from the previous chunk
+        self._pmore = []  # chunks that continue it, not yet joined to it
         self._tparts = None  # an incomplete run of text inside a stanza, as chunks
         self._tlen = 0
         self._off = 0  # stream offset of the first byte of the current buffer
@@ -131,13 +132,25 @@ class Tokenizer(Markup):
                 p = self._pend
                 # Nothing in the chunk ends the pending token: keep it, unless it is a '<!'
                 # opener still too short to judge (comments, DTDs are refused at once).
+                more = self._pmore
                 if j < 0 and b"<" not in data and len(p) > 1 and (p[1] != _BANG or len(p) > 9):
-                    self._pend += data
-                    self._limit(len(self._pend))
+                    # Kept aside and joined when the token ends: appending would copy the
+                    # whole token once per chunk, quadratic for one fed in tiny pieces.
+                    more.append(data)
+                    if len(more) > _PARTS:
+                        self._pend = p = b"".join([p] + more)
+                        more.clear()
+                    size = len(p)
+                    for m in more:  # at most _PARTS pieces; a loop allocates nothing
+                        size += len(m)
+                    self._limit(size)
                     if len(self._raw) > 1:
-                        self._limit(self._off + len(self._pend) - self._sstart)
+                        self._limit(self._off + size - self._sstart)
                     return
-                b = self._pend + data[: j + 1]
+                if more:
+                    p = self._pend = b"".join([p] + more)
+                    more.clear()
+                b = p + data[: j + 1]
                 if j >= 0 and self._parse(b, 0) == len(b):
                     # The pending token is complete: go on in the chunk itself.
                     self._off += len(self._pend)
