@@ -110,44 +110,26 @@ def start_slixsensor(server, workdir):
 
 
 def start_our_requesters(server, workdir):
-    """A HostBoard-like handle on bench_load_mp.py with the REQUESTERS logged in as /mp."""
-    from bench_xmpp import tool
-    from hostboard import HostBoard, _live
+    """bench_load_mp.py with the REQUESTERS logged in as /mp (a HostBoard-like handle)."""
+    from bench_xmpp import script_board
 
     cfg = {
         "ca": str(server.ca_der_path),
         "xmpp": {"host": "127.0.0.1", "port": server.port, "resource": "mp", "ping_s": 30},
         "requesters": [{"jid": server.jid(r), "password": server.accounts[r]} for r in REQUESTERS],
     }
-
-    class Load(HostBoard):
-        def start(self):
-            import threading
-
-            self.proc = subprocess.Popen(
-                [tool("micropython"), "-X", "heapsize=512k",
-                 str(ROOT / "tools" / "bench_load_mp.py"), str(ROOT / "build" / "mpy"),
-                 str(self.config_path)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
-                env=dict(os.environ, MICROPYPATH=".frozen"),
-            )  # fmt: skip
-            _live.add(self.proc)
-            threading.Thread(target=self._pump, daemon=True).start()
-            return self
-
-        def run(self, seconds, to, node):
-            """(done, bad dict, elapsed s): one request in flight per requester."""
-            after = self.mark()
-            self.proc.stdin.write(b"run %s %s %s\n" % (str(seconds).encode(), to.encode(),
-                                                        node.encode()))  # fmt: skip
-            self.proc.stdin.flush()
-            m = self.wait_log(r"LOAD done=(\d+) bad=(\{.*\}) elapsed_ms=(\d+)",
-                              timeout=seconds + 30, after=after)  # fmt: skip
-            return int(m.group(1)), json.loads(m.group(2)), int(m.group(3)) / 1e3
-
-    load = Load(cfg, Path(workdir) / "load").start()
+    load = script_board("bench_load_mp.py", cfg, Path(workdir) / "load", 512).start()
     load.wait_log(r"LOAD online", timeout=30)
     return load
+
+
+def load_run(load, seconds, to, node):
+    """(done, bad dict, elapsed s) of one `run` command: one request in flight per requester."""
+    after = load.mark()
+    load.proc.stdin.write(b"run %s %s %s\n" % (str(seconds).encode(), to.encode(), node.encode()))
+    load.proc.stdin.flush()
+    m = load.wait_log(r"LOAD done=(\d+) bad=(\{.*\}) elapsed_ms=(\d+)", seconds + 30, after)
+    return int(m.group(1)), json.loads(m.group(2)), int(m.group(3)) / 1e3
 
 
 # -- measurements ------------------------------------------------------------------------
@@ -278,7 +260,7 @@ def mp_chains(load):
 
     def run(seconds, to, node):
         t0 = cpu_s(load.proc.pid)
-        done, bad, elapsed = load.run(seconds, to, node)
+        done, bad, elapsed = load_run(load, seconds, to, node)
         return done, bad, elapsed, False, cpu_s(load.proc.pid) - t0
 
     return run

@@ -243,7 +243,8 @@ def print_logins(columns, anchor):
 
 
 def script_board(script, config, workdir, heap_kb, *args):
-    """A HostBoard (log, wait_log, stop) running tools/SCRIPT under MicroPython from .mpy."""
+    """A HostBoard (log, wait_log, stop) running tools/SCRIPT under MicroPython from .mpy;
+    its stdin is a pipe, for scripts that take commands."""
     import os
     import threading
 
@@ -255,8 +256,8 @@ def script_board(script, config, workdir, heap_kb, *args):
                 [tool("micropython"), "-X", "heapsize=%dk" % heap_kb,
                  str(ROOT / "tools" / script), str(ROOT / "build" / "mpy"),
                  str(self.config_path), *args],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
-                env=dict(os.environ, MICROPYPATH=".frozen"),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                cwd=ROOT, env=dict(os.environ, MICROPYPATH=".frozen"),
             )  # fmt: skip
             _live.add(self.proc)  # killed at exit whatever happens
             threading.Thread(target=self._pump, daemon=True).start()
