@@ -1,0 +1,48 @@
+"""tools/soak.py's heap check: a floor that climbs to a plateau and stays there is a cache
+or ring filling up; a floor still climbing at the end of the soak is a leak."""
+
+from soak import soak_problems
+
+PLATEAU = 273_200
+
+
+def figures(heaps):
+    return {"twice": [], "lost": 0, "sessions": "0 of 4 in use", "heaps": heaps}
+
+
+def noisy(values):
+    # A log line or a task more or less at the moment of the figure: the series alternates.
+    return [v + (1_800 if i % 3 == 1 else 0) for i, v in enumerate(values)]
+
+
+def test_a_flat_series_passes():
+    assert soak_problems(figures(noisy([PLATEAU] * 31))) == []
+
+
+def test_a_plateau_reached_late_passes():
+    # Seen in a long soak: the floor rose by ~700 B up to login 19, then stayed.
+    heaps = [PLATEAU - 3_000] * 11 + [PLATEAU - 700] * 7 + [PLATEAU] * 13
+    assert soak_problems(figures(noisy(heaps))) == []
+
+
+def test_a_steady_leak_fails():
+    heaps = [PLATEAU + 80 * i for i in range(31)]
+    assert len(soak_problems(figures(noisy(heaps)))) == 1
+
+
+def test_a_step_late_in_the_soak_fails():
+    heaps = [PLATEAU] * 25 + [PLATEAU + 2_000] * 6
+    problems = soak_problems(figures(noisy(heaps)))
+    assert len(problems) == 1 and "still growing" in problems[0]
+
+
+def test_a_large_bounded_rise_after_warm_up_fails():
+    # Bounded, but too much to call a cache: 3 KB more, reached by the middle of the soak.
+    heaps = [PLATEAU] * 14 + [PLATEAU + 3_000] * 17
+    problems = soak_problems(figures(noisy(heaps)))
+    assert len(problems) == 1 and "grew" in problems[0]
+
+
+def test_the_short_soak_allows_more():
+    heaps = [PLATEAU - 6_000, PLATEAU - 2_000, PLATEAU, PLATEAU + 500, PLATEAU, PLATEAU + 400]
+    assert soak_problems(figures(heaps), heap_slack=8192, warm=1) == []
