@@ -9,7 +9,9 @@ too, so no compiler runs on the heap), fed in 512-byte chunks; expat and
 ElementTree.XMLPullParser run here, fed the same chunks.
 Printed: throughput, ratio to expat, bytes allocated per input byte, smallest heap (and the
 smallest heap of an empty script, the interpreter's own share), heap held by the import, a new
-parser and its filled caches; the tokenizer again with the firmware's modules loaded; and,
+parser and its filled caches; heap blocks allocated per input byte, counted alike in the x64
+unix port and the 32-bit WebAssembly port (tools/wasm32: an ESP32's objects are 32-bit too);
+the tokenizer again with the firmware's modules loaded; and,
 where valgrind is installed (make bench installs it), instructions per parse (the
 difference of three parses and one): the stable ratio on a noisy machine.
 
@@ -232,6 +234,28 @@ def smallest_heap(path, module="bench_xml_mp"):
     return hi
 
 
+def block_counts(path):
+    """Heap blocks allocated per input byte by one parse (events, build), collector off:
+    {port: (events, build)}, the x64 unix port and, where node is, the 32-bit WebAssembly
+    port, whose objects are the size of an ESP32's (mem_total() is not in that port)."""
+    import bench_heap32
+
+    def parse(out, port):
+        for line in out.splitlines():
+            if line.startswith("BLOCKS "):
+                size, events, build = (int(x) for x in line.split()[1:])
+                return events / size, build / size
+        raise RuntimeError("%s blocks failed: %s" % (port, out[-400:]))
+
+    out = {"x64 unix port": parse(run_mp(path, "blocks", "8m", 1).stdout, "x64")}
+    if bench_heap32.wasm_ready():
+        cmd = ["node", str(ROOT / "tools" / "wasm32" / "run.mjs"), "%s:%s" % (MPY / "lib", DRIVER)]
+        cmd += ["bench_xml_mp", str(path), "blocks", str(CHUNK)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        out["32-bit WebAssembly port"] = parse(proc.stdout + proc.stderr, "WebAssembly")
+    return out
+
+
 def live_heap(path):
     proc = run_mp(path, "live", "256k", 1)
     for line in proc.stdout.splitlines():
@@ -305,6 +329,7 @@ def main():
         heap = smallest_heap(path)
         heap0 = smallest_heap(path, "empty_mp")
         base, imported, made, filled = live_heap(path)
+        per_byte = block_counts(path)
         if shutil.which("valgrind") and "--no-instructions" not in sys.argv:
             counts = instructions_per_parse(path)
     finally:
@@ -331,6 +356,10 @@ def main():
         "  heap held: interpreter %d B, import %d B, new parser %d B, after the stream"
         " (caches filled) %d B more" % (base, imported, made, filled)
     )
+    print("  heap blocks allocated per input byte by one parse, counted alike in each port")
+    print("  (collector off, gc.mem_alloc() before and after; an ESP32's objects are 32-bit):")
+    for port, (ev, bd) in per_byte.items():
+        print("    %-26s tokenizer %5.1f   XMLStream %5.1f" % (port, ev, bd))
     print("  (firmware modules loaded: their ~1,100 interned strings lengthen the lookup that")
     print("  every new str, each decoded value included, goes through: the board's case)")
     if counts:

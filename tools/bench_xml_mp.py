@@ -4,7 +4,10 @@
 # MODE: events (tokenizer, null handler), build (XMLStream, stanzas built, null sink),
 #       heap (build once, print OK: for bisecting -X heapsize),
 #       live (heap in use after a collection: before and after the import, with a new
-#       parser, after the whole stream).
+#       parser, after the whole stream),
+#       blocks (heap blocks allocated by one parse with the collector off, events then
+#       build: a count any port can make, the 32-bit WebAssembly one included, which
+#       lacks micropython.mem_total()).
 import gc
 import sys
 import time
@@ -44,8 +47,8 @@ class NullSink:
         pass
 
 
-def parser():
-    if MODE == "events":
+def parser(mode=None):
+    if (mode or MODE) == "events":
         from xmlstream.tokenizer import Tokenizer
 
         return Tokenizer(NullHandler())
@@ -90,7 +93,27 @@ def live():
     print("LIVE %d %d %d %d" % (base, imported - base, made - imported, gc.mem_alloc() - made))
 
 
+def blocks():
+    with open(sys.argv[1], "rb") as f:
+        data = f.read()
+    out = []
+    for mode in ("events", "build"):
+        p = parser(mode)
+        run(p, data)  # caches filled, as in the timed runs after the first
+        p.reset()
+        gc.collect()
+        gc.disable()
+        a0 = gc.mem_alloc()
+        run(p, data)
+        out.append(gc.mem_alloc() - a0)
+        gc.enable()
+    print("BLOCKS %d %d %d" % (len(data), out[0], out[1]))
+
+
 def main():
+    if MODE == "blocks":
+        blocks()
+        return
     if MODE == "heap":
         stream_file(parser())
         print("OK")
