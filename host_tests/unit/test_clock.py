@@ -45,3 +45,28 @@ def test_host_clock_counts_as_synced():
     c = Clock()
     assert c.synced
     assert c.now() > parse("2026-01-01T00:00:00Z")
+
+
+def test_rejecting_a_malformed_time_writes_nothing_to_the_console():
+    # MicroPython warns on stderr (a board's serial console) at every `raise ... from e`: a
+    # requester sending bad dates must not be able to fill the console with such lines.
+    import os
+    import sys
+    import time
+
+    path = "/tmp/clock-console-%d" % time.ticks_us()
+    code = (
+        "import sys; sys.path.insert(0, 'lib')\n"
+        "from sensordata import clock, wire\n"
+        "from xmlstream.element import Element\n"
+        "for s in ('noon', '2026-11-23T2x:02:03Z'):\n"
+        "    try: clock.parse(s)\n"
+        "    except clock.BadTime: pass\n"
+        "try: wire.parse_req(Element('req', wire.NS, {'seqnr': '1', 'from': 'noon'}))\n"
+        "except wire.BadRequest: print('rejected')\n"
+    )
+    status = os.system('%s -c "%s" >%s 2>&1' % (sys.executable, code, path))
+    with open(path) as f:
+        out = f.read()
+    os.remove(path)
+    assert status == 0 and out == "rejected\n", out

@@ -183,3 +183,87 @@ async def test_more_requests_than_iqs_the_router_tracks_end_in_failure_not_in_a_
     await asyncio.sleep_ms(120)
     assert sorted(x[0] for x in seen) == ["failure"] * 2 + ["timeout"] * 8
     assert r.table.in_use() == 0
+
+
+async def test_field_flags_are_the_flag_attributes_only_not_a_true_value():
+    c, r, seen, cb = _start()
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    _accept(c, r, s)
+    a = {"name": "Ok", "value": "true", "status": "true", "automaticReadout": "true"}
+    ok = Element("boolean", NS, a)
+    one = Element("int", NS, {"name": "1", "value": "1", "unit": "1", "writable": "1"})
+    # XEP-0323 0.6's own "read-out all" example still uses the old name of `identity`.
+    ident = Element("string", NS, {"name": "Id", "value": "D1", "identification": "true"})
+    ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [ok, one, ident])
+    node = Element("node", NS, {"nodeId": "n1"}, [ts])
+    fields = Element("fields", NS, {"seqnr": s.seqnr, "done": "true"}, [node])
+    c.router.dispatch(Element("message", st.NS_CLIENT, {"from": DEV}, [fields]))
+    got = {f[0]: f for f in seen[1][2]}
+    assert sorted(got["Ok"][5]) == ["automaticReadout", "status"]
+    assert got["Ok"][2] == "true"
+    assert got["1"][5] == ("writable",)
+    assert got["Id"][5] == ("identity",)
+
+
+async def test_a_queued_request_waits_for_its_when_not_for_the_silence_timeout():
+    from sensordata.clock import Clock, iso
+
+    c, r, seen, cb = _start(timeout_ms=100)
+    s = r.request_data(DEV, cb, when=iso(Clock().now() + 1))
+    await asyncio.sleep_ms(0)
+    req = c.take()[0]
+    acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
+    c.router.dispatch(_answer(_iq_id(req), acc))
+    await asyncio.sleep_ms(400)  # silent, as a queued device is, past timeout_ms
+    assert [x[0] for x in seen] == ["queued"] and r.table.in_use() == 1
+    started = Element("started", NS, {"seqnr": s.seqnr})
+    c.router.dispatch(Element("message", st.NS_CLIENT, {"from": DEV}, [started]))
+    c.router.dispatch(_fields(s.seqnr))
+    assert [x[0] for x in seen] == ["queued", "started", "fields", "done"]
+    assert r.table.in_use() == 0
+
+
+async def test_a_queued_request_still_ends_in_timeout_when_nothing_comes_after_its_when():
+    from sensordata.clock import Clock, iso
+
+    c, r, seen, cb = _start(timeout_ms=100)
+    s = r.request_data(DEV, cb, when=iso(Clock().now() + 1))
+    await asyncio.sleep_ms(0)
+    req = c.take()[0]
+    acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
+    c.router.dispatch(_answer(_iq_id(req), acc))
+    await asyncio.sleep_ms(2300)
+    assert [x[0] for x in seen] == ["queued", "timeout"] and r.table.in_use() == 0
+
+
+async def test_a_message_without_from_or_seqnr_touches_no_free_slot():
+    c, r, seen, cb = _start()
+    for name in ("fields", "failure", "done", "started"):
+        c.router.dispatch(
+            Element("message", st.NS_CLIENT, None, [Element(name, NS, {"done": "true"})])
+        )
+    assert seen == [] and c.log.lines == []
+    assert all(not s.event.is_set() for s in r.table.slots)
+
+
+async def test_a_request_that_cannot_be_sent_ends_at_once_and_frees_its_slot():
+    c, r, seen, cb = _start()
+    c.online = False
+    r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    assert [x[0] for x in seen] == ["failure"] and "not sent" in seen[0][3]
+    assert r.table.in_use() == 0 and c.router.pending == {}
+
+
+async def test_a_cancel_that_cannot_be_tracked_still_ends_the_session():
+    c, r, seen, cb = _start(sessions=1)
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    _accept(c, r, s)
+    for i in range(8):  # the router's table of iqs in flight, filled by someone else
+        c.router.expect("x%d" % i, lambda el: None, DEV)
+    r.cancel_request(s)
+    await asyncio.sleep_ms(10)
+    assert [x[0] for x in seen] == ["accepted", "failure"]
+    assert r.table.in_use() == 0

@@ -406,3 +406,29 @@ async def test_historical_without_from_or_to_gives_the_whole_history():
     await _settle()
     msg = _norm(c.take()[1])
     assert msg.count(b"<timestamp") == 4 and b"done='true'" in msg
+
+
+async def test_an_internal_error_without_a_synced_clock_carries_no_timestamp():
+    c, s, _ = _sensor()
+    s.clock.synced = False
+
+    async def broken(*args):
+        raise MemoryError()
+
+    s._readout = broken
+    c.router.dispatch(_req())
+    await _settle()
+    out = _norm(c.take()[1])
+    assert b"<failure" in out and b"Internal error" in out and b"done='true'" in out
+    assert b"timestamp=" not in out  # never a 1970 (or 2000) one
+    assert s.table.in_use() == 0
+
+
+async def test_a_numeric_field_without_a_unit_still_carries_the_required_unit_attribute():
+    c, s, _ = _sensor()
+    s.register_node("count", MemoryDevice((("Count", "numeric", "", "momentary"),), ("3",)))
+    c.router.dispatch(_req(nodes=("count",)))
+    await _settle()
+    msg = _norm(c.take()[1])
+    # XEP-0323 schema: unit is required on numeric; a unitless value leaves it blank.
+    assert b"<numeric name='Count' value='3' unit=''" in msg

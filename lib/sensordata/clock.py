@@ -64,8 +64,11 @@ def parse(s):
                 offset = -offset
         else:
             raise BadTime("bad time zone in %r" % s)
-    except ValueError as e:
-        raise BadTime("not a date and time: %r" % s) from e
+    except BadTime:
+        raise
+    except ValueError:
+        # Not chained (`from e`): MicroPython would print a warning on the console each time.
+        raise BadTime("not a date and time: %r" % s) from None
     if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 24 and mi <= 59 and sec <= 60):
         raise BadTime("out of range: %r" % s)
     return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset

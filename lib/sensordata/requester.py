@@ -11,20 +11,28 @@ The results are those slixmpp's requester documents; `fields` is a list of
 Sessions live in the same fixed-size table as the sensor's: `request_data` returns None
 when all are in use. Each session ends exactly once, with done, rejected, failure,
 cancelled or timeout, and its slot is freed then; the final callback sees
-`session.state == "ended"`. As XEP-0323 has it, a `<failure>` without done='true' only
-says that some nodes failed (each reported as a non-final `failure`) while the others go
-on, and a readout may end with a `<done/>` message of its own as well as with done='true'.
+`session.state == "ended"`. `timeout_ms` is the longest silence from the device; a queued
+request (`when` ahead) may also wait until its `when`, at most a day. As XEP-0323 has it, a
+`<failure>` without done='true' only says that some nodes failed (each reported as a
+non-final `failure`) while the others go on, and a readout may end with a `<done/>` message
+of its own as well as with done='true'.
 """
 
 import asyncio
 import time
 
-from sensordata import wire
+from micropython import const
+
+from sensordata import clock, wire
 from sensordata.sessions import SessionTable
 from xmlstream.element import Element
 from xmpp import stanza as st
 
 _FIELD_TYPES = wire.FIELD_TYPES + ("int", "long", "date", "time", "duration")
+# The attributes of a field that carry its data; any other one set to true is a flag (a field
+# type, a QoS flag, or `writable`), so a boolean's value='true' is not taken for one.
+_DATA_ATTRS = ("name", "value", "unit", "dataType", "module", "stringIds")
+_QUEUED_MAX_S = const(86400)  # the longest wait for a queued request's `when` (as our sensor's)
 
 
 class Requester:
@@ -73,7 +81,10 @@ class Requester:
 
     async def _cancel(self, s, jid, seqnr):
         iq = st.iq("get", jid, self.client.new_id(), wire.seq_element("cancel", seqnr))
-        answer = await self.client.router.request(iq, self.timeout_ms)
+        try:
+            answer = await self.client.router.request(iq, self.timeout_ms)
+        except OverflowError:  # the router's table of iqs in flight is full: nothing was sent
+            answer = None
         if s.jid == jid and s.seqnr == seqnr:
             if answer is not None and answer.get("type") == "result":
                 self._end(s, "cancelled")
@@ -98,6 +109,11 @@ class Requester:
                 queued = acc is not None and acc.get("queued") in ("true", "1")
                 if s.state == "requested":
                     s.state = "accepted"
+                if queued:
+                    # A queued readout is silent until its `when` (XEP-0323 §3.4): that wait
+                    # is not a timeout.
+                    wait_ms = _until(req.get("when")) * 1000
+                    s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms + wait_ms)
                 self._call(s, "queued" if queued else "accepted")
 
         s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
@@ -107,7 +123,10 @@ class Requester:
             self._end(s, "failure", error_msg=str(e))
             return
         try:
-            self.client.send(st.iq("get", jid, id_, req))
+            if not self.client.send(st.iq("get", jid, id_, req)):
+                # Offline or the output full: no answer can come, so no slot waits for one.
+                self._end(s, "failure", error_msg="not sent: offline or output full")
+                return
             while s.jid == jid and s.seqnr == seqnr:
                 left = time.ticks_diff(s.deadline, time.ticks_ms())
                 if left <= 0:
@@ -213,5 +232,20 @@ def _error_text(answer):
 
 
 def _field(f):
-    flags = tuple(k for k, v in f.attrs.items() if v in ("true", "1"))
-    return (f.get("name"), f.name, f.get("value"), f.get("unit"), f.get("dataType"), flags)
+    flags = []
+    for k, v in f.attrs.items():
+        if v in ("true", "1") and k not in _DATA_ATTRS:
+            # XEP-0323's own examples still name `identity` by its old name.
+            flags.append("identity" if k == "identification" else k)
+    return (f.get("name"), f.name, f.get("value"), f.get("unit"), f.get("dataType"), tuple(flags))
+
+
+def _until(when):
+    """Seconds from now to `when` (an xs:dateTime), within [0, a day]; 0 if unreadable."""
+    if when is None:
+        return 0
+    try:
+        left = clock.parse(when) - (int(time.time()) + clock.EPOCH_OFFSET)
+    except clock.BadTime:
+        return 0
+    return min(max(left, 0), _QUEUED_MAX_S)

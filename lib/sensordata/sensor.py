@@ -162,9 +162,8 @@ class Sensor:
             # (e.g. out of memory): a small <failure>, sent without waiting.
             nodes = self._selected(req)
             nid = nodes[0].id if nodes else ""
-            self.client.send(
-                wire.failure(to, req.seqnr, [(nid, self.clock.now(), "Internal error")])
-            )
+            ts = self.clock.now() if self.clock.synced else None  # no false time, as above
+            self.client.send(wire.failure(to, req.seqnr, [(nid, ts, "Internal error")]))
         finally:
             if s.jid == to and s.request is req:
                 s.task = None  # we are that task: nothing to cancel

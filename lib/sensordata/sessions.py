@@ -28,6 +28,8 @@ class SessionTable:
         self.rejected_full = 0
 
     def find(self, jid, seqnr):
+        if seqnr is None:
+            return None  # a stanza without seqnr matches nothing (a free slot has None too)
         for s in self.slots:
             if s.seqnr == seqnr and s.jid == jid:
                 return s

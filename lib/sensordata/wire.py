@@ -112,7 +112,7 @@ def parse_req(req):
             try:
                 times[i] = clock.parse(v)
             except clock.BadTime as e:
-                raise BadRequest("%s: %s" % (name, e)) from e
+                raise BadRequest("%s: %s" % (name, e)) from None  # see clock.parse
     if not flags:
         flags = ALL  # XEP-0323 §3.1: no type flag means everything
     nodes, fields = [], []
@@ -162,8 +162,9 @@ def field_bytes(name, typename, value, unit, kind, data_type=None):
     if value is True or value is False:
         value = "true" if value else "false"
     b = b"<%s name='%s' value='%s'" % (typename, escape_attr(name), escape_attr(value))
-    if unit:
-        b += b" unit='%s'" % escape_attr(unit)
+    if unit or typename == "numeric":
+        # XEP-0323's schema requires a unit on numeric; a unitless value leaves it blank.
+        b += b" unit='%s'" % escape_attr(unit or "")
     if data_type:
         b += b" dataType='%s'" % escape_attr(data_type)
     return b + b" %s='true' automaticReadout='true'/>" % kind
