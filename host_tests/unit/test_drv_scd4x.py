@@ -157,3 +157,17 @@ async def test_the_driver_may_start_right_after_detection_probed_the_part():
     bus, _ = setup(co2=555, interval_ms=100)
     assert probe(bus, 0x62) == "scd4x"
     assert (await SCD4x(bus).read())[0] == "555"
+
+
+async def test_a_sample_a_week_old_is_not_returned_as_the_newest():
+    # On an ESP32 ticks_diff() of a tick over 6.2 days old is negative, hence "recent".
+    from esp32ticks import DAY_MS, Esp32Ticks
+
+    bus, chip = setup()
+    d = SCD4x(bus)
+    d.interval_ms = 300
+    ticks = scd4x.time = Esp32Ticks(1_000)
+    await d.read()
+    chip.stuck_busy = True
+    ticks.advance(7 * DAY_MS)
+    await expect(BusyError, d.read(), 116)

@@ -158,3 +158,18 @@ def test_status_line():
     sup, _, _ = make(lambda now: "stuck")
     sup.tick(0)
     assert sup.status_line().startswith("Watchdog: starving: p0: stuck, 0 feeds")
+
+
+def test_a_heartbeat_or_link_silent_for_a_week_fails_though_ticks_wrapped():
+    # On an ESP32 ticks_diff() of a tick over 6.2 days old is negative: it must not pass.
+    from esp32ticks import DAY_MS, Esp32Ticks
+
+    from thing import supervisor, uptime
+
+    ticks = supervisor.time = uptime.time = Esp32Ticks(1_000)
+    beat = Heartbeat(lambda: 1_000, 60_000)
+    online = Online(FakeClient(online=False), 60_000, now=1_000)
+    sampler = Sampler(FakeSensor(task=FakeTask(), sampled=1_000), 60_000)
+    ticks.advance(7 * DAY_MS)
+    now = ticks.ticks_ms()
+    assert beat(now) and online(now) and sampler(now)

@@ -218,3 +218,26 @@ async def test_a_link_to_another_network_is_dropped_first():
     other = wifi.Wifi(wlan, "office", "pw2", w.log, poll_ms=1)
     assert await other.join()
     assert wlan.connects == [("home", "secret"), ("office", "pw2")]
+
+
+async def test_a_link_up_for_a_week_counts_as_long_lasting_though_ticks_wrapped():
+    # On an ESP32 ticks_diff() of a tick over 6.2 days old is negative; the backoff must
+    # hear of a long-lasting link (and start over), not of a negative one.
+    from esp32ticks import DAY_MS, Esp32Ticks
+
+    from thing import uptime
+
+    ticks = wifi.time = uptime.time = Esp32Ticks(1_000)
+    backoff = QuickBackoff()
+    w, wlan, _ = make([STAT_GOT_IP], [STAT_GOT_IP], backoff=backoff)
+    await w.connect()
+    task = asyncio.create_task(w.keep())
+    await asyncio.sleep_ms(5)
+    ticks.advance(7 * DAY_MS)
+    wlan.drop(STAT_CONNECTING)
+    for _ in range(200):
+        await asyncio.sleep_ms(1)
+        if backoff.stable:
+            break
+    task.cancel()
+    assert w.losses == 1 and backoff.stable[0] >= 6 * DAY_MS, backoff.stable

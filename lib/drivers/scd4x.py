@@ -115,9 +115,10 @@ class SCD4x(Commands):
         """The newest sample: (CO2 ppm, S_T, S_RH)."""
         if await self.data_ready():
             await self._fetch()
-        elif (
-            self._sample is None
-            or time.ticks_diff(time.ticks_ms(), self._sample_at) > self.interval_ms + 1000
+        elif self._sample is None or not (
+            # not 0 <=: on an ESP32 ticks wrap every 12.4 days, and a sample over 6.2 days
+            # old reads as negative: it is old, not new.
+            0 <= time.ticks_diff(time.ticks_ms(), self._sample_at) <= self.interval_ms + 1000
         ):
             for _ in range((self.interval_ms + 1000) // _POLL_MS):
                 await asyncio.sleep_ms(_POLL_MS)

@@ -42,7 +42,9 @@ class Node:
         so a part is never abandoned mid-conversion and then sent a command while busy.
         """
         last = self.last
-        if last is not None and time.ticks_diff(time.ticks_ms(), last[0]) < _COALESCE_MS:
+        # 0 <=: on an ESP32 ticks wrap every 12.4 days, and a readout over 6.2 days old
+        # reads as negative: it is old, not recent.
+        if last is not None and 0 <= time.ticks_diff(time.ticks_ms(), last[0]) < _COALESCE_MS:
             return last[2], last[1], None
         slot = self._inflight
         if slot is None:

@@ -4,9 +4,12 @@ The same code runs on an ESP32 (from firmware/main.py, after WiFi and NTP) and o
 (boards/host/run.py); only the node list and the CA bytes differ.
 """
 
+import asyncio
+
 from sensordata.clock import Clock
 from sensordata.requester import Requester
 from sensordata.sensor import Sensor
+from thing.uptime import Uptime
 from xmpp.client import Client
 from xmpp.log import Log
 
@@ -20,6 +23,7 @@ class Thing:
     def __init__(self, cfg, nodes, ca_der, clock=None, log=None):
         x = cfg["xmpp"]
         s = cfg.get("sensor") or {}
+        self.uptime = Uptime()
         self.log = log or Log(x["jid"].split("@")[0], _LEVELS.get(cfg.get("log", "info"), 20))
         self.clock = clock or Clock()
         self.client = Client(
@@ -47,9 +51,11 @@ class Thing:
 
     async def run(self):
         self.sensor.start_sampling()
+        ticking = asyncio.create_task(self.uptime.run())
         try:
             await self.client.run()
         finally:
+            ticking.cancel()
             self.sensor.stop()
 
     def stop(self):

@@ -17,6 +17,8 @@ import time
 
 from micropython import const
 
+from thing.uptime import since
+
 _LAG_WARN_MS = const(2000)  # the loop was blocked this much longer than a tick: say so
 
 
@@ -32,7 +34,7 @@ class Heartbeat:
         t = self.beat()
         if t is None:
             return None
-        age = time.ticks_diff(now, t)
+        age = since(now, t)
         if age > self.limit_ms:
             return "%s for %d s" % (self.what, age // 1000)
         return None
@@ -54,7 +56,7 @@ class Online:
         if self.client.online.is_set():
             self.last = now
             return None
-        away = time.ticks_diff(now, self.last)
+        away = since(now, self.last)
         if away > self.limit_ms:
             return "offline for %d s (last error: %s)" % (away // 1000, self.client.last_error)
         return None
@@ -93,8 +95,8 @@ class Sampler:
         if task is None or task.done():
             return "sampler not running"
         t = getattr(s, "sampled", None)
-        if t is not None and time.ticks_diff(now, t) > self.limit_ms:
-            return "no sample for %d s" % (time.ticks_diff(now, t) // 1000)
+        if t is not None and since(now, t) > self.limit_ms:
+            return "no sample for %d s" % (since(now, t) // 1000)
         return None
 
 

@@ -21,6 +21,7 @@ import time
 from micropython import const
 
 from sensordata.clock import EPOCH_OFFSET
+from thing.uptime import HALF_PERIOD_MS, since
 from xmpp.backoff import Backoff
 
 # 2025-01-01T00:00:00Z in Unix seconds: an answer before this is a broken server or a
@@ -103,7 +104,7 @@ class TimeSync:
                 delay = self.backoff.next_ms()
             else:
                 delay = self.period_ms
-                if time.ticks_diff(time.ticks_ms(), self.synced_at) >= self.period_ms:
+                if since(time.ticks_ms(), self.synced_at) >= self.period_ms:
                     self.sync()  # a failure keeps the clock: it was right at the last sync
                     delay = self.period_ms if self.error is None else self.backoff.next_ms()
             await self._sleep(delay)
@@ -122,8 +123,12 @@ class TimeSync:
             if self.clock.synced:
                 return "NTP: not used, the clock was set another way"
             return "NTP: %s, no answer yet (%s)" % (self.host, self.error or "trying")
-        ago = time.ticks_diff(time.ticks_ms(), self.synced_at) // 1000
-        line = "NTP: %s, last sync %d s ago" % (self.host, ago)
+        ago = since(time.ticks_ms(), self.synced_at)
+        if ago < HALF_PERIOD_MS:
+            line = "NTP: %s, last sync %d s ago" % (self.host, ago // 1000)
+        else:
+            days = HALF_PERIOD_MS // 86_400_000  # as far back as ticks can tell
+            line = "NTP: %s, last sync over %d days ago" % (self.host, days)
         if self.error:
             line += " (last attempt failed: %s)" % self.error
         return line

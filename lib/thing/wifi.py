@@ -21,6 +21,7 @@ import time
 
 from micropython import const
 
+from thing.uptime import since
 from xmpp.backoff import Backoff
 
 # network.STAT_* of the ESP32 port (ports/esp32/network_wlan.c): values from 1000 up are
@@ -202,8 +203,7 @@ class Wifi:
             self.state = "down"
             self.losses += 1
             if self._joined_at is not None:
-                up_ms = time.ticks_diff(time.ticks_ms(), self._joined_at)
-                self.backoff.connected_for(up_ms)
+                self.backoff.connected_for(since(time.ticks_ms(), self._joined_at))
             self.log.warn("wifi: link to %r lost (%s)" % (self.ssid, classify(self.status())[1]))
             await self.connect()
 
