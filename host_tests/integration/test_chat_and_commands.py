@@ -113,3 +113,40 @@ def test_strangers_cannot_run_the_command(prosody, clients, online):
     with pytest.raises(IqError) as e:
         eve.send_iq(iq)
     assert e.value.condition == "forbidden"
+
+
+def _answers(client, frm, window_s):
+    """The bodies `frm` sends `client` until it has been silent for `window_s` (at most 20)."""
+    got = []
+    while len(got) < 20:
+        try:
+            got.append(client.wait_message(lambda m: m["body"] and m["from"] == frm, window_s))
+        except TimeoutError:
+            break
+    return [m["body"] for m in got]
+
+
+def test_a_bot_that_answers_everything_gets_one_answer_not_an_endless_exchange(
+    prosody, clients, online
+):
+    fw, me = online
+    bot = clients.connect(prosody, "requester", resource="bot")
+
+    def auto_reply(msg):
+        if msg["from"] == me and msg["body"]:
+            bot.send_message(me, "I did not understand: " + msg["body"][:40])
+
+    bot.xmpp.add_event_handler("message", auto_reply)
+    bot.send_message(me, "Good morning!")
+    answers = _answers(bot, me, 1.5)
+    assert len(answers) == 1 and answers[0].startswith("Unknown command")
+    assert "Commands:" in _ask(bot, me, "help")  # known commands are answered as before
+
+
+def test_a_message_of_unrecognized_type_is_answered_as_normal(prosody, clients, online):
+    fw, me = online
+    phone = clients.connect(prosody, "requester", resource="phone")
+    # Raw: slixmpp drops a type it does not know.
+    phone.xmpp.send_raw("<message to='%s' type='urgent'><body>help</body></message>" % me)
+    msg = phone.wait_message(lambda m: m["body"] and m["from"] == me, 10)
+    assert "Commands:" in msg["body"] and msg["type"] == "normal"

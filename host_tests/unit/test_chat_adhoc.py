@@ -1,12 +1,16 @@
 # Chat commands and the XEP-0050 command, driven through a real Router, Roster and Sensor.
 import asyncio
 
+from esp32ticks import DAY_MS, Esp32Ticks
 from fakeclient import FakeClient
 
 from sensordata.clock import Clock
 from sensordata.device import MemoryDevice
 from sensordata.sensor import Sensor
+from thing import chat as chat_module
+from thing import uptime as uptime_module
 from thing.chat import Chat
+from thing.uptime import Uptime
 from xmlstream.element import Element
 from xmpp import stanza as st
 
@@ -22,14 +26,16 @@ FIELDS = (
 
 
 class _Thing:
-    def __init__(self):
+    def __init__(self, thermometer=True):
         self.client = FakeClient()
         self.clock = Clock(synced=True)
         self.sensor = Sensor(self.client, self.clock)
         self.dev = MemoryDevice(FIELDS, ("21.5", "-60", "SHT40"))
-        self.sensor.register_node("t1", self.dev)
+        if thermometer:
+            self.sensor.register_node("t1", self.dev)
         self.wifi = MemoryDevice(FIELDS[1:], ("-61", "ESP32"))
         self.sensor.register_node("wifi", self.wifi)
+        self.uptime = Uptime()
         self.chat = Chat(self)
 
 
@@ -44,8 +50,8 @@ def _norm(b):
     return b.replace(b'"', b"'")
 
 
-async def _ask(t, frm, body, thread=None):
-    t.client.router.dispatch(_chat(frm, body, thread))
+async def _ask(t, frm, body, thread=None, type_="chat"):
+    t.client.router.dispatch(_chat(frm, body, thread, type_))
     await asyncio.sleep_ms(20)
     return [_norm(x) for x in t.client.take()]
 
@@ -71,6 +77,65 @@ async def test_refusals_are_bounded_for_a_crowd_and_none_go_to_servers():
         sent += await _ask(t, "stranger%d@else.example/x" % (k % 5), "read")
     assert 1 <= len(sent) <= 4
     assert await _ask(t, "example.org", "Welcome to example.org!") == []
+
+
+async def test_refusals_resume_when_the_ticks_of_the_last_ones_are_over_half_a_period_old():
+    ticks = Esp32Ticks()
+    chat_module.time = uptime_module.time = ticks
+    t = _Thing()
+    for k in range(4):
+        assert len(await _ask(t, "stranger%d@else.example/x" % k, "read")) == 1
+    ticks.advance(7 * DAY_MS)  # a week later
+    (out,) = await _ask(t, "newcomer@else.example/x", "read")
+    assert b"not allowed" in out
+
+
+def _body(out):
+    return out.split(b"<body>")[1].split(b"</body>")[0].decode()
+
+
+async def test_an_answering_bot_gets_one_unknown_command_answer_not_an_endless_exchange():
+    t = _Thing()
+    (first,) = await _ask(t, OWNER, "Hello! I am the door bot.")
+    assert b"Unknown command" in first
+    # The peer answers whatever it is sent (another board, an auto-reply): each answer of
+    # ours comes back as a new "command". One answer, then silence, ends the exchange.
+    for _ in range(5):
+        assert await _ask(t, OWNER, "I do not understand: " + _body(first)) == []
+    (known,) = await _ask(t, OWNER, "help")
+    assert b"Commands:" in known
+    (typo,) = await _ask(t, OWNER, "raed")  # a known command in between: a person again
+    assert b"Unknown command" in typo
+
+
+async def test_unknown_command_answers_are_bounded_for_many_senders_too():
+    t = _Thing()
+    t.client.roster.allow = set("bot%d@example.org" % k for k in range(8))
+    sent = []
+    for _ in range(3):
+        for k in range(8):
+            sent += await _ask(t, "bot%d@example.org/x" % k, "Unknown command 'x'")
+    assert 1 <= len(sent) <= 4
+
+
+async def test_a_message_of_unrecognized_type_is_treated_as_normal():
+    # RFC 6121 section 5.2.2: a type the application does not understand means "normal".
+    t = _Thing()
+    (out,) = await _ask(t, OWNER, "help", type_="urgent")
+    assert b"type='normal'" in out and b"Commands:" in out
+
+
+async def test_errors_headlines_and_groupchat_messages_are_never_answered():
+    t = _Thing()
+    for type_ in ("error", "headline", "groupchat"):
+        assert await _ask(t, OWNER, "read", type_=type_) == []
+        assert await _ask(t, "eve@evil.example/x", "read", type_=type_) == []
+
+
+async def test_a_readout_with_no_measurement_says_so():
+    t = _Thing(thermometer=False)  # only a node with status and identity fields
+    (out,) = await _ask(t, OWNER, "read")
+    assert b"No field" not in out and b"No measurements" in out
 
 
 def _command(frm, attrs, type_="set"):
@@ -105,12 +170,26 @@ async def test_a_failed_command_carries_an_error_note():
 
 async def test_ended_sessions_and_actions_a_one_stage_command_lacks_get_their_conditions():
     t = _Thing()
-    out = await _run(t, _command(OWNER, {"sessionid": "r1", "action": "cancel"}))
+    sid = (await _run(t, _command(OWNER, {}))).split(b"sessionid='")[1].split(b"'")[0]
+    out = await _run(t, _command(OWNER, {"sessionid": sid.decode(), "action": "cancel"}))
     assert b"<not-allowed" in out and b"<session-expired xmlns='%s'" % NS_COMMANDS.encode() in out
     out = await _run(t, _command(OWNER, {"action": "next"}))
     assert b"<bad-request" in out and b"<bad-action" in out
     out = await _run(t, _command(OWNER, {"action": "bogus"}))
     assert b"<bad-request" in out and b"<malformed-action" in out
+
+
+async def test_a_session_id_the_board_never_issued_gets_bad_sessionid():
+    t = _Thing()
+    out = await _run(t, _command(OWNER, {}))
+    sid = out.split(b"sessionid='")[1].split(b"'")[0].decode()
+    out = await _run(t, _command(OWNER, {"sessionid": sid}))
+    assert b"<not-allowed" in out and b"<session-expired" in out
+    for bogus in ("made-up", "", sid + "0"):
+        out = await _run(t, _command(OWNER, {"sessionid": bogus}))
+        assert (
+            b"<bad-request" in out and b"<bad-sessionid xmlns='%s'" % NS_COMMANDS.encode() in out
+        )
 
 
 async def test_session_ids_differ_across_restarts():
@@ -145,3 +224,16 @@ async def test_the_body_read_is_the_one_in_the_client_namespace():
     await asyncio.sleep_ms(20)
     (out,) = t.client.take()
     assert b"Commands:" in out
+
+
+async def test_status_tells_the_uptime_of_a_board_up_for_weeks():
+    ticks = Esp32Ticks(1_000)
+    chat_module.time = uptime_module.time = ticks
+    t = _Thing()
+    t.client.connects = 1
+    for _ in range(20 * 24):  # 20 days, the uptime read once an hour as Thing.run() does
+        ticks.advance(3_600_000)
+        t.uptime.ms()
+    ticks.advance(3 * 3_600_000 + 4 * 60_000 + 5_000)
+    (out,) = await _ask(t, OWNER, "status")
+    assert "Uptime: 20d 03:04:05" in _body(out), _body(out)

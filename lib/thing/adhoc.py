@@ -3,7 +3,8 @@
 For clients with a command menu (Gajim, Profanity's /cmd, Psi, Cheogram, Converse.js).
 The form has one field per measurement, named `node/field`, labelled with the unit; a note
 names the nodes that failed (type error when all did). Being one stage, every session is
-over when answered: a request naming a sessionid gets `session-expired`.
+over when answered: a request naming a sessionid gets `session-expired`, or `bad-sessionid`
+when the id is not one this run gave out.
 """
 
 import random
@@ -22,7 +23,7 @@ class ReadCommand:
         self.thing = thing
         self.chat = chat
         self._sessions = 0
-        # Session ids are not reused after a restart either (XEP-0050 §3.4).
+        # Session ids are not reused after a restart either (XEP-0050 §3.3).
         self._prefix = "%08x" % random.getrandbits(32)
         r = thing.client.router
         r.iq(NS_COMMANDS, "command", self._execute, feature=NS_COMMANDS)
@@ -37,7 +38,7 @@ class ReadCommand:
 
     def _items(self, iq):
         if not self.thing.client.roster.is_authorized(iq.get("from")):
-            return []  # XEP-0050 §4: list only what the requester may run
+            return []  # XEP-0050 §2.2: the list may differ by requester; only what it may run
         me = self.thing.client.full_jid
         return [Element("item", st.NS_DISCO_ITEMS, {"jid": me, "node": NODE, "name": NAME})]
 
@@ -68,12 +69,28 @@ class ReadCommand:
             return st.error(
                 iq, "bad-request", None, None, Element("malformed-action", NS_COMMANDS)
             )
-        if cmd.get("sessionid"):
+        sid = cmd.get("sessionid")
+        if sid is not None:
+            if not self._issued(sid):
+                # XEP-0050 §4.4: an id never given out (or empty) cannot be accepted.
+                return st.error(
+                    iq, "bad-request", None, None, Element("bad-sessionid", NS_COMMANDS)
+                )
             # Every session ended with its first answer (XEP-0050 §4.4).
             return st.error(iq, "not-allowed", None, None, Element("session-expired", NS_COMMANDS))
         if action in ("next", "prev", "cancel"):
             return st.error(iq, "bad-request", None, None, Element("bad-action", NS_COMMANDS))
         return self._read(iq)
+
+    def _issued(self, sid):
+        """Whether `sid` is one of the session ids this run gave out."""
+        p = self._prefix
+        n = len(p)
+        # The prefix, "-", a count of at most 10 digits: anything longer is no id of ours.
+        if len(sid) > n + 11 or not sid.startswith(p) or not sid.startswith("-", n):
+            return False
+        num = sid[n + 1 :]
+        return num.isdigit() and 0 < int(num) <= self._sessions
 
     async def _read(self, iq):
         sensor = self.thing.sensor
@@ -109,7 +126,7 @@ class ReadCommand:
         sid = "%s-%d" % (self._prefix, self._sessions)
         children = [form]
         if failed:
-            # XEP-0050 §3.4: a command that completes but fails carries an error note.
+            # XEP-0050 §3.6: a command that completes but fails carries an error note.
             kind = "warn" if fields else "error"
             children.insert(
                 0, Element("note", NS_COMMANDS, {"type": kind}, None, "\n".join(failed))

@@ -9,9 +9,14 @@
 Only authorized senders are answered with data; anyone else gets one polite refusal (no
 more than one per sender per few minutes, and no more than a few per few minutes in all,
 so neither two bots nor a crowd can make the board talk without end); servers and
-components (JIDs without a local part) get none. Replies keep the sender's <thread>. Chat
-states and other body-less messages, and messages delivered late from offline storage
-(they carry a XEP-0203 delay), are ignored: an old "read" is not a question anymore.
+components (JIDs without a local part) get none. Text that is no command gets the help
+once per sender until it sends a command (and a few times a minute in all): none of our
+answers starts with a command, so an auto-responder, or another board, that answers our
+answers gets one answer, then silence. Replies keep the sender's <thread> and type; a type
+other than chat, groupchat or headline counts as normal (RFC 6121 section 5.2.2), and
+groupchat and headline messages are never answered. Chat states and other body-less
+messages, and messages delivered late from offline storage (they carry a XEP-0203 delay),
+are ignored: an old "read" is not a question anymore.
 The readout goes through the XEP-0323 sensor's own read path (same drivers, same
 timeouts, same coalescing of concurrent reads).
 """
@@ -21,13 +26,16 @@ import time
 
 from micropython import const
 
+from thing.uptime import since
 from xmlstream.element import Element
 from xmpp import stanza as st
 
 NS_DELAY = "urn:xmpp:delay"
 _REFUSE_EVERY_MS = const(300_000)
-_REFUSED_KEEP = const(4)
+_UNKNOWN_EVERY_MS = const(60_000)
+_RECENT_KEEP = const(4)
 _MAX_BODY = const(200)
+_COMMANDS = ("read", "nodes", "status", "help", "?")
 HELP = "Commands: help | nodes | read [node] [field] | status\nExample: read bme280-76 Temperature"
 
 
@@ -35,10 +43,9 @@ class Chat:
     def __init__(self, thing):
         self.thing = thing
         self.client = thing.client
-        self.started = time.ticks_ms()
         self.status_hook = None  # board-provided callable returning extra status text
-        self._refused = [None] * _REFUSED_KEEP  # (bare jid, ticks) of recent refusals
-        self._next = 0
+        self._refused = RecentReplies(_REFUSE_EVERY_MS)
+        self._unknown = RecentReplies(_UNKNOWN_EVERY_MS)
         self.client.router.message(st.NS_CLIENT, "body", self._on_message)
         try:
             from thing import adhoc
@@ -48,9 +55,11 @@ class Chat:
             adhoc.ReadCommand(thing, self)
 
     def _on_message(self, msg):
-        type_ = msg.get("type") or "normal"
-        if type_ not in ("chat", "normal") or msg.find("delay", NS_DELAY) is not None:
+        type_ = msg.get("type")
+        if type_ in ("groupchat", "headline") or msg.find("delay", NS_DELAY) is not None:
             return None
+        if type_ != "chat":
+            type_ = "normal"  # RFC 6121 section 5.2.2: absent or not understood
         frm = msg.get("from")
         body = msg.find("body", st.NS_CLIENT)
         text = (body.text if body is not None else "").strip()
@@ -58,29 +67,27 @@ class Chat:
             return None
         thread = msg.find("thread", st.NS_CLIENT)
         thread = thread.text if thread is not None else None
-        if not self.client.roster.is_authorized(frm):
-            return self._refuse(frm, type_, thread)
-        return self._answer(frm, type_, text[:_MAX_BODY], thread)
-
-    def _refuse(self, frm, type_, thread):
         bare = frm.split("/")[0]
+        if not self.client.roster.is_authorized(frm):
+            return self._refuse(frm, bare, type_, thread)
+        words = text[:_MAX_BODY].split()
+        cmd = words[0].lower()
+        if cmd not in _COMMANDS:
+            if not self._unknown.take(bare):
+                return None  # it already has the help: an answer to our answer, maybe
+            return reply(frm, type_, "Unknown command %r.\n%s" % (words[0][:20], HELP), thread)
+        self._unknown.forget(bare)
+        return self._answer(frm, type_, cmd, words, thread)
+
+    def _refuse(self, frm, bare, type_, thread):
         if "@" not in bare:
             return None  # a server's or component's notice (a MOTD, say): nobody to tell
-        now = time.ticks_ms()
-        for r in self._refused:
-            if r is not None and r[0] == bare and time.ticks_diff(now, r[1]) < _REFUSE_EVERY_MS:
-                return None
-        oldest = self._refused[self._next]
-        if oldest is not None and time.ticks_diff(now, oldest[1]) < _REFUSE_EVERY_MS:
-            return None  # the last few refusals are all recent: the crowd gets silence
-        self._refused[self._next] = (bare, now)
-        self._next = (self._next + 1) % _REFUSED_KEEP
+        if not self._refused.take(bare):
+            return None  # refused lately, or the last few refusals are all recent: a crowd
         self.client.log.info("chat from %s refused (not authorized)" % frm)
         return reply(frm, type_, "Sorry, you are not allowed to read this device.", thread)
 
-    async def _answer(self, frm, type_, text, thread):
-        words = text.split()
-        cmd = words[0].lower()
+    async def _answer(self, frm, type_, cmd, words, thread):
         if cmd == "read":
             out = await self.read_text(
                 words[1] if len(words) > 1 else None, words[2] if len(words) > 2 else None
@@ -89,10 +96,8 @@ class Chat:
             out = self.nodes_text()
         elif cmd == "status":
             out = self.status_text()
-        elif cmd in ("help", "?"):
-            out = HELP
         else:
-            out = "Unknown command %r.\n%s" % (words[0][:20], HELP)
+            out = HELP
         return reply(frm, type_, out, thread)
 
     def nodes_text(self):
@@ -125,13 +130,15 @@ class Chat:
             if parts:
                 lines.append("%s: %s" % (n.id, ", ".join(parts)))
         if not lines:
-            return "No field %r. Try: nodes" % (field or "")[:40]
+            if field is None:
+                return "No measurements. Try: nodes"
+            return "No field %r. Try: nodes" % field[:40]
         return "\n".join(lines)
 
     def status_text(self):
         c = self.client
         gc.collect()
-        up = time.ticks_diff(time.ticks_ms(), self.started) // 1000
+        up = self.thing.uptime.ms() // 1000
         table = self.thing.sensor.table
         lines = [
             "Uptime: %dd %02d:%02d:%02d" % (up // 86400, up // 3600 % 24, up // 60 % 60, up % 60),
@@ -144,6 +151,39 @@ class Chat:
         if self.status_hook is not None:
             lines.append(self.status_hook())
         return "\n".join(lines)
+
+
+class RecentReplies:
+    """Who got one kind of answer lately: a sender gets it at most once per `period_ms`, and
+    all senders together at most _RECENT_KEEP times per period (then the oldest must age)."""
+
+    def __init__(self, period_ms):
+        self.period = period_ms
+        self.slots = [None] * _RECENT_KEEP  # (bare JID, ticks_ms), overwrite-oldest
+        self.next = 0
+
+    def _recent(self, slot, now):
+        # since(): an entry over half the ticks period old (6.2 days on an ESP32) is old,
+        # where a bare ticks_diff() would read it as negative, and so as recent.
+        return slot is not None and since(now, slot[1]) < self.period
+
+    def take(self, bare):
+        """True, and remembered, when `bare` may have the answer now."""
+        now = time.ticks_ms()
+        for r in self.slots:
+            if r is not None and r[0] == bare and self._recent(r, now):
+                return False
+        if self._recent(self.slots[self.next], now):
+            return False
+        self.slots[self.next] = (bare, now)
+        self.next = (self.next + 1) % _RECENT_KEEP
+        return True
+
+    def forget(self, bare):
+        for i in range(_RECENT_KEEP):
+            r = self.slots[i]
+            if r is not None and r[0] == bare:
+                self.slots[i] = None
 
 
 def format_value(field, value):
