@@ -267,3 +267,23 @@ async def test_a_cancel_that_cannot_be_tracked_still_ends_the_session():
     await asyncio.sleep_ms(10)
     assert [x[0] for x in seen] == ["accepted", "failure"]
     assert r.table.in_use() == 0
+
+
+async def test_a_jid_written_in_capitals_still_matches_the_answers_from_its_normal_form():
+    c, r, seen, cb = _start()
+    s = r.request_data("Thing@Example.ORG/sensor", cb)
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    assert b"to='thing@example.org/sensor'" in req.replace(b'"', b"'")
+    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(_fields(s.seqnr))
+    assert [x[0] for x in seen] == ["accepted", "fields", "done"]
+
+
+def test_sequence_numbers_do_not_start_alike_after_every_boot():
+    # A device may still hold (our JID, seqnr) from before a quick reboot.
+    firsts = set()
+    for _ in range(4):
+        c, r, _, cb = _start()
+        firsts.add(r.request_data(DEV, cb).seqnr)
+    assert len(firsts) > 1, firsts

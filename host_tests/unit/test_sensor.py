@@ -385,6 +385,16 @@ def test_a_rejection_echoes_the_seqnr_exactly_and_a_far_when_is_refused():
     assert s.table.in_use() == 0
 
 
+def test_a_when_sent_to_a_board_without_a_synced_clock_is_refused_for_that_reason():
+    c, s, _ = _sensor()
+    s.clock.synced = False
+    c.router.dispatch(_req(attrs={"momentary": "true", "when": "2026-11-26T12:00:00Z"}))
+    (out,) = [_norm(o) for o in c.take()]
+    assert b"unexpected-request" in out and b"type='wait'" in out
+    assert b"clock is not set" in out and b"<rejected" in out
+    assert s.table.in_use() == 0
+
+
 async def test_a_field_without_a_valid_reading_is_left_out_and_a_node_without_any_fails():
     c, s, dev = _sensor()
     dev.values[0] = None  # Temperature: no valid reading this time

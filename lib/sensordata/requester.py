@@ -19,6 +19,7 @@ of its own as well as with done='true'.
 """
 
 import asyncio
+import random
 import time
 
 from micropython import const
@@ -26,6 +27,7 @@ from micropython import const
 from sensordata import clock, wire
 from sensordata.sessions import SessionTable
 from xmlstream.element import Element
+from xmpp import jid as jids
 from xmpp import stanza as st
 
 _FIELD_TYPES = wire.FIELD_TYPES + ("int", "long", "date", "time", "duration")
@@ -43,7 +45,9 @@ class Requester:
         self.table = SessionTable(sessions)
         for s in self.table.slots:
             s.event = asyncio.Event()
-        self._seq = 0
+        # Not from 1 at every boot: a device may still hold (our JID, seqnr) from before a
+        # quick reboot, and would refuse the number as in use.
+        self._seq = random.getrandbits(20)
         r = client.router
         r.message(wire.NS, "fields", self._on_fields)
         r.message(wire.NS, "failure", self._on_failure)
@@ -52,7 +56,11 @@ class Requester:
         client.on_offline.append(self._offline)
 
     def request_data(self, to_jid, callback, node_ids=None, fields=None, flags=None, when=None):
-        """Ask `to_jid` (a full JID) for data; the session, or None when the table is full."""
+        """Ask `to_jid` (a full JID) for data; the session, or None when the table is full.
+
+        The JID is normalised (answers come from the normal form; a malformed one raises
+        xmpp.jid.JIDError)."""
+        to_jid = jids.normalize(to_jid)
         self._seq += 1
         seqnr = str(self._seq)
         s = self.table.claim(to_jid, seqnr)
