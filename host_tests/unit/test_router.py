@@ -230,3 +230,37 @@ def test_queries_that_exist_only_as_get_refuse_a_set():
         c.router.dispatch(_iq("set", payload))
         (out,) = c.take()
         assert b"bad-request" in out, payload.ns
+
+
+async def test_a_roster_that_cannot_be_loaded_leaves_only_the_allow_list_authorized():
+    import asyncio
+
+    c = FakeClient()
+    # Known from the last connection; its subscription may have been revoked meanwhile,
+    # and the push that said so went to nobody while the board was offline.
+    c.roster.contacts.add("friend@example.org")
+    task = asyncio.create_task(c.roster.load())
+    await asyncio.sleep_ms(0)
+    (get,) = c.take()
+    assert b"jabber:iq:roster" in get and b"c1" in get
+    refusal = st.error_element("internal-server-error")
+    c.router.dispatch(Element("iq", st.NS_CLIENT, {"type": "error", "id": "c1"}, [refusal]))
+    await task
+    assert not c.roster.is_authorized("friend@example.org/phone")
+    assert c.roster.is_authorized("owner@example.org/phone")
+
+
+def test_a_failing_answer_callback_costs_that_answer_not_the_connection():
+    c = FakeClient()
+
+    def broken(el):
+        raise ValueError("bug")
+
+    c.router.expect("q1", broken, "thing@example.org/sensor")
+    answer = {"type": "result", "id": "q1", "from": "thing@example.org/sensor"}
+    c.router.dispatch(Element("iq", st.NS_CLIENT, answer))  # must not unwind the reader
+    assert c.router.pending == {}
+    assert any("q1" in line for line in c.log.lines), c.log.lines
+    c.router.dispatch(_iq("get", Element("ping", st.NS_PING), id_="p2"))
+    (out,) = c.take()
+    assert b"p2" in out

@@ -218,6 +218,23 @@ def test_server_first_missing_salt_or_with_mandatory_extension_is_malformed():
     raises("malformed-challenge", rfc5802_client().final, m)
 
 
+def test_server_first_attributes_out_of_their_fixed_order_or_repeated_are_malformed():
+    # RFC 5802 §5.1: the order of r, s, i is fixed; only extensions may follow.
+    for first in (
+        b"s=QSXCR+Q6sek8bf92,r=fyko+d2lbbFgONRv9qkxdawL3rfc,i=4096",
+        b"r=fyko+d2lbbFgONRv9qkxdawL3rfc,i=4096,s=QSXCR+Q6sek8bf92",
+    ):
+        raises("malformed-challenge", rfc5802_client().final, first)
+    # The nonce is the first attribute: a second r= among the extensions is not read.
+    first = b"r=evil,s=QSXCR+Q6sek8bf92,i=4096,r=fyko+d2lbbFgONRv9qkxdawL3rfc"
+    raises("nonce-mismatch", rfc5802_client().final, first)
+
+
+def test_server_first_extensions_after_the_iteration_count_are_ignored():
+    c = rfc5802_client()
+    assert c.final(SHA1_SERVER_FIRST + b",x=future").startswith(b"c=biws,r=")
+
+
 def test_empty_salt_is_rejected():
     first = b"r=fyko+d2lbbFgONRv9qkxdawLx,s=,i=4096"
     raises("malformed-challenge", rfc5802_client().final, first)

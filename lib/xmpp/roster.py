@@ -28,14 +28,16 @@ class Roster:
         return b is not None and (b in self.allow or b in self.contacts)
 
     async def load(self):
-        """Fetch the roster once per login (RFC 6121 §2.2); no answer leaves it as it was."""
+        """Fetch the roster once per login (RFC 6121 §2.2); without an answer, no contacts."""
         c = self.client
+        # What the last connection knew may be stale: a subscription revoked while we were
+        # offline was pushed to nobody. Until the server says otherwise, only `allow` reads.
+        self.contacts = set()
         q = st.iq("get", None, c.new_id(), Element("query", st.NS_ROSTER))
         answer = await c.router.request(q, 10_000)
         if answer is None or answer.get("type") != "result":
             c.log.warn("roster not loaded; only the allow list is authorized")
             return
-        self.contacts = set()
         query = answer.find("query", st.NS_ROSTER)
         for item in query.children if query is not None else ():
             self._item(item)

@@ -109,7 +109,10 @@ class Router:
                 self.log.warn("iq %s answered by %s: ignored" % (id_, el.get("from")))
                 return
             del self.pending[id_]
-            p[0](el)
+            try:
+                p[0](el)
+            except Exception as e:  # noqa: BLE001 - as for any handler: the stanza, not the link
+                self.log.error("callback for iq %s from %s failed: %r" % (id_, el.get("from"), e))
             return
         if type_ not in ("get", "set") or el.get("id") is None:
             # RFC 6120 §8.2.3: no id means no reply is possible; a bad type gets bad-request.

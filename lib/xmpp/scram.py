@@ -150,13 +150,22 @@ def escape(username):
     return _bytes(username).replace(b"=", b"=3D").replace(b",", b"=2C")
 
 
-def _attributes(msg):
-    attrs = {}
-    for part in bytes(msg).split(b","):
+def _server_first(msg):
+    """(nonce, salt, count) of a server-first-message.
+
+    RFC 5802 §5.1 fixes the order: r, s, i, then extensions only (ignored here). Reading
+    by position, not by name, leaves no second "r=" or reordered message to be read two
+    ways; a leading "m=" is a mandatory extension we do not know.
+    """
+    parts = msg.split(b",")
+    for part in parts:
         if len(part) < 2 or part[1] != 0x3D:  # "x=value"
             raise SASLError("malformed-challenge", "bad attribute")
-        attrs[part[:1]] = part[2:]
-    return attrs
+    if parts[0][:1] == b"m":
+        raise SASLError("malformed-challenge", "mandatory extension")
+    if len(parts) < 3 or parts[0][:1] != b"r" or parts[1][:1] != b"s" or parts[2][:1] != b"i":
+        raise SASLError("malformed-challenge", "expected r, s and i, in that order")
+    return parts[0][2:], parts[1][2:], parts[2][2:]
 
 
 class KeyCache:
@@ -226,12 +235,7 @@ class ScramClient:
         if self._state != _SENT_FIRST:
             raise SASLError("unexpected-step", "final")
         server_first = bytes(server_first)
-        a = _attributes(server_first)
-        if b"m" in a:
-            raise SASLError("malformed-challenge", "mandatory extension")
-        nonce, salt, count = a.get(b"r"), a.get(b"s"), a.get(b"i")
-        if nonce is None or salt is None or count is None:
-            raise SASLError("malformed-challenge", "missing r, s or i")
+        nonce, salt, count = _server_first(server_first)
         # The server appends its own part to our nonce (RFC 5802 §5.1 "r").
         if len(nonce) <= len(self._nonce) or not nonce.startswith(self._nonce):
             raise SASLError("nonce-mismatch")
