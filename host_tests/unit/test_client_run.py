@@ -49,3 +49,24 @@ async def test_an_unexpected_exception_costs_a_reconnect_not_the_client():
     await asyncio.wait_for_ms(c.run(), 5000)
     assert len(calls) == 3
     assert "KeyError" in c.last_error
+
+
+async def test_a_connection_up_for_a_week_resets_the_backoff_though_ticks_wrapped():
+    # On an ESP32 ticks_diff() of a tick over 6.2 days old is negative.
+    from esp32ticks import DAY_MS, Esp32Ticks
+
+    from xmpp import client as client_module
+
+    ticks = client_module.time = Esp32Ticks(1_000)
+    c = _client(backoff_base_s=0)
+    heard = []
+    c.backoff.connected_for = heard.append
+
+    async def a_week_online():
+        ticks.advance(7 * DAY_MS)
+        c.stop()
+        raise OSError(104)
+
+    c._connection = a_week_online
+    await asyncio.wait_for_ms(c.run(), 5000)
+    assert heard and heard[0] >= 6 * DAY_MS, heard

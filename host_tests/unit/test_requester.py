@@ -179,9 +179,10 @@ async def test_more_requests_than_iqs_the_router_tracks_end_in_failure_not_in_a_
         assert r.request_data(DEV, cb) is not None
     await asyncio.sleep_ms(0)
     refused = [x for x in seen if x[0] == "failure"]
-    assert len(refused) == 2 and "in flight" in refused[0][3]
+    # The router tracks 8 iqs and keeps 2 of them for the client's own ping and roster.
+    assert len(refused) == 4 and "in flight" in refused[0][3]
     await asyncio.sleep_ms(120)
-    assert sorted(x[0] for x in seen) == ["failure"] * 2 + ["timeout"] * 8
+    assert sorted(x[0] for x in seen) == ["failure"] * 4 + ["timeout"] * 6
     assert r.table.in_use() == 0
 
 
@@ -261,8 +262,11 @@ async def test_a_cancel_that_cannot_be_tracked_still_ends_the_session():
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     _accept(c, r, s)
-    for i in range(8):  # the router's table of iqs in flight, filled by someone else
-        c.router.expect("x%d" % i, lambda el: None, DEV)
+    try:  # the router's table of iqs in flight, filled by someone else
+        for i in range(8):
+            c.router.expect("x%d" % i, lambda el: None, DEV)
+    except OverflowError:
+        pass
     r.cancel_request(s)
     await asyncio.sleep_ms(10)
     assert [x[0] for x in seen] == ["accepted", "failure"]

@@ -264,3 +264,30 @@ def test_a_failing_answer_callback_costs_that_answer_not_the_connection():
     c.router.dispatch(_iq("get", Element("ping", st.NS_PING), id_="p2"))
     (out,) = c.take()
     assert b"p2" in out
+
+
+def test_requests_of_the_roles_leave_room_for_the_clients_own_ping():
+    # A requester with many sessions in flight must not crowd out the liveness ping: a ping
+    # that cannot be sent ends the connection.
+    c = FakeClient()
+    n = 0
+    try:
+        while n < 100:
+            c.router.expect("r%d" % n, lambda el: None, "thing%d@example.org/sensor" % n)
+            n += 1
+    except OverflowError:
+        pass
+    assert 0 < n < 100
+    c.router.expect("ping", lambda el: None, None, True)  # the ping still goes out
+
+
+def test_software_version_names_the_os_unless_told_not_to():
+    c = FakeClient()
+    ask = _iq("get", Element("query", st.NS_VERSION))
+    c.router.dispatch(ask)
+    (out,) = c.take()
+    assert b"<name>" in out and b"<version>" in out and b"<os>MicroPython" in out
+    c.router.share_os = False  # config xmpp.version_os: false (XEP-0092 §2)
+    c.router.dispatch(ask)
+    (out,) = c.take()
+    assert b"<version>" in out and b"<os>" not in out

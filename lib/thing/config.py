@@ -44,6 +44,7 @@ _XMPP = {
     "stable_s": (int, False, 1, 86400),
     "retry_permanent_s": (int, False, 1, 86400),
     "max_contacts": (int, False, 0, 256),
+    "version_os": (bool, False, None, None),
 }
 _SENSOR = {
     "sessions": (int, False, 1, 32),
@@ -237,9 +238,11 @@ def load(path, on_board=True):
         with open(path) as f:
             cfg = json.load(f)
     except OSError as e:
-        raise ConfigError(["%s: cannot be read (%s)" % (path, e)]) from e
+        # `from None`: chaining (`from e`) makes MicroPython warn on the console.
+        raise ConfigError(["%s: cannot be read (%s)" % (path, e)]) from None
     except ValueError as e:
-        raise ConfigError(["%s: not valid JSON (%s)" % (path, e)]) from e
+        # `from None`: chaining (`from e`) makes MicroPython warn on the console.
+        raise ConfigError(["%s: not valid JSON (%s)" % (path, e)]) from None
     problems = check(cfg, on_board)
     if problems:
         raise ConfigError(problems)

@@ -32,6 +32,7 @@ from xmpp.roster import Roster
 from xmpp.router import Router
 from xmpp.transport import Transport, tls_context
 
+_HALF_TICKS_MS = const(1 << 29)  # ticks_diff()'s range on an ESP32
 _INBOX_MAX = const(4)  # stanzas buffered during login; the server sends one at a time
 
 
@@ -47,6 +48,7 @@ class Client:
         self.outbox = Outbox(o.out_buffer)
         self.router = Router(self.send, log, name, version)
         self.router.account = xjid.bare(o.jid)
+        self.router.share_os = o.version_os
         self.roster = Roster(self, allow, o.max_contacts)
         self.xml = XMLStream(self, o.max_stanza)
         self.rbuf = bytearray(o.read_chunk)
@@ -134,7 +136,10 @@ class Client:
             except Exception as e:  # noqa: BLE001 - a bug costs a reconnect, not the client
                 self.last_error = repr(e)
                 self.log.error("connection to %s:%d ended by %r" % (self._target + (e,)))
-            self.backoff.connected_for(time.ticks_diff(time.ticks_ms(), started))
+            up = time.ticks_diff(time.ticks_ms(), started)
+            # A connection up for over half the ticks period (6.2 days on an ESP32) reads as
+            # negative: it lasted long, not not at all.
+            self.backoff.connected_for(up if up >= 0 else _HALF_TICKS_MS)
             if self._stop.is_set():
                 break
             delay = 0 if self._redirect else self.backoff.next_ms(floor)
@@ -298,7 +303,7 @@ class Client:
             if time.ticks_diff(now, self._last_rx) >= o.ping_ms:
                 # RFC 6120 §4.6.1 / XEP-0199: silence may be a dead TCP link; ask.
                 ping = st.iq("get", o.domain, self.new_id(), Element("ping", st.NS_PING))
-                if await self.router.request(ping, o.ping_timeout_ms) is None:
+                if await self.router.request(ping, o.ping_timeout_ms, True) is None:
                     raise StreamClosed(None, "no answer to ping in %d ms" % o.ping_timeout_ms)
             elif time.ticks_diff(now, self._last_tx) >= o.keepalive_ms:
                 self.outbox.put_nowait(b" ")  # RFC 6120 §4.6.1 whitespace keepalive

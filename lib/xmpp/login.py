@@ -60,7 +60,8 @@ async def authenticate(c, features):
         auth = sasl.Authenticator(o.local, o.password, offered, t.tls, c.sasl_cache)
         mech, initial = auth.start()
     except sasl.SASLError as e:
-        raise LoginFailed(str(e), o.retry_permanent_ms) from e
+        # `from None`: chaining (`from e`) makes MicroPython warn on the console.
+        raise LoginFailed(str(e), o.retry_permanent_ms) from None
     await t.write(
         b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='%s'>%s</auth>"
         % (mech.encode(), _b64(initial) or b"=")  # "=": an empty initial response
@@ -87,7 +88,8 @@ async def authenticate(c, features):
             # RFC 6120 §6.4.5: we end the exchange; the stream closes after it anyway. A
             # server that cannot prove it knows our password is not our server.
             await t.write(b"<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
-            raise LoginFailed("SASL %s: %s" % (mech, e), o.retry_permanent_ms) from e
+            # `from None`: chaining (`from e`) makes MicroPython warn on the console.
+            raise LoginFailed("SASL %s: %s" % (mech, e), o.retry_permanent_ms) from None
 
 
 async def bind(c, features):

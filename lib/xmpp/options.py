@@ -25,6 +25,7 @@ class Options:
         self.out_buffer = get("out_buffer", self.max_stanza + OUT_HEADROOM)
         self.read_chunk = get("read_chunk", 512)
         self.max_contacts = get("max_contacts", 16)
+        self.version_os = get("version_os", True)
         self.keepalive_ms = get("keepalive_s", 60) * 1000
         self.ping_ms = get("ping_s", 120) * 1000
         self.ping_timeout_ms = get("ping_timeout_s", 20) * 1000

@@ -34,7 +34,7 @@ class Roster:
         # offline was pushed to nobody. Until the server says otherwise, only `allow` reads.
         self.contacts = set()
         q = st.iq("get", None, c.new_id(), Element("query", st.NS_ROSTER))
-        answer = await c.router.request(q, 10_000)
+        answer = await c.router.request(q, 10_000, True)
         if answer is None or answer.get("type") != "result":
             c.log.warn("roster not loaded; only the allow list is authorized")
             return

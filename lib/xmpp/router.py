@@ -22,6 +22,10 @@ from xmpp import jid as xjid
 from xmpp import stanza as st
 
 _MAX_PENDING = const(8)
+# Of those, kept for the client's own requests (the liveness ping, the roster): requests the
+# roles make (a requester with many sessions) must not crowd out the ping, whose failure to
+# go out would end the connection.
+_RESERVED = const(2)
 # Queries that only exist as iq get (XEP-0030, XEP-0199, XEP-0092): a set is a bad request.
 _GET_ONLY = (st.NS_DISCO_INFO, st.NS_DISCO_ITEMS, st.NS_PING, st.NS_VERSION)
 
@@ -32,6 +36,7 @@ class Router:
         self.log = log
         self.name = name
         self.version = version
+        self.share_os = True  # XEP-0092's <os/> (config xmpp.version_os)
         self.identity = ("client", "bot")
         self.features = [st.NS_DISCO_INFO, st.NS_DISCO_ITEMS, st.NS_PING, st.NS_VERSION]
         self.iq_handlers = {}
@@ -170,12 +175,14 @@ class Router:
 
     # -- our own requests ------------------------------------------------------------------
 
-    def expect(self, id_, callback, to=None):
+    def expect(self, id_, callback, to=None, reserved=False):
         """Call `callback(response)` when the iq result/error with this id arrives from `to`
         (the request's 'to'; None: our own account or server), at once, before any later
         stanza of the same read is dispatched; `callback(None)` if the connection ends
-        first. `forget(id_)` withdraws it (e.g. on a timeout)."""
-        if len(self.pending) >= _MAX_PENDING or id_ in self.pending:
+        first. `forget(id_)` withdraws it (e.g. on a timeout). `reserved`: the client's own
+        request, which may use the last _RESERVED places."""
+        limit = _MAX_PENDING if reserved else _MAX_PENDING - _RESERVED
+        if len(self.pending) >= limit or id_ in self.pending:
             raise OverflowError("too many iq requests in flight")
         self.pending[id_] = (callback, to)
 
@@ -205,7 +212,7 @@ class Router:
         for cb, _ in waiting:
             cb(None)
 
-    async def request(self, iq_el, timeout_ms):
+    async def request(self, iq_el, timeout_ms, reserved=False):
         """Send an iq get/set and wait for its result or error; None on timeout."""
         id_ = iq_el.get("id")
         done = asyncio.Event()
@@ -215,7 +222,7 @@ class Router:
             box[0] = el
             done.set()
 
-        self.expect(id_, answered, iq_el.get("to"))
+        self.expect(id_, answered, iq_el.get("to"), reserved)
         try:
             self.send(iq_el)
             try:
@@ -268,6 +275,9 @@ class Router:
         children = [
             Element("name", st.NS_VERSION, None, None, self.name),
             Element("version", st.NS_VERSION, None, None, self.version),
-            Element("os", st.NS_VERSION, None, None, "MicroPython " + sys.platform),
         ]
+        if self.share_os:  # XEP-0092 §2: an administrator must be able to withhold it
+            children.append(
+                Element("os", st.NS_VERSION, None, None, "MicroPython " + sys.platform)
+            )
         return st.result(el, Element("query", st.NS_VERSION, None, children))

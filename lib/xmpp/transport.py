@@ -30,7 +30,8 @@ def tls_context(ca_der):
     try:
         ctx.load_verify_locations(cadata=ca_der)
     except (ValueError, OSError) as e:
-        raise TLSConfigError("CA certificate not usable (must be DER): %r" % (e,)) from e
+        # `from None`: chaining (`from e`) makes MicroPython warn on the console.
+        raise TLSConfigError("CA certificate not usable (must be DER): %r" % (e,)) from None
     return ctx
 
 
