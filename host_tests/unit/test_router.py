@@ -139,6 +139,19 @@ def test_subscription_from_a_stranger_is_refused():
     assert not c.roster.is_authorized("eve@evil.example/x")
 
 
+def test_a_subscribe_from_an_approved_contact_is_confirmed_not_revoked():
+    # RFC 6121 §3.1.3 has the server answer this itself; one that passes it on must not make
+    # the board cancel a subscription it approved.
+    c = FakeClient()
+    c.roster.contacts.add("friend@example.org")
+    c.router.dispatch(
+        Element("presence", st.NS_CLIENT, {"type": "subscribe", "from": "friend@example.org"})
+    )
+    (out,) = c.take()
+    assert b"'subscribed'" in out.replace(b'"', b"'") and b"unsubscribed" not in out
+    assert c.roster.is_authorized("friend@example.org/phone")
+
+
 def test_roster_push_adds_a_contact_only_from_our_own_server():
     c = FakeClient()
     item = Element("item", st.NS_ROSTER, {"jid": "friend@example.org", "subscription": "both"})

@@ -78,6 +78,10 @@ class Roster:
             send(Element("presence", st.NS_CLIENT, {"type": "subscribed", "to": b}))
             send(Element("presence", st.NS_CLIENT, {"type": "subscribe", "to": b}))
             self.client.log.info("subscription from %s approved" % b)
+        elif b in self.contacts:
+            # Approved before (RFC 6121 §3.1.3 has the server answer this itself; one that
+            # passes it on must not make us cancel what we approved): confirm.
+            send(Element("presence", st.NS_CLIENT, {"type": "subscribed", "to": b}))
         else:
             send(Element("presence", st.NS_CLIENT, {"type": "unsubscribed", "to": b}))
             self.client.log.info("subscription from %s refused (not in allow)" % b)
