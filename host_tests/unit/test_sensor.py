@@ -442,3 +442,27 @@ async def test_a_numeric_field_without_a_unit_still_carries_the_required_unit_at
     msg = _norm(c.take()[1])
     # XEP-0323 schema: unit is required on numeric; a unitless value leaves it blank.
     assert b"<numeric name='Count' value='3' unit=''" in msg
+
+
+async def test_the_sampler_marks_each_node_read_so_failing_parts_do_not_look_like_a_hang():
+    # The watchdog's probe passes while `sampled` is recent. A turn reads every node, each up
+    # to its comm timeout: with several unplugged parts a turn outlasts the probe's limit
+    # (2 periods + 20 s) when the mark is set only once per turn, and the board resets.
+    import time
+
+    from thing.supervisor import Sampler
+
+    c, s, dev = _sensor(history=2, sample_s=1)
+    dev.delay_ms = 1000  # past the node's 200 ms: a timeout
+    for k in range(3):
+        slow = MemoryDevice(TH, ("21.53", "45.2", "SHT40", True))
+        slow.delay_ms = 1000
+        s.register_node("slow-%d" % k, slow, comm_timeout=200)
+    probe = Sampler(s, 300)
+    s.start_sampling()
+    worst = None
+    for _ in range(9):  # through the first turn: four timeouts of 200 ms
+        await asyncio.sleep_ms(100)
+        worst = worst or probe(time.ticks_ms())
+    s.stop()
+    assert worst is None

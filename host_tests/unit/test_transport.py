@@ -1,6 +1,7 @@
 # Transport over plain TCP on loopback: what the socket does not take at once is kept and
 # written on writability, in order, with anything queued while that is under way.
 import asyncio
+import os
 import random
 import socket
 
@@ -111,3 +112,37 @@ async def test_close_is_idempotent_and_drops_unsent_output():
     t.close()
     assert t.sock is None and not t._out
     peer.close()
+
+
+def _open_fds():
+    return len(list(os.ilistdir("/proc/self/fd")))
+
+
+async def test_a_connect_that_times_out_leaves_no_socket_behind_once_closed():
+    # A listener whose accept queue is full: Linux drops further SYNs, so a connect hangs, as
+    # one to a server that is down or firewalled does. The client gives up (wait_for_ms) and
+    # closes the transport; the socket must go with it, or each attempt leaks one (an ESP32
+    # has 16 at most).
+    srv, port = _listener()
+    srv.listen(0)
+    queued = []
+    for _ in range(3):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+        except OSError:
+            pass
+        queued.append(s)
+    before = _open_fds()
+    for _ in range(4):
+        t = Transport()
+        try:
+            await asyncio.wait_for_ms(t.connect("127.0.0.1", port), 50)
+        except asyncio.TimeoutError:
+            pass
+        t.close()
+    assert _open_fds() == before
+    for s in queued:
+        s.close()
+    srv.close()

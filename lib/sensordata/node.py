@@ -25,7 +25,7 @@ class Node:
         self.log = log
         self._inflight = None  # [Event, result] of the readout under way
         self.last = None  # (ticks, unix time, values) of the last good readout
-        self.history = History(history) if history else None
+        self.history = History(history, self.fields) if history else None
         self.failures = 0
 
     def has_field(self, name):

@@ -36,7 +36,7 @@ class Sensor:
         self.sample_s = sample_s
         self.budget = budget
         self.served = 0
-        self.sampled = None  # ticks_ms of the sampler's last turn: the watchdog checks it
+        self.sampled = None  # ticks_ms of the sampler's last step: the watchdog checks it
         self._sampler = None
         r = client.router
         r.iq(wire.NS, "req", self._on_req, feature=wire.NS)
@@ -260,6 +260,9 @@ class Sensor:
             if self.clock.synced:
                 for node in self.nodes:
                     values, t, err = await node.read()
+                    # Progress, also when the part failed: a turn over several parts that time
+                    # out can outlast the watchdog's limit, and still be no hang.
+                    self.sampled = time.ticks_ms()
                     if err is None and node.history is not None:
                         node.history.add(t, values)
             await asyncio.sleep_ms(self.sample_s * 1000)

@@ -79,8 +79,8 @@ class TaskAlive:
 class Sampler:
     """Passes while the sensor's history sampler keeps turning.
 
-    Uses `sensor.sampled` (ticks_ms at each turn) where the sensor records it; otherwise
-    only checks that the sampler task has not ended.
+    Uses `sensor.sampled` (ticks_ms at each turn and after each node read) where the sensor
+    records it; otherwise only checks that the sampler task has not ended.
     """
 
     def __init__(self, sensor, limit_ms):

@@ -6,11 +6,10 @@ the TCP connection went to. Nothing here blocks the event loop except the one DN
 per connection attempt (`getaddrinfo` blocks in MicroPython; there is no async resolver).
 """
 
+import socket
 import ssl
-
-# asyncio loads its stream module lazily, on first use; load it now, while the heap is
-# still unfragmented, rather than in the middle of the first connection attempt.
-from asyncio import core, open_connection, sleep_ms
+from asyncio import core, sleep_ms
+from errno import EINPROGRESS
 
 from micropython import const
 
@@ -58,10 +57,21 @@ class Transport:
         return self.sock is not None and self.sock is not self.fd
 
     async def connect(self, host, port):
-        stream, _ = await open_connection(host, port)
-        self.sock = self.fd = stream.s
+        """Open the TCP connection. The socket is ours before the wait for the handshake, so
+        close() ends it also when that wait is cancelled (a connect timeout): asyncio's
+        open_connection would leave it open, one lost socket per attempt to a dead server."""
+        ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+        s = socket.socket(ai[0], ai[1], ai[2])
+        self.sock = self.fd = s
         self._up = True
         self._out = b""
+        s.setblocking(False)
+        try:
+            s.connect(ai[-1])
+        except OSError as e:
+            if e.errno != EINPROGRESS:
+                raise
+        yield core._io_queue.queue_write(s)
         try:
             # Stanzas are written whole; waiting for an ACK before the next small one
             # (Nagle) would add ~40 ms to every request/response exchange.
