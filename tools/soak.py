@@ -334,9 +334,6 @@ def soak_problems(f, heap_slack=512, warm=11):
     return p
 
 
-HISTORY_FILL_S = 30  # measured: idle free heap flat from ~30 s on with sample_s = 1
-
-
 def flood_problems(f, heap_slack=1024):
     p = []
     if f["twice"]:
@@ -387,8 +384,8 @@ def main():
             server.register_all({u: u + "-secret" for u in users})
             server.start()
             cfg = board_config(server, allow=["requester"] + users, **SOAK_XMPP)
-            # Sample every second: the bounded history ring (8 readouts per node) is full
-            # within the warm-up, so the heap it holds is not mistaken for growth.
+            # Sample every second: the sampler's readouts run alongside the requests all
+            # through (the history ring is one buffer per node, taken at start).
             cfg["sensor"] = {"sessions": 4, "sample_s": 1}
             fw = HostBoard(cfg, Path(tmp) / "board").start()
             board_jid = fw.wait_log(ONLINE).group(1)
@@ -397,14 +394,10 @@ def main():
                 show("soak: %d restarts, %d freezes" % (args.restarts, args.freezes), f)
                 problems += soak_problems(f)
             if args.flood:
-                if not (args.restarts or args.freezes):
-                    # Let the history rings fill first (a sample a second; the slow parts
-                    # take longest): they hold up to ~8 KB, which is not growth.
-                    time.sleep(HISTORY_FILL_S)
                 f = flood(server, clients, fw, board_jid, users, args.flood)
                 show("flood: %d requests from %d JIDs, 4 slots" % (args.flood, args.jids), f)
-                # Sampled every second, the rings' contents (readings as strings) make the
-                # free heap wander by ~700 B when idle, on top of the collector's stack noise.
+                # Readouts under way at the moment of the figure (a sample a second) and the
+                # collector's stack noise make the free heap wander a little when idle.
                 problems += flood_problems(f, heap_slack=2048)
             if not fw.alive():
                 problems.append("the board process died")
