@@ -1,7 +1,7 @@
 # Run before the measured imports, in both ports, so that each figure is the module's own
-# share. The WebAssembly port lacks hashlib.sha1 and ssl (an ESP32 has both) and its asyncio
-# has no streams: import-time stand-ins are enough, as nothing here runs them.
-import asyncio
+# share. The WebAssembly port lacks hashlib.sha1, ssl and socket (an ESP32 has them all):
+# import-time stand-ins are enough, as nothing here runs them.
+import asyncio  # noqa: F401 - every board has it loaded before the stack
 import binascii  # noqa: F401
 import gc  # noqa: F401 - imports.mjs collects through this name
 import hashlib
@@ -26,6 +26,12 @@ except ImportError:
         PROTOCOL_TLS_CLIENT = 0
 
     sys.modules["ssl"] = _ssl
-# hasattr loads asyncio's stream module where there is one (it is loaded on first use)
-if not hasattr(asyncio, "open_connection"):
-    asyncio.open_connection = None
+try:
+    import socket  # noqa: F401
+except ImportError:
+
+    class _socket:
+        SOCK_STREAM = 1
+        getaddrinfo = socket = None
+
+    sys.modules["socket"] = _socket
