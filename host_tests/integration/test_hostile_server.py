@@ -17,6 +17,22 @@ def test_a_server_offering_no_starttls_is_never_given_credentials(fake_server, b
     fw.wait_log(r"reconnecting in \d+ ms")
     conn = fake.wait_closed(0)
     assert b"<auth" not in conn.received
+    assert conn.received.endswith(b"</stream:stream>"), conn.received  # RFC 6120 §4.4
+    assert fw.alive()
+
+
+def test_an_unexpected_element_instead_of_features_gets_a_stream_error(fake_server, board):
+    # RFC 6120 §4.9.1.1: a stream error, then the closing tag, before the TCP connection ends.
+    fake = fake_server(
+        [fs.Expect(fs.CLIENT_HEADER), fs.Send(fs.header() + "<message xmlns='jabber:client'/>")]
+    )
+    fw = board(_config(fake.port))
+    fw.wait_log(r"expected stream features, got <message>")
+    conn = fake.wait_closed(0)
+    assert conn.received.endswith(
+        b"<stream:error><unsupported-stanza-type xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+        b"</stream:error></stream:stream>"
+    ), conn.received
     assert fw.alive()
 
 

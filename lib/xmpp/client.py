@@ -168,7 +168,15 @@ class Client:
             await asyncio.wait_for_ms(t.connect(host, port), o.connect_timeout_ms)
             if o.tls == "direct":
                 t.start_tls(tls_context(self.ca_der), o.domain)
-            await asyncio.wait_for_ms(login.login(self), o.login_timeout_ms)
+            try:
+                await asyncio.wait_for_ms(login.login(self), o.login_timeout_ms)
+            except LoginFailed as e:
+                # RFC 6120 §4.4 and §4.9.1.1: the stream is open; close it (after the stream
+                # error we owe, if any) before the TCP connection ends.
+                self._write_now(
+                    errors.error_out(e.condition) if e.condition else b"</stream:stream>"
+                )
+                raise
             self._online = True  # from here on stanzas go through the outbox and the router
             self._last_rx = self._last_tx = time.ticks_ms()
             self.connects += 1

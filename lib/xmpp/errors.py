@@ -27,11 +27,14 @@ class StreamClosed(Exception):
 
 
 class LoginFailed(Exception):
-    """The server refused us; `retry_floor_ms` is the least wait before trying again."""
+    """The server refused us; `retry_floor_ms` is the least wait before trying again;
+    `condition`: the stream error we owe the server (it sent something we cannot take),
+    or None when closing the stream says enough."""
 
-    def __init__(self, reason, retry_floor_ms=0):
+    def __init__(self, reason, retry_floor_ms=0, condition=None):
         super().__init__(reason)
         self.retry_floor_ms = retry_floor_ms
+        self.condition = condition
 
 
 def stream_closed(el):

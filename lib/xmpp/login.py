@@ -48,7 +48,9 @@ async def open_stream(c):
     await c.transport.write(header.encode())
     features = await c.next_stanza()
     if features.name != "features" or features.ns != st.NS_STREAM:
-        raise LoginFailed("expected stream features, got <%s>" % features.name)
+        raise LoginFailed(
+            "expected stream features, got <%s>" % features.name, 0, "unsupported-stanza-type"
+        )
     return features
 
 
@@ -83,7 +85,9 @@ async def authenticate(c, features):
                 floor = 0 if sasl.retry_soon(cond) else o.retry_permanent_ms
                 raise LoginFailed("SASL %s: %s" % (mech, cond), floor)
             else:
-                raise LoginFailed("unexpected <%s> during SASL" % el.name)
+                raise LoginFailed(
+                    "unexpected <%s> during SASL" % el.name, 0, "unsupported-stanza-type"
+                )
         except sasl.SASLError as e:
             # RFC 6120 §6.4.5: we end the exchange; the stream closes after it anyway. A
             # server that cannot prove it knows our password is not our server.
