@@ -14,6 +14,7 @@ from test_wifi_fakes import (
 
 from sensordata.clock import Clock
 from thing import firmware
+from thing.uptime import Uptime
 
 # The whole stack compiled from source here; a board imports it as .mpy in far less.
 HEAPSIZE = "512k"
@@ -53,6 +54,7 @@ class FakeThing:
     def __init__(self, log, tls="plain", crash=False):
         self.log = log
         self.clock = Clock(synced=False)
+        self.uptime = Uptime()
 
         class Client:
             online = asyncio.Event()
@@ -159,6 +161,21 @@ async def test_wifi_failures_are_retried_while_the_watchdog_is_still_fed():
     assert fw.wifi.joins == 1 and fw.wifi.failures == 1
     assert wdt.feeds >= 5
     assert "network not found; retrying" in out.text()
+
+
+async def test_uptime_counts_from_the_start_not_from_when_wifi_and_ntp_came_up():
+    # Joining WiFi may take days on a board without a watchdog: that time is uptime too, and
+    # more than 6.2 days of it, unstepped, would read as negative.
+    wlan = FakeWLAN(*[[STAT_NO_AP_FOUND]] * 1000)
+    fw, _, _ = make(wlan=wlan)
+    fw.wifi.backoff.base_ms = 40
+    fw.wifi.settle_ms = 0
+    task = asyncio.create_task(fw.run())
+    await asyncio.sleep_ms(50)
+    assert fw.wifi.joins == 0
+    assert fw.thing.uptime._task is not None  # noqa: SLF001 - stepping already
+    fw.stop()
+    await asyncio.wait_for_ms(task, 2000)
 
 
 async def test_tls_waits_for_the_clock():

@@ -1,3 +1,5 @@
+import asyncio
+
 from esp32ticks import DAY_MS, Esp32Ticks
 
 from thing import uptime as uptime_module
@@ -28,3 +30,18 @@ def test_since_is_never_negative_for_a_tick_over_half_a_period_old():
     assert since(ticks.ticks_ms(), t) == HALF_PERIOD_MS
     ticks.advance(-7 * DAY_MS + 1_234)
     assert since(ticks.ticks_ms(), t) == 1_234
+
+
+async def test_once_started_uptime_steps_by_itself_and_starts_only_once():
+    ticks = _esp32_ticks(5_000)
+    up = Uptime(step_ms=5)
+    up.start()
+    task = up._task  # noqa: SLF001
+    up.start()
+    assert up._task is task  # noqa: SLF001
+    for _ in range(6):  # 18 days, 3 a step: over a wrap, and each step under half a period
+        await asyncio.sleep_ms(10)
+        ticks.advance(3 * DAY_MS)
+    await asyncio.sleep_ms(10)
+    up.stop()
+    assert up.ms() == 18 * DAY_MS

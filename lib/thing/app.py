@@ -4,8 +4,6 @@ The same code runs on an ESP32 (from firmware/main.py, after WiFi and NTP) and o
 (boards/host/run.py); only the node list and the CA bytes differ.
 """
 
-import asyncio
-
 from sensordata.clock import Clock
 from sensordata.requester import Requester
 from sensordata.sensor import Sensor
@@ -51,11 +49,11 @@ class Thing:
 
     async def run(self):
         self.sensor.start_sampling()
-        ticking = asyncio.create_task(self.uptime.run())
+        self.uptime.start()
         try:
             await self.client.run()
         finally:
-            ticking.cancel()
+            self.uptime.stop()
             self.sensor.stop()
 
     def stop(self):

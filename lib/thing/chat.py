@@ -10,9 +10,10 @@ Only authorized senders are answered with data; anyone else gets one polite refu
 more than one per sender per few minutes, and no more than a few per few minutes in all,
 so neither two bots nor a crowd can make the board talk without end); servers and
 components (JIDs without a local part) get none. Text that is no command gets the help
-once per sender until it sends a command (and a few times a minute in all): none of our
-answers starts with a command, so an auto-responder, or another board, that answers our
-answers gets one answer, then silence. Replies keep the sender's <thread> and type; a type
+at most once a minute per sender (a command resets that), and a few times a minute in all:
+none of our answers starts with a command, so an auto-responder, or another board, that
+answers our answers at once gets one answer, then silence (a slow one, one a minute).
+Replies keep the sender's <thread> and type; a type
 other than chat, groupchat or headline counts as normal (RFC 6121 section 5.2.2), and
 groupchat and headline messages are never answered. Chat states and other body-less
 messages, and messages delivered late from offline storage (they carry a XEP-0203 delay),

@@ -102,6 +102,7 @@ class Firmware:
         self._probes()
         self._main = asyncio.current_task()
         helpers = [asyncio.create_task(self.supervisor.run())]
+        self.thing.uptime.start()  # joining WiFi and NTP may take days: they count too
         if self.led is not None:
             helpers.append(asyncio.create_task(self._show()))
         try:

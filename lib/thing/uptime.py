@@ -5,8 +5,8 @@ On an ESP32 ticks_ms() wraps every 2**30 ms (12.4 days) and ticks_diff() answers
 days old as new. A board runs for months, so:
 - `since(now, t)`: for checks of the kind "is t older than a limit" (limits far below six
   days); a span past half the period reads as at least half the period, never negative.
-- `Uptime`: time since start, added up in steps shorter than half the period (`run()` takes
-  one an hour), right however long the board runs.
+- `Uptime`: time since start, added up in steps shorter than half the period (once
+  started, one an hour), right however long the board runs.
 """
 
 import asyncio
@@ -25,9 +25,11 @@ def since(now, t):
 
 
 class Uptime:
-    def __init__(self):
+    def __init__(self, step_ms=_STEP_MS):
         self._last = time.ticks_ms()
         self._ms = 0
+        self._step = step_ms
+        self._task = None
 
     def ms(self):
         now = time.ticks_ms()
@@ -35,7 +37,18 @@ class Uptime:
         self._last = now
         return self._ms
 
-    async def run(self):
+    def start(self):
+        """Take the steps from now on (once: the firmware starts it before joining WiFi,
+        which may take days, the Thing again when it runs)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    def stop(self):
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self):
         while True:
             self.ms()
-            await asyncio.sleep_ms(_STEP_MS)
+            await asyncio.sleep_ms(self._step)
