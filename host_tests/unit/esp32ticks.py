@@ -27,3 +27,13 @@ class Esp32Ticks:
 
     def __getattr__(self, name):  # everything else (sleep, time, gmtime) as usual
         return getattr(time, name)
+
+
+def install(*modules, now=0):
+    """An Esp32Ticks as the `time` of each module, and of xmpp.ticks, whose since() they use."""
+    from xmpp import ticks as shared
+
+    t = Esp32Ticks(now)
+    for m in modules + (shared,):
+        m.time = t
+    return t

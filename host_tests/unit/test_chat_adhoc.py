@@ -1,7 +1,7 @@
 # Chat commands and the XEP-0050 command, driven through a real Router, Roster and Sensor.
 import asyncio
 
-from esp32ticks import DAY_MS, Esp32Ticks
+from esp32ticks import DAY_MS, install
 from fakeclient import FakeClient
 
 from sensordata.clock import Clock
@@ -80,8 +80,7 @@ async def test_refusals_are_bounded_for_a_crowd_and_none_go_to_servers():
 
 
 async def test_refusals_resume_when_the_ticks_of_the_last_ones_are_over_half_a_period_old():
-    ticks = Esp32Ticks()
-    chat_module.time = uptime_module.time = ticks
+    ticks = install(chat_module, uptime_module)
     t = _Thing()
     for k in range(4):
         assert len(await _ask(t, "stranger%d@else.example/x" % k, "read")) == 1
@@ -227,8 +226,7 @@ async def test_the_body_read_is_the_one_in_the_client_namespace():
 
 
 async def test_status_tells_the_uptime_of_a_board_up_for_weeks():
-    ticks = Esp32Ticks(1_000)
-    chat_module.time = uptime_module.time = ticks
+    ticks = install(chat_module, uptime_module, now=1_000)
     t = _Thing()
     t.client.connects = 1
     for _ in range(20 * 24):  # 20 days, the uptime read once an hour as Thing.run() does

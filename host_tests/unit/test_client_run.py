@@ -53,11 +53,11 @@ async def test_an_unexpected_exception_costs_a_reconnect_not_the_client():
 
 async def test_a_connection_up_for_a_week_resets_the_backoff_though_ticks_wrapped():
     # On an ESP32 ticks_diff() of a tick over 6.2 days old is negative.
-    from esp32ticks import DAY_MS, Esp32Ticks
+    from esp32ticks import DAY_MS, install
 
     from xmpp import client as client_module
 
-    ticks = client_module.time = Esp32Ticks(1_000)
+    ticks = install(client_module, now=1_000)
     c = _client(backoff_base_s=0)
     heard = []
     c.backoff.connected_for = heard.append

@@ -1,7 +1,7 @@
 # sensordata.node: one readout at a time, very recent ones shared.
 import asyncio
 
-from esp32ticks import DAY_MS, Esp32Ticks
+from esp32ticks import DAY_MS, install
 
 from sensordata import node as node_module
 from sensordata.clock import Clock
@@ -33,7 +33,7 @@ async def test_a_readout_is_shared_for_a_moment_then_repeated():
 
 async def test_a_readout_a_week_old_is_not_taken_for_a_recent_one():
     # On an ESP32 ticks_diff() of a tick over 6.2 days old is negative, hence "recent".
-    ticks = node_module.time = Esp32Ticks(1_000)
+    ticks = install(node_module, now=1_000)
     dev = MemoryDevice(FIELDS, ("21.5",))
     n = _node(dev)
     await n.read()

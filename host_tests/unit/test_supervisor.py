@@ -162,11 +162,11 @@ def test_status_line():
 
 def test_a_heartbeat_or_link_silent_for_a_week_fails_though_ticks_wrapped():
     # On an ESP32 ticks_diff() of a tick over 6.2 days old is negative: it must not pass.
-    from esp32ticks import DAY_MS, Esp32Ticks
+    from esp32ticks import DAY_MS, install
 
-    from thing import supervisor, uptime
+    from thing import supervisor
 
-    ticks = supervisor.time = uptime.time = Esp32Ticks(1_000)
+    ticks = install(supervisor, now=1_000)
     beat = Heartbeat(lambda: 1_000, 60_000)
     online = Online(FakeClient(online=False), 60_000, now=1_000)
     sampler = Sampler(FakeSensor(task=FakeTask(), sampled=1_000), 60_000)

@@ -108,11 +108,11 @@ async def test_run_beats_while_sleeping_between_syncs():
 async def test_a_sync_failing_for_a_week_is_still_retried_and_reported_as_old():
     # On an ESP32 ticks_diff() of a tick over 6.2 days old is negative: the re-sync must
     # still be due, and the status must not say "-500000 s ago".
-    from esp32ticks import DAY_MS, Esp32Ticks
+    from esp32ticks import DAY_MS, install
 
-    from thing import timesync, uptime
+    from thing import timesync
 
-    ticks = timesync.time = uptime.time = Esp32Ticks(1_000)
+    ticks = install(timesync, now=1_000)
     ts, _, ntp, _ = make(None, *[OSError(110)] * 50, period_s=60)
     assert ts.sync()
     ticks.advance(7 * DAY_MS)

@@ -1,15 +1,14 @@
 import asyncio
 
-from esp32ticks import DAY_MS, Esp32Ticks
+from esp32ticks import DAY_MS, install
 
 from thing import uptime as uptime_module
-from thing.uptime import HALF_PERIOD_MS, Uptime, since
+from thing.uptime import Uptime
+from xmpp.ticks import HALF_PERIOD_MS, since
 
 
 def _esp32_ticks(now=0):
-    ticks = Esp32Ticks(now)
-    uptime_module.time = ticks
-    return ticks
+    return install(uptime_module, now=now)
 
 
 def test_uptime_counts_on_past_the_wrap_of_ticks():

@@ -223,11 +223,9 @@ async def test_a_link_to_another_network_is_dropped_first():
 async def test_a_link_up_for_a_week_counts_as_long_lasting_though_ticks_wrapped():
     # On an ESP32 ticks_diff() of a tick over 6.2 days old is negative; the backoff must
     # hear of a long-lasting link (and start over), not of a negative one.
-    from esp32ticks import DAY_MS, Esp32Ticks
+    from esp32ticks import DAY_MS, install
 
-    from thing import uptime
-
-    ticks = wifi.time = uptime.time = Esp32Ticks(1_000)
+    ticks = install(wifi, now=1_000)
     backoff = QuickBackoff()
     w, wlan, _ = make([STAT_GOT_IP], [STAT_GOT_IP], backoff=backoff)
     await w.connect()

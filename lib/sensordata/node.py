@@ -11,6 +11,7 @@ import time
 from micropython import const
 
 from sensordata.history import History
+from xmpp.ticks import since
 
 _COALESCE_MS = const(250)
 
@@ -42,9 +43,8 @@ class Node:
         so a part is never abandoned mid-conversion and then sent a command while busy.
         """
         last = self.last
-        # 0 <=: on an ESP32 ticks wrap every 12.4 days, and a readout over 6.2 days old
-        # reads as negative: it is old, not recent.
-        if last is not None and 0 <= time.ticks_diff(time.ticks_ms(), last[0]) < _COALESCE_MS:
+        # since(): a readout over 6.2 days old (on an ESP32) is old, though ticks wrapped.
+        if last is not None and since(time.ticks_ms(), last[0]) < _COALESCE_MS:
             return last[2], last[1], None
         slot = self._inflight
         if slot is None:

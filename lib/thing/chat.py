@@ -27,9 +27,9 @@ import time
 
 from micropython import const
 
-from thing.uptime import since
 from xmlstream.element import Element
 from xmpp import stanza as st
+from xmpp.ticks import since
 
 NS_DELAY = "urn:xmpp:delay"
 _REFUSE_EVERY_MS = const(300_000)

@@ -17,7 +17,7 @@ import time
 
 from micropython import const
 
-from thing.uptime import since
+from xmpp.ticks import since
 
 _LAG_WARN_MS = const(2000)  # the loop was blocked this much longer than a tick: say so
 

@@ -21,8 +21,8 @@ import time
 from micropython import const
 
 from sensordata.clock import EPOCH_OFFSET
-from thing.uptime import HALF_PERIOD_MS, since
 from xmpp.backoff import Backoff
+from xmpp.ticks import HALF_PERIOD_MS, since
 
 # 2025-01-01T00:00:00Z in Unix seconds: an answer before this is a broken server or a
 # packet from nowhere, never the present.

@@ -1,12 +1,8 @@
-"""Spans of time longer than ticks_ms() can tell apart.
+"""Time since start, right however long the board runs.
 
-On an ESP32 ticks_ms() wraps every 2**30 ms (12.4 days) and ticks_diff() answers in
-[-2**29, 2**29): a tick taken more than 6.2 days ago reads as one in the future, and one 12.4
-days old as new. A board runs for months, so:
-- `since(now, t)`: for checks of the kind "is t older than a limit" (limits far below six
-  days); a span past half the period reads as at least half the period, never negative.
-- `Uptime`: time since start, added up in steps shorter than half the period (once
-  started, one an hour), right however long the board runs.
+On an ESP32 ticks_ms() wraps every 2**30 ms (12.4 days), and ticks_diff() only tells spans
+under half that apart (xmpp.ticks). `Uptime` adds the span up in steps shorter than that
+(once started, one an hour).
 """
 
 import asyncio
@@ -14,14 +10,7 @@ import time
 
 from micropython import const
 
-HALF_PERIOD_MS = const(1 << 29)  # ticks_diff()'s range on an ESP32: the longest span it sees
 _STEP_MS = const(3_600_000)
-
-
-def since(now, t):
-    """ms from tick t to tick now; HALF_PERIOD_MS when t is more than half a period ago."""
-    d = time.ticks_diff(now, t)
-    return d if d >= 0 else HALF_PERIOD_MS
 
 
 class Uptime:

@@ -21,8 +21,8 @@ import time
 
 from micropython import const
 
-from thing.uptime import since
 from xmpp.backoff import Backoff
+from xmpp.ticks import since
 
 # network.STAT_* of the ESP32 port (ports/esp32/network_wlan.c): values from 1000 up are
 # MicroPython's own; below that the ESP-IDF disconnect reason (wifi_err_reason_t) is passed

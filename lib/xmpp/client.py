@@ -30,9 +30,9 @@ from xmpp.options import Options
 from xmpp.outbox import Outbox, TooLarge
 from xmpp.roster import Roster
 from xmpp.router import Router
+from xmpp.ticks import since
 from xmpp.transport import Transport, tls_context
 
-_HALF_TICKS_MS = const(1 << 29)  # ticks_diff()'s range on an ESP32
 _INBOX_MAX = const(4)  # stanzas buffered during login; the server sends one at a time
 
 
@@ -136,10 +136,8 @@ class Client:
             except Exception as e:  # noqa: BLE001 - a bug costs a reconnect, not the client
                 self.last_error = repr(e)
                 self.log.error("connection to %s:%d ended by %r" % (self._target + (e,)))
-            up = time.ticks_diff(time.ticks_ms(), started)
-            # A connection up for over half the ticks period (6.2 days on an ESP32) reads as
-            # negative: it lasted long, not not at all.
-            self.backoff.connected_for(up if up >= 0 else _HALF_TICKS_MS)
+            # since(): a connection up for over 6.2 days (on an ESP32) lasted long.
+            self.backoff.connected_for(since(time.ticks_ms(), started))
             if self._stop.is_set():
                 break
             delay = 0 if self._redirect else self.backoff.next_ms(floor)
