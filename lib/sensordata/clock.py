@@ -74,12 +74,16 @@ def parse(s):
     return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset
 
 
+def unix_now():
+    """Unix seconds by the board's clock (right only once it is synced)."""
+    return int(time.time()) + EPOCH_OFFSET
+
+
 class Clock:
     """The board's idea of now; `synced` is set by whoever set the time (NTP, or the host)."""
+
+    now = staticmethod(unix_now)
 
     def __init__(self, synced=None):
         # On the host the OS clock is right; a board starts unsynced until NTP answers.
         self.synced = (time.gmtime(0)[0] == 1970) if synced is None else synced
-
-    def now(self):
-        return int(time.time()) + EPOCH_OFFSET

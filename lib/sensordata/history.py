@@ -21,7 +21,8 @@ class History:
         self.times = array("L", [0] * size)  # Unix seconds: unsigned, good until 2106
         self.kept = tuple(i for i, f in enumerate(fields) if f[3] == "momentary")
         self.width = len(fields)
-        self.buf = bytearray(size * len(self.kept) * _SLOT)
+        self.stride = len(self.kept) * _SLOT  # bytes per sample
+        self.buf = bytearray(size * self.stride)
         self.next = 0
         self.count = 0
         self.overwritten = 0
@@ -36,7 +37,7 @@ class History:
             self.count += 1
         self.times[i] = t
         buf = self.buf
-        o = i * len(self.kept) * _SLOT
+        o = i * self.stride
         for f in self.kept:
             v = values[f]
             if v is True or v is False:
@@ -57,13 +58,13 @@ class History:
     def _values(self, i):
         out = [None] * self.width
         buf = self.buf
-        o = i * len(self.kept) * _SLOT
+        o = i * self.stride
         for f in self.kept:
             k = buf[o]
             if k == _TRUE or k == _FALSE:
                 out[f] = k == _TRUE
             elif k != _NONE:
-                out[f] = bytes(buf[o + 1 : o + 1 + k]).decode()
+                out[f] = buf[o + 1 : o + 1 + k].decode()
             o += _SLOT
         return out
 

@@ -253,7 +253,7 @@ def _until(when):
     if when is None:
         return 0
     try:
-        left = clock.parse(when) - (int(time.time()) + clock.EPOCH_OFFSET)
+        left = clock.parse(when) - clock.unix_now()
     except clock.BadTime:
         return 0
     return min(max(left, 0), _QUEUED_MAX_S)
