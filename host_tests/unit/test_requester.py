@@ -207,15 +207,21 @@ async def test_field_flags_are_the_flag_attributes_only_not_a_true_value():
     assert got["Id"][5] == ("identity",)
 
 
-async def test_a_queued_request_waits_for_its_when_not_for_the_silence_timeout():
-    from sensordata.clock import Clock, iso
+async def _queued_a_second_ahead(timeout_ms):
+    """A request for a second from now, which the device accepts as queued."""
+    from sensordata.clock import iso, unix_now
 
-    c, r, seen, cb = _start(timeout_ms=100)
-    s = r.request_data(DEV, cb, when=iso(Clock().now() + 1))
+    c, r, seen, cb = _start(timeout_ms=timeout_ms)
+    s = r.request_data(DEV, cb, when=iso(unix_now() + 1))
     await asyncio.sleep_ms(0)
     req = c.take()[0]
     acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
     c.router.dispatch(_answer(_iq_id(req), acc))
+    return c, r, s, seen
+
+
+async def test_a_queued_request_waits_for_its_when_not_for_the_silence_timeout():
+    c, r, s, seen = await _queued_a_second_ahead(timeout_ms=100)
     await asyncio.sleep_ms(400)  # silent, as a queued device is, past timeout_ms
     assert [x[0] for x in seen] == ["queued"] and r.table.in_use() == 1
     started = Element("started", NS, {"seqnr": s.seqnr})
@@ -226,14 +232,7 @@ async def test_a_queued_request_waits_for_its_when_not_for_the_silence_timeout()
 
 
 async def test_a_queued_request_still_ends_in_timeout_when_nothing_comes_after_its_when():
-    from sensordata.clock import Clock, iso
-
-    c, r, seen, cb = _start(timeout_ms=100)
-    s = r.request_data(DEV, cb, when=iso(Clock().now() + 1))
-    await asyncio.sleep_ms(0)
-    req = c.take()[0]
-    acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
-    c.router.dispatch(_answer(_iq_id(req), acc))
+    c, r, s, seen = await _queued_a_second_ahead(timeout_ms=100)
     await asyncio.sleep_ms(2300)
     assert [x[0] for x in seen] == ["queued", "timeout"] and r.table.in_use() == 0
 

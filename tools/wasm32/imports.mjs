@@ -6,21 +6,13 @@
 // This port collects garbage only between top-level calls, so every step is its own call.
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 import fs from "fs";
-import path from "path";
+import { copyTree } from "./fstree.mjs";
 
 const [prelude, tree, ...modules] = process.argv.slice(2);
 const romfs = tree.endsWith(".romfs") ? new Uint8Array(fs.readFileSync(tree)) : undefined;
 const mp = await loadMicroPython({ romfs, heapsize: 1 << 20, linebuffer: true, stdout: (line) => console.log(line) });
 
-function copy(src, dst) {
-  try { mp.FS.mkdir(dst); } catch (e) { /* exists */ }
-  for (const name of fs.readdirSync(src)) {
-    const from = path.join(src, name);
-    if (fs.statSync(from).isDirectory()) copy(from, dst + "/" + name);
-    else mp.FS.writeFile(dst + "/" + name, fs.readFileSync(from));
-  }
-}
-if (!romfs) copy(tree, "/lib");
+if (!romfs) copyTree(mp, tree, "/lib");
 mp.runPython(fs.readFileSync(prelude, "utf8"));
 
 function inUse() {

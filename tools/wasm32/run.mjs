@@ -6,19 +6,12 @@
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 import fs from "fs";
 import path from "path";
+import { copyTree } from "./fstree.mjs";
 
 const [dirs, module, ...args] = process.argv.slice(2);
 const mp = await loadMicroPython({ heapsize: 16 << 20, linebuffer: true, stdout: (line) => console.log(line) });
 
-function copy(src, dst) {
-  try { mp.FS.mkdir(dst); } catch (e) { /* exists */ }
-  for (const name of fs.readdirSync(src)) {
-    const from = path.join(src, name);
-    if (fs.statSync(from).isDirectory()) copy(from, dst + "/" + name);
-    else mp.FS.writeFile(dst + "/" + name, fs.readFileSync(from));
-  }
-}
-for (const dir of dirs.split(":")) copy(dir, "/lib");
+for (const dir of dirs.split(":")) copyTree(mp, dir, "/lib");
 mp.FS.mkdir("/data");
 const argv = args.map((a) => {
   if (!fs.existsSync(a) || !fs.statSync(a).isFile()) return a;
