@@ -166,7 +166,7 @@ class Sensor:
             # (e.g. out of memory): a small <failure>, sent without waiting.
             nodes = self._selected(req)
             nid = nodes[0].id if nodes else ""
-            ts = self.clock.now() if self.clock.synced else None  # no false time, as above
+            ts = self.clock.now() if self.clock.synced else None  # no false time, as _readout
             self.client.send(wire.failure(to, req.seqnr, [(nid, ts, "Internal error")]))
         finally:
             if s.jid == to and s.request is req:
