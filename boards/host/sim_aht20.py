@@ -1,6 +1,7 @@
 """Simulated Aosong AHT20: status byte with busy and calibration flags (the first byte of every
 read), 0xBE initialisation taking 10 ms (reads NACK until then), 0xAC measurement taking
-75 ms (the busy flag stays set until then), CRC over the reply."""
+75 ms (the busy flag stays set until then), CRC over the reply. Only the commands of §5.3,
+Table 9 (0xBE, 0xAC, 0xBA) are taken; 0x71 is the read header, not a command."""
 
 from sim_i2c import SimChip, crc8, nack, now_us, since_us
 from sim_physics import Environment
@@ -55,7 +56,7 @@ class SimAHT20(SimChip):
     def write(self, data, stop):
         self._initialising()
         self._update()
-        if not data or data[0] == 0x71:
+        if not data:
             return
         if data[0] == 0xBE and len(data) == 3:
             self._init_at = now_us()

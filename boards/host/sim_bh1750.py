@@ -1,13 +1,14 @@
 """Simulated ROHM BH1750FVI: power and mode commands, one opcode per write, MTreg, one-time
-measurements taking the typical time for the mode and MTreg, after which the part powers down.
+measurements taking the maximum time for the mode and MTreg, after which the part powers down.
 It has no busy flag: reading early returns the previous count, as the part does."""
 
 from sim_i2c import SimChip, nack, now_us, since_us
 from sim_physics import Environment
 
 DEFAULTS = {"illuminance": 320.0}
-# command -> (typical µs at MTreg 69, count factor); count = lx * 1.2 * MTreg / 69 (* 2 in H2)
-_MODES = {0x10: (120_000, 1), 0x11: (120_000, 2), 0x13: (16_000, 1)}
+# command -> (maximum µs at MTreg 69, p.2: H 180 ms, L 24 ms; count factor); the part may
+# take that long, and a driver must wait for it. count = lx * 1.2 * MTreg / 69 (* 2 in H2)
+_MODES = {0x10: (180_000, 1), 0x11: (180_000, 2), 0x13: (24_000, 1)}
 
 
 class SimBH1750(SimChip):

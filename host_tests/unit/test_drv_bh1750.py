@@ -1,8 +1,12 @@
 # ROHM BH1750 driver against the simulated chip.
+import time
+
+import sim_bh1750
 from drvtest import nacked
 from sim_bh1750 import SimBH1750
 from sim_i2c import SimI2C
 
+from drivers import bh1750
 from drivers.bh1750 import BH1750, probe
 from drivers.errors import SensorError
 
@@ -84,3 +88,56 @@ def test_probe_needs_an_answer():
     bus, _ = setup()
     assert probe(bus, 0x23) == "bh1750"
     assert probe(bus, 0x5C) is None
+
+
+def test_a_one_time_measurement_may_take_the_maximum_180_ms():
+    # p.2, measurement time: H-resolution 120 ms typ., 180 ms max. (at MTreg 69); the part
+    # has no busy flag, so a read before the end gives the previous count (0 after power-on).
+    bus, sim = setup(100.0)
+    bus.writeto(0x23, b"\x01")
+    bus.writeto(0x23, b"\x20")
+    t0 = time.ticks_us()
+    # Poll as a driver would: the new count shows no sooner than 180 ms (a fixed sleep would
+    # make the test depend on the host's load).
+    while bus.readfrom(0x23, 2) == b"\x00\x00":
+        assert time.ticks_diff(time.ticks_us(), t0) < 1_000_000, "never ready"
+        time.sleep_ms(1)
+    assert time.ticks_diff(time.ticks_us(), t0) >= 180_000
+    assert bus.readfrom(0x23, 2) == b"\x00\x78"  # 100 lx * 1.2 = 120 counts
+
+
+class EarlyClock:
+    """Virtual time for the simulated part and the driver's sleeps, each of which ends as
+    early as a millisecond tick lets it (n - 1 ms): the test does not depend on host load."""
+
+    def __init__(self):
+        self.us = 0
+        self._saved = None
+
+    def now_us(self):
+        return self.us
+
+    def since_us(self, t):
+        return self.us - t
+
+    async def sleep_ms(self, ms):
+        self.us += max(ms - 1, 0) * 1000
+
+    def __enter__(self):
+        self._saved = (sim_bh1750.now_us, sim_bh1750.since_us, bh1750.asyncio)
+        sim_bh1750.now_us, sim_bh1750.since_us, bh1750.asyncio = self.now_us, self.since_us, self
+        return self
+
+    def __exit__(self, *exc):
+        sim_bh1750.now_us, sim_bh1750.since_us, bh1750.asyncio = self._saved
+
+
+async def test_the_driver_waits_the_maximum_time_even_when_sleeps_end_early():
+    for mode, mtreg in (("H", 69), ("H2", 254), ("L", 31)):
+        with EarlyClock():
+            bus, sim = setup(100.0)
+            d = BH1750(bus, mode=mode, mtreg=mtreg)
+            await d.read()
+            sim.env.set(illuminance=200.0)
+            lux = (await d.read())[0]
+        assert abs(float(lux) - 200.0) <= 4, (mode, lux)

@@ -1,6 +1,7 @@
 # Bosch BME280/BMP280 driver against the simulated chip; the datasheet's worked example first.
 import time
 
+import sim_bme280
 from sim_bme280 import CAL_TP, SimBME280, SimBMP280
 from sim_i2c import SimI2C
 
@@ -108,15 +109,41 @@ async def test_bme280_driver_refuses_a_bmp280():
         raise AssertionError("no error")
 
 
+class FrozenClock:
+    """The simulated chip's time, moved only by the test: a loaded host cannot let the
+    conversion finish between two reads."""
+
+    def __init__(self):
+        self.us = 0
+        self._saved = None
+
+    def now_us(self):
+        return self.us
+
+    def since_us(self, t):
+        return self.us - t
+
+    def __enter__(self):
+        self._saved = (sim_bme280.now_us, sim_bme280.since_us)
+        sim_bme280.now_us, sim_bme280.since_us = self.now_us, self.since_us
+        return self
+
+    def __exit__(self, *exc):
+        sim_bme280.now_us, sim_bme280.since_us = self._saved
+
+
 def test_a_conversion_takes_time_and_shows_busy_meanwhile():
-    bus, chip = bus_with(SimBME280(0x76))
-    bus.writeto_mem(0x76, 0xF4, b"\x25")  # osrs_t x1, osrs_p x1, forced
-    assert bus.readfrom_mem(0x76, 0xF3, 1)[0] & 0x08
-    assert bus.readfrom_mem(0x76, 0xFA, 3) == b"\x80\x00\x00"  # no result yet
-    time.sleep_ms(10)
-    assert not bus.readfrom_mem(0x76, 0xF3, 1)[0] & 0x08
-    assert bus.readfrom_mem(0x76, 0xFA, 3) != b"\x80\x00\x00"
-    assert chip.conversions == 1
+    with FrozenClock() as clock:
+        bus, chip = bus_with(SimBME280(0x76))
+        clock.us += 2000  # the NVM copy after power-on
+        bus.writeto_mem(0x76, 0xF4, b"\x25")  # osrs_t x1, osrs_p x1, forced
+        clock.us += 1000  # well inside the conversion
+        assert bus.readfrom_mem(0x76, 0xF3, 1)[0] & 0x08
+        assert bus.readfrom_mem(0x76, 0xFA, 3) == b"\x80\x00\x00"  # no result yet
+        clock.us += 9300  # past the maximum for these settings (§9.1: 9.3 ms)
+        assert not bus.readfrom_mem(0x76, 0xF3, 1)[0] & 0x08
+        assert bus.readfrom_mem(0x76, 0xFA, 3) != b"\x80\x00\x00"
+        assert chip.conversions == 1
 
 
 def test_soft_reset_copies_the_nvm_for_2_ms_with_im_update_set():
@@ -205,3 +232,62 @@ async def test_driver_reinitialises_when_the_chip_comes_back():
     chip.env.set(temperature=31.0)
     assert (await d.read())[0] == "31.00"
     assert d._ready
+
+
+async def test_a_raw_temperature_equal_to_the_reset_value_is_a_reading():
+    # 0x80000 is the data registers' reset value (§5.3) and also a valid ADC word: with
+    # the datasheet's calibration it is 26.46 °C, an ordinary room temperature.
+    sim = SimBME280(0x76)
+    t = sim.t_fine(0x80000) / 5120.0
+    sim.env.set(temperature=t)
+    assert sim.raw_values()[0] == 0x80000
+    bus = SimI2C(sim)
+    assert (await BME280(bus, 0x76).read())[0] == "26.46"
+
+
+async def test_a_reset_during_the_conversion_is_an_error_not_a_reading():
+    import asyncio
+
+    bus, chip = bus_with(SimBME280(0x76))
+    d = BME280(bus, 0x76)
+    await d.read()
+
+    async def glitch():
+        await asyncio.sleep_ms(1)
+        chip.power_on()  # a supply dip: registers back to their reset values (§5.3)
+
+    task = asyncio.create_task(glitch())
+    e = await expect_error(d.read())
+    await task
+    assert isinstance(e, SensorError) and "no conversion result" in str(e), e
+
+
+async def expect_error(coro):
+    try:
+        await coro
+    except Exception as e:  # noqa: BLE001 - the test inspects what came out
+        return e
+    raise AssertionError("no error")
+
+
+async def test_skipped_humidity_is_published_as_missing():
+    # §3.5: osrs_h = 0 skips the humidity measurement (output 0x8000).
+    bus, _ = bus_with(SimBME280(0x76, {"temperature": 20.0}))
+    t, h, p, _, _ = await BME280(bus, 0x76, osrs_h=0).read()
+    assert t == "20.00" and h is None and p is not None
+
+
+async def test_skipped_pressure_is_published_as_missing():
+    # §3.5: osrs_p = 0 skips the pressure measurement (output 0x80000).
+    bus, _ = bus_with(SimBMP280(0x76, {"temperature": 20.0}))
+    assert await BMP280(bus, 0x76, osrs_p=0).read() == ("20.00", None, "BMP280", "0x76")
+
+
+def test_skipping_temperature_or_an_unknown_oversampling_code_is_refused():
+    # Temperature gives t_fine, which pressure and humidity need (§4.2.3); codes are 0..7.
+    for kw in ({"osrs_t": 0}, {"osrs_p": 8}, {"osrs_h": -1}):
+        try:
+            BME280(None, 0x76, **kw)
+        except ValueError:
+            continue
+        raise AssertionError("accepted %r" % kw)

@@ -17,7 +17,6 @@ from drivers.crc8 import crc8
 from drivers.errors import ETIMEDOUT, BusyError, CRCError, SensorError, measured
 from drivers.fixed import fixed
 
-_CMD_STATUS = const(0x71)
 _STATUS_BUSY = const(0x80)
 _STATUS_CAL = const(0x08)
 _INIT = b"\xbe\x08\x00"
@@ -63,8 +62,8 @@ class AHT20:
         self._ready = False
 
     def _status(self):
-        self._one[0] = _CMD_STATUS
-        self._i2c.writeto(self.address, self._one)
+        # The datasheet's "send 0x71" is the read header (0x38 << 1 | 1), not a command:
+        # Table 9 has none; the first byte of any read is the status (§5.4).
         self._i2c.readfrom_into(self.address, self._one)
         return self._one[0]
 

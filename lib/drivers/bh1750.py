@@ -22,8 +22,8 @@ _RESET = const(0x07)
 _MTREG_HI = const(0x40)
 _MTREG_LO = const(0x60)
 _MTREG_DEFAULT = const(69)
-# mode -> (one-time command, max ms at MTreg 69, lux divisor factor); lx = count / 1.2 * 69 /
-# MTreg, halved in H2 mode.
+# mode -> (one-time command, max ms at MTreg 69 (p.2: H 180, L 24), lux divisor factor);
+# lx = count / 1.2 * 69 / MTreg, halved in H2 mode.
 _MODES = {"H": (0x20, 180, 1), "H2": (0x21, 180, 2), "L": (0x23, 24, 1)}
 
 
@@ -55,7 +55,9 @@ class BH1750:
         self.mode = mode
         self._cmd, wait, self._half = _MODES[mode]
         self._mtreg = mtreg
-        self._wait_ms = (wait * mtreg + _MTREG_DEFAULT - 1) // _MTREG_DEFAULT
+        # The maximum time, scaled by MTreg, in whole ms, plus one: sleep_ms counts ticks and
+        # may end 1 ms early, and with no busy flag an early read gets the previous count.
+        self._wait_ms = (wait * mtreg + _MTREG_DEFAULT - 1) // _MTREG_DEFAULT + 1
         self._den = 6 * mtreg * self._half
         # Decimals: the digit where one count lies (L mode counts in steps of 4 lx).
         step_mlx = 4000 if mode == "L" else 1000 * 5 * _MTREG_DEFAULT // self._den

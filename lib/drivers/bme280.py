@@ -30,10 +30,11 @@ _RESET_WORD = const(0xB6)
 _STATUS_MEASURING = const(0x08)
 _STATUS_IM_UPDATE = const(0x01)
 _MODE_FORCED = const(0x01)
-_SKIPPED = const(0x80000)  # data register reset value: no conversion has completed
+_SKIPPED = const(0x80000)  # T/P word when skipped, and its reset value (§5.4.5, §5.3)
+_OSRS = const(0xFC)  # ctrl_meas osrs_t and osrs_p bits; 0 after a reset (§5.4.5)
 _BUSY_POLLS = const(10)
 POWER_UP_MS = const(2)  # start-up time, Table 1
-_OS_FACTOR = (0, 1, 2, 4, 8, 16)  # osrs_x code -> oversampling factor (Table 20)
+_OS_FACTOR = (0, 1, 2, 4, 8, 16, 16, 16)  # osrs_x code -> factor; 101 and others: x16 (§5.4.5)
 
 
 def probe(i2c, address):
@@ -63,6 +64,10 @@ class BME280:
     HUMIDITY = True
 
     def __init__(self, i2c, address=0x76, osrs_t=1, osrs_p=1, osrs_h=1):
+        # Codes 0..7, 0 skipping the measurement; temperature gives the t_fine that pressure
+        # and humidity are compensated with (§4.2.3), so it cannot be skipped.
+        if not (1 <= osrs_t <= 7 and 0 <= osrs_p <= 7 and 0 <= osrs_h <= 7):
+            raise ValueError("osrs_t must be 1..7, osrs_p and osrs_h 0..7")
         self._i2c = i2c
         self.address = address
         self._buf = bytearray(26)
@@ -70,6 +75,7 @@ class BME280:
         self._one = mv[:1]
         self._data = mv[: 8 if self.HUMIDITY else 6]
         self._osrs_h = osrs_h if self.HUMIDITY else 0
+        self._osrs_p = osrs_p
         self._ctrl = (osrs_t << 5) | (osrs_p << 2) | _MODE_FORCED
         # Maximum measurement time, BME280 datasheet §9.1 (µs), rounded up to whole ms.
         us = 1250 + 2300 * _OS_FACTOR[osrs_t]
@@ -131,7 +137,7 @@ class BME280:
         raise BusyError(ETIMEDOUT, "%s at 0x%02x: %s never ends" % (self.CHIP, a, what))
 
     async def measure(self):
-        """One forced conversion: (T in 0.01 °C, P in Pa/256, RH in %/1024 or None)."""
+        """One forced conversion: (T in 0.01 °C, P in Pa/256 or None, RH in %/1024 or None)."""
         i2c, a, one = self._i2c, self.address, self._one
         if self._osrs_h:
             one[0] = self._osrs_h  # takes effect with the next ctrl_meas write (§5.4.3)
@@ -145,9 +151,13 @@ class BME280:
         adc_p = (d[0] << 12) | (d[1] << 4) | (d[2] >> 4)
         adc_t = (d[3] << 12) | (d[4] << 4) | (d[5] >> 4)
         if adc_t == _SKIPPED:
-            raise SensorError(ENODEV, "%s at 0x%02x: no conversion result" % (self.CHIP, a))
+            # Also a valid reading (26.46 °C with the datasheet's calibration): only a chip
+            # reset since the trigger (ctrl_meas back to 0) makes it the reset value.
+            i2c.readfrom_mem_into(a, _REG_CTRL_MEAS, one)
+            if one[0] & _OSRS != self._ctrl & _OSRS:
+                raise SensorError(ENODEV, "%s at 0x%02x: no conversion result" % (self.CHIP, a))
         t = self.compensate_t(adc_t)
-        p = self.compensate_p(adc_p)
+        p = self.compensate_p(adc_p) if self._osrs_p else None
         h = self.compensate_h((d[6] << 8) | d[7]) if self._osrs_h else None
         return t, p, h
 
@@ -192,15 +202,12 @@ class BME280:
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""
         t, p, h = await measured(self)
+        t = fixed(t, 100, 2)
+        p = None if p is None else fixed(p, 25600, 2)  # None: skipped (osrs_p = 0)
         if self.HUMIDITY:
-            return (
-                fixed(t, 100, 2),
-                fixed(h, 1024, 2),
-                fixed(p, 25600, 2),
-                self.CHIP,
-                self._addr_str,
-            )
-        return fixed(t, 100, 2), fixed(p, 25600, 2), self.CHIP, self._addr_str
+            h = None if h is None else fixed(h, 1024, 2)
+            return t, h, p, self.CHIP, self._addr_str
+        return t, p, self.CHIP, self._addr_str
 
 
 class BMP280(BME280):
