@@ -38,6 +38,7 @@ class EarlySleeps:
     def __init__(self, *modules):
         self._modules = modules
         self._saved = []  # (module, its asyncio)
+        self.slept = []  # each sleep asked for, in ms
 
     def __enter__(self):
         for m in self._modules:
@@ -49,6 +50,6 @@ class EarlySleeps:
         for m, saved in self._saved:
             m.asyncio = saved
 
-    @staticmethod
-    async def sleep_ms(ms):
+    async def sleep_ms(self, ms):
+        self.slept.append(ms)
         time.sleep_us(max(ms - 1, 0) * 1000)  # sleep_us is exact; sleep_ms counts ticks too
