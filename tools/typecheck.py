@@ -10,9 +10,11 @@ checked as the device has them.
 Fully checked (bodies of unannotated functions too): lib/drivers and every board. Files that
 import a port module (machine, esp32, network, ...) are checked for wrong calls and names
 (call-arg, arg-type, attr-defined, name-defined, ...), without mypy's inference complaints
-about their own variables. Other modules are parsed and their types used, but their own
-errors are not reported: this is a check of the calls into the port, not a type audit of the
-protocol code. Each board is a separate run
+about their own variables. A module handed a port object imports its type under
+`if _MYPY:` (`_MYPY = const(0)`: only mypy takes it as true) and annotates the attribute
+(`self.wlan: network.WLAN = wlan`), so the calls on it are checked too. Other modules are
+parsed and their types used, but their own errors are not reported: this is a check of the
+calls into the port, not a type audit of the protocol code. Each board is a separate run
 because they all define the module `board`; lib/ and firmware/ are checked with the
 ESP32-DevKitC board on the path. Exit status 1 on any error.
 """
@@ -35,10 +37,10 @@ _IMPORTS_PORT = re.compile(r"^\s*(import|from)\s+(%s)\b" % PORT_MODULES, re.M)
 DEFAULT_BOARD = "esp32_devkitc"
 
 
-def module_name(path):
+def module_name(path, root=ROOT):
     """The import name of a board-side source file."""
     for top in ("lib", "firmware"):
-        base = ROOT / top
+        base = root / top
         if base in path.parents:
             parts = list(path.relative_to(base).with_suffix("").parts)
             if parts[-1] == "__init__":
@@ -57,12 +59,18 @@ INFERENCE_CODES = (
 
 def config_text(strict, full):
     # Errors are reported only in strict modules; the stubs' own errors never.
-    lines = ["[mypy]", "check_untyped_defs = True", "ignore_errors = True", ""]
-    if strict:
-        lines += ["[mypy-%s]" % ",".join(sorted(strict)), "ignore_errors = False", ""]
+    # `if _MYPY: import machine` gives a module the port's types for objects it is handed.
+    lines = ["[mypy]", "check_untyped_defs = True", "ignore_errors = True", "always_true = _MYPY"]
+    lines.append("")
+    # One section per module: mypy takes a module's options from one section only, so a
+    # second section naming it would drop the `ignore_errors = False` of the first.
     partial = sorted(set(strict) - set(full))
+    whole = sorted(set(strict) - set(partial))
+    if whole:
+        lines += ["[mypy-%s]" % ",".join(whole), "ignore_errors = False", ""]
     if partial:
-        lines += ["[mypy-%s]" % ",".join(partial), "disable_error_code = " + INFERENCE_CODES, ""]
+        lines += ["[mypy-%s]" % ",".join(partial), "ignore_errors = False"]
+        lines += ["disable_error_code = " + INFERENCE_CODES, ""]
     return "\n".join(lines)
 
 
@@ -91,44 +99,46 @@ def stub_dir(out):
     return out
 
 
-def mypy(targets, mypy_path, config):
+def mypy(targets, mypy_path, config, root=ROOT):
     exe = Path(sys.executable).parent / "mypy"
     cmd = [str(exe) if exe.exists() else "mypy", "--config-file", str(config)]
     cmd += ["--custom-typeshed-dir", str(site_packages()), "--python-version", "3.11"]
-    cmd += ["--no-error-summary", "--hide-error-context", "--cache-dir", str(ROOT / ".mypy_cache")]
+    cmd += ["--no-error-summary", "--hide-error-context", "--cache-dir", str(root / ".mypy_cache")]
     env = {"MYPYPATH": ":".join(str(p) for p in mypy_path), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(cmd + [str(t) for t in targets], capture_output=True, text=True, env=env)
+    # Paths relative to the checked tree, so errors read "lib/thing/wifi.py:12: error: ...".
+    targets = [str(Path(t).relative_to(root)) for t in targets]
+    proc = subprocess.run(cmd + targets, capture_output=True, text=True, env=env, cwd=root)
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def main():
-    build = ROOT / "build" / "typecheck"
+def main(root=ROOT):
+    build = root / "build" / "typecheck"
     stubs = stub_dir(build / "stubs")
-    sources = [p for top in ("lib", "firmware") for p in sorted((ROOT / top).rglob("*.py"))]
+    sources = [p for top in ("lib", "firmware") for p in sorted((root / top).rglob("*.py"))]
     boards = [
         b
-        for b in sorted((ROOT / "boards").iterdir())
+        for b in sorted((root / "boards").iterdir())
         if b.is_dir() and b.name not in HOST_ONLY and (b / "board.py").exists()
     ]
     strict = {"board"}
     full = {"board"}
     for path in sources:
-        rel = path.relative_to(ROOT).as_posix()
+        rel = path.relative_to(root).as_posix()
         if rel.startswith("lib/drivers/"):
-            full.add(module_name(path))
+            full.add(module_name(path, root))
         if rel.startswith("lib/drivers/") or _IMPORTS_PORT.search(path.read_text()):
-            strict.add(module_name(path))
+            strict.add(module_name(path, root))
     config = build / "mypy.ini"
     config.write_text(config_text(strict, full))
-    default_board = ROOT / "boards" / DEFAULT_BOARD
-    runs = [("lib+firmware", [p for p in sources], [ROOT / "lib", default_board, stubs])]
+    default_board = root / "boards" / DEFAULT_BOARD
+    runs = [("lib+firmware", [p for p in sources], [root / "lib", default_board, stubs])]
     for board in boards:
-        runs.append(("boards/" + board.name, [board / "board.py"], [ROOT / "lib", board, stubs]))
+        runs.append(("boards/" + board.name, [board / "board.py"], [root / "lib", board, stubs]))
     errors = 0
     for _name, targets, path in runs:
         if not targets:
             continue
-        code, out = mypy(targets, path, config)
+        code, out = mypy(targets, path, config, root)
         lines = [ln for ln in out.splitlines() if ln.strip()]
         if code:
             errors += max(1, sum(": error:" in ln for ln in lines))

@@ -24,6 +24,14 @@ LED_PIN = None
 EXPECTED = ("bme280-76", "sht4x-44")
 ADC1_GPIOS = (32, 33, 34, 35, 36, 39)  # GPIO37/38 are not brought out on a WROOM-32
 ADC2_GPIOS = (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)
+I2C_PINS = {SCL: "the I2C SCL", SDA: "the I2C SDA"}
+# Pins a status LED must not take: GPIO6-11 run the module's SPI flash (ESP32-WROOM-32
+# datasheet, pin definitions: driving one crashes the chip), GPIO34-39 are input only (ESP32
+# datasheet, table "Pin Description"), GPIO1/3 are UART0 with the REPL.
+RESERVED = dict(I2C_PINS)
+RESERVED.update({0: "the BOOT button", 1: "the REPL's UART", 3: "the REPL's UART"})
+RESERVED.update((g, "the SPI flash") for g in range(6, 12))
+RESERVED.update((g, "input only") for g in range(34, 40))
 
 
 def check_adc_pin(pin):
@@ -34,6 +42,7 @@ def check_adc_pin(pin):
             "use an ADC1 pin (GPIO32-36, 39)" % pin
         )
     esp32board.require_adc1(pin, ADC1_GPIOS, CHIP)
+    esp32board.require_free(pin, I2C_PINS, "adc")
 
 
 def buses(config):
@@ -45,4 +54,8 @@ def nodes(config):
 
 
 def led(config):
-    return esp32board.pin_led(config.get("led_pin", LED_PIN))
+    pin = config.get("led_pin", LED_PIN)
+    if pin is not None:
+        used = esp32board.pins_in_use(config, ADC_CHANNELS, RESERVED)
+        esp32board.require_free(pin, used, "led_pin")
+    return esp32board.pin_led(pin)

@@ -20,8 +20,15 @@ SDA = 4
 FREQ = 400_000
 ADC_CHANNELS = ({"pin": 3, "atten": 3, "divider": (2, 1), "full_scale_mv": 2500},)
 LED_PIN = 8
-ADC1_GPIOS = (0, 1, 2, 3, 4)  # ADC1_CH0-4; ADC2 (GPIO5) is unusable (errata)
+ADC1_GPIOS = (0, 1, 2, 3, 4)  # ADC1_CH0-4 (GPIO4 is SDA here); ADC2 (GPIO5) is unusable (errata)
 EXPECTED = ("sht4x-44", "scd4x-62")
+I2C_PINS = {SCL: "the I2C SCL", SDA: "the I2C SDA"}
+# Pins a status LED must not take: GPIO12-17 run the SPI flash (ESP32-C3 datasheet, pin
+# overview), GPIO20/21 are UART0 and GPIO18/19 USB, the two ports the REPL is on.
+RESERVED = dict(I2C_PINS)
+RESERVED.update({9: "the BOOT button", 18: "USB", 19: "USB"})
+RESERVED.update({20: "the REPL's UART", 21: "the REPL's UART"})
+RESERVED.update((g, "the SPI flash") for g in range(12, 18))
 
 
 def buses(config):
@@ -30,6 +37,7 @@ def buses(config):
 
 def check_adc_pin(pin):
     esp32board.require_adc1(pin, ADC1_GPIOS, CHIP)
+    esp32board.require_free(pin, I2C_PINS, "adc")
 
 
 def nodes(config):
@@ -37,4 +45,6 @@ def nodes(config):
 
 
 def led(config):
-    return esp32board.RGBStatus(config.get("led_pin", LED_PIN))
+    pin = config.get("led_pin", LED_PIN)
+    esp32board.require_free(pin, esp32board.pins_in_use(config, ADC_CHANNELS, RESERVED), "led_pin")
+    return esp32board.RGBStatus(pin)

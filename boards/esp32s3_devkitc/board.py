@@ -21,6 +21,14 @@ FREQ = 400_000
 ADC_CHANNELS = ({"pin": 1, "atten": 3, "divider": (2, 1), "full_scale_mv": 3100},)
 LED_PIN = 48
 ADC1_GPIOS = tuple(range(1, 11))  # ADC1_CH0-9; ADC2 is GPIO11-20
+I2C_PINS = {SCL: "the I2C SCL", SDA: "the I2C SDA"}
+# Pins a status LED must not take: GPIO26-32 run the module's SPI flash and PSRAM
+# (ESP32-S3-WROOM-1 datasheet, pin definitions), GPIO43/44 are UART0 and GPIO19/20 USB, the
+# two ports the REPL is on.
+RESERVED = dict(I2C_PINS)
+RESERVED.update({0: "the BOOT button", 19: "USB", 20: "USB"})
+RESERVED.update({43: "the REPL's UART", 44: "the REPL's UART"})
+RESERVED.update((g, "the SPI flash") for g in range(26, 33))
 EXPECTED = ("bme280-76", "sht4x-44", "bh1750-23")
 
 
@@ -30,6 +38,7 @@ def buses(config):
 
 def check_adc_pin(pin):
     esp32board.require_adc1(pin, ADC1_GPIOS, CHIP)
+    esp32board.require_free(pin, I2C_PINS, "adc")
 
 
 def nodes(config):
@@ -37,4 +46,6 @@ def nodes(config):
 
 
 def led(config):
-    return esp32board.RGBStatus(config.get("led_pin", LED_PIN))
+    pin = config.get("led_pin", LED_PIN)
+    esp32board.require_free(pin, esp32board.pins_in_use(config, ADC_CHANNELS, RESERVED), "led_pin")
+    return esp32board.RGBStatus(pin)

@@ -119,7 +119,7 @@ async def test_s3_uses_the_calibrated_mcu_sensor_and_rgb_led():
 
 
 def test_s3_and_c3_refuse_adc_pins_outside_adc1_before_touching_hardware():
-    for name, good, bad in (("esp32s3_devkitc", 10, 11), ("esp32c3", 4, 5)):
+    for name, good, bad in (("esp32s3_devkitc", 10, 11), ("esp32c3", 3, 5)):
         board = load(name)
         del CALLS[:]
         try:
@@ -163,3 +163,52 @@ def test_c3_board_pins():
     assert [nid for nid, _ in board.nodes({})] == ["sht4x-44", "bme280-76", "adc-3", "mcu"]
     assert ("I2C", 0, 5, 4, 400_000) in CALLS
     assert board.CHIP == "ESP32-C3"
+
+
+def test_an_adc_channel_on_an_i2c_pin_is_refused_before_touching_hardware():
+    # Making an ADC on SDA or SCL would take the pin from the I2C bus.
+    for name, pin in (("esp32c3", 4), ("esp32s3_devkitc", 8), ("esp32s3_devkitc", 9)):
+        board = load(name)
+        del CALLS[:]
+        try:
+            board.nodes({"adc": [{"pin": pin}]})
+        except ConfigError as e:
+            assert "GPIO%d" % pin in str(e) and "I2C" in str(e), e
+        else:
+            raise AssertionError("%s accepted an ADC on its I2C pin GPIO%d" % (name, pin))
+        assert not CALLS
+        del sys.modules["board"]
+        sys.path.pop(0)
+
+
+def test_a_status_led_on_a_pin_the_board_already_uses_is_refused():
+    # Flash pins crash the chip; the REPL's UART, the BOOT button, the I2C bus and the ADC
+    # channels would stop doing their job.
+    cases = (
+        ("esp32_devkitc", (6, 11, 1, 3, 0, 21, 22, 34, 36)),
+        ("esp32s3_devkitc", (26, 32, 43, 44, 19, 0, 8, 9, 1)),
+        ("esp32c3", (12, 17, 20, 21, 18, 9, 4, 5, 3)),
+    )
+    for name, pins in cases:
+        board = load(name)
+        for pin in pins:
+            del CALLS[:]
+            try:
+                board.led({"led_pin": pin})
+            except ConfigError as e:
+                assert "GPIO%d" % pin in str(e), e
+            else:
+                raise AssertionError("%s accepted led_pin %d" % (name, pin))
+            assert not CALLS
+        del sys.modules["board"]
+        sys.path.pop(0)
+
+
+def test_a_status_led_on_a_free_pin_is_made():
+    for name, pin in (("esp32_devkitc", 2), ("esp32s3_devkitc", 38), ("esp32c3", 8)):
+        board = load(name)
+        del CALLS[:]
+        assert board.led({"led_pin": pin}) is not None
+        assert ("Pin", pin) in CALLS
+        del sys.modules["board"]
+        sys.path.pop(0)

@@ -153,3 +153,23 @@ def test_a_password_of_the_wrong_type_is_not_echoed():
 def test_the_fields_budget_is_checked_against_the_default_output_buffer_too():
     _one(check(_with(sensor={"fields_budget": 16384})), "sensor.fields_budget")
     assert check(_with(sensor={"fields_budget": 4096})) == []
+
+
+def _board(**changes):
+    return _with(
+        board="esp32_devkitc", wifi={"ssid": "home", "password": "secret-wifi"}, **changes
+    )
+
+
+def test_the_watchdog_outlasts_the_clients_longest_wait_before_a_retry():
+    # Offline longer than offline_s resets the board, and the client then tries at once: a
+    # shorter offline_s would undo the wait that keeps a misconfigured board (wrong password)
+    # from hammering its server.
+    assert check(_board()) == []
+    _one(check(_board(watchdog={"offline_s": 300})), "watchdog.offline_s")  # 600 s by default
+    _one(check(_board(x_retry_permanent_s=3600)), "watchdog.offline_s")  # 1800 s by default
+    _one(check(_board(watchdog={"offline_s": 900}, x_backoff_cap_s=900)), "watchdog.offline_s")
+    assert check(_board(watchdog={"offline_s": 300}, x_retry_permanent_s=120)) == []
+    assert check(_board(watchdog=False, x_retry_permanent_s=86400)) == []
+    assert check(_board(watchdog={"enabled": False}, x_retry_permanent_s=86400)) == []
+    assert check(_with(x_retry_permanent_s=86400)) == []  # the host board has no watchdog

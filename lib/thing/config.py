@@ -146,6 +146,24 @@ def _section(cfg, name, spec, problems):
     return sec
 
 
+def _check_offline(wd, x, problems):
+    # A board offline for offline_s is reset and its client tries again at once: a shorter
+    # limit would cut short the client's wait (after a wrong password, say) and retry that
+    # often. Defaults: the firmware's and xmpp.options'.
+    off = wd.get("offline_s", 1800)
+    wait = 0
+    for key, default in (("retry_permanent_s", 600), ("backoff_cap_s", 120)):
+        v = x.get(key)
+        v = default if v is None else v
+        if isinstance(v, int) and v > wait:
+            wait, longest = v, key
+    if isinstance(off, int) and wait and off <= wait:
+        problems.append(
+            "watchdog.offline_s: %d s must be more than xmpp.%s (%d s), or the watchdog "
+            "resets the board before the client tries again" % (off, longest, wait)
+        )
+
+
 def check(cfg, on_board=True):
     """Every problem with `cfg`, as a list of sentences; empty when it is usable."""
     if not isinstance(cfg, dict):
@@ -211,12 +229,15 @@ def check(cfg, on_board=True):
             problems.append("ntp: empty host name")
     elif ntp is not None:
         _section(cfg, "ntp", _NTP, problems)
+    wd = {}
     if cfg.get("watchdog") not in (None, False):
         wd = _section(cfg, "watchdog", _WATCHDOG, problems)
         wd_s = wd.get("timeout_s")
         ntp_s = ntp.get("timeout_s") if isinstance(ntp, dict) else None
         if isinstance(wd_s, int) and isinstance(ntp_s, int) and wd_s < 3 * ntp_s:
             problems.append("watchdog.timeout_s: must be at least 3 times ntp.timeout_s")
+    if board not in (None, "host") and cfg.get("watchdog") is not False and wd.get("enabled", 1):
+        _check_offline(wd, x, problems)
     led = cfg.get("led_pin")
     if led is not None and (
         isinstance(led, bool) or not isinstance(led, int) or not 0 <= led <= 48

@@ -59,6 +59,22 @@ def require_adc1(pin, adc1_gpios, chip):
         )
 
 
+def pins_in_use(config, adc_channels, roles):
+    """{GPIO: role} of the pins a LED must not take: the board's own (`roles`: flash, UART,
+    BOOT button, I2C) and those of the ADC channels."""
+    used = dict(roles)
+    for entry in config.get("adc") or adc_channels:
+        used[entry["pin"]] = "an ADC channel"
+    return used
+
+
+def require_free(pin, used, what):
+    """Refuse `pin` for `what` when `used` ({GPIO: role}) gives it a role already."""
+    role = used.get(pin)
+    if role is not None:
+        raise ConfigError("%s: GPIO%d is %s on this board; use another pin" % (what, pin, role))
+
+
 def pin_led(pin):
     """A plain LED on `pin`, or None when the board has none."""
     if pin is None:

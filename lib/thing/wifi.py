@@ -24,6 +24,12 @@ from micropython import const
 from xmpp.backoff import Backoff
 from xmpp.ticks import since
 
+# mypy alone reads this as true (tools/typecheck.py): the calls on the WLAN handed in are then
+# checked against the ESP32 port's own; the compiler drops the block.
+_MYPY = const(0)
+if _MYPY:
+    import network
+
 # network.STAT_* of the ESP32 port (ports/esp32/network_wlan.c): values from 1000 up are
 # MicroPython's own; below that the ESP-IDF disconnect reason (wifi_err_reason_t) is passed
 # through as is.
@@ -90,7 +96,7 @@ class Wifi:
         reconnects=2,
         settle_ms=10_000,
     ):
-        self.wlan = wlan
+        self.wlan: network.WLAN = wlan
         self.ssid = ssid
         self.password = password
         self.log = log
