@@ -74,14 +74,17 @@ async def test_run_resyncs_every_period():
     ts, _, ntp, _ = make(period_s=0)
     ts.period_ms = 5
     task = asyncio.create_task(ts.run())
-    await asyncio.sleep_ms(40)
+    for _ in range(500):  # waits for the syncs, not for a time a loaded host may overrun
+        if len(ntp.calls) >= 3:
+            break
+        await asyncio.sleep_ms(10)
     task.cancel()
     assert len(ntp.calls) >= 3
 
 
 async def test_wait_returns_at_once_for_a_clock_already_set():
     ts, _, ntp, _ = make(synced=True)
-    await asyncio.wait_for_ms(ts.wait(), 50)
+    await asyncio.wait_for_ms(ts.wait(), 1000)
     assert ntp.calls == []
 
 
