@@ -41,7 +41,9 @@ bench: $(STAMP) system compile
 	@WITH_VALGRIND=1 tools/install-system
 	$(BIN)/python tools/bench.py
 
-demo: $(STAMP) system compile
+# The demo needs Prosody and openssl only, not the tests' ejabberd.
+demo: $(STAMP) compile
+	@WITH_EJABBERD=0 tools/install-system
 	$(BIN)/python tools/demo.py
 
 clean:
@@ -51,7 +53,7 @@ clean:
 #   make flash PORT=/dev/ttyUSB0 CHIP=esp32 FIRMWARE=ESP32_GENERIC-v1.25.0.bin
 #   make deploy PORT=/dev/ttyUSB0 BOARD=esp32_devkitc [DEPLOY_ARGS=--dry-run]
 #   make deploy-config PORT=/dev/ttyUSB0 CONFIG=my.json [CA=ca.pem]
-#   make provision OUT=my.json [PROVISION_ARGS="--board esp32_devkitc --jid ..."]
+#   make provision OUT=$HOME/thing1/config.json [PROVISION_ARGS="--board esp32_devkitc --jid ..."]
 # PORT is the serial device (/dev/ttyUSB0, /dev/ttyACM0, COM3); deploy and deploy-config also
 # take auto or id:SERIAL (see mpremote connect list), not mpremote's a0/u0 shortcuts.
 PORT ?=

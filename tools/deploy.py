@@ -23,7 +23,8 @@ sent or on --dry-run, unless --no-reset.
 
 The config: checked with lib/thing/config.py (the board's own checker) first, written as
 /config.json, with the CA it names (xmpp.ca, beside the config file, or --ca) converted
-from PEM to DER, the only form mbedTLS on the board accepts.
+from PEM to DER, the only form mbedTLS on the board accepts. Its --dry-run reads nothing
+from the board: it checks the config and prints the commands, with or without a board.
 
 PORT is what `mpremote connect` takes: a serial device (/dev/ttyUSB0, /dev/ttyACM0, COM3),
 `auto` (the first USB serial port) or `id:SERIAL` (`mpremote connect list` shows them);
@@ -392,7 +393,8 @@ _SHORTCUTS = {
 }
 
 
-def connect(port, run=subprocess.run):
+def connect(port, run=subprocess.run, present=True):
+    """The board on PORT; present=False: one that need not be plugged in (nothing is read)."""
     if not port:
         raise DeployError("PORT is missing: the board's serial port, e.g. PORT=/dev/ttyUSB0")
     if port.startswith("dir:"):
@@ -400,7 +402,7 @@ def connect(port, run=subprocess.run):
     if port in _SHORTCUTS:
         raise DeployError("%s is mpremote's shortcut, not a port: give PORT=%s"
                           % (port, _SHORTCUTS[port]))  # fmt: skip
-    if port.startswith("/") and not Path(port).exists():
+    if present and port.startswith("/") and not Path(port).exists():
         raise DeployError("no serial port %s: is the board plugged in?" % port)
     return SerialBoard(port, run)
 
@@ -594,7 +596,8 @@ def main(argv=None, run=subprocess.run):
             return 0
         if args.board == "" or args.config == "":
             raise DeployError("%s is missing" % ("BOARD" if args.board == "" else "CONFIG"))
-        dev = connect(args.port, run)
+        # A config's dry run reads nothing from the board: it may be unplugged.
+        dev = connect(args.port, run, present=not (args.config and args.dry_run))
         if args.config:
             deploy_config(dev, args.config, args.ca, args.dry_run, not args.no_reset)
         else:

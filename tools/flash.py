@@ -106,12 +106,28 @@ def main(argv=None):
     ap.add_argument("--no-erase", action="store_true", help="write without erasing first")
     ap.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     args = ap.parse_args(argv)
+    # Every problem at once: a bare `make flash` learns all it has to give in one go.
+    problems = []
+    chip = size = port = None
     try:
         chip = check_chip(args.chip)
-        size = check_image(args.firmware, chip)
+    except FlashError as e:
+        problems.append(e)
+    try:
+        if chip or not args.firmware:
+            size = check_image(args.firmware, chip)
+    except FlashError as e:
+        problems.append(e)
+    try:
         port = args.port if args.dry_run and args.port else check_port(args.port)
     except FlashError as e:
-        print("flash: %s" % e, file=sys.stderr)
+        problems.append(e)
+    if problems:
+        for e in problems:
+            print("flash: %s" % e, file=sys.stderr)
+        if not (args.port and args.chip and args.firmware):
+            print("flash: e.g. make flash PORT=/dev/ttyUSB0 CHIP=esp32"
+                  " FIRMWARE=ESP32_GENERIC-v1.25.0.bin", file=sys.stderr)  # fmt: skip
         return 2
     cmds = commands(port, chip, args.firmware, args.baud, not args.no_erase)
     print(

@@ -37,7 +37,7 @@ QUESTIONS = (
     ("jid", "The board's XMPP account (JID), e.g. dev@example.org", False, None),
     ("password", "Its XMPP password", True, "XMPP_PASSWORD"),
     ("server", "XMPP server host[:port] (empty: the JID's domain)", False, None),
-    ("ca", "CA certificate of the server (PEM or DER file; empty for none)", False, None),
+    ("ca", "CA certificate of the server (PEM or DER file)", False, None),
     ("allow", "Who may read the sensors (bare JIDs, comma-separated)", False, None),
 )
 
@@ -95,7 +95,12 @@ def build(answers, ca_name="ca.der"):
 def check(cfg, answers):
     """Every problem: the board's checker's sentences, then the tool's own."""
     board = cfg.get("board")
-    problems = thing_config.check(cfg, on_board=board != "host")
+    problems = []
+    for p in thing_config.check(cfg, on_board=board != "host"):
+        if p.startswith("xmpp.ca: missing"):  # the checker's words name the DER the board reads
+            p = "xmpp.ca: missing: give --ca (PEM or DER; --tls plain for a lab server only)"
+        if board or not p.startswith("board:"):  # a missing board: the line below says it
+            problems.append(p)
     if not board:
         problems.append("board: missing (one of %s)" % ", ".join(boards()))
     elif board not in boards():
@@ -122,6 +127,8 @@ def ask(answers, read=input, secret=getpass.getpass, show=print):
             prompt = prompt % ", ".join(b for b in boards() if b != "host")
         if key == "wifi_ssid" and answers.get("board") == "host":
             continue
+        if key == "ca" and answers.get("tls") == "plain":
+            continue
         answers[key] = (secret if hidden else read)(prompt + ": ").strip()
     return answers
 
@@ -137,11 +144,21 @@ def provision(answers, out, force=False):
     problems = check(cfg, answers)
     if out.exists() and not force:
         problems.append("%s exists; give --force to replace it" % out)
+    der = None
+    if answers.get("ca") and not problems:
+        der = to_der(Path(answers["ca"]).read_bytes(), answers["ca"])
+        ca_out = out.parent / cfg["xmpp"]["ca"]
+        # Another config in this folder may name that file: another server's CA would cut
+        # its board off.
+        if ca_out.exists() and ca_out.read_bytes() != der and not force:
+            problems.append(
+                "%s beside it holds another CA; give --force to replace it, or write this"
+                " config to a folder of its own" % cfg["xmpp"]["ca"]
+            )
     if problems:
         raise ProvisionError(problems)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if answers.get("ca"):
-        der = to_der(Path(answers["ca"]).read_bytes(), answers["ca"])
+    if der is not None:
         (out.parent / cfg["xmpp"]["ca"]).write_bytes(der)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

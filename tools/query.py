@@ -2,7 +2,7 @@
 
 Usage:
   tools/query DEVICE_JID [--node N]... [--field F]... [--momentary | --all | --history
-              [--from T] [--to T]] [--json] [--watch SECONDS] [--timeout SECONDS]
+              [--from T] [--to T]] [--json] [--watch SECONDS [--count N]] [--timeout S]
               --jid ME@example.org [--password PW] [--server host[:port]] [--ca ca.pem]
               [--tls starttls|direct|plain]
 
@@ -13,7 +13,8 @@ slixmpp's xep_0323 plugin; --ca verifies the server's TLS certificate against th
 
 Prints a table (or JSON with --json) and exits 0 when the readout is done; 1 when the
 device reports a failure (its data, if any, is still printed); 3 when it rejects the
-request; 4 on a timeout; 5 when the connection or the login fails; 2 for bad arguments.
+request; 4 on a timeout; 5 when the connection or the login fails; 2 for bad arguments;
+130 when interrupted (Ctrl-C) before a readout finished.
 --watch repeats the readout every SECONDS until interrupted (or --count N readouts); the
 exit status is then the last readout's.
 """
@@ -227,6 +228,16 @@ async def connect(xmpp, args):
     on("session_start", True)
     for event in ("failed_all_auth", "connection_failed", "stream_error", "disconnected"):
         on(event, False)
+    refused = []  # SASL <failure/> conditions; failed_all_auth itself carries none
+    xmpp.add_event_handler("failed_auth", lambda stanza: refused.append(stanza["condition"]))
+
+    def negotiated(_arg=None):
+        # Every stream feature done and still not logged in: slixmpp would wait for ever
+        # (a server that requires TLS offers nothing else to a --tls plain client).
+        if not xmpp.authenticated and not done.done():
+            done.set_result((False, "no_login", None))
+
+    xmpp.add_event_handler("stream_negotiated", negotiated)
     if args.server:
         host, _, port = (
             args.server.rpartition(":") if ":" in args.server else (args.server, "", "")
@@ -239,8 +250,18 @@ async def connect(xmpp, args):
         ok, event, arg = await asyncio.wait_for(done, args.timeout)
     except TimeoutError:
         raise QueryError(NO_CONNECTION, "no session within %g s" % args.timeout) from None
+    if event == "failed_all_auth":
+        why = refused[-1] if refused else "the server offers no login method this client uses"
+        hint = " (wrong JID or password?)" if why == "not-authorized" else ""
+        raise QueryError(NO_CONNECTION, "login as %s failed: %s%s" % (args.jid, why, hint))
+    if event == "no_login":
+        why = "no login without TLS: drop --tls plain" if args.tls == "plain" else "no login"
+        raise QueryError(NO_CONNECTION, "the server offers %s" % why)
     if not ok:
-        raise QueryError(NO_CONNECTION, "%s: %s" % (event.replace("_", " "), arg))
+        hint = ""
+        if "CERTIFICATE_VERIFY_FAILED" in str(arg):
+            hint = " (--ca: the CA that signed the server's certificate)"
+        raise QueryError(NO_CONNECTION, "%s: %s%s" % (event.replace("_", " "), arg, hint))
     xmpp.send_presence()
 
 
@@ -289,7 +310,10 @@ def show(readout, args, out):
     out.flush()
 
 
-async def session(args, password, out):
+async def session(args, password, out, last=None):
+    """Log in, read (repeatedly with --watch); the exit status. last[0]: the status of the
+    latest readout so far, for an interrupted --watch."""
+    last = [] if last is None else last
     loop = asyncio.get_running_loop()
     xmpp = make_client(args, password, loop)
     try:
@@ -297,6 +321,7 @@ async def session(args, password, out):
         rounds = 0
         while True:
             readout = await read_once(xmpp, args)
+            last[:] = [readout.exit_code()]
             show(readout, args, out)
             rounds += 1
             if args.watch is None or (args.count and rounds >= args.count):
@@ -326,13 +351,16 @@ def main(argv=None, out=None):
         password = getpass.getpass("password for %s: " % args.jid)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.CRITICAL)
     loop = asyncio.new_event_loop()
+    last = []
     try:
-        return loop.run_until_complete(session(args, password, out))
+        return loop.run_until_complete(session(args, password, out, last))
     except QueryError as e:
         print("query: %s" % e, file=sys.stderr)
         return e.code
     except KeyboardInterrupt:
-        return OK
+        # Ctrl-C ends a --watch: the last readout's status; before any readout, 130 as a
+        # shell reports an interrupted command.
+        return last[0] if last else 130
     finally:
         pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for t in pending:

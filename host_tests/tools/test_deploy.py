@@ -451,6 +451,25 @@ def test_deploy_config_refuses_a_config_the_board_would_refuse(tmp_path, capsys)
     assert not (tmp_path / "config.json").exists()
 
 
+def test_a_config_dry_run_needs_no_board(ca, tmp_path, capsys):
+    # It reads nothing from the board: the config is checked and the commands printed, the
+    # board may still be in its box.
+    cfg = write_config(tmp_path, GOOD)
+    (tmp_path / "ca.der").write_bytes(Path(ca.der_path).read_bytes())
+
+    def no_mpremote(*args, **kwargs):
+        raise AssertionError("mpremote ran")
+
+    argv = ["--port", "/dev/ttyUSB77", "--config", str(cfg), "--dry-run"]
+    assert deploy.main(argv, run=no_mpremote) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert " connect /dev/ttyUSB77 fs cp -f " in out and ":/config.json" in out
+    assert "dry run, nothing sent" in out
+    # Not on a dry run, the port must be there.
+    assert deploy.main(argv[:-1], run=no_mpremote) == 2
+    assert "no serial port /dev/ttyUSB77" in capsys.readouterr().err
+
+
 def test_deploy_config_names_what_is_missing(ca, tmp_path):
     no_ca = dict(GOOD, xmpp=dict(GOOD["xmpp"], tls="plain"))
     del no_ca["xmpp"]["ca"]

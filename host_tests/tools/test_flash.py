@@ -175,3 +175,20 @@ def test_runs_esptool_in_order_and_stops_at_the_first_failure(capsys, tmp_path, 
     )
     assert code == 0 and len(ran) == 1 and ran[0][-2:] == ["0x1000", str(fw)]
     assert "flash: done" in out
+
+
+def test_make_flash_with_nothing_names_everything_missing_at_once(capsys):
+    code, out, err = run(capsys, "--port", "", "--chip", "", "--firmware", "")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "flash: CHIP is missing: give one of esp32, esp32s3, esp32c3",
+        "flash: FIRMWARE is missing: the .bin file from micropython.org/download",
+        "flash: PORT is missing: the board's serial port, e.g. PORT=/dev/ttyUSB0",
+        "flash: e.g. make flash PORT=/dev/ttyUSB0 CHIP=esp32 FIRMWARE=ESP32_GENERIC-v1.25.0.bin",
+    ]
+
+
+def test_a_missing_port_is_named_with_the_image_problems(capsys, tmp_path):
+    code, _, err = run(capsys, "--chip", "esp32", "--firmware", str(image(tmp_path, 9)))
+    assert code == 2
+    assert "is built for esp32s3, not esp32" in err and "PORT is missing" in err

@@ -138,3 +138,42 @@ def test_questions_fill_in_what_the_arguments_left_out(tmp_path):
     assert thing_config.check(cfg) == [
         "xmpp.ca: missing (the server's CA certificate, DER; TLS is verified)"
     ]
+
+
+def test_another_ca_beside_the_config_is_not_replaced_without_force(tmp_path, capsys, ca):
+    # Two configs in one folder share its ca.der: a second server's CA would silently cut
+    # the first board off its server.
+    first = tmp_path / "first.json"
+    assert run(capsys, *ARGS, "--ca", str(ca.pem_path), "--out", str(first))[0] == 0
+    other = CertificateAuthority.other()
+    second = tmp_path / "second.json"
+    code, _, err = run(capsys, *ARGS, "--ca", str(other.pem_path), "--out", str(second))
+    assert code == 2 and "ca.der beside it holds another CA" in err
+    assert not second.exists()
+    assert (tmp_path / "ca.der").read_bytes() == Path(ca.der_path).read_bytes()
+    # The same CA again is no conflict; --force replaces it.
+    third = tmp_path / "third.json"
+    assert run(capsys, *ARGS, "--ca", str(ca.pem_path), "--out", str(third))[0] == 0
+    code = run(capsys, *ARGS, "--ca", str(other.pem_path), "--out", str(second), "--force")[0]
+    assert code == 0 and (tmp_path / "ca.der").read_bytes() == Path(other.der_path).read_bytes()
+
+
+def test_a_missing_board_is_one_problem_and_a_missing_ca_names_the_option(tmp_path, capsys):
+    code, _, err = run(capsys, "--no-input", "--out", str(tmp_path / "x.json"))
+    assert code == 2
+    assert [p for p in err.splitlines() if "board:" in p] == [
+        "  - board: missing (one of esp32_devkitc, esp32c3, esp32s3_devkitc, host)"
+    ]
+    assert "xmpp.ca: missing: give --ca" in err and "certificate, DER" not in err
+
+
+def test_the_ca_question_does_not_offer_none_when_tls_needs_one():
+    prompts = []
+    provision.ask({"board": "host", "jid": "a@b", "password": "p", "allow": "o@b"},
+                  lambda p: prompts.append(p) or "", lambda p: "")  # fmt: skip
+    assert any(p.startswith("CA certificate") for p in prompts)
+    assert not any("empty for none" in p for p in prompts)
+    prompts.clear()
+    provision.ask({"board": "host", "jid": "a@b", "password": "p", "allow": "o@b", "tls": "plain"},
+                  lambda p: prompts.append(p) or "", lambda p: "")  # fmt: skip
+    assert not any(p.startswith("CA certificate") for p in prompts)

@@ -214,7 +214,21 @@ def test_a_wrong_password_exits_5(server, sensor, capsys):
             "--server", "127.0.0.1:%d" % server.port, "--ca", str(server.ca_pem_path),
             "--timeout", "5"]  # fmt: skip
     code = clients.loop.run_until_complete(asyncio.to_thread(query.main, full, io.StringIO()))
-    assert code == 5 and "failed all auth" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 5 and err == (
+        "query: login as requester@localhost failed: not-authorized (wrong JID or password?)\n"
+    )
+
+
+def test_plain_against_a_server_that_requires_tls_says_so_at_once(server, sensor, capsys):
+    clients, c = sensor
+    full = [c.jid, "--jid", server.jid("requester"), "--password", ACCOUNTS["requester"],
+            "--server", "127.0.0.1:%d" % server.port, "--tls", "plain",
+            "--timeout", "5"]  # fmt: skip
+    code = clients.loop.run_until_complete(asyncio.to_thread(query.main, full, io.StringIO()))
+    err = capsys.readouterr().err
+    assert code == 5 and "no session within" not in err, err
+    assert "offers no login without TLS" in err, err
 
 
 def test_a_server_certificate_from_another_ca_is_refused(server, sensor, capsys):
@@ -228,6 +242,7 @@ def test_a_server_certificate_from_another_ca_is_refused(server, sensor, capsys)
     code = clients.loop.run_until_complete(asyncio.to_thread(query.main, full, io.StringIO()))
     err = capsys.readouterr().err
     assert code == 5 and "CERTIFICATE_VERIFY_FAILED" in err
+    assert "(--ca: the CA that signed the server's certificate)" in err
 
 
 def test_watch_repeats_the_readout(server, sensor):
@@ -236,3 +251,27 @@ def test_watch_repeats_the_readout(server, sensor):
                      clients=clients)  # fmt: skip
     rounds = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and len(rounds) == 3 and all(r["result"] == "done" for r in rounds)
+
+
+def test_ctrl_c_ends_a_watch_with_the_last_readouts_status(server, sensor, monkeypatch):
+    # --watch runs until interrupted; "the exit status is then the last readout's", and a
+    # readout interrupted before any finished is no success.
+    clients, c = sensor
+    real_show, shown = query.show, []
+
+    def show_then_ctrl_c(readout, args, out):
+        real_show(readout, args, out)
+        shown.append(readout.result)
+        if len(shown) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(query, "show", show_then_ctrl_c)
+    code, out = live(server, c.jid, "--node", "NoSuchNode", "--watch", "0.1", clients=clients)
+    assert shown == ["rejected", "rejected"] and code == 3, out
+
+    def ctrl_c_at_once(xmpp, args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(query, "read_once", ctrl_c_at_once)
+    code, out = live(server, c.jid, "--momentary", clients=clients)
+    assert code == 130 and out == ""
