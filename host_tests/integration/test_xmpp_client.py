@@ -1,7 +1,9 @@
 """The XMPP client core on the host board, against a real Prosody, with slixmpp as the peer."""
 
+import json
 import os
 import subprocess
+import time
 
 import pytest
 from hostboard import ROOT, board_config
@@ -229,3 +231,74 @@ def test_run_host_with_mpy_asks_for_make_compile_when_there_is_no_compiled_tree(
     )
     assert proc.returncode == 2
     assert "run 'make compile' first" in proc.stderr, proc.stderr
+
+
+# -- ends of a stream, and of a requester ----------------------------------------------------
+
+_STOP_SCRIPT = """
+import sys
+sys.path[:0] = [%(root)r + "/lib"]
+import asyncio, json
+from xmpp.client import Client
+from xmpp.log import Log
+cfg = json.loads(%(cfg)r)
+with open(cfg["ca"], "rb") as f:
+    ca = f.read()
+async def main():
+    c = Client(cfg, ca, Log("dev"))
+    run = asyncio.create_task(c.run())
+    await asyncio.wait_for_ms(c.online.wait(), 15000)
+    c.stop()
+    await asyncio.wait_for_ms(run, 10000)
+    print("SERVER-CLOSED-ITS-STREAM", c._peer_closed)
+asyncio.run(main())
+"""
+
+
+def test_a_stopping_client_closes_its_stream_and_waits_for_prosodys_over_tls(prosody, tmp_path):
+    # RFC 6120 §4.4: Prosody answers our closing tag with its own, then ends TLS and TCP.
+    script = tmp_path / "stop.py"
+    cfg = board_config(prosody)["xmpp"]
+    script.write_text(_STOP_SCRIPT % {"root": str(ROOT), "cfg": json.dumps(cfg)})
+    proc = subprocess.run(
+        [str(ROOT / ".venv/bin/micropython"), "-X", "heapsize=512k", str(script)],
+        env=dict(os.environ, MICROPYPATH=".frozen"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    out = proc.stdout + proc.stderr
+    assert "online as" in out, out
+    assert "SERVER-CLOSED-ITS-STREAM True" in out, out
+    assert "did not close its stream" not in out, out
+
+
+def test_a_server_closing_its_stream_gets_ours_before_the_connection_ends(fake_server, board):
+    import fakeserver as fs
+    import fakeserver_more as more
+
+    fake = fake_server(
+        lambda i: more.login() + [fs.Send("</stream:stream>")] if i == 0 else more.login(),
+        kind=more.MoreFakeServer,
+    )
+    fw = board(fs.board_config(fake.port, backoff_base_s=1, backoff_cap_s=1))
+    fw.wait_log(r"connection lost")
+    conn = fake.wait_closed(0)
+    assert conn.received.endswith(b"</stream:stream>"), conn.received[-200:]
+
+
+def test_a_readout_for_a_requester_gone_offline_ends_at_the_servers_bounce(
+    prosody, board, clients
+):
+    from sdrequester import SDRequester
+
+    fw = board(board_config(prosody))
+    me = fw.wait_log(ONLINE).group(1)
+    req = SDRequester(clients, prosody)
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
+    seqnr = req.request(me, flags={"momentary": "true", "when": when})
+    req.wait(seqnr, until=("queued",))
+    req.client.disconnect()
+    # These Prosodys keep no offline messages: the <started> sent at `when` comes back as
+    # service-unavailable while the nodes are still being read.
+    fw.wait_log(r"unreachable \(service-unavailable\): seqnr=%s ended" % seqnr, timeout=10)

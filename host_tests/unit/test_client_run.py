@@ -70,3 +70,252 @@ async def test_a_connection_up_for_a_week_resets_the_backoff_though_ticks_wrappe
     c._connection = a_week_online
     await asyncio.wait_for_ms(c.run(), 5000)
     assert heard and heard[0] >= 6 * DAY_MS, heard
+
+
+# -- closing the stream (RFC 6120 §4.4), against a server played by the test -----------------
+
+_HEADER = (
+    b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+    b"xmlns:stream='http://etherx.jabber.org/streams' id='s1' from='example.org' "
+    b"version='1.0'><stream:features/>"
+)
+_CLOSE = b"</stream:stream>"
+
+
+class _Server:
+    """The server's end of one client connection, on loopback, non-blocking."""
+
+    def __init__(self):
+        import random
+
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        for _ in range(50):
+            self.port = 20000 + random.getrandbits(14)
+            try:
+                s.bind(socket.getaddrinfo("127.0.0.1", self.port)[0][-1])
+            except OSError:
+                continue
+            break
+        s.listen(1)
+        s.setblocking(False)
+        self.listener = s
+        self.peer = None
+        self.got = b""
+        self.eof = False
+        self._buf = bytearray(1024)
+
+    async def accept(self):
+        while True:
+            try:
+                self.peer = self.listener.accept()[0]
+                break
+            except OSError:
+                await asyncio.sleep_ms(2)
+        self.peer.setblocking(False)
+        self.listener.close()
+        self.peer.write(_HEADER)
+
+    def poll(self):
+        """Take in what the client sent; True while the connection is open."""
+        while not self.eof:
+            try:
+                n = self.peer.readinto(self._buf)
+            except OSError:  # reset
+                n = 0
+            if n is None:
+                break
+            if not n:
+                self.eof = True
+                break
+            self.got += bytes(self._buf[:n])
+        return not self.eof
+
+    async def wait_for(self, token, ms=3000):
+        for _ in range(ms // 5):
+            self.poll()
+            if token in self.got:
+                return
+            await asyncio.sleep_ms(5)
+        raise AssertionError("no %r from the client; got %r" % (token, self.got))
+
+    async def wait_closed(self, ms=3000):
+        for _ in range(ms // 5):
+            if not self.poll():
+                return
+            await asyncio.sleep_ms(5)
+        raise AssertionError("the client kept the connection open")
+
+    def close(self):
+        self.peer.close()
+
+
+async def _logged_in(c):
+    # Stream negotiation has tests of its own (test_login.py): here the header and features
+    # the server sent are taken as a login.
+    c.xml.reset()
+    await c.next_stanza()
+    c.full_jid = "dev@example.org/sensor"
+
+
+async def _no_roster():
+    pass
+
+
+async def _online(srv, **extra):
+    """A client online with `srv`, running; (client, its run task)."""
+    from xmpp import login
+
+    login.login = _logged_in
+    c = _client(port=srv.port, **extra)
+    c.roster.load = _no_roster
+    run = asyncio.create_task(c.run())
+    await srv.accept()
+    await srv.wait_for(b"<presence")
+    return c, run
+
+
+async def test_a_stopping_client_waits_for_the_servers_closing_tag_before_closing_tcp():
+    srv = _Server()
+    c, run = await _online(srv)
+    c.stop()
+    await srv.wait_for(_CLOSE)
+    await asyncio.sleep_ms(300)
+    assert srv.poll(), "TCP closed before the server closed its stream"
+    srv.peer.write(_CLOSE)
+    await asyncio.wait_for_ms(run, 1000)
+    await srv.wait_closed(500)
+    srv.close()
+
+
+async def test_stanzas_after_our_closing_tag_are_read_and_nothing_more_is_sent():
+    srv = _Server()
+    c, run = await _online(srv)
+    c.close_wait_ms = 5000
+    c.stop()
+    await srv.wait_for(_CLOSE)
+    ping = b"<iq type='get' id='p1' from='example.org'><ping xmlns='urn:xmpp:ping'/></iq>"
+    srv.peer.write(ping + b"<message from='a@example.org/x'><body>hi</body></message>" + _CLOSE)
+    await asyncio.wait_for_ms(run, 1000)  # the closing tag was found behind the stanzas
+    await srv.wait_closed(500)
+    assert srv.got.endswith(_CLOSE), srv.got  # RFC 6120 §4.4: no data after the closing tag
+    srv.close()
+
+
+async def test_a_server_that_never_closes_its_stream_is_given_up_on_in_bounded_time():
+    import time
+
+    srv = _Server()
+    c, run = await _online(srv)
+    c.close_wait_ms = 200
+    t0 = time.ticks_ms()
+    c.stop()
+    await asyncio.wait_for_ms(run, 2000)
+    assert time.ticks_diff(time.ticks_ms(), t0) < 1000
+    await srv.wait_closed(500)
+    assert srv.got.endswith(_CLOSE)
+    srv.close()
+
+
+async def test_a_server_that_closes_first_gets_our_closing_tag_before_tcp_ends():
+    srv = _Server()
+    c, run = await _online(srv)
+    srv.peer.write(_CLOSE)
+    await srv.wait_closed()
+    assert srv.got.endswith(_CLOSE), srv.got
+    c.stop()
+    await asyncio.wait_for_ms(run, 3000)
+    srv.close()
+
+
+async def test_a_stream_error_from_the_server_is_answered_with_our_closing_tag():
+    srv = _Server()
+    c, run = await _online(srv)
+    srv.peer.write(
+        b"<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+        b"</stream:error>" + _CLOSE
+    )
+    await srv.wait_closed()
+    assert srv.got.endswith(_CLOSE), srv.got
+    assert c.last_error == "conflict"
+    c.stop()
+    await asyncio.wait_for_ms(run, 3000)
+    srv.close()
+
+
+async def test_a_stop_during_login_ends_the_client_instead_of_bringing_it_online():
+    from xmpp import login
+
+    srv = _Server()
+    gate = asyncio.Event()
+
+    async def slow_login(c):
+        await _logged_in(c)
+        await gate.wait()
+
+    login.login = slow_login
+    c = _client(port=srv.port)
+    c.roster.load = _no_roster
+    c.close_wait_ms = 300
+    run = asyncio.create_task(c.run())
+    await srv.accept()
+    await asyncio.sleep_ms(20)
+    c.stop()
+    gate.set()
+    await asyncio.wait_for_ms(run, 2000)
+    assert not c.online.is_set()
+    await srv.wait_closed(500)
+    assert b"<presence/>" not in srv.got and b"<presence>" not in srv.got, srv.got
+    srv.close()
+
+
+def test_iq_ids_do_not_start_at_the_same_value_after_a_reboot():
+    # Each boot makes a new Client; a late answer to the last boot's iq must not match.
+    firsts = {_client().new_id() for _ in range(8)}
+    assert len(firsts) == 8, firsts
+
+
+def test_iq_ids_are_short_and_unique_within_a_boot():
+    c = _client()
+    ids = [c.new_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert max(len(i) for i in ids) <= 8, ids[-1]
+
+
+async def test_a_refused_login_closes_the_stream_and_waits_for_the_servers_closing_tag():
+    from xmpp import login
+    from xmpp.errors import LoginFailed
+
+    async def refused(c):
+        await _logged_in(c)
+        raise LoginFailed("SASL PLAIN: not-authorized", 600_000)
+
+    srv = _Server()
+    login.login = refused
+    c = _client(port=srv.port)
+    run = asyncio.create_task(c.run())
+    await srv.accept()
+    await srv.wait_for(_CLOSE)
+    await asyncio.sleep_ms(200)
+    assert srv.poll(), "TCP closed before the server closed its stream"
+    srv.peer.write(_CLOSE)
+    await srv.wait_closed(500)
+    c.stop()
+    await asyncio.wait_for_ms(run, 1000)
+    srv.close()
+
+
+async def test_stanzas_queued_before_a_stop_still_go_before_the_closing_tag():
+    from xmlstream.element import Element
+
+    srv = _Server()
+    c, run = await _online(srv)
+    c.close_wait_ms = 200
+    c.send(Element("message", "jabber:client", {"to": "a@example.org/x"}))
+    c.stop()  # before the sender task had a turn
+    await asyncio.wait_for_ms(run, 2000)
+    await srv.wait_closed(500)
+    assert srv.got.endswith(
+        b"<message to='a@example.org/x'/><presence type='unavailable'/>" + _CLOSE
+    ), srv.got
+    srv.close()

@@ -304,3 +304,15 @@ def test_software_version_names_the_os_unless_told_not_to():
     c.router.dispatch(ask)
     (out,) = c.take()
     assert b"<version>" in out and b"<os>" not in out
+
+
+def test_an_error_message_is_shown_to_the_bounce_handlers_and_never_answered():
+    c = FakeClient()
+    seen = []
+    c.router.bounce(seen.append)
+    err = st.error_element("service-unavailable")
+    msg = Element("message", st.NS_CLIENT, {"type": "error", "id": "m1", "from": "x@y/z"}, [err])
+    c.router.dispatch(msg)
+    c.router.dispatch(Element("message", st.NS_CLIENT, {"id": "m2", "from": "x@y/z"}))
+    assert seen == [msg]
+    assert c.take() == []

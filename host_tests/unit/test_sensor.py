@@ -466,3 +466,103 @@ async def test_the_sampler_marks_each_node_read_so_failing_parts_do_not_look_lik
         worst = worst or probe(time.ticks_ms())
     s.stop()
     assert worst is None
+
+
+# -- bounces: a requester that can no longer be reached (RFC 6120 §8.3, RFC 6121 §8.5) -------
+
+
+def _bounce(sent, frm=OWNER, condition="service-unavailable", type_="cancel"):
+    """The error a server returns for message `sent` (bytes): its id, nothing of its payload,
+    as Prosody's error replies have it."""
+    sent = _norm(sent)
+    i = sent.index(b"id='") + 4
+    id_ = sent[i : sent.index(b"'", i)].decode()
+    err = Element("error", st.NS_CLIENT, {"type": type_}, [Element(condition, st.NS_STANZAS)])
+    return Element("message", st.NS_CLIENT, {"type": "error", "id": id_, "from": frm}, [err])
+
+
+async def _mid_readout(c, s, seqnr="1", frm=OWNER):
+    """A readout whose first <fields> went out while its slow last node is read."""
+    c.router.dispatch(_req(seqnr=seqnr, frm=frm))
+    await _settle(20)
+    return [m for m in c.take() if b"<fields" in m]
+
+
+def _two_node_sensor(**kw):
+    c, s, dev = _sensor(budget=256, **kw)
+    s.register_node("fast", MemoryDevice(TH[:1], ("2.0",)))
+    slow = MemoryDevice(TH[:1], ("1.0",))
+    slow.delay_ms = 300
+    s.register_node("slow", slow, comm_timeout=1000)
+    return c, s
+
+
+async def test_a_bounced_fields_message_ends_its_session_and_frees_the_slot():
+    c, s = _two_node_sensor()
+    (fields,) = await _mid_readout(c, s)
+    assert s.table.in_use() == 1
+    c.router.dispatch(_bounce(fields))
+    assert s.table.in_use() == 0
+    assert any("unreachable" in line and "seqnr=1" in line for line in c.log.lines), c.log.lines
+    await _settle(400)
+    assert c.take() == []  # nothing more goes to a requester the server says is gone
+
+
+async def test_a_bounce_ends_only_the_session_of_that_jid_and_seqnr():
+    other = "other@example.org/x"
+    c, s = _two_node_sensor(sessions=4, allow=("owner@example.org", "other@example.org"))
+    c.router.dispatch(_req(seqnr="1"))
+    c.router.dispatch(_req(seqnr="2"))
+    c.router.dispatch(_req(seqnr="1", frm=other))
+    await _settle(20)
+    fields = [m for m in c.take() if b"<fields" in m]
+    mine = [m for m in fields if OWNER.encode() in m and b"seqnr='1'" in _norm(m)]
+    assert s.table.in_use() == 3 and len(mine) == 1
+    # From another resource of the same account: not where that message went.
+    c.router.dispatch(_bounce(mine[0], frm="owner@example.org/laptop"))
+    assert s.table.in_use() == 3
+    c.router.dispatch(_bounce(mine[0]))
+    assert s.table.in_use() == 2
+    assert s.table.find(OWNER, "2") is not None and s.table.find(other, "1") is not None
+
+
+async def test_an_error_of_type_continue_is_only_a_warning_and_ends_nothing():
+    c, s = _two_node_sensor()
+    (fields,) = await _mid_readout(c, s)
+    c.router.dispatch(_bounce(fields, type_="continue"))
+    assert s.table.in_use() == 1
+
+
+async def test_a_bounce_that_is_not_for_a_session_message_ends_nothing():
+    c, s = _two_node_sensor()
+    await _mid_readout(c, s)
+    for id_ in (None, "c7", "x.2", "c1.1.1"):
+        attrs = {"type": "error", "from": OWNER}
+        if id_:
+            attrs["id"] = id_
+        c.router.dispatch(Element("message", st.NS_CLIENT, attrs, []))
+    assert s.table.in_use() == 1
+
+
+async def test_every_message_of_a_session_carries_its_own_id():
+    c, s = _two_node_sensor()
+    c.router.dispatch(_req())
+    await _settle(400)
+    msgs = [_norm(m) for m in c.take() if m.startswith(b"<message")]
+    assert len(msgs) == 3  # one per node under this budget
+    ids = [m[m.index(b"id='") : m.index(b"'", m.index(b"id='") + 4)] for m in msgs]
+    assert len(set(ids)) == 3, ids
+
+
+async def test_a_queued_request_ends_when_its_requester_goes_offline():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req(attrs={"momentary": "true", "when": iso(s.clock.now() + 60)}))
+    assert s.table.in_use() == 1
+    c.router.dispatch(Element("presence", st.NS_CLIENT, {"type": "unavailable", "from": OWNER}))
+    assert s.table.in_use() == 0
+    c.router.dispatch(
+        _req(seqnr="2", attrs={"momentary": "true", "when": iso(s.clock.now() + 60)})
+    )
+    other = {"type": "unavailable", "from": "owner@example.org/laptop"}
+    c.router.dispatch(Element("presence", st.NS_CLIENT, other))
+    assert s.table.in_use() == 1  # another resource of the same account went, not this one

@@ -7,7 +7,8 @@ Every request is answered at once: `accepted` (with `queued='true'` when its `wh
 ahead), or `<rejected>` plus the standard error (`forbidden`, `item-not-found`,
 `bad-request`, `resource-constraint`). An accepted request owns one slot of the fixed
 session table until it ends: done, failure, cancel, a node's comm timeout, the requester
-going offline, or our own reconnect. Readouts run in one asyncio task per session.
+going offline (its unavailable presence, or a bounce of a message we sent it), or our own
+reconnect. Readouts run in one asyncio task per session.
 """
 
 import asyncio
@@ -42,7 +43,12 @@ class Sensor:
         r.iq(wire.NS, "req", self._on_req, feature=wire.NS)
         r.iq(wire.NS, "cancel", self._on_cancel)
         r.presence(self._on_presence)
+        r.bounce(self._on_bounce)
+        client.roster.on_revoke.append(self._on_revoke)
         client.on_offline.append(self.table.free_all)
+        # Queued requests (a `when` up to a day ahead) may hold at most half the table, so
+        # one contact cannot keep every other requester out until then.
+        self.queue_max = max(1, sessions // 2)
 
     def register_node(self, node_id, device, comm_timeout=2000, source_id=None, cache_type=None):
         """Publish `device` (see sensordata/device.py) as node `node_id`."""
@@ -106,12 +112,15 @@ class Sensor:
         if req.when is not None and req.when - self.clock.now() > _WHEN_MAX_S:
             # A queued request holds its slot until then: a far `when` would keep it forever.
             return self._reject(iq, seqnr, "bad-request", "when is more than a day ahead")
+        queued = req.when is not None and req.when > self.clock.now()
+        if queued and self._queued() >= self.queue_max:
+            self.log.warn("queued requests at their limit: %s seqnr=%s rejected" % (frm, seqnr))
+            return self._reject(iq, seqnr, "resource-constraint", "Too many queued requests")
         s = self.table.claim(frm, req.seqnr)
         if s is None:
             self.log.warn("session table full: %s seqnr=%s rejected" % (frm, seqnr))
             return self._reject(iq, seqnr, "resource-constraint", "Too many requests")
         s.request = req
-        queued = req.when is not None and req.when > self.clock.now()
         s.state = "queued" if queued else "reading"
         # The task starts after this handler returns, so `accepted` is queued first.
         s.task = asyncio.create_task(self._serve(s))
@@ -138,6 +147,41 @@ class Sensor:
                 self.log.info("%s went offline: seqnr=%s ended" % (s.jid, s.seqnr))
                 self.table.free(s)
 
+    def _queued(self):
+        n = 0
+        for s in self.table.slots:
+            if s.state == "queued":
+                n += 1
+        return n
+
+    def _on_revoke(self, bare):
+        # A readout queued for later, or under way, must not reach a contact whose access
+        # ended meanwhile (a roster push took it away).
+        for s in self.table.owned_by(bare):
+            if not self.client.roster.is_authorized(s.jid):
+                self.log.info("%s no longer authorized: seqnr=%s ended" % (s.jid, s.seqnr))
+                self.table.free(s)
+
+    def _on_bounce(self, msg):
+        # RFC 6120 §8.3: the error carries our message's id (Prosody sends nothing else of it),
+        # and ours end in the session's seqnr; no readout is resent, so the session is over.
+        id_ = msg.get("id")
+        dot = id_.find(".") if id_ else -1
+        if dot < 0:
+            return
+        err = msg.find("error", st.NS_CLIENT)
+        if err is not None and err.get("type") == "continue":
+            return  # a warning: the message was delivered
+        s = self.table.find(msg.get("from"), id_[dot + 1 :])
+        if s is not None:
+            cond = st.error_condition(msg)
+            self.log.info("%s unreachable (%s): seqnr=%s ended" % (s.jid, cond, s.seqnr))
+            self.table.free(s)
+
+    def _id(self, seqnr):
+        """A message id unique on the stream that names the session's seqnr."""
+        return "%s.%s" % (self.client.new_id(), seqnr)
+
     def _selected(self, req):
         if req.nodes is None:
             return self.nodes
@@ -155,7 +199,8 @@ class Sensor:
                         break
                     await asyncio.sleep_ms(min(wait, 60) * 1000)
                 s.state = "reading"
-                await self._send(wire.message(to, wire.seq_element("started", req.seqnr)))
+                started = wire.seq_element("started", req.seqnr)
+                await self._send(wire.message(to, started, self._id(req.seqnr)))
             await self._readout(s, req, to)
             self.served += 1
         except asyncio.CancelledError:
@@ -167,7 +212,8 @@ class Sensor:
             nodes = self._selected(req)
             nid = nodes[0].id if nodes else ""
             ts = self.clock.now() if self.clock.synced else None  # no false time, as _readout
-            self.client.send(wire.failure(to, req.seqnr, [(nid, ts, "Internal error")]))
+            errors = [(nid, ts, "Internal error")]
+            self.client.send(wire.failure(to, req.seqnr, errors, self._id(req.seqnr)))
         finally:
             if s.jid == to and s.request is req:
                 s.task = None  # we are that task: nothing to cancel
@@ -177,7 +223,7 @@ class Sensor:
         await self.client.send_wait(el)
 
     async def _readout(self, s, req, to):
-        msg = wire.FieldsMessage(to, req.seqnr)
+        msg = wire.FieldsMessage(to, req.seqnr, self._id(req.seqnr))
         errors = []
         if not self.clock.synced:
             # No time to give: the errors go without a timestamp rather than with a false one.
@@ -205,12 +251,12 @@ class Sensor:
                 for block in blocks:
                     if msg.blocks and msg.size + len(block) > self.budget:
                         await self._send(msg)
-                        msg = wire.FieldsMessage(to, req.seqnr)
+                        msg = wire.FieldsMessage(to, req.seqnr, self._id(req.seqnr))
                     msg.add(block)
         if errors:
             if msg.blocks:
                 await self._send(msg)
-            await self._send(wire.failure(to, req.seqnr, errors))
+            await self._send(wire.failure(to, req.seqnr, errors, self._id(req.seqnr)))
         else:
             msg.done = True
             await self._send(msg)

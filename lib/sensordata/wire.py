@@ -148,9 +148,12 @@ def rejected(seqnr, text):
     return seq_element("rejected", seqnr, None, [Element("error", NS, None, None, text)])
 
 
-def message(to, child):
+def message(to, child, id_=None):
     # No type: chat clients do not show XEP-0323 traffic (notes §3).
-    return Element("message", "jabber:client", {"to": to}, [child])
+    attrs = {"to": to}
+    if id_:
+        attrs["id"] = id_  # an error bounce carries it back (RFC 6120 §8.3.1)
+    return Element("message", "jabber:client", attrs, [child])
 
 
 def field_bytes(name, typename, value, unit, kind, data_type=None):
@@ -177,9 +180,10 @@ class FieldsMessage:
     the output buffer, so the whole message never exists as one Python string.
     """
 
-    def __init__(self, to, seqnr):
-        self.head = b"<message to='%s'><fields xmlns='%s' seqnr='%s'" % (
+    def __init__(self, to, seqnr, id_=None):
+        self.head = b"<message to='%s'%s><fields xmlns='%s' seqnr='%s'" % (
             escape_attr(to),
+            b" id='%s'" % escape_attr(id_) if id_ else b"",
             NS,
             escape_attr(seqnr),
         )
@@ -218,10 +222,10 @@ def _error_attrs(node_id, ts):
     return {"nodeId": node_id} if ts is None else {"nodeId": node_id, "timestamp": clock.iso(ts)}
 
 
-def failure(to, seqnr, errors):
+def failure(to, seqnr, errors, id_=None):
     """One `<failure done='true'>` naming every node that failed: [(node_id, ts or None when
     the board has no time, text)]."""
     children = [
         Element("error", NS, _error_attrs(nid, ts), None, text) for nid, ts, text in errors
     ]
-    return message(to, seq_element("failure", seqnr, {"done": "true"}, children))
+    return message(to, seq_element("failure", seqnr, {"done": "true"}, children), id_)

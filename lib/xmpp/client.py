@@ -10,10 +10,13 @@ router), the sender (output buffer → socket, one write per burst) and the watc
 (whitespace keepalive; a ping when the server has been silent, whose timeout declares the
 link dead). The first of them to end ends the connection; the others are cancelled, the
 output is cleared, and `run` waits out a jittered backoff (xmpp/errors.py says how long).
+Streams end as RFC 6120 §4.4 asks: the side that closes first waits (at most
+`close_wait_ms`) for the other's closing tag before the TCP connection ends.
 """
 
 import asyncio
 import gc
+import random
 import time
 
 from micropython import const
@@ -34,6 +37,9 @@ from xmpp.ticks import since
 from xmpp.transport import Transport, tls_context
 
 _INBOX_MAX = const(4)  # stanzas buffered during login; the server sends one at a time
+# RFC 6120 §4.4: how long the side that closed first waits for the other's closing tag.
+CLOSE_WAIT_MS = const(2000)
+_CLOSE = b"</stream:stream>"
 
 
 class Client:
@@ -67,7 +73,14 @@ class Client:
         self._redirect = None
         self._redirects = 0
         self._target = (o.host, o.port)  # where the current (or last) connection goes
-        self._ids = 0
+        # Not from 0 at every boot: an answer to the last boot's iq must not match a new one.
+        self._ids = random.getrandbits(24)
+        self.close_wait_ms = CLOSE_WAIT_MS
+        self._bye = None  # our last words on this stream, owed before the TCP connection ends
+        self._closing = False  # our closing tag is out: read on, but take nothing in
+        self._peer_closed = False  # the server ended its stream (closing tag or stream error)
+        self._parsable = True  # False after bad XML: the server's closing tag cannot be found
+        self._discarded = 0
         self._last_rx = 0
         self._last_tx = 0
 
@@ -100,7 +113,7 @@ class Client:
 
     def new_id(self):
         self._ids += 1
-        return "c%d" % self._ids
+        return "c%x" % self._ids
 
     async def run(self):
         """Connect and stay connected until `stop()`."""
@@ -161,6 +174,9 @@ class Client:
         self._target = host, port = self._redirect or (o.host, o.port)
         self._redirect = None
         self.transport = t = Transport()
+        self._bye = None
+        self._peer_closed = False
+        self._parsable = True
         tasks = ()
         try:
             await asyncio.wait_for_ms(t.connect(host, port), o.connect_timeout_ms)
@@ -169,12 +185,12 @@ class Client:
             try:
                 await asyncio.wait_for_ms(login.login(self), o.login_timeout_ms)
             except LoginFailed as e:
-                # RFC 6120 §4.4 and §4.9.1.1: the stream is open; close it (after the stream
-                # error we owe, if any) before the TCP connection ends.
-                self._write_now(
-                    errors.error_out(e.condition) if e.condition else b"</stream:stream>"
-                )
+                # RFC 6120 §4.9.1.1: the stream error we owe, if any, goes before the closing tag.
+                self._bye = errors.error_out(e.condition) if e.condition else _CLOSE
                 raise
+            if self._stop.is_set():
+                self._bye = _CLOSE  # stopped during the login: end the stream, never online
+                return
             self._online = True  # from here on stanzas go through the outbox and the router
             self._last_rx = self._last_tx = time.ticks_ms()
             self.connects += 1
@@ -188,6 +204,8 @@ class Client:
             # Bound and served from here on: the roster answer comes through the reader.
             await self.roster.load()
             if self._down.is_set():
+                if self._stop.is_set():
+                    return
                 # The stream ended while the roster was asked for: not online, and the
                 # reason the reader found is the one to report.
                 raise self._why or StreamClosed(None, "closed during login")
@@ -206,19 +224,20 @@ class Client:
             self.online.clear()
             for task in tasks:
                 task.cancel()
-            if was_online and self._stop.is_set():
-                self._write_now(b"<presence type='unavailable'/></stream:stream>")
-            t.close()
-            self.transport = None
             if was_online:
                 # First end the work meant for this connection, then drop its output, so
                 # nothing queued for it can leak into the next one.
                 for cb in self.on_offline:
                     cb()
-            self.outbox.clear()
-            self.inbox.clear()
-            self.xml.reset()
-            self.router.drop_pending()
+            try:
+                await self._end_stream(t, was_online)
+            finally:
+                t.close()
+                self.transport = None
+                self.outbox.clear()
+                self.inbox.clear()
+                self.xml.reset()
+                self.router.drop_pending()
 
     async def _guard(self, coro):
         try:
@@ -248,7 +267,8 @@ class Client:
         try:
             self.xml.feed(data)
         except XMLError as e:
-            self._write_now(errors.error_out(e.condition))  # RFC 6120 §4.9: say why
+            self._bye = errors.error_out(e.condition)  # RFC 6120 §4.9: say why
+            self._parsable = False
             raise
 
     # -- XMLStream sink --------------------------------------------------------------------
@@ -258,7 +278,10 @@ class Client:
 
     def stanza(self, el):
         self._last_rx = time.ticks_ms()
-        if self._online:
+        if self._closing:
+            # RFC 6120 §4.4: no answer may follow our closing tag, so nothing is acted on.
+            self._discarded += 1
+        elif self._online:
             self.router.dispatch(el)
         elif len(self.inbox) < _INBOX_MAX:
             self.inbox.append(el)
@@ -268,10 +291,12 @@ class Client:
             raise XMLError("policy-violation", "more than %d stanzas during login" % _INBOX_MAX)
 
     def stream_error(self, el):
+        self._peer_closed = True
         raise errors.stream_closed(el)
 
     def stream_end(self):
-        raise StreamClosed()
+        self._peer_closed = True
+        raise StreamClosed(None, "the server closed the stream")
 
     # -- the three connection tasks --------------------------------------------------------
 
@@ -316,12 +341,54 @@ class Client:
 
     # -- endings ------------------------------------------------------------------------
 
-    def _write_now(self, data):
-        """Best effort, for the last words on a connection that is ending."""
+    async def _end_stream(self, t, was_online):
+        """Close our stream as RFC 6120 §4.4 asks, taking at most `close_wait_ms`.
+
+        Closing first: our closing tag, then read (acting on nothing) until the server's
+        closing tag or the end of the connection. The server closed first: our closing tag
+        answers it. A link that failed gets nothing. No TLS close_notify: MicroPython's TLS
+        socket cannot send one; the closing tags inside TLS say where the data ends.
+        """
+        bye = self._bye
+        leaving = bye is None and was_online and self._stop.is_set()
+        if leaving:
+            bye = b"<presence type='unavailable'/>" + _CLOSE  # RFC 6121 §4.5.1
+        elif bye is None:
+            if not self._peer_closed:
+                return
+            bye = _CLOSE
+        self._closing = True
+        self._discarded = 0
         try:
-            self.transport.write_nowait(data)
-        except (OSError, AttributeError):
-            pass  # the socket is already gone; reconnecting is what matters
+            if leaving:
+                queued = self.outbox.take()
+                if len(queued):
+                    t.write_nowait(queued)  # what was queued before the stop still goes
+            t.write_nowait(bye)
+            wait = t.drain() if self._peer_closed else self._until_closed(t)
+            await asyncio.wait_for_ms(wait, self.close_wait_ms)
+        except StreamClosed:
+            pass  # the server's closing tag (or a stream error): both streams are closed
+        except asyncio.TimeoutError:
+            self.log.info("server did not close its stream in %d ms" % self.close_wait_ms)
+        except (OSError, XMLError) as e:
+            self.log.debug("while closing the stream: %r" % (e,))  # the connection ends anyway
+        finally:
+            self._closing = False
+        if self._discarded:
+            self.log.info("%d stanza(s) after our closing tag not handled" % self._discarded)
+
+    async def _until_closed(self, t):
+        """Read until the server's closing tag (StreamClosed) or the end of the connection."""
+        await t.drain()
+        buf = self.rbuf
+        mv = memoryview(buf)
+        while True:
+            n = await t.readinto(buf)
+            if not n:
+                return
+            if self._parsable:
+                self.xml.feed(mv[:n])
 
     def _after_stream_error(self, e):
         """Log a closed stream; the least wait before the next attempt."""

@@ -5,7 +5,9 @@ bare JID in the configured `allow` list, or a roster contact whose subscription 
 see our presence ('from' or 'both'). Subscription requests from allowed JIDs are approved
 and returned (so both sides see each other's presence, which is how a requester going
 offline is noticed); everyone else is refused. The contact set is bounded: a roster larger
-than `max_contacts` keeps its first entries and says so in the log.
+than `max_contacts` keeps its first entries and says so in the log. When a push takes a
+contact's access away, each `on_revoke` callable is called with its bare JID, so what was
+granted before (a readout queued for later) can end too.
 """
 
 from xmlstream.element import Element
@@ -16,9 +18,14 @@ from xmpp import stanza as st
 class Roster:
     def __init__(self, client, allow, max_contacts=16):
         self.client = client
+        for j in allow:
+            if jids.resource(j):
+                # Matching is by bare JID: a resource here would silently admit every one.
+                raise ValueError("allow: %r is not a bare JID" % j)
         self.allow = tuple(jids.bare(j) for j in allow)
         self.max_contacts = max_contacts
         self.contacts = set()
+        self.on_revoke = []  # callables(bare JID), after a push ends a contact's access
         self.dropped = 0
         client.router.iq(st.NS_ROSTER, "query", self._push)
         client.router.presence(self._presence)
@@ -52,8 +59,14 @@ class Roster:
             else:
                 self.dropped += 1
                 self.client.log.warn("roster larger than %d: %s ignored" % (self.max_contacts, j))
-        else:
-            self.contacts.discard(j)
+        elif j in self.contacts:
+            self.contacts.remove(j)
+            if j not in self.allow:
+                for cb in self.on_revoke:
+                    try:
+                        cb(j)
+                    except Exception as e:  # noqa: BLE001 - the push must still be applied
+                        self.client.log.error("revoking %s failed: %r" % (j, e))
 
     def _push(self, el):
         # RFC 6121 §2.1.6: a push without 'from', or from exactly our bare JID, is genuine

@@ -42,6 +42,7 @@ class Router:
         self.iq_handlers = {}
         self.message_handlers = {}
         self.presence_handlers = []
+        self.bounce_handlers = []
         self.node_info = {}  # disco node -> callable(iq): a <query/>, an error iq, or None
         self.node_items = {}
         self.max_tasks = max_tasks
@@ -68,6 +69,10 @@ class Router:
     def presence(self, handler):
         self.presence_handlers.append(handler)
 
+    def bounce(self, handler):
+        """Show `handler` every message of type error: what came back of one we sent."""
+        self.bounce_handlers.append(handler)
+
     # -- dispatch ------------------------------------------------------------------------
 
     def dispatch(self, el):
@@ -81,6 +86,8 @@ class Router:
                 self.log.info(
                     "error message from %s: %s" % (el.get("from"), st.error_condition(el))
                 )
+                for h in self.bounce_handlers:
+                    self._call(h, el)
                 return
             for child in el.children:
                 h = self.message_handlers.get((child.name, child.ns))
