@@ -11,8 +11,21 @@ Mixed content keeps only the concatenated text (XMPP payloads do not use mixed c
 CLIENT_NS = "jabber:client"
 
 
+def xml_chars(s):
+    """s, or a copy with U+FFFD for what XML 1.0 §2.2 cannot carry (see writer.legal)."""
+    b = memoryview(s)  # the str's UTF-8, not copied
+    # min() is one pass in C; len(s) counts characters, a faster one.
+    if not b or (min(b) > 31 and len(b) == len(s)):
+        return s  # ASCII without TAB, LF, CR: the usual case
+    from xmlstream.writer import legal  # there, not here: the parser has no use for it
+
+    return legal(s, s.encode())  # encode() shares the str's data: no copy
+
+
 def escape_text(s):
-    """Escape character data: & < > (and CR, which parsers would turn into LF)."""
+    """Escape character data: & < > (and CR, which parsers would turn into LF); characters
+    XML cannot carry become U+FFFD."""
+    s = xml_chars(s)
     if "&" in s:
         s = s.replace("&", "&amp;")
     if "<" in s:
@@ -64,9 +77,10 @@ class Element:
     def write(self, w, parent_ns=CLIENT_NS):
         """Serialize as UTF-8 through w.write(piece); xmlns only where it changes.
 
-        The pieces are bytes: MicroPython's bytes % writes a str argument as its UTF-8, and
+        The tags are bytes: MicroPython's bytes % writes a str argument as its UTF-8, and
         a new bytes object is not looked up among the interned strings first, as every new
-        str is (a linear scan over the qstrs the loaded modules added).
+        str is (a linear scan over the qstrs the loaded modules added). The text is the str
+        escape_text returns: w writes it as UTF-8.
         """
         ns = self.ns
         out = [b"<%s" % self.name]
@@ -87,9 +101,9 @@ class Element:
             w.write(b"".join(out))
             return
         out.append(b">")
-        if self.text:
-            out.append(escape_text(self.text).encode())
         w.write(b"".join(out))
+        if self.text:
+            w.write(escape_text(self.text))  # apart: joined to the tag, it would be copied
         for c in self.children:
             c.write(w, ns)
         w.write(b"</%s>" % self.name)
