@@ -14,6 +14,7 @@ empty element costs about 200 bytes of heap (x64), an attribute about 90, so 4 K
 would hold 200 KB. A stanza may weigh max_stanza // 8, where an element weighs 2 and an
 attribute 1, else policy-violation: at most about 50 KB (x64) for a 4096-byte limit, while
 real stanzas weigh one unit per 9 bytes or more (a readout of 46 fields in 4 KB: 336).
+The tokenizer bounds one element's attributes (markup._ATTRS_MAX), before any is built.
 """
 
 from xmlstream.element import CLIENT_NS, Element

@@ -17,6 +17,10 @@ from xmlstream.utf8 import decode
 
 _NAME_MAX = const(256)  # bytes in a name together with its surrounding syntax
 _CACHE = const(32)  # entries per name cache (about 150 bytes each on x64)
+# Attributes in one element: XMPP's have a handful (XEP-0323's <req> at most about 25). A tag
+# costs the heap a few objects per attribute before the builder can weigh the stanza: a 4 KB
+# tag of 600 short ones would take 250 KB (x64).
+_ATTRS_MAX = const(64)
 _WS = b" \t\r\n"
 _QNAME = re.compile(
     b"[A-Za-z_\x80-\xff][-A-Za-z0-9_.\x80-\xff]*(:[A-Za-z_\x80-\xff][-A-Za-z0-9_.\x80-\xff]*)?$"
@@ -92,6 +96,10 @@ def _judged(k, stop):
         raise XMLError("policy-violation", "stanza larger than the limit")
 
 
+def _too_many():
+    raise XMLError("policy-violation", "more than %d attributes in an element" % _ATTRS_MAX)
+
+
 def _needs_ns(name):
     # xml: is bound by definition (XML Namespaces section 3); everything else with a prefix,
     # and xmlns itself, needs the builder's attention.
@@ -156,6 +164,14 @@ class Markup:
             raise XMLError(NWF, "end tag does not match the open element")
         return e
 
+    def _split(self, body, quote):
+        """A long tag's body split at `quote` (a byte value), unless it holds too many
+        attributes: counted first (in C, no allocation), as the split would cost the heap."""
+        q = b"'" if quote == 39 else b'"'
+        if body.count(q) > 2 * _ATTRS_MAX:
+            _too_many()
+        return body.split(q)
+
     def _tag_slow(self, b, i, lim):
         """A start tag parsed attribute by attribute. Returns None when incomplete."""
         k = i + 1
@@ -204,6 +220,8 @@ class Markup:
                 return None
             if aname in attrs:
                 raise XMLError(NWF, "duplicate attribute")
+            if len(attrs) == _ATTRS_MAX:
+                _too_many()
             v = b[k + 1 : ve]
             attrs[aname] = unescape(v, True) if b"&" in v else decode(v, True)
             k = ve + 1

@@ -52,6 +52,9 @@ _VALUES = const(24)  # entries in the attribute value cache
 _VALUE_MAX = const(40)  # longest attribute value cached
 _RECENT = const(32)  # hashes of the latest value misses kept (a power of two)
 _PARTS = const(16)  # chunks of an unfinished text run kept before merging them
+# A tag needs 5 bytes per attribute (" a=''"): only one this long can hold more than
+# markup._ATTRS_MAX, so only such a tag has its quotes counted before it is split.
+_ATTRS_LONG = const(320)
 _WS = b" \t\r\n"
 # Parser states
 _START = const(0)  # nothing seen yet: an XML declaration may come
@@ -284,9 +287,9 @@ class Tokenizer(Markup):
                 # certainty (mixed quotes, '>' in a value, odd spacing) the careful parser
                 # below reads again and judges.
                 if b"'" in body:
-                    parts = body.split(b"'")
+                    parts = body.split(b"'") if len(body) < _ATTRS_LONG else self._split(body, 39)
                 elif b'"' in body:
-                    parts = body.split(b'"')
+                    parts = body.split(b'"') if len(body) < _ATTRS_LONG else self._split(body, 34)
                 else:
                     parts = None
                     hd = tags.get(body) or self._head(body, False)
