@@ -1,0 +1,61 @@
+import asyncio
+
+from fakeclient import FakeClient
+
+from xmlstream.element import Element
+from xmpp import stanza as st
+
+
+def _iq(type_, payloads, id_="1", frm="owner@example.org/phone"):
+    return Element("iq", st.NS_CLIENT, {"type": type_, "id": id_, "from": frm}, payloads)
+
+
+def test_a_second_request_with_an_id_still_pending_is_refused():
+    c = FakeClient()
+    c.router.expect("dup", lambda el: None, "a@example.org/x")
+    try:
+        c.router.expect("dup", lambda el: None, "b@example.org/x")
+    except OverflowError:
+        pass
+    else:
+        raise AssertionError("a pending id was taken twice")
+    assert c.router.pending["dup"][1] == "a@example.org/x"
+
+
+async def test_finished_async_handlers_give_their_places_back():
+    c = FakeClient()
+
+    async def quick(el):
+        await asyncio.sleep_ms(0)
+        return st.result(el)
+
+    c.router.iq("urn:example:x", "x", quick)
+    for round_ in range(3):
+        for i in range(4):
+            c.router.dispatch(
+                _iq("get", [Element("x", "urn:example:x")], id_="q%d%d" % (round_, i))
+            )
+        await asyncio.sleep_ms(10)
+        out = c.take()
+        assert len(out) == 4 and not any(b"resource-constraint" in o for o in out), out
+    assert c.router.tasks == 0
+
+
+def test_an_iq_get_with_two_payloads_is_a_bad_request():
+    c = FakeClient()
+    seen = []
+    c.router.iq("urn:example:x", "x", lambda el: seen.append(el) or st.result(el))
+    c.router.dispatch(_iq("get", [Element("x", "urn:example:x"), Element("y", "urn:example:x")]))
+    (out,) = c.take()
+    assert b"bad-request" in out and seen == []
+
+
+def test_dropping_pending_requests_tells_each_once_and_forgets_them():
+    c = FakeClient()
+    told = []
+    c.router.expect("a", told.append, "a@example.org/x")
+    c.router.expect("b", told.append, "b@example.org/x")
+    c.router.drop_pending()
+    assert told == [None, None] and c.router.pending == {}
+    c.router.drop_pending()
+    assert told == [None, None]

@@ -1,0 +1,205 @@
+import asyncio
+
+from fakeclient import FakeClient
+
+from sensordata.clock import Clock, iso
+from sensordata.device import MemoryDevice
+from sensordata.sensor import Sensor
+from sensordata.wire import NS
+from xmlstream.element import Element
+from xmpp import stanza as st
+
+HEAPSIZE = "192k"  # the sensor, the router and the XML layer, compiled from source
+
+OWNER = "owner@example.org/phone"
+NOW = 1767225600  # 2026-01-01T00:00:00Z
+TH = (
+    ("Temperature", "numeric", "°C", "momentary"),
+    ("Humidity", "numeric", "%", "momentary"),
+    ("Chip", "string", "", "identity"),
+    ("Ok", "boolean", "", "status"),
+)
+
+
+def _norm(b):
+    return b.replace(b'"', b"'")
+
+
+def _sensor(sessions=2, synced=True, fixed_now=True, **kw):
+    c = FakeClient(allow=("owner@example.org",))
+    clock = Clock(synced=synced)
+    if fixed_now:
+        clock.now = lambda: NOW  # a clock that does not tick between two lines of a test
+    s = Sensor(c, clock, sessions=sessions, **kw)
+    dev = MemoryDevice(TH, ("21.53", "45.2", "SHT40", True))
+    s.register_node("sht4x-44", dev, comm_timeout=200)
+    return c, s, dev
+
+
+def _two_nodes():
+    c, s, dev = _sensor()
+    other = MemoryDevice((("Pressure", "numeric", "hPa", "momentary"),), ("1013.2",))
+    s.register_node("bmp-77", other)
+    return c, s
+
+
+def _req(seqnr="1", frm=OWNER, attrs=None, nodes=(), fields=()):
+    a = {"seqnr": seqnr}
+    a.update({"momentary": "true"} if attrs is None else attrs)
+    kids = [Element("node", NS, {"nodeId": n}) for n in nodes]
+    kids += [Element("field", NS, {"name": f}) for f in fields]
+    return Element(
+        "iq",
+        st.NS_CLIENT,
+        {"type": "get", "id": "q" + seqnr, "from": frm},
+        [Element("req", NS, a, kids)],
+    )
+
+
+def _queued(seqnr="1", ahead=60):
+    return _req(seqnr, attrs={"momentary": "true", "when": iso(NOW + ahead)})
+
+
+def _error_text(out):
+    out = _norm(out)
+    i = out.index(b"<text")
+    i = out.index(b">", i) + 1
+    return out[i : out.index(b"</text>", i)]
+
+
+async def _settle(ms=30):
+    await asyncio.sleep_ms(ms)
+
+
+def test_a_rejection_text_of_the_maximum_length_is_sent_whole():
+    c, s, _ = _sensor()
+    nid = "n" * (120 - len("Unknown node: "))
+    c.router.dispatch(_req(nodes=(nid,)))
+    (out,) = c.take()
+    assert _error_text(out) == ("Unknown node: " + nid).encode()
+
+
+def test_a_longer_rejection_text_is_cut_to_the_maximum_with_an_ellipsis():
+    c, s, _ = _sensor()
+    nid = "n" * (121 - len("Unknown node: "))
+    c.router.dispatch(_req(nodes=(nid,)))
+    (out,) = c.take()
+    text = _error_text(out)
+    assert len(text) == 120 and text.endswith(b"...")
+
+
+def test_a_field_that_exists_only_on_a_node_not_asked_for_is_rejected_with_item_not_found():
+    c, s = _two_nodes()
+    c.router.dispatch(_req(nodes=("sht4x-44",), fields=("Pressure",)))
+    (out,) = c.take()
+    assert b"item-not-found" in out and b"No such field" in out
+
+
+async def test_fields_spread_over_several_nodes_are_accepted_when_each_exists_somewhere():
+    c, s = _two_nodes()
+    c.router.dispatch(_req(fields=("Pressure", "Humidity")))
+    await _settle()
+    out = [_norm(m) for m in c.take()]
+    assert b"<accepted" in out[0], out
+    assert b"Pressure" in out[1] and b"Humidity" in out[1] and b"Temperature" not in out[1]
+
+
+async def test_a_node_filter_reads_only_the_nodes_asked_for():
+    c, s = _two_nodes()
+    c.router.dispatch(_req(nodes=("bmp-77",)))
+    await _settle()
+    msg = _norm(c.take()[1])
+    assert b"nodeId='bmp-77'" in msg and b"sht4x-44" not in msg
+
+
+def test_a_seqnr_still_in_use_by_the_same_requester_is_rejected_with_bad_request():
+    c, s, _ = _sensor(sessions=4)
+    c.router.dispatch(_queued("1"))
+    c.router.dispatch(_queued("1"))
+    first, second = [_norm(o) for o in c.take()]
+    assert b"<accepted" in first
+    assert b"bad-request" in second and b"seqnr already in use" in second
+    assert s.table.in_use() == 1
+
+
+def test_a_when_exactly_a_day_ahead_is_accepted_and_one_second_more_is_refused():
+    c, s, _ = _sensor()
+    c.router.dispatch(_queued("1", ahead=86400))
+    c.router.dispatch(_queued("2", ahead=86401))
+    a, b = [_norm(o) for o in c.take()]
+    assert b"<accepted" in a and b"queued='true'" in a
+    assert b"bad-request" in b and b"more than a day ahead" in b
+
+
+async def test_a_when_that_is_now_or_past_is_read_at_once_not_queued():
+    c, s, _ = _sensor(sessions=4)
+    c.router.dispatch(_queued("1", ahead=0))
+    c.router.dispatch(_queued("2", ahead=-30))
+    out = [_norm(o) for o in c.take()]
+    assert len(out) == 2 and all(b"<accepted" in o and b"queued" not in o for o in out), out
+    await _settle()
+    out = c.take()
+    assert not any(b"<started" in m for m in out)
+    assert sum(b"done='true'" in _norm(m) for m in out) == 2
+
+
+def test_an_available_presence_ends_no_session():
+    c, s, _ = _sensor()
+    c.router.dispatch(_queued("1"))
+    c.router.dispatch(Element("presence", st.NS_CLIENT, {"from": OWNER}))
+    assert s.table.in_use() == 1
+
+
+def test_an_error_message_whose_id_names_no_session_ends_nothing():
+    c, s, _ = _sensor()
+    c.router.dispatch(_queued("1"))
+    err = Element("error", st.NS_CLIENT, {"type": "cancel"})
+    err.children.append(Element("service-unavailable", st.NS_STANZAS))
+    bounce = Element("message", st.NS_CLIENT, {"type": "error", "id": "1", "from": OWNER}, [err])
+    c.router.dispatch(bounce)
+    assert s.table.in_use() == 1
+
+
+async def test_every_finished_readout_is_counted_as_served():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req("1"))
+    c.router.dispatch(_req("2"))
+    await _settle()
+    assert s.served == 2
+
+
+def test_a_seqnr_of_32_characters_is_echoed_in_a_rejection_and_a_longer_one_is_not():
+    c, s, _ = _sensor()
+    c.router.dispatch(_req(seqnr="x" * 32))
+    c.router.dispatch(_req(seqnr="y" * 33))
+    a, b = [_norm(o) for o in c.take()]
+    assert b"<rejected xmlns='urn:xmpp:iot:sensordata' seqnr='" + b"x" * 32 + b"'" in a
+    assert b"seqnr=''" in b and b"seqnr='y" not in b
+
+
+async def test_the_sampler_reads_nothing_while_the_clock_is_not_set():
+    c, s, dev = _sensor(synced=False, history=4, sample_s=60)
+    s.start_sampling()
+    await _settle()
+    s.stop()
+    assert dev.reads == 0 and s.sampled is not None
+
+
+async def test_starting_the_sampler_twice_leaves_none_running_after_stop():
+    c, s, dev = _sensor(history=4, sample_s=1)
+    s.start_sampling()
+    s.start_sampling()
+    await _settle()
+    s.stop()
+    reads = dev.reads
+    await _settle(1200)  # past the next sampling step
+    assert dev.reads == reads
+
+
+def test_stopping_the_sensor_frees_every_session():
+    c, s, _ = _sensor(sessions=4)  # queued requests may hold half the table
+    c.router.dispatch(_queued("1"))
+    c.router.dispatch(_queued("2"))
+    assert s.table.in_use() == 2
+    s.stop()
+    assert s.table.in_use() == 0

@@ -1,0 +1,131 @@
+import asyncio
+
+from fakeclient import FakeClient
+
+from sensordata import wire
+from sensordata.clock import Clock
+from sensordata.device import MemoryDevice
+from sensordata.sensor import Sensor
+from sensordata.wire import NS
+from xmlstream.element import Element
+from xmpp import stanza as st
+
+HEAPSIZE = "192k"  # the sensor, the router and the XML layer, compiled from source
+
+OWNER = "owner@example.org/phone"
+
+
+def _norm(b):
+    return b.replace(b'"', b"'")
+
+
+def _parse(attrs=None, nodes=(), fields=(), seqnr="5"):
+    a = {} if seqnr is None else {"seqnr": seqnr}
+    a.update(attrs or {})
+    kids = [Element("node", NS, {"nodeId": n}) for n in nodes]
+    kids += [Element("field", NS, {"name": f}) for f in fields]
+    return wire.parse_req(Element("req", NS, a, kids))
+
+
+def _bad(**kw):
+    try:
+        _parse(**kw)
+    except wire.BadRequest as e:
+        return str(e)
+    raise AssertionError("accepted %r" % (kw,))
+
+
+def _sensor():
+    c = FakeClient(allow=("owner@example.org",))
+    s = Sensor(c, Clock(synced=True), sessions=2)
+    s.register_node("n", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
+    return c, s
+
+
+def test_a_flag_written_as_0_is_false_and_as_1_is_true():
+    assert _parse({"momentary": "0", "peak": "1"}).flags == wire.PEAK
+
+
+def test_seqnr_of_eleven_characters_is_accepted_and_of_twelve_refused():
+    assert _parse(seqnr="12345678901").seqnr == "12345678901"
+    assert _parse(seqnr="-1234567890").seqnr == "-1234567890"
+    assert "seqnr" in _bad(seqnr="123456789012")
+
+
+def test_a_negative_seqnr_is_accepted():
+    assert _parse(seqnr="-7").seqnr == "-7"
+
+
+def test_a_seqnr_that_is_only_a_sign_or_not_a_number_is_refused():
+    for bad in ("-", "-x", "+1", "1.5", " 1", ""):
+        assert "seqnr" in _bad(seqnr=bad), bad
+
+
+def test_a_req_without_seqnr_is_refused_as_a_bad_request():
+    assert "seqnr" in _bad(seqnr=None)
+
+
+def test_a_request_without_seqnr_is_rejected_with_bad_request_not_an_internal_error():
+    c, s = _sensor()
+    iq = Element(
+        "iq",
+        st.NS_CLIENT,
+        {"type": "get", "id": "q1", "from": OWNER},
+        [Element("req", NS, {"momentary": "true"})],
+    )
+    c.router.dispatch(iq)
+    (out,) = c.take()
+    assert b"bad-request" in out and b"<rejected" in out, out
+    assert b"internal-server-error" not in out
+
+
+def test_an_empty_node_id_or_field_name_is_a_bad_request():
+    assert "nodeId" in _bad(nodes=("",))
+    assert "field" in _bad(fields=("",))
+
+
+def test_at_most_sixteen_nodes_and_sixteen_fields_per_request():
+    names = tuple("x%d" % i for i in range(16))
+    r = _parse(nodes=names, fields=names)
+    assert len(r.nodes) == 16 and len(r.fields) == 16
+    assert "at most" in _bad(nodes=names + ("y",))
+    assert "at most" in _bad(fields=names + ("y",))
+
+
+def test_from_equal_to_to_is_accepted_and_from_after_to_is_refused():
+    t = "2026-01-01T00:00:00Z"
+    r = _parse({"from": t, "to": t})
+    assert r.t_from == r.t_to == 1767225600
+    assert "after" in _bad(attrs={"from": "2026-01-01T00:00:01Z", "to": t})
+
+
+def test_historical_covers_every_historical_flag_and_all_covers_every_flag():
+    hist = 0
+    for name in wire.FLAG_NAMES:
+        if name.startswith("historical"):
+            hist |= _parse({name: "true"}).flags
+    assert _parse({"historical": "true"}).flags == hist == wire.HISTORICAL
+    assert wire.HISTORICAL | wire.CURRENT == wire.ALL
+    assert wire.HISTORICAL & wire.CURRENT == 0
+
+
+def test_a_string_field_value_is_escaped_in_the_attribute():
+    b = _norm(wire.field_bytes("Name", "string", "a'b<c&d", "", "identity"))
+    assert b"value='a&apos;b&lt;c&amp;d'" in b, b
+
+
+async def test_a_readout_with_nothing_to_send_still_ends_with_an_empty_done_fields():
+    c, s = _sensor()  # history is kept but holds no sample yet
+    c.router.dispatch(
+        Element(
+            "iq",
+            st.NS_CLIENT,
+            {"type": "get", "id": "q1", "from": OWNER},
+            [Element("req", NS, {"seqnr": "1", "historical": "true"})],
+        )
+    )
+    await asyncio.sleep_ms(30)
+    out = [_norm(m) for m in c.take()]
+    assert b"<accepted" in out[0]
+    assert b"<fields" in out[1] and b"done='true'/>" in out[1], out
+    assert s.table.in_use() == 0
