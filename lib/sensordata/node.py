@@ -14,6 +14,8 @@ from sensordata.history import History
 from xmpp.ticks import since
 
 _COALESCE_MS = const(250)
+# A readout's result until it has one: what the callers get if even its failure cannot be told.
+_UNKNOWN = (None, None, "Internal error")
 
 
 class Node:
@@ -48,14 +50,17 @@ class Node:
             return last[2], last[1], None
         slot = self._inflight
         if slot is None:
-            slot = self._inflight = [asyncio.Event(), None]
+            slot = [asyncio.Event(), _UNKNOWN]
             asyncio.create_task(self._readout(slot))
+            self._inflight = slot  # only once the task exists: nothing else would ever end it
         await slot[0].wait()
         return slot[1]
 
     async def _readout(self, slot):
-        now = self.clock.now()
+        now = None
         try:
+            # Inside the try: on an ESP32 the Unix time is an int on the heap, so may fail too.
+            now = self.clock.now()
             values = await asyncio.wait_for_ms(self.device.read(), self.comm_timeout)
         except asyncio.TimeoutError:
             self.failures += 1

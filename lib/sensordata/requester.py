@@ -66,18 +66,23 @@ class Requester:
         s = self.table.claim(to_jid, seqnr)
         if s is None:
             return None
-        attrs = {"seqnr": seqnr}
-        for name in flags or ("momentary",):
-            attrs[name] = "true"
-        if when:
-            attrs["when"] = when
-        children = [Element("node", wire.NS, {"nodeId": n}) for n in node_ids or ()]
-        children += [Element("field", wire.NS, {"name": f}) for f in fields or ()]
-        req = Element("req", wire.NS, attrs, children)
-        s.callback = callback
-        s.state = "requested"
-        s.event.clear()
-        s.task = asyncio.create_task(self._run(s, req))
+        try:
+            attrs = {"seqnr": seqnr}
+            for name in flags or ("momentary",):
+                attrs[name] = "true"
+            if when:
+                attrs["when"] = when
+            children = [Element("node", wire.NS, {"nodeId": n}) for n in node_ids or ()]
+            children += [Element("field", wire.NS, {"name": f}) for f in fields or ()]
+            req = Element("req", wire.NS, attrs, children)
+            s.callback = callback
+            s.state = "requested"
+            s.event.clear()
+            s.task = asyncio.create_task(self._run(s, req))
+        except Exception:
+            # The caller gets the exception and no session: none may stay taken in the table.
+            self.table.free(s)
+            raise
         return s
 
     def cancel_request(self, s):
@@ -101,6 +106,14 @@ class Requester:
 
     async def _run(self, s, req):
         jid, seqnr = s.jid, s.seqnr
+        try:
+            await self._exchange(s, req, jid, seqnr)
+        except Exception as e:  # noqa: BLE001 - e.g. MemoryError: the session still ends, once
+            self.log.error("request %s to %s failed: %r" % (seqnr, jid, e))
+            if s.jid == jid and s.seqnr == seqnr:
+                self._end(s, "failure", error_msg="internal error")
+
+    async def _exchange(self, s, req, jid, seqnr):
         id_ = self.client.new_id()
 
         def answered(answer):
@@ -215,9 +228,12 @@ class Requester:
 
     def _end(self, s, result, error_msg=None, node_id=None, timestamp=None):
         s.state = "ended"
-        self._call(s, result, node_id, timestamp, None, error_msg)
-        s.event.set()
-        self.table.free(s)
+        try:
+            self._call(s, result, node_id, timestamp, None, error_msg)
+        finally:
+            # Even if telling of it failed (its log line found no memory): the slot is free.
+            s.event.set()
+            self.table.free(s)
 
     def _offline(self):
         for s in self.table.slots:

@@ -120,12 +120,17 @@ class Sensor:
         if s is None:
             self.log.warn("session table full: %s seqnr=%s rejected" % (frm, seqnr))
             return self._reject(iq, seqnr, "resource-constraint", "Too many requests")
-        s.request = req
-        s.state = "queued" if queued else "reading"
-        # The task starts after this handler returns, so `accepted` is queued first.
-        s.task = asyncio.create_task(self._serve(s))
-        attrs = {"queued": "true"} if queued else None
-        return st.result(iq, wire.seq_element("accepted", req.seqnr, attrs))
+        try:
+            s.request = req
+            s.state = "queued" if queued else "reading"
+            # The task starts after this handler returns, so `accepted` is queued first.
+            s.task = asyncio.create_task(self._serve(s))
+            attrs = {"queued": "true"} if queued else None
+            return st.result(iq, wire.seq_element("accepted", req.seqnr, attrs))
+        except Exception:
+            # The answer becomes a rejection (_on_req): no slot may stay taken, no readout run.
+            self.table.free(s)
+            raise
 
     def _on_cancel(self, iq):
         frm = iq.get("from")
@@ -305,12 +310,16 @@ class Sensor:
             self.sampled = time.ticks_ms()
             if self.clock.synced:
                 for node in self.nodes:
-                    values, t, err = await node.read()
+                    try:
+                        values, t, err = await node.read()
+                        if err is None and node.history is not None:
+                            node.history.add(t, values)
+                    except Exception as e:  # noqa: BLE001 - one sample lost, not the sampler
+                        # A dead sampler fails the watchdog's probe: a reset, and all history lost.
+                        self.log.error("node %s: sample not kept: %r" % (node.id, e))
                     # Progress, also when the part failed: a turn over several parts that time
                     # out can outlast the watchdog's limit, and still be no hang.
                     self.sampled = time.ticks_ms()
-                    if err is None and node.history is not None:
-                        node.history.add(t, values)
             await asyncio.sleep_ms(self.sample_s * 1000)
 
 

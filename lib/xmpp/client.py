@@ -37,6 +37,8 @@ from xmpp.ticks import since
 from xmpp.transport import Transport, tls_context
 
 _INBOX_MAX = const(4)  # stanzas buffered during login; the server sends one at a time
+# Attempts in a row that ran out of memory before getting online: then `run` gives up.
+_STARVED_MAX = const(5)
 # RFC 6120 §4.4: how long the side that closed first waits for the other's closing tag.
 CLOSE_WAIT_MS = const(2000)
 _CLOSE = b"</stream:stream>"
@@ -81,6 +83,7 @@ class Client:
         self._peer_closed = False  # the server ended its stream (closing tag or stream error)
         self._parsable = True  # False after bad XML: the server's closing tag cannot be found
         self._discarded = 0
+        self._starved = 0
         self._last_rx = 0
         self._last_tx = 0
 
@@ -95,6 +98,11 @@ class Client:
                 return True
         except TooLarge as e:
             self.log.error("not sent: %s" % e)
+            return False
+        except MemoryError:
+            # The writer kept nothing of it: one stanza lost, as when congested, not the link.
+            self.outbox.dropped += 1
+            self.log.error("out of memory: stanza dropped (%d so far)" % self.outbox.dropped)
             return False
         self.outbox.dropped += 1
         self.log.warn("output full: stanza dropped (%d so far)" % self.outbox.dropped)
@@ -116,10 +124,12 @@ class Client:
         return "c%x" % self._ids
 
     async def run(self):
-        """Connect and stay connected until `stop()`."""
+        """Connect and stay connected until `stop()`; MemoryError when attempt after attempt
+        runs out of memory before getting online (a reset is the cure, not a retry)."""
         while not self._stop.is_set():
             floor = 0
             started = time.ticks_ms()
+            connects = self.connects
             try:
                 await self._connection()
             except LoginFailed as e:
@@ -146,6 +156,12 @@ class Client:
                 self.log.error(
                     "out of memory during the connection; %d bytes free" % gc.mem_free()
                 )
+                self._starved = 0 if self.connects != connects else self._starved + 1
+                if self._starved >= _STARVED_MAX:
+                    # A heap too fragmented for a login stays so while the board runs: end
+                    # this task, whose end the supervisor notices, and let a reset cure it.
+                    self.log.error("no login in %d attempts for lack of memory" % _STARVED_MAX)
+                    raise
             except Exception as e:  # noqa: BLE001 - a bug costs a reconnect, not the client
                 self.last_error = repr(e)
                 self.log.error("connection to %s:%d ended by %r" % (self._target + (e,)))
@@ -228,7 +244,10 @@ class Client:
                 # First end the work meant for this connection, then drop its output, so
                 # nothing queued for it can leak into the next one.
                 for cb in self.on_offline:
-                    cb()
+                    try:
+                        cb()
+                    except Exception as e:  # noqa: BLE001 - the others and the cleanup still run
+                        self.log.error("offline hook failed: %r" % (e,))
             try:
                 await self._end_stream(t, was_online)
             finally:

@@ -163,8 +163,16 @@ class Router:
                 self.send(st.error(el, "resource-constraint"))
             self.log.warn("busy: %s from %s refused" % (el.name, el.get("from")))
             return
+        try:
+            asyncio.create_task(self._task(reply, el))
+        except MemoryError:
+            # No task, so nothing else will answer: the same answer as when busy, a place kept.
+            reply.close()
+            if el.name == "iq":
+                self.send(st.error(el, "resource-constraint"))
+            self.log.error("out of memory: %s from %s refused" % (el.name, el.get("from")))
+            return
         self.tasks += 1
-        asyncio.create_task(self._task(reply, el))
 
     async def _task(self, coro, el):
         try:
@@ -217,7 +225,10 @@ class Router:
         waiting = list(self.pending.values())
         self.pending.clear()
         for cb, _ in waiting:
-            cb(None)
+            try:
+                cb(None)
+            except Exception as e:  # noqa: BLE001 - the others must hear of it all the same
+                self.log.error("callback for a dropped iq failed: %r" % (e,))
 
     async def request(self, iq_el, timeout_ms, reserved=False):
         """Send an iq get/set and wait for its result or error; None on timeout."""
