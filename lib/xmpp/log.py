@@ -14,6 +14,7 @@ WARN = const(30)
 INFO = const(20)
 DEBUG = const(10)
 _NAMES = {ERROR: "E", WARN: "W", INFO: "I", DEBUG: "D"}
+_NO_MEMORY = "E out of memory for a log line"
 
 
 class Log:
@@ -28,8 +29,13 @@ class Log:
         if level < self.level:
             return
         t = time.ticks_ms() if hasattr(time, "ticks_ms") else 0
-        line = "%s %d %s: %s" % (_NAMES.get(level, "?"), t, self.tag, msg)
-        self.out.write(line + "\n")
+        try:
+            line = "%s %d %s: %s" % (_NAMES.get(level, "?"), t, self.tag, msg)
+        except MemoryError:
+            # Logging is what the error paths do: it must not raise in their place.
+            line = _NO_MEMORY
+        self.out.write(line)
+        self.out.write("\n")  # apart: joined, the line would be copied once more
         if level >= WARN and self.recent:
             self.recent[self._next] = line
             self._next = (self._next + 1) % len(self.recent)
