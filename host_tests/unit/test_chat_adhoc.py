@@ -231,7 +231,7 @@ async def test_status_tells_the_uptime_of_a_board_up_for_weeks():
     t.client.connects = 1
     for _ in range(20 * 24):  # 20 days, the uptime read once an hour as Thing.run() does
         ticks.advance(3_600_000)
-        t.uptime.ms()
+        t.uptime.seconds()
     ticks.advance(3 * 3_600_000 + 4 * 60_000 + 5_000)
     (out,) = await _ask(t, OWNER, "status")
     assert "Uptime: 20d 03:04:05" in _body(out), _body(out)

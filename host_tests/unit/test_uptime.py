@@ -16,8 +16,8 @@ def test_uptime_counts_on_past_the_wrap_of_ticks():
     up = Uptime()
     for _ in range(40 * 24):  # 40 days, read once an hour as run() does
         ticks.advance(3_600_000)
-        up.ms()
-    assert up.ms() == 40 * DAY_MS
+        up.seconds()
+    assert up.seconds() == 40 * DAY_MS // 1000
     assert ticks.now < 40 * DAY_MS  # the ticks wrapped meanwhile
 
 
@@ -43,4 +43,13 @@ async def test_once_started_uptime_steps_by_itself_and_starts_only_once():
         ticks.advance(3 * DAY_MS)
     await asyncio.sleep_ms(10)
     up.stop()
-    assert up.ms() == 18 * DAY_MS
+    assert up.seconds() == 18 * DAY_MS // 1000
+
+
+def test_milliseconds_left_over_at_each_reading_are_kept_for_the_next():
+    ticks = _esp32_ticks(0)
+    up = Uptime()
+    for _ in range(10):
+        ticks.advance(1_250)
+        up.seconds()
+    assert up.seconds() == 12  # 12.5 s: the 250s add up, none is lost to rounding

@@ -139,7 +139,7 @@ class Chat:
     def status_text(self):
         c = self.client
         gc.collect()
-        up = self.thing.uptime.ms() // 1000
+        up = self.thing.uptime.seconds()
         table = self.thing.sensor.table
         lines = [
             "Uptime: %dd %02d:%02d:%02d" % (up // 86400, up // 3600 % 24, up // 60 % 60, up % 60),

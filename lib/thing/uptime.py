@@ -2,7 +2,9 @@
 
 On an ESP32 ticks_ms() wraps every 2**30 ms (12.4 days), and ticks_diff() only tells spans
 under half that apart (xmpp.ticks). `Uptime` adds the span up in steps shorter than that
-(once started, one an hour).
+(once started, one an hour). It keeps whole seconds and the milliseconds left over: a
+count of milliseconds would outgrow the 31-bit small int of a 32-bit port after those same
+12.4 days and allocate a long int at every step from then on.
 """
 
 import asyncio
@@ -16,15 +18,18 @@ _STEP_MS = const(3_600_000)
 class Uptime:
     def __init__(self, step_ms=_STEP_MS):
         self._last = time.ticks_ms()
-        self._ms = 0
+        self._s = 0
+        self._ms = 0  # under 1000
         self._step = step_ms
         self._task = None
 
-    def ms(self):
+    def seconds(self):
         now = time.ticks_ms()
-        self._ms += time.ticks_diff(now, self._last)
+        ms = self._ms + time.ticks_diff(now, self._last)
         self._last = now
-        return self._ms
+        self._s += ms // 1000
+        self._ms = ms % 1000
+        return self._s
 
     def start(self):
         """Take the steps from now on (once: the firmware starts it before joining WiFi,
@@ -39,5 +44,5 @@ class Uptime:
 
     async def _run(self):
         while True:
-            self.ms()
+            self.seconds()
             await asyncio.sleep_ms(self._step)
