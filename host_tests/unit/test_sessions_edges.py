@@ -8,6 +8,8 @@ from sensordata.wire import NS
 from xmlstream.element import Element
 from xmpp import stanza as st
 
+HEAPSIZE = "192k"  # the sensor, the router and the XML layer, compiled from source
+
 OWNER = "owner@example.org/phone"
 
 

@@ -1,0 +1,267 @@
+# The XEP-0323 requester at its edges: session matching, cancel, queued waits, odd readouts.
+import asyncio
+import time
+
+from esp32ticks import install
+from fakeclient import FakeClient
+
+from sensordata import requester as requester_module
+from sensordata.clock import iso, unix_now
+from sensordata.requester import Requester
+from sensordata.wire import NS
+from xmlstream.element import Element
+from xmpp import stanza as st
+
+DEV = "thing@example.org/sensor"
+
+
+def _start(timeout_ms=1000, sessions=2):
+    c = FakeClient()
+    r = Requester(c, sessions=sessions, timeout_ms=timeout_ms)
+    seen = []
+
+    def cb(session, result, node_id=None, timestamp=None, fields=None, error_msg=None):
+        seen.append((result, node_id, fields, error_msg))
+
+    return c, r, seen, cb
+
+
+def _q(sent):
+    return sent.replace(b'"', b"'")
+
+
+def _iq_id(sent):
+    s = _q(sent)
+    i = s.index(b"id='") + 4
+    return s[i : s.index(b"'", i)].decode()
+
+
+def _answer(id_, child=None, type_="result"):
+    kids = [child] if child is not None else None
+    return Element("iq", st.NS_CLIENT, {"type": type_, "id": id_, "from": DEV}, kids)
+
+
+def _msg(child):
+    return Element("message", st.NS_CLIENT, {"from": DEV}, [child])
+
+
+def _numeric(name):
+    return Element("numeric", NS, {"name": name, "value": "1", "momentary": "true"})
+
+
+def _fields(seqnr, done="true"):
+    ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [_numeric("T")])
+    node = Element("node", NS, {"nodeId": "n1"}, [ts])
+    attrs = {"seqnr": seqnr, "done": done} if done else {"seqnr": seqnr}
+    return _msg(Element("fields", NS, attrs, [node]))
+
+
+async def _accepted(c, r, cb, **kw):
+    s = r.request_data(DEV, cb, **kw)
+    await asyncio.sleep_ms(0)
+    req = c.take()[0]
+    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    return s
+
+
+async def _settle(cond):
+    # Wait for the tasks to run until cond() holds (or give up after many rounds).
+    for _ in range(1000):
+        if cond():
+            return
+        await asyncio.sleep_ms(1)
+
+
+def _cancels(sent):
+    return [x for x in sent if b"<cancel" in x]
+
+
+async def test_two_requests_to_one_device_get_different_sequence_numbers():
+    c, r, seen, cb = _start()
+    a = r.request_data(DEV, cb)
+    b = r.request_data(DEV, cb)
+    assert a.seqnr != b.seqnr
+
+
+async def test_the_nodes_and_fields_asked_for_are_sent():
+    c, r, seen, cb = _start()
+    r.request_data(DEV, cb, node_ids=["bme280-76"], fields=["Temperature"])
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    assert b"<node nodeId='bme280-76'" in _q(req), req
+    assert b"<field name='Temperature'" in _q(req), req
+
+
+async def test_a_confirmed_cancel_ends_in_cancelled():
+    c, r, seen, cb = _start()
+    s = await _accepted(c, r, cb)
+    r.cancel_request(s)
+    await asyncio.sleep_ms(0)
+    (iq,) = _cancels(c.take())
+    c.router.dispatch(_answer(_iq_id(iq), Element("cancelled", NS, {"seqnr": s.seqnr})))
+    await _settle(lambda: len(seen) > 1)
+    assert [x[0] for x in seen] == ["accepted", "cancelled"]
+    assert r.table.in_use() == 0
+
+
+async def test_a_refused_cancel_is_a_failure_not_cancelled():
+    c, r, seen, cb = _start()
+    s = await _accepted(c, r, cb)
+    r.cancel_request(s)
+    await asyncio.sleep_ms(0)
+    (iq,) = _cancels(c.take())
+    c.router.dispatch(_answer(_iq_id(iq), None, "error"))
+    await _settle(lambda: len(seen) > 1)
+    assert [x[0] for x in seen] == ["accepted", "failure"]
+    assert seen[1][3] == "cancel not confirmed"
+
+
+async def test_a_second_cancel_sends_nothing_more():
+    c, r, seen, cb = _start()
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    r.cancel_request(s)
+    # The accepted answer comes after the cancel was asked for: still cancelling.
+    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    r.cancel_request(s)
+    await asyncio.sleep_ms(0)
+    assert len(_cancels(c.take())) == 1
+    assert s.state == "cancelling"
+
+
+async def test_cancelling_an_ended_session_does_nothing():
+    c, r, seen, cb = _start()
+    s = await _accepted(c, r, cb)
+    c.router.dispatch(_fields(s.seqnr))
+    assert [x[0] for x in seen] == ["accepted", "fields", "done"]
+    r.cancel_request(s)
+    await asyncio.sleep_ms(10)
+    assert _cancels(c.take()) == []
+    assert len(seen) == 3
+    assert s.jid is None and s.state is None  # the free slot is left as it was
+
+
+async def test_a_late_cancel_answer_leaves_the_next_session_in_the_slot_alone():
+    c, r, seen, cb = _start(sessions=1)
+    s = await _accepted(c, r, cb)
+    r.cancel_request(s)
+    await asyncio.sleep_ms(0)
+    (iq,) = _cancels(c.take())
+    c.router.dispatch(_fields(s.seqnr))  # the readout finished before the cancel arrived
+    t = await _accepted(c, r, cb)
+    assert t is s  # the same slot, now another session
+    c.router.dispatch(_answer(_iq_id(iq), Element("cancelled", NS, {"seqnr": "0"})))
+    await asyncio.sleep_ms(20)  # the cancel task runs to its end
+    assert [x[0] for x in seen] == ["accepted", "fields", "done", "accepted"]
+    assert r.table.in_use() == 1 and t.state == "accepted"
+
+
+async def test_an_answer_to_an_ended_request_does_not_reach_the_next_one():
+    c, r, seen, cb = _start(sessions=1)
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    (first,) = c.take()
+    c.router.dispatch(_fields(s.seqnr))  # fields and done before the iq answer
+    t = r.request_data(DEV, cb)
+    assert t is s
+    c.router.dispatch(_answer(_iq_id(first), Element("accepted", NS, {"seqnr": "0"})))
+    assert [x[0] for x in seen] == ["fields", "done"], seen
+    assert t.state == "requested"
+
+
+async def test_queued_and_done_may_be_written_as_1():
+    c, r, seen, cb = _start()
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "1"})
+    c.router.dispatch(_answer(_iq_id(req), acc))
+    c.router.dispatch(_fields(s.seqnr, done="1"))
+    assert [x[0] for x in seen] == ["queued", "fields", "done"]
+    assert r.table.in_use() == 0
+
+
+async def test_a_failure_with_done_written_as_1_ends_the_session():
+    c, r, seen, cb = _start()
+    s = await _accepted(c, r, cb)
+    fail = Element("failure", NS, {"seqnr": s.seqnr, "done": "1"})
+    c.router.dispatch(_msg(fail))
+    assert [x[0] for x in seen] == ["accepted", "failure"]
+    assert r.table.in_use() == 0
+
+
+async def test_a_final_failure_with_several_errors_ends_with_the_last_one():
+    c, r, seen, cb = _start()
+    s = await _accepted(c, r, cb)
+    errs = [Element("error", NS, {"nodeId": n}, None, "bad " + n) for n in ("n1", "n2")]
+    c.router.dispatch(_msg(Element("failure", NS, {"seqnr": s.seqnr, "done": "true"}, errs)))
+    assert [(x[0], x[1], x[3]) for x in seen[1:]] == [
+        ("failure", "n1", "bad n1"),
+        ("failure", "n2", "bad n2"),
+    ]
+    assert r.table.in_use() == 0
+
+
+async def test_a_stanza_error_text_is_the_rejection_message():
+    c, r, seen, cb = _start()
+    r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    text = Element("text", st.NS_STANZAS, None, None, "Not now")
+    cond = Element("forbidden", st.NS_STANZAS)
+    err = Element("error", st.NS_CLIENT, {"type": "auth"}, [cond, text])
+    c.router.dispatch(_answer(_iq_id(req), err, "error"))
+    assert seen == [("rejected", None, None, "Not now")]
+
+
+async def test_unknown_elements_in_a_readout_are_not_taken_for_nodes_timestamps_or_fields():
+    c, r, seen, cb = _start()
+    s = await _accepted(c, r, cb)
+    odd = Element("unit", NS, {"name": "U", "value": "2"})
+    ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [_numeric("T"), odd])
+    other = Element("note", NS, None, [Element("numeric", NS, {"name": "X", "value": "3"})])
+    node = Element("node", NS, {"nodeId": "n1"}, [ts, other])
+    stray = Element("extra", NS, None, [Element("timestamp", NS, {"value": "x"}, [])])
+    c.router.dispatch(_msg(Element("fields", NS, {"seqnr": s.seqnr}, [node, stray])))
+    fields = [x for x in seen if x[0] == "fields"]
+    assert len(fields) == 1, seen
+    assert [f[0] for f in fields[0][2]] == ["T"]
+
+
+async def test_a_device_that_keeps_reporting_outlives_the_silence_timeout():
+    # timeout_ms is the longest silence: every message from the device starts it anew.
+    ticks = install(requester_module)
+    c, r, seen, cb = _start(timeout_ms=500)
+    s = await _accepted(c, r, cb)
+    for _ in range(10):
+        ticks.advance(400)  # 4 s of the requester's clock in all, in steps shorter than 500 ms
+        c.router.dispatch(_fields(s.seqnr, done=None))
+        await asyncio.sleep_ms(0)
+    await asyncio.sleep_ms(700)  # the waiting task wakes and looks at its deadline
+    assert "timeout" not in [x[0] for x in seen], seen
+    c.router.dispatch(_fields(s.seqnr))
+    assert seen[-1][0] == "done"
+
+
+async def test_a_queued_request_for_a_past_time_still_waits_the_silence_timeout():
+    c, r, seen, cb = _start(timeout_ms=1000)
+    s = r.request_data(DEV, cb, when=iso(unix_now() - 3600))
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
+    c.router.dispatch(_answer(_iq_id(req), acc))
+    assert time.ticks_diff(s.deadline, time.ticks_ms()) > 0
+
+
+async def test_a_queued_request_waits_at_most_a_day_for_its_when():
+    c, r, seen, cb = _start(timeout_ms=1000)
+    s = r.request_data(DEV, cb, when=iso(unix_now() + 30 * 86400))
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
+    c.router.dispatch(_answer(_iq_id(req), acc))
+    assert seen[0][0] == "queued"
+    left = time.ticks_diff(s.deadline, time.ticks_ms())
+    assert 0 < left <= 86400 * 1000 + 1000, left
+    r.cancel_request(s)
