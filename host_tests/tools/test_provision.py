@@ -177,3 +177,12 @@ def test_the_ca_question_does_not_offer_none_when_tls_needs_one():
     provision.ask({"board": "host", "jid": "a@b", "password": "p", "allow": "o@b", "tls": "plain"},
                   lambda p: prompts.append(p) or "", lambda p: "")  # fmt: skip
     assert not any(p.startswith("CA certificate") for p in prompts)
+
+
+def test_a_boolean_is_not_taken_for_a_number_when_provision_checks_a_config():
+    # Under CPython, where provision runs the board's own check(), True is an int too.
+    cfg = {"xmpp": {"jid": "t@example.org", "password": "x", "tls": "plain", "port": True}}
+    cfg["led_pin"] = True
+    problems = thing_config.check(cfg, on_board=False)
+    assert any("xmpp.port" in p for p in problems), problems
+    assert any("led_pin" in p for p in problems), problems
