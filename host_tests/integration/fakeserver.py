@@ -61,7 +61,8 @@ class Expect:
     On timeout (or the client closing first) the connection's `failure` is set and it closes.
     """
 
-    def __init__(self, pattern, timeout=5.0):
+    # A guard against a client that never sends it: a loaded host's client may be slow.
+    def __init__(self, pattern, timeout=30.0):
         self.pattern = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
         self.timeout = timeout
 

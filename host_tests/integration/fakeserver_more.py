@@ -18,7 +18,7 @@ import fakeserver as fs
 class Reply:
     """Wait until the input matches `pattern`; then send `template % match.groupdict()`."""
 
-    def __init__(self, pattern, template, timeout=5.0):
+    def __init__(self, pattern, template, timeout=30.0):  # a guard, as Expect's
         self.pattern = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
         self.template = template
         self.timeout = timeout

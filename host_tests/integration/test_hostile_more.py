@@ -30,12 +30,12 @@ def test_the_fake_login_brings_the_client_online(more_server, board):
 def test_a_login_at_one_byte_per_second_times_out_and_reconnects(more_server, board):
     fake = more_server(more.slowloris_login(rate=1))
     fw = board(_config(fake.port))
-    fw.wait_log(r"timed out connecting", timeout=10)
+    fw.wait_log(r"timed out connecting", timeout=60)
     delay = int(fw.wait_log(r"reconnecting in (\d+) ms").group(1))
     assert delay >= 500  # backoff_base_s / 2
-    first, second = fake.wait_for_connections(2, timeout=10) and fake.connections[:2]
-    # The 2 s login timeout, then the backoff; the crawl would have taken ~200 s.
-    assert 2.4 <= second.opened_at - first.opened_at < 5
+    first, second = fake.wait_for_connections(2, timeout=60) and fake.connections[:2]
+    # The 2 s login timeout, then the backoff: the crawl (~200 s) was not waited out.
+    assert 2.4 <= second.opened_at - first.opened_at < 60
     assert fw.alive()
 
 
@@ -58,10 +58,10 @@ def test_a_stream_closed_before_the_roster_answer_is_not_taken_for_a_login(more_
     fw.wait_log(r"connection lost|connection to \S+ failed")
     first = fw.log
     fw.wait_log(ONLINE)
-    # Not online on the closed stream; noticed at once, not after the roster's 10 s.
+    # Not online on the closed stream; noticed at once, not after the roster's 10 s: from
+    # that close to the next connection only the backoff (at most 1 s) and a connect.
     assert "online as" not in first
-    second = fake.connections[1]
-    assert second.opened_at - fake.connections[0].opened_at < 5
+    assert fake.reconnect_delays()[0] < 8
     assert fw.alive()
 
 
@@ -70,7 +70,7 @@ def test_stream_features_that_never_end_get_policy_violation(more_server, board)
     fw = board(_config(fake.port, max_stanza=4096))
     fw.wait_log(r"bad XML from server \(policy-violation\)")
     fake.wait_received(0, rb"<policy-violation ")
-    fake.wait_for_connections(2, timeout=10)
+    fake.wait_for_connections(2, timeout=30)
     assert fw.alive()
 
 
@@ -80,8 +80,9 @@ def test_a_burst_of_repeated_features_is_refused_and_retried_soon(more_server, b
     fw.wait_log(r"policy-violation")
     fake.wait_received(0, rb"<policy-violation ")
     # Our own refusal of a flood is not the server's verdict: no ten-minute penalty.
-    fake.wait_for_connections(2, timeout=10)
-    assert fake.reconnect_delays()[0] < 3
+    delay = int(fw.wait_log(r"reconnecting in (\d+) ms").group(1))
+    assert delay <= 1000  # backoff_cap_s
+    fake.wait_for_connections(2, timeout=60)
     assert fw.alive()
 
 

@@ -73,7 +73,7 @@ def test_disco_ping_and_version_are_answered(prosody, board, clients):
     fw = board(board_config(prosody))
     me = fw.wait_log(ONLINE).group(1)
     req = clients.connect(prosody, "requester")
-    assert req.ping(me) < 5
+    req.ping(me, timeout=30)  # answered (no IqTimeout), however slowly
     info = req.run(req.xmpp.plugin["xep_0030"].get_info(jid=me, timeout=5), 6)
     features = info["disco_info"]["features"]
     assert "urn:xmpp:ping" in features
@@ -99,7 +99,7 @@ def test_comes_back_online_after_a_server_restart(prosody, board):
     mark = fw.mark()
     prosody.restart()
     fw.wait_log(r"connection lost|stream error", after=mark)
-    fw.wait_log(ONLINE, timeout=15, after=mark)
+    fw.wait_log(ONLINE, timeout=60, after=mark)
 
 
 def test_a_frozen_server_is_detected_by_ping_timeout(prosody, board):
@@ -108,16 +108,16 @@ def test_a_frozen_server_is_detected_by_ping_timeout(prosody, board):
     mark = fw.mark()
     prosody.freeze()
     try:
-        fw.wait_log(r"no answer to ping", timeout=15, after=mark)
+        fw.wait_log(r"no answer to ping", timeout=60, after=mark)
     finally:
         prosody.thaw()
-    fw.wait_log(ONLINE, timeout=20, after=mark)
+    fw.wait_log(ONLINE, timeout=60, after=mark)
 
 
 def test_logs_in_to_ejabberd(ejabberd, board):
     fw = board(board_config(ejabberd))
     fw.wait_log(r"authenticated with SCRAM-SHA-1")
-    fw.wait_log(ONLINE, timeout=30)
+    fw.wait_log(ONLINE, timeout=60)
 
 
 def test_twenty_reconnects_leave_the_heap_as_one_did(prosody, board):
@@ -126,7 +126,7 @@ def test_twenty_reconnects_leave_the_heap_as_one_did(prosody, board):
     for _ in range(21):
         mark = fw.mark()
         prosody.restart()
-        m = fw.wait_log(r"online as \S+ \(heap in use: (\d+)\)", timeout=15, after=mark)
+        m = fw.wait_log(r"online as \S+ \(heap in use: (\d+)\)", timeout=60, after=mark)
         heaps.append(int(m.group(1)))
     # The first reconnects fill bounded rings (the last 8 warnings kept for `status`, the
     # tokenizer's name caches); after that, reconnecting costs nothing that stays. Each
@@ -295,10 +295,11 @@ def test_a_readout_for_a_requester_gone_offline_ends_at_the_servers_bounce(
     fw = board(board_config(prosody))
     me = fw.wait_log(ONLINE).group(1)
     req = SDRequester(clients, prosody)
-    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
+    # Far enough ahead to be queued still when a loaded host delivers the request.
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
     seqnr = req.request(me, flags={"momentary": "true", "when": when})
     req.wait(seqnr, until=("queued",))
     req.client.disconnect()
     # These Prosodys keep no offline messages: the <started> sent at `when` comes back as
     # service-unavailable while the nodes are still being read.
-    fw.wait_log(r"unreachable \(service-unavailable\): seqnr=%s ended" % seqnr, timeout=10)
+    fw.wait_log(r"unreachable \(service-unavailable\): seqnr=%s ended" % seqnr, timeout=60)

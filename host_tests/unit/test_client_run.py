@@ -17,12 +17,12 @@ def _closed_port():
     return port
 
 
-def _client(**extra):
+def _client(log=None, **extra):
     cfg = {"jid": "dev@example.org", "password": "x", "host": "127.0.0.1", "tls": "plain"}
     cfg["port"] = _closed_port()
     cfg["connect_timeout_s"] = 1
     cfg.update(extra)
-    return Client(cfg, None, Log("test"))
+    return Client(cfg, None, log or Log("test"))
 
 
 async def test_each_attempt_from_the_configured_host_starts_a_new_redirect_chain():
@@ -80,6 +80,8 @@ _HEADER = (
     b"version='1.0'><stream:features/>"
 )
 _CLOSE = b"</stream:stream>"
+# Far longer than the tests' guards: a client that ends only when it runs out fails them.
+_LONG = 60_000
 
 
 class _Server:
@@ -162,12 +164,12 @@ async def _no_roster():
     pass
 
 
-async def _online(srv, **extra):
+async def _online(srv, log=None, **extra):
     """A client online with `srv`, running; (client, its run task)."""
     from xmpp import login
 
     login.login = _logged_in
-    c = _client(port=srv.port, **extra)
+    c = _client(log, port=srv.port, **extra)
     c.roster.load = _no_roster
     run = asyncio.create_task(c.run())
     await srv.accept()
@@ -178,41 +180,49 @@ async def _online(srv, **extra):
 async def test_a_stopping_client_waits_for_the_servers_closing_tag_before_closing_tcp():
     srv = _Server()
     c, run = await _online(srv)
+    c.close_wait_ms = _LONG  # a client that did not see the closing tag would hang
     c.stop()
     await srv.wait_for(_CLOSE)
     await asyncio.sleep_ms(300)
     assert srv.poll(), "TCP closed before the server closed its stream"
     srv.peer.write(_CLOSE)
-    await asyncio.wait_for_ms(run, 1000)
-    await srv.wait_closed(500)
+    await asyncio.wait_for_ms(run, 10_000)
+    await srv.wait_closed()
     srv.close()
 
 
 async def test_stanzas_after_our_closing_tag_are_read_and_nothing_more_is_sent():
     srv = _Server()
     c, run = await _online(srv)
-    c.close_wait_ms = 5000
+    c.close_wait_ms = _LONG
     c.stop()
     await srv.wait_for(_CLOSE)
     ping = b"<iq type='get' id='p1' from='example.org'><ping xmlns='urn:xmpp:ping'/></iq>"
     srv.peer.write(ping + b"<message from='a@example.org/x'><body>hi</body></message>" + _CLOSE)
-    await asyncio.wait_for_ms(run, 1000)  # the closing tag was found behind the stanzas
-    await srv.wait_closed(500)
+    await asyncio.wait_for_ms(run, 10_000)  # the closing tag was found behind the stanzas
+    await srv.wait_closed()
     assert srv.got.endswith(_CLOSE), srv.got  # RFC 6120 §4.4: no data after the closing tag
     srv.close()
 
 
-async def test_a_server_that_never_closes_its_stream_is_given_up_on_in_bounded_time():
-    import time
+class _Lines:
+    def __init__(self):
+        self.text = ""
 
+    def write(self, s):
+        self.text += s
+
+
+async def test_a_server_that_never_closes_its_stream_is_given_up_on_in_bounded_time():
     srv = _Server()
-    c, run = await _online(srv)
+    out = _Lines()
+    c, run = await _online(srv, Log("test", out=out))
     c.close_wait_ms = 200
-    t0 = time.ticks_ms()
     c.stop()
-    await asyncio.wait_for_ms(run, 2000)
-    assert time.ticks_diff(time.ticks_ms(), t0) < 1000
-    await srv.wait_closed(500)
+    await asyncio.wait_for_ms(run, 10_000)  # a bound against a hang only
+    # Given up after close_wait_ms: what it waited is logged, not timed here.
+    assert "server did not close its stream in 200 ms" in out.text, out.text
+    await srv.wait_closed()
     assert srv.got.endswith(_CLOSE)
     srv.close()
 
@@ -224,7 +234,7 @@ async def test_a_server_that_closes_first_gets_our_closing_tag_before_tcp_ends()
     await srv.wait_closed()
     assert srv.got.endswith(_CLOSE), srv.got
     c.stop()
-    await asyncio.wait_for_ms(run, 3000)
+    await asyncio.wait_for_ms(run, 10_000)
     srv.close()
 
 
@@ -239,7 +249,7 @@ async def test_a_stream_error_from_the_server_is_answered_with_our_closing_tag()
     assert srv.got.endswith(_CLOSE), srv.got
     assert c.last_error == "conflict"
     c.stop()
-    await asyncio.wait_for_ms(run, 3000)
+    await asyncio.wait_for_ms(run, 10_000)
     srv.close()
 
 
@@ -248,9 +258,11 @@ async def test_a_stop_during_login_ends_the_client_instead_of_bringing_it_online
 
     srv = _Server()
     gate = asyncio.Event()
+    in_login = []
 
     async def slow_login(c):
         await _logged_in(c)
+        in_login.append(c)
         await gate.wait()
 
     login.login = slow_login
@@ -259,12 +271,16 @@ async def test_a_stop_during_login_ends_the_client_instead_of_bringing_it_online
     c.close_wait_ms = 300
     run = asyncio.create_task(c.run())
     await srv.accept()
-    await asyncio.sleep_ms(20)
+    for _ in range(2000):  # a bound against a hang only
+        if in_login:
+            break
+        await asyncio.sleep_ms(5)
+    assert in_login, "the login never started"
     c.stop()
     gate.set()
-    await asyncio.wait_for_ms(run, 2000)
+    await asyncio.wait_for_ms(run, 10_000)
     assert not c.online.is_set()
-    await srv.wait_closed(500)
+    await srv.wait_closed()
     assert b"<presence/>" not in srv.got and b"<presence>" not in srv.got, srv.got
     srv.close()
 
@@ -293,15 +309,16 @@ async def test_a_refused_login_closes_the_stream_and_waits_for_the_servers_closi
     srv = _Server()
     login.login = refused
     c = _client(port=srv.port)
+    c.close_wait_ms = _LONG
     run = asyncio.create_task(c.run())
     await srv.accept()
     await srv.wait_for(_CLOSE)
     await asyncio.sleep_ms(200)
     assert srv.poll(), "TCP closed before the server closed its stream"
     srv.peer.write(_CLOSE)
-    await srv.wait_closed(500)
+    await srv.wait_closed()
     c.stop()
-    await asyncio.wait_for_ms(run, 1000)
+    await asyncio.wait_for_ms(run, 10_000)
     srv.close()
 
 
@@ -313,8 +330,8 @@ async def test_stanzas_queued_before_a_stop_still_go_before_the_closing_tag():
     c.close_wait_ms = 200
     c.send(Element("message", "jabber:client", {"to": "a@example.org/x"}))
     c.stop()  # before the sender task had a turn
-    await asyncio.wait_for_ms(run, 2000)
-    await srv.wait_closed(500)
+    await asyncio.wait_for_ms(run, 10_000)
+    await srv.wait_closed()
     assert srv.got.endswith(
         b"<message to='a@example.org/x'/><presence type='unavailable'/>" + _CLOSE
     ), srv.got

@@ -129,14 +129,35 @@ def test_sampler_probe():
     assert Sampler(stale, 1000)(3000) == "no sample for 3 s"
 
 
+class SleepLog:
+    """The supervisor's asyncio, recording its sleeps: ticks are counted, not timed."""
+
+    def __init__(self):
+        self.slept = []
+
+    async def sleep_ms(self, ms):
+        self.slept.append(ms)
+        await asyncio.sleep_ms(ms)
+
+
 async def test_run_feeds_on_every_tick():
+    from thing import supervisor
+
     sup, wdt, _ = make(lambda now: None)
-    task = asyncio.create_task(sup.run())
-    await asyncio.sleep_ms(60)
-    sup.stop()
-    await asyncio.sleep_ms(10)
-    assert 5 <= wdt.feeds <= 14
-    assert task.done()
+    log, saved = SleepLog(), supervisor.asyncio
+    supervisor.asyncio = log
+    try:
+        task = asyncio.create_task(sup.run())
+        for _ in range(2000):  # a bound against a hang only
+            if wdt.feeds >= 5:
+                break
+            await asyncio.sleep_ms(5)
+        sup.stop()
+        await asyncio.wait_for_ms(task, 10_000)
+    finally:
+        supervisor.asyncio = saved
+    assert wdt.feeds >= 5
+    assert log.slept == [5] * wdt.feeds  # one feed a period, each followed by its sleep
 
 
 async def test_a_blocked_event_loop_stops_the_feeding_and_is_reported():
