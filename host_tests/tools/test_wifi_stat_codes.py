@@ -20,7 +20,7 @@ def constants(path):
     out = {}
     for node in ast.parse(path.read_text()).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
+            name = node.targets[0].id.lstrip("_")  # private ones too: wifi.py's own use
             value = node.value
             if isinstance(value, ast.Call):  # const(N)
                 value = value.args[0]

@@ -12,21 +12,22 @@ from xmlstream.element import Element, escape_attr
 
 NS = "urn:xmpp:iot:sensordata"
 
-# Request and field type flags, as bits (XEP-0323 §3.1 "Field Types").
+# Request and field type flags, as bits (XEP-0323 §3.1 "Field Types"). Only those other
+# modules name are public: a public name costs an interned string and a globals entry.
 MOMENTARY = const(1)
 PEAK = const(2)
-STATUS = const(4)
-COMPUTED = const(8)
+_STATUS = const(4)
+_COMPUTED = const(8)
 IDENTITY = const(16)
-HIST_SECOND = const(32)
-HIST_MINUTE = const(64)
-HIST_HOUR = const(128)
+_HIST_SECOND = const(32)
+_HIST_MINUTE = const(64)
+_HIST_HOUR = const(128)
 HIST_DAY = const(256)
-HIST_WEEK = const(512)
-HIST_MONTH = const(1024)
-HIST_QUARTER = const(2048)
-HIST_YEAR = const(4096)
-HIST_OTHER = const(8192)
+_HIST_WEEK = const(512)
+_HIST_MONTH = const(1024)
+_HIST_QUARTER = const(2048)
+_HIST_YEAR = const(4096)
+_HIST_OTHER = const(8192)
 HISTORICAL = const(16352)  # every historical* bit
 CURRENT = const(31)  # momentary | peak | status | computed | identity
 ALL = const(16383)
@@ -50,8 +51,8 @@ FLAG_NAMES = (
 KINDS = {
     "momentary": MOMENTARY,
     "peak": PEAK,
-    "status": STATUS,
-    "computed": COMPUTED,
+    "status": _STATUS,
+    "computed": _COMPUTED,
     "identity": IDENTITY,
 }
 # Every flag attribute of a <req> -> its bits; `historical` and `all` set several.

@@ -41,9 +41,9 @@ STAT_NO_AP_FOUND = const(201)
 STAT_WRONG_PASSWORD = const(202)
 STAT_ASSOC_FAIL = const(203)  # network.STAT_CONNECT_FAIL has the same value
 STAT_HANDSHAKE_TIMEOUT = const(204)
-STAT_NO_AP_FOUND_W_COMPATIBLE_SECURITY = const(210)
-STAT_NO_AP_FOUND_IN_AUTHMODE_THRESHOLD = const(211)
-STAT_NO_AP_FOUND_IN_RSSI_THRESHOLD = const(212)
+_STAT_NO_AP_FOUND_W_COMPATIBLE_SECURITY = const(210)
+_STAT_NO_AP_FOUND_IN_AUTHMODE_THRESHOLD = const(211)
+_STAT_NO_AP_FOUND_IN_RSSI_THRESHOLD = const(212)
 # IDF reason 15 (4-way handshake timeout): what most WPA2 access points cause with a wrong
 # password.
 _REASON_4WAY_HANDSHAKE_TIMEOUT = const(15)
@@ -69,9 +69,9 @@ def classify(status):
         return WRONG_PASSWORD, "handshake timed out (wrong password?)"
     if status == STAT_NO_AP_FOUND:
         return NO_AP, "network not found"
-    if status == STAT_NO_AP_FOUND_W_COMPATIBLE_SECURITY:
+    if status == _STAT_NO_AP_FOUND_W_COMPATIBLE_SECURITY:
         return NO_AP, "network found, but not with a security mode the board supports"
-    if status in (STAT_NO_AP_FOUND_IN_AUTHMODE_THRESHOLD, STAT_NO_AP_FOUND_IN_RSSI_THRESHOLD):
+    if status in (_STAT_NO_AP_FOUND_IN_AUTHMODE_THRESHOLD, _STAT_NO_AP_FOUND_IN_RSSI_THRESHOLD):
         return NO_AP, "network found, but below the security or signal threshold"
     if status == STAT_BEACON_TIMEOUT:
         return NO_AP, "access point stopped answering (beacon timeout)"
