@@ -40,7 +40,7 @@ _INBOX_MAX = const(4)  # stanzas buffered during login; the server sends one at 
 # Attempts in a row that ran out of memory before getting online: then `run` gives up.
 _STARVED_MAX = const(5)
 # RFC 6120 §4.4: how long the side that closed first waits for the other's closing tag.
-CLOSE_WAIT_MS = const(2000)
+_CLOSE_WAIT_MS = const(2000)
 _CLOSE = b"</stream:stream>"
 
 
@@ -77,7 +77,7 @@ class Client:
         self._target = (o.host, o.port)  # where the current (or last) connection goes
         # Not from 0 at every boot: an answer to the last boot's iq must not match a new one.
         self._ids = random.getrandbits(24)
-        self.close_wait_ms = CLOSE_WAIT_MS
+        self.close_wait_ms = _CLOSE_WAIT_MS
         self._bye = None  # our last words on this stream, owed before the TCP connection ends
         self._closing = False  # our closing tag is out: read on, but take nothing in
         self._peer_closed = False  # the server ended its stream (closing tag or stream error)

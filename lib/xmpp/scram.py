@@ -21,20 +21,22 @@ import binascii
 import hashlib
 import os
 
+from micropython import const
+
 # HMAC (RFC 2104) block size of SHA-1 and SHA-256, and the pads as 512-bit integers.
-_BLOCK = 64
+_BLOCK = const(64)
 _IPAD = int.from_bytes(b"6" * _BLOCK, "big")  # 0x36 repeated
 _OPAD = int.from_bytes(b"\\" * _BLOCK, "big")  # 0x5c repeated
 
 _HASHES = {"SCRAM-SHA-1": hashlib.sha1, "SCRAM-SHA-256": hashlib.sha256}
 MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-1")
-MIN_ITERATIONS = 1000
-MAX_ITERATIONS = 100000
+_MIN_ITERATIONS = const(1000)
+_MAX_ITERATIONS = const(100000)
 
-_START = 0
-_SENT_FIRST = 1
-_SENT_FINAL = 2
-_DONE = 3
+_START = const(0)
+_SENT_FIRST = const(1)
+_SENT_FINAL = const(2)
+_DONE = const(3)
 
 
 class SASLError(Exception):
@@ -199,8 +201,8 @@ class ScramClient:
         password,
         cache=None,
         nonce=None,
-        min_iterations=MIN_ITERATIONS,
-        max_iterations=MAX_ITERATIONS,
+        min_iterations=_MIN_ITERATIONS,
+        max_iterations=_MAX_ITERATIONS,
     ):
         h = _HASHES.get(mechanism)
         if h is None:
