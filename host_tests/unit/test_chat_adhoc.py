@@ -245,3 +245,16 @@ async def test_status_tells_the_uptime_of_a_board_up_for_weeks():
     ticks.advance(3 * 3_600_000 + 4 * 60_000 + 5_000)
     (out,) = await _ask(t, OWNER, "status")
     assert "Uptime: 20d 03:04:05" in _body(out), _body(out)
+
+
+async def test_a_command_that_fails_on_the_board_still_gets_an_answer():
+    t = _Thing()
+
+    def broken():
+        raise MemoryError
+
+    t.chat.status_text = broken  # as when the heap has no room for the status text
+    (out,) = await _ask(t, OWNER, "status")
+    assert "status failed on the board (MemoryError)" in _body(out)
+    (again,) = await _ask(t, OWNER, "nodes")  # the next command is answered as usual
+    assert "t1" in _body(again)

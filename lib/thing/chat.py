@@ -89,16 +89,20 @@ class Chat:
         return reply(frm, type_, "Sorry, you are not allowed to read this device.", thread)
 
     async def _answer(self, frm, type_, cmd, words, thread):
-        if cmd == "read":
-            out = await self.read_text(
-                words[1] if len(words) > 1 else None, words[2] if len(words) > 2 else None
-            )
-        elif cmd == "nodes":
-            out = self.nodes_text()
-        elif cmd == "status":
-            out = self.status_text()
-        else:
-            out = HELP
+        try:
+            if cmd == "read":
+                out = await self.read_text(
+                    words[1] if len(words) > 1 else None, words[2] if len(words) > 2 else None
+                )
+            elif cmd == "nodes":
+                out = self.nodes_text()
+            elif cmd == "status":
+                out = self.status_text()
+            else:
+                out = HELP
+        except Exception as e:  # noqa: BLE001 - e.g. MemoryError: the person still gets an answer
+            self.client.log.error("chat %s from %s failed: %r" % (cmd, frm, e))
+            out = "Sorry, %s failed on the board (%s)." % (cmd, type(e).__name__)
         return reply(frm, type_, out, thread)
 
     def nodes_text(self):
