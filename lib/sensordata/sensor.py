@@ -105,14 +105,18 @@ class Sensor:
                 return self._reject(iq, seqnr, "item-not-found", "No such field")
         if self.table.find(frm, req.seqnr) is not None:
             return self._reject(iq, seqnr, "bad-request", "seqnr already in use")
-        if req.when is not None and not self.clock.synced:
-            # Without a date the board cannot tell when `when` comes; it will once NTP answers.
-            text = "Cannot schedule: the board's clock is not set yet"
-            return self._reject(iq, seqnr, "unexpected-request", text)
-        if req.when is not None and req.when - self.clock.now() > _WHEN_MAX_S:
-            # A queued request holds its slot until then: a far `when` would keep it forever.
-            return self._reject(iq, seqnr, "bad-request", "when is more than a day ahead")
-        queued = req.when is not None and req.when > self.clock.now()
+        queued = False
+        if req.when is not None:
+            if not self.clock.synced:
+                # Without a date the board cannot tell when `when` comes; it will once NTP
+                # answers.
+                text = "Cannot schedule: the board's clock is not set yet"
+                return self._reject(iq, seqnr, "unexpected-request", text)
+            ahead = req.when - self.clock.now()
+            if ahead > _WHEN_MAX_S:
+                # A queued request holds its slot until then: a far `when` would keep it forever.
+                return self._reject(iq, seqnr, "bad-request", "when is more than a day ahead")
+            queued = ahead > 0
         if queued and self._queued() >= self.queue_max:
             self.log.warn("queued requests at their limit: %s seqnr=%s rejected" % (frm, seqnr))
             return self._reject(iq, seqnr, "resource-constraint", "Too many queued requests")
