@@ -24,7 +24,7 @@ LED_PIN = None
 EXPECTED = ("bme280-76", "sht4x-44")
 ADC1_GPIOS = (32, 33, 34, 35, 36, 39)  # GPIO37/38 are not brought out on a WROOM-32
 ADC2_GPIOS = (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)
-I2C_PINS = {SCL: "the I2C SCL", SDA: "the I2C SDA"}
+I2C_PINS = esp32board.i2c_pins(SCL, SDA)
 # Pins a status LED must not take: GPIO6-11 run the module's SPI flash (ESP32-WROOM-32
 # datasheet, pin definitions: driving one crashes the chip), GPIO34-39 are input only (ESP32
 # datasheet, table "Pin Description"), GPIO1/3 are UART0 with the REPL.
@@ -54,8 +54,4 @@ def nodes(config):
 
 
 def led(config):
-    pin = config.get("led_pin", LED_PIN)
-    if pin is not None:
-        used = esp32board.pins_in_use(config, ADC_CHANNELS, RESERVED)
-        esp32board.require_free(pin, used, "led_pin")
-    return esp32board.pin_led(pin)
+    return esp32board.pin_led(esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED))

@@ -22,7 +22,7 @@ ADC_CHANNELS = ({"pin": 3, "atten": 3, "divider": (2, 1), "full_scale_mv": 2500}
 LED_PIN = 8
 ADC1_GPIOS = (0, 1, 2, 3, 4)  # ADC1_CH0-4 (GPIO4 is SDA here); ADC2 (GPIO5) is unusable (errata)
 EXPECTED = ("sht4x-44", "scd4x-62")
-I2C_PINS = {SCL: "the I2C SCL", SDA: "the I2C SDA"}
+I2C_PINS = esp32board.i2c_pins(SCL, SDA)
 # Pins a status LED must not take: GPIO12-17 run the SPI flash (ESP32-C3 datasheet, pin
 # overview), GPIO20/21 are UART0 and GPIO18/19 USB, the two ports the REPL is on.
 RESERVED = dict(I2C_PINS)
@@ -45,6 +45,4 @@ def nodes(config):
 
 
 def led(config):
-    pin = config.get("led_pin", LED_PIN)
-    esp32board.require_free(pin, esp32board.pins_in_use(config, ADC_CHANNELS, RESERVED), "led_pin")
-    return esp32board.RGBStatus(pin)
+    return esp32board.RGBStatus(esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED))

@@ -21,7 +21,7 @@ FREQ = 400_000
 ADC_CHANNELS = ({"pin": 1, "atten": 3, "divider": (2, 1), "full_scale_mv": 3100},)
 LED_PIN = 48
 ADC1_GPIOS = tuple(range(1, 11))  # ADC1_CH0-9; ADC2 is GPIO11-20
-I2C_PINS = {SCL: "the I2C SCL", SDA: "the I2C SDA"}
+I2C_PINS = esp32board.i2c_pins(SCL, SDA)
 # Pins a status LED must not take: GPIO26-32 run the module's SPI flash and PSRAM
 # (ESP32-S3-WROOM-1 datasheet, pin definitions), GPIO43/44 are UART0 and GPIO19/20 USB, the
 # two ports the REPL is on.
@@ -46,6 +46,4 @@ def nodes(config):
 
 
 def led(config):
-    pin = config.get("led_pin", LED_PIN)
-    esp32board.require_free(pin, esp32board.pins_in_use(config, ADC_CHANNELS, RESERVED), "led_pin")
-    return esp32board.RGBStatus(pin)
+    return esp32board.RGBStatus(esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED))

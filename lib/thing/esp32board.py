@@ -59,13 +59,21 @@ def require_adc1(pin, adc1_gpios, chip):
         )
 
 
-def pins_in_use(config, adc_channels, roles):
-    """{GPIO: role} of the pins a LED must not take: the board's own (`roles`: flash, UART,
-    BOOT button, I2C) and those of the ADC channels."""
-    used = dict(roles)
-    for entry in config.get("adc") or adc_channels:
-        used[entry["pin"]] = "an ADC channel"
-    return used
+def i2c_pins(scl, sda):
+    """{GPIO: role} of the I2C bus: pins no ADC channel or LED may take."""
+    return {scl: "the I2C SCL", sda: "the I2C SDA"}
+
+
+def led_pin(config, default, adc_channels, reserved):
+    """The status LED's GPIO (`led_pin`, else the board's `default`), refused when the board
+    uses it already: `reserved` ({GPIO: role}: flash, UART, BOOT, I2C) or an ADC channel."""
+    pin = config.get("led_pin", default)
+    if pin is not None:
+        used = dict(reserved)
+        for entry in config.get("adc") or adc_channels:
+            used[entry["pin"]] = "an ADC channel"
+        require_free(pin, used, "led_pin")
+    return pin
 
 
 def require_free(pin, used, what):
