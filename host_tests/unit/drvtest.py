@@ -53,3 +53,38 @@ class EarlySleeps:
     async def sleep_ms(self, ms):
         self.slept.append(ms)
         time.sleep_us(max(ms - 1, 0) * 1000)  # sleep_us is exact; sleep_ms counts ticks too
+
+
+class SimClock:
+    """`with SimClock(sim_module, [driver_module]) as clock:` the simulated part's time is
+    `clock.us`, moved only by the test, or by the driver's asyncio.sleep_ms when a driver
+    module is given (each sleep ending as early as a millisecond tick lets it, n - 1 ms): the
+    test does not depend on host load."""
+
+    def __init__(self, sim, driver=None):
+        self.us = 0
+        self._sim = sim
+        self._driver = driver
+        self._saved = None
+
+    def now_us(self):
+        return self.us
+
+    def since_us(self, t):
+        return self.us - t
+
+    async def sleep_ms(self, ms):
+        self.us += max(ms - 1, 0) * 1000
+
+    def __enter__(self):
+        self._saved = (self._sim.now_us, self._sim.since_us)
+        self._sim.now_us, self._sim.since_us = self.now_us, self.since_us
+        if self._driver is not None:
+            self._saved += (self._driver.asyncio,)
+            self._driver.asyncio = self
+        return self
+
+    def __exit__(self, *exc):
+        self._sim.now_us, self._sim.since_us = self._saved[:2]
+        if self._driver is not None:
+            self._driver.asyncio = self._saved[2]

@@ -2,7 +2,7 @@
 import time
 
 import sim_bh1750
-from drvtest import nacked
+from drvtest import SimClock, nacked
 from sim_bh1750 import SimBH1750
 from sim_i2c import SimI2C
 
@@ -106,35 +106,9 @@ def test_a_one_time_measurement_may_take_the_maximum_180_ms():
     assert bus.readfrom(0x23, 2) == b"\x00\x78"  # 100 lx * 1.2 = 120 counts
 
 
-class EarlyClock:
-    """Virtual time for the simulated part and the driver's sleeps, each of which ends as
-    early as a millisecond tick lets it (n - 1 ms): the test does not depend on host load."""
-
-    def __init__(self):
-        self.us = 0
-        self._saved = None
-
-    def now_us(self):
-        return self.us
-
-    def since_us(self, t):
-        return self.us - t
-
-    async def sleep_ms(self, ms):
-        self.us += max(ms - 1, 0) * 1000
-
-    def __enter__(self):
-        self._saved = (sim_bh1750.now_us, sim_bh1750.since_us, bh1750.asyncio)
-        sim_bh1750.now_us, sim_bh1750.since_us, bh1750.asyncio = self.now_us, self.since_us, self
-        return self
-
-    def __exit__(self, *exc):
-        sim_bh1750.now_us, sim_bh1750.since_us, bh1750.asyncio = self._saved
-
-
 async def test_the_driver_waits_the_maximum_time_even_when_sleeps_end_early():
     for mode, mtreg in (("H", 69), ("H2", 254), ("L", 31)):
-        with EarlyClock():
+        with SimClock(sim_bh1750, bh1750):
             bus, sim = setup(100.0)
             d = BH1750(bus, mode=mode, mtreg=mtreg)
             await d.read()

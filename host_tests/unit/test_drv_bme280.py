@@ -2,6 +2,7 @@
 import time
 
 import sim_bme280
+from drvtest import SimClock
 from sim_bme280 import CAL_TP, SimBME280, SimBMP280
 from sim_i2c import SimI2C
 
@@ -109,31 +110,8 @@ async def test_bme280_driver_refuses_a_bmp280():
         raise AssertionError("no error")
 
 
-class FrozenClock:
-    """The simulated chip's time, moved only by the test: a loaded host cannot let the
-    conversion finish between two reads."""
-
-    def __init__(self):
-        self.us = 0
-        self._saved = None
-
-    def now_us(self):
-        return self.us
-
-    def since_us(self, t):
-        return self.us - t
-
-    def __enter__(self):
-        self._saved = (sim_bme280.now_us, sim_bme280.since_us)
-        sim_bme280.now_us, sim_bme280.since_us = self.now_us, self.since_us
-        return self
-
-    def __exit__(self, *exc):
-        sim_bme280.now_us, sim_bme280.since_us = self._saved
-
-
 def test_a_conversion_takes_time_and_shows_busy_meanwhile():
-    with FrozenClock() as clock:
+    with SimClock(sim_bme280) as clock:
         bus, chip = bus_with(SimBME280(0x76))
         clock.us += 2000  # the NVM copy after power-on
         bus.writeto_mem(0x76, 0xF4, b"\x25")  # osrs_t x1, osrs_p x1, forced
