@@ -2,9 +2,8 @@
 Sensor), and what the tests send it: chat messages and commands, answers taken once every
 handler has ended."""
 
-import asyncio
-
 from fakeclient import FakeClient
+from waits import until
 
 from sensordata.clock import Clock
 from sensordata.device import MemoryDevice
@@ -60,13 +59,8 @@ def body_of(out):
 
 
 async def handled(t):
-    """Wait until the router's handlers are done: each sends its answer before it ends. The
-    bound only guards against a hang (a loaded host is slow)."""
-    for _ in range(2000):
-        if not t.client.router.tasks:
-            return
-        await asyncio.sleep_ms(5)
-    raise AssertionError("a handler still runs")
+    """Wait until the router's handlers are done: each sends its answer before it ends."""
+    await until(lambda: not t.client.router.tasks, what="a handler still runs")
 
 
 async def send(t, el):

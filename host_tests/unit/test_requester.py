@@ -1,6 +1,7 @@
 import asyncio
 
 from fakeclient import FakeClient
+from waits import until
 
 from sensordata.requester import Requester
 from sensordata.wire import NS
@@ -19,15 +20,6 @@ def _start(timeout_ms=1000, sessions=2):
         seen.append((result, node_id, fields, error_msg))
 
     return c, r, seen, cb
-
-
-async def _until(done, ms=10_000):
-    """Poll until done(); the bound only guards against a hang (a loaded host is slow)."""
-    for _ in range(ms // 5):
-        if done():
-            return
-        await asyncio.sleep_ms(5)
-    raise AssertionError("not done within %d ms" % ms)
 
 
 def _iq_id(sent):
@@ -78,7 +70,7 @@ async def test_a_rejection_reports_the_text_and_frees_the_session():
 async def test_no_answer_ends_in_timeout():
     c, r, seen, cb = _start(timeout_ms=30)
     r.request_data(DEV, cb)
-    await _until(lambda: seen)
+    await until(lambda: seen)
     assert [x[0] for x in seen] == ["timeout"]
     assert r.table.in_use() == 0 and c.router.pending == {}
 
@@ -190,7 +182,7 @@ async def test_more_requests_than_iqs_the_router_tracks_end_in_failure_not_in_a_
     refused = [x for x in seen if x[0] == "failure"]
     # The router tracks 8 iqs and keeps 2 of them for the client's own ping and roster.
     assert len(refused) == 4 and "in flight" in refused[0][3]
-    await _until(lambda: len(seen) >= 10)
+    await until(lambda: len(seen) >= 10)
     assert sorted(x[0] for x in seen) == ["failure"] * 4 + ["timeout"] * 6
     assert r.table.in_use() == 0
 
@@ -243,7 +235,7 @@ async def test_a_queued_request_waits_for_its_when_not_for_the_silence_timeout()
 
 async def test_a_queued_request_still_ends_in_timeout_when_nothing_comes_after_its_when():
     c, r, s, seen = await _queued_seconds_ahead(timeout_ms=100)
-    await _until(lambda: len(seen) >= 2)
+    await until(lambda: len(seen) >= 2)
     assert [x[0] for x in seen] == ["queued", "timeout"] and r.table.in_use() == 0
 
 

@@ -1,6 +1,7 @@
 import asyncio
 
 from fakeclient import FakeClient
+from waits import until
 
 from xmlstream.element import Element
 from xmpp import stanza as st
@@ -35,10 +36,7 @@ async def test_finished_async_handlers_give_their_places_back():
             c.router.dispatch(
                 _iq("get", [Element("x", "urn:example:x")], id_="q%d%d" % (round_, i))
             )
-        for _ in range(2000):  # until the handlers ended; a bound against a hang only
-            if not c.router.tasks:
-                break
-            await asyncio.sleep_ms(5)
+        await until(lambda: not c.router.tasks, what="a handler still runs")
         out = c.take()
         assert len(out) == 4 and not any(b"resource-constraint" in o for o in out), out
     assert c.router.tasks == 0

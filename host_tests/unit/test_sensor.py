@@ -1,6 +1,7 @@
 import asyncio
 
 from fakeclient import FakeClient
+from waits import until
 
 from sensordata.clock import Clock, iso
 from sensordata.device import MemoryDevice
@@ -49,18 +50,9 @@ async def _settle(ms=30):
     await asyncio.sleep_ms(ms)
 
 
-async def _until(done, ms=10_000):
-    """Poll until done(); the bound only guards against a hang (a loaded host is slow)."""
-    for _ in range(ms // 5):
-        if done():
-            return
-        await asyncio.sleep_ms(5)
-    raise AssertionError("not done within %d ms" % ms)
-
-
 async def _ended(s):
     """Wait until every readout ended: a slot is freed only after its last message went."""
-    await _until(lambda: s.table.in_use() == 0)
+    await until(lambda: s.table.in_use() == 0)
 
 
 async def test_request_is_accepted_at_once_then_fields_with_done():
@@ -486,7 +478,7 @@ async def test_the_sampler_marks_each_node_read_so_failing_parts_do_not_look_lik
     for k in range(3):
         s.register_node("slow-%d" % k, slow(), comm_timeout=200)
     s.start_sampling()
-    await _until(lambda: len(judged) >= 4)  # through the first turn: four timeouts
+    await until(lambda: len(judged) >= 4)  # through the first turn: four timeouts
     s.stop()
     assert judged[:4] == [None] * 4, judged
 
@@ -507,7 +499,7 @@ def _bounce(sent, frm=OWNER, condition="service-unavailable", type_="cancel"):
 async def _mid_readout(c, s, seqnr="1", frm=OWNER):
     """A readout whose first <fields> went out while its slow last node is read."""
     c.router.dispatch(_req(seqnr=seqnr, frm=frm))
-    await _until(lambda: any(b"<fields" in m for m in c.sent))
+    await until(lambda: any(b"<fields" in m for m in c.sent))
     return [m for m in c.take() if b"<fields" in m]
 
 
@@ -537,7 +529,7 @@ async def test_a_bounce_ends_only_the_session_of_that_jid_and_seqnr():
     c.router.dispatch(_req(seqnr="1"))
     c.router.dispatch(_req(seqnr="2"))
     c.router.dispatch(_req(seqnr="1", frm=other))
-    await _until(lambda: sum(b"<fields" in m for m in c.sent) == 3)  # the fast node's, each
+    await until(lambda: sum(b"<fields" in m for m in c.sent) == 3)  # the fast node's, each
     fields = [m for m in c.take() if b"<fields" in m]
     mine = [m for m in fields if OWNER.encode() in m and b"seqnr='1'" in _norm(m)]
     assert s.table.in_use() == 3 and len(mine) == 1

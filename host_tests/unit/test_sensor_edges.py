@@ -1,6 +1,7 @@
 import asyncio
 
 from fakeclient import FakeClient
+from waits import until
 
 from sensordata.clock import Clock, iso
 from sensordata.device import MemoryDevice
@@ -71,14 +72,9 @@ async def _settle(ms=30):
     await asyncio.sleep_ms(ms)
 
 
-async def _ended(s, ms=10_000):
-    """Wait until every readout ended (a slot is freed after its last message went); the
-    bound only guards against a hang, as a loaded host is slow."""
-    for _ in range(ms // 5):
-        if not s.table.in_use():
-            return
-        await asyncio.sleep_ms(5)
-    raise AssertionError("a readout still runs")
+async def _ended(s):
+    """Wait until every readout ended: a slot is freed only after its last message went."""
+    await until(lambda: not s.table.in_use(), what="a readout still runs")
 
 
 def test_a_rejection_text_of_the_maximum_length_is_sent_whole():

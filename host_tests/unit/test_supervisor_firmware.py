@@ -11,6 +11,7 @@ from test_wifi_fakes import (
     FakeWLAN,
     make_log,
 )
+from waits import until
 
 from sensordata.clock import Clock
 from thing import firmware
@@ -101,15 +102,6 @@ def make(cfg=CFG, wlan=None, ntp=None, thing=None, led=None, real=False):
     fw.supervisor.period_ms = 5
     fw.wifi.poll_ms = fw.wifi.check_ms = 1
     return fw, wdt, out
-
-
-async def until(done, ms=10_000):
-    """Poll until done(); the bound only guards against a hang (a loaded host is slow)."""
-    for _ in range(ms // 5):
-        if done():
-            return
-        await asyncio.sleep_ms(5)
-    raise AssertionError("not done within %d ms" % ms)
 
 
 async def run_until(fw, done):
