@@ -147,3 +147,16 @@ def test_jid_error_is_a_value_error():
 def test_missing_jid_is_rejected():
     assert rejected(None)
     assert rejected("")
+
+
+def test_a_forbidden_character_at_the_very_start_is_rejected():
+    for c in "\"&'<> ":
+        assert rejected(c + "dev@example.org"), c
+        assert rejected(c + "example.org"), c
+    assert rejected(":dev@example.org")
+
+
+def test_tab_carriage_return_and_newline_are_forbidden_in_either_part():
+    for c in "\t\r\n":
+        assert rejected("de" + c + "v@example.org"), repr(c)
+        assert rejected("dev@exa" + c + "mple.org"), repr(c)

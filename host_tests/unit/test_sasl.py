@@ -182,3 +182,16 @@ def test_failure_conditions_map_to_retry_policy():
     for condition, policy in table:
         assert sasl.retry_policy(condition) == policy, condition
         assert sasl.retry_soon(condition) == (policy == sasl.RETRY_SOON), condition
+
+
+def test_a_first_challenge_without_data_is_a_sasl_error():
+    # <challenge/> or <challenge>=</challenge> decodes to nothing: a SASLError, not a crash.
+    for data in (None, b""):
+        auth = sasl.Authenticator("user", "pencil", ["SCRAM-SHA-1"], True, None, SHA1_NONCE)
+        auth.start()
+        try:
+            auth.challenge(data)
+        except sasl.SASLError as e:
+            assert e.condition, data
+        else:
+            raise AssertionError("an empty server-first-message was accepted")
