@@ -102,6 +102,24 @@ class HostBoard:
                     )
                 self._cond.wait(min(left, 0.2))
 
+    def wait_count(self, pattern, n, timeout=20.0):
+        """Wait until `n` log lines match `pattern`. The log comes through a pipe,
+        so it may trail what a peer of the board has already seen."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                seen = sum(1 for line in self.lines if rx.search(line))
+                left = deadline - time.monotonic()
+                if seen >= n:
+                    return seen
+                if left <= 0 or self.proc.poll() is not None:
+                    raise AssertionError(
+                        "%d of %d log lines matching %r within %.0f s; exit=%s; log:\n%s"
+                        % (seen, n, pattern, timeout, self.proc.poll(), "\n".join(self.lines[-60:]))
+                    )
+                self._cond.wait(min(left, 0.2))
+
     def mark(self):
         with self._cond:
             return len(self.lines)

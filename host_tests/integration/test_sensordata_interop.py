@@ -160,7 +160,7 @@ def test_queued_requests_over_half_the_table_are_rejected_and_everyone_answered_
     assert finals.count("rejected") == 4
     for r, s in sent:
         assert sum(x in ("done", "rejected") for x in _results(r.results[s])) == 1
-    assert fw.count("queued requests at their limit") == 4
+    assert fw.wait_count("queued requests at their limit", 4) == 4
 
 
 def test_several_fields_messages_for_a_big_readout(prosody, clients, device):

@@ -159,7 +159,7 @@ def test_subscription_from_an_allowed_jid_is_approved_and_returned(prosody, boar
     _pump_until(
         owner, lambda: ("available", me) in seen and ("subscribe", prosody.jid("sensor")) in seen
     )
-    assert fw.count(r"subscription from requester@localhost approved") == 1
+    assert fw.wait_count(r"subscription from requester@localhost approved", 1) == 1
 
 
 def test_subscription_from_a_stranger_is_refused(prosody, board, clients):
