@@ -116,7 +116,14 @@ class HostBoard:
                 if left <= 0 or self.proc.poll() is not None:
                     raise AssertionError(
                         "%d of %d log lines matching %r within %.0f s; exit=%s; log:\n%s"
-                        % (seen, n, pattern, timeout, self.proc.poll(), "\n".join(self.lines[-60:]))
+                        % (
+                            seen,
+                            n,
+                            pattern,
+                            timeout,
+                            self.proc.poll(),
+                            "\n".join(self.lines[-60:]),
+                        )
                     )
                 self._cond.wait(min(left, 0.2))
 
