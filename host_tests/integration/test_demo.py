@@ -10,6 +10,10 @@ from pathlib import Path
 
 from hostboard import ROOT
 
+# Signals as a terminal delivers them: a shell starts a background job with SIGINT ignored
+# (nohup, SIGHUP too), the demo would inherit that, and these tests would hang or pass wrongly.
+TERMINAL = ["env", "--default-signal=INT,HUP"]
+
 
 def _our_processes():
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
@@ -53,7 +57,7 @@ def test_demo_prints_readings_over_xep0323_and_chat():
 
 def test_interrupted_demo_stops_everything_it_started():
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tools" / "demo.py")],
+        [*TERMINAL, sys.executable, str(ROOT / "tools" / "demo.py")],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -14,12 +14,16 @@ from pathlib import Path
 import pytest
 from hostboard import ROOT
 
+# Signals as a terminal delivers them: a shell starts a background job with SIGINT ignored
+# (nohup, SIGHUP too), the demo would inherit that, and these tests would hang or pass wrongly.
+TERMINAL = ["env", "--default-signal=INT,HUP"]
+
 pytestmark = pytest.mark.skipif(not shutil.which("prosody"), reason="needs Debian's prosody")
 
 
 def start(*argv):
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "tools" / "demo.py"), *argv],
+        [*TERMINAL, sys.executable, str(ROOT / "tools" / "demo.py"), *argv],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
