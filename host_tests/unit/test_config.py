@@ -174,6 +174,20 @@ def test_the_watchdog_outlasts_the_clients_longest_wait_before_a_retry():
     assert check(_with(x_retry_permanent_s=86400)) == []  # the host board has no watchdog
 
 
+def test_a_broken_xmpp_section_is_listed_once_not_judged_against_the_watchdog():
+    # The offline check reads the client's own waits: a section the client could not read
+    # has its own problems listed, and no second, confused one.
+    for key, bad in (("retry_permanent_s", "long"), ("backoff_cap_s", [1]), ("jid", 5)):
+        problems = check(_board(**{"x_" + key: bad}))
+        _one(problems, "xmpp." + key)
+        assert not any("offline_s" in p for p in problems), problems
+    cfg = _board()
+    del cfg["xmpp"]["password"]
+    problems = check(cfg)
+    _one(problems, "xmpp.password")
+    assert not any("offline_s" in p for p in problems), problems
+
+
 def test_a_configuration_that_is_not_an_object_is_one_problem():
     for cfg in ([], "x", None, 3):
         problems = check(cfg)

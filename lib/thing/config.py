@@ -17,7 +17,7 @@ The same module runs on CPython (`tools/provision`), so it imports nothing from 
 import json
 
 from xmpp import jid as jids
-from xmpp.options import MAX_STANZA, OUT_HEADROOM
+from xmpp.options import MAX_STANZA, OUT_HEADROOM, Options
 
 TLS_MODES = ("starttls", "direct", "plain")
 LOG_LEVELS = ("debug", "info", "warn", "error")
@@ -149,18 +149,23 @@ def _section(cfg, name, spec, problems):
 def _check_offline(wd, x, problems):
     # A board offline for offline_s is reset and its client tries again at once: a shorter
     # limit would cut short the client's wait (after a wrong password, say) and retry that
-    # often. Defaults: the firmware's and xmpp.options'.
+    # often. The waits are the client's own, defaults included; offline_s defaults as in
+    # thing/firmware.py.
     off = wd.get("offline_s", 1800)
-    wait = 0
-    for key, default in (("retry_permanent_s", 600), ("backoff_cap_s", 120)):
-        v = x.get(key)
-        v = default if v is None else v
-        if isinstance(v, int) and v > wait:
-            wait, longest = v, key
-    if isinstance(off, int) and wait and off <= wait:
+    for key in ("retry_permanent_s", "backoff_cap_s"):
+        if not isinstance(x.get(key, 0), int):
+            return  # a problem of the xmpp section's own, already listed
+    try:
+        o = Options(x)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return  # no usable jid or password: listed too
+    wait_ms, longest = max(
+        (o.retry_permanent_ms, "retry_permanent_s"), (o.backoff_cap_ms, "backoff_cap_s")
+    )
+    if isinstance(off, int) and off * 1000 <= wait_ms:
         problems.append(
             "watchdog.offline_s: %d s must be more than xmpp.%s (%d s), or the watchdog "
-            "resets the board before the client tries again" % (off, longest, wait)
+            "resets the board before the client tries again" % (off, longest, wait_ms // 1000)
         )
 
 
