@@ -3,6 +3,7 @@
 fw = HostBoard(config_dict, workdir)      # writes config.json (+ ca.der if given)
 fw.start()
 fw.wait_log(r"online as (\\S+)")          # -> the match, or AssertionError with the log
+fw.wait_exit()                            # a board that ends by itself: its exit code
 fw.stop()                                 # SIGINT, then SIGKILL; never leaves a process
 """
 
@@ -48,6 +49,7 @@ class HostBoard:
         self.mpy = mpy
         self.proc = None
         self.lines = []
+        self._eof = False  # every line the process wrote is in self.lines
         self._cond = threading.Condition()
 
     def start(self):
@@ -70,6 +72,7 @@ class HostBoard:
                 self.lines.append(line)
                 self._cond.notify_all()
         with self._cond:
+            self._eof = True
             self._cond.notify_all()
 
     @property
@@ -95,7 +98,7 @@ class HostBoard:
                         return m
                     i += 1
                 left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and i >= len(self.lines)):
+                if left <= 0 or (self._eof and i >= len(self.lines)):
                     raise AssertionError(
                         "no log line matching %r within %.0f s; exit=%s; log:\n%s"
                         % (pattern, timeout, self.proc.poll(), "\n".join(self.lines[-60:]))
@@ -113,7 +116,7 @@ class HostBoard:
                 left = deadline - time.monotonic()
                 if seen >= n:
                     return seen
-                if left <= 0 or self.proc.poll() is not None:
+                if left <= 0 or self._eof:
                     raise AssertionError(
                         "%d of %d log lines matching %r within %.0f s; exit=%s; log:\n%s"
                         % (
@@ -126,6 +129,24 @@ class HostBoard:
                         )
                     )
                 self._cond.wait(min(left, 0.2))
+
+    def wait_exit(self, timeout=30.0):
+        """The exit code of a process that ends by itself, once all it wrote is in the log
+        (the process may be gone before the pipe's last lines reach `lines`)."""
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                "still running after %.0f s; log:\n%s" % (timeout, self.log[-6000:])
+            ) from None
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._eof:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("the log pipe stayed open after the exit")
+                self._cond.wait(min(left, 0.2))
+        return code
 
     def mark(self):
         with self._cond:

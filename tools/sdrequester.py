@@ -58,8 +58,10 @@ class SDRequester:
     def finished(self, seqnr):
         return any(r in FINAL for r, _ in self.results.get(seqnr, ()))
 
-    def wait(self, seqnr, timeout=10.0, until=FINAL):
-        """Run the loop until `seqnr` has a result in `until`; all its results so far."""
+    def wait(self, seqnr, timeout=30.0, until=FINAL):
+        """Run the loop until `seqnr` has a result in `until`; all its results so far.
+
+        The timeout only guards against a hang: a loaded host's board may take its time."""
 
         async def poll():
             while not any(r in until for r, _ in self.results.get(seqnr, ())):

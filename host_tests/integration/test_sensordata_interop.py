@@ -172,27 +172,38 @@ def test_several_fields_messages_for_a_big_readout(prosody, clients, device):
 
 
 def test_cancel_while_reading(prosody, clients, board):
-    # At its largest MTreg the BH1750 takes ~660 ms per high-resolution conversion: time for
-    # the cancel to arrive mid-readout, also through a loaded host.
+    # At its largest MTreg a BH1750 takes ~660 ms per high-resolution conversion; two of them,
+    # read one after the other, give the cancel ~1.3 s to arrive mid-readout, also through a
+    # loaded host.
     cfg = board_config(prosody)
-    cfg["sensors"] = [{"type": "bh1750", "address": "0x23", "mtreg": 254}]
+    cfg["sim"] = {"bh1750-5c": {}}
+    cfg["sensors"] = [
+        {"type": "bh1750", "address": "0x23", "mtreg": 254},
+        {"type": "bh1750", "address": "0x5c", "mtreg": 254},
+    ]
     # No history sampler: its readout at start (a request could join it) ends too soon.
     cfg["sensor"] = {"history": 0}
     fw = board(cfg)
     me = fw.wait_log(ONLINE).group(1)
     req = SDRequester(clients, prosody)
-    seqnr = req.request(me, nodeIds=["bh1750-23"], flags={"momentary": "true"})
+    slow = ["bh1750-23", "bh1750-5c"]
+    seqnr = req.request(me, nodeIds=slow, flags={"momentary": "true"})
     req.wait(seqnr, until=("accepted",))
     req.cancel(seqnr)
     rs = req.wait(seqnr)
     assert _results(rs) == ["accepted", "cancelled"], rs
-    req.settle(1.0)  # past the conversion: nothing may follow a confirmed cancel
+    req.settle(1.5)  # past both conversions: nothing may follow a confirmed cancel
     assert _results(req.results[seqnr]) == ["accepted", "cancelled"]
 
 
-def test_a_node_that_times_out_fails_alone_after_the_others_data(prosody, clients, device):
-    # 100 ms is shorter than the BH1750's conversion: that node times out, others answer.
-    fw, me = device(comm_timeout_ms=100)
+def test_a_node_that_times_out_fails_alone_after_the_others_data(prosody, clients, board):
+    # 500 ms is shorter than the BH1750's ~660 ms conversion at its largest MTreg: that node
+    # times out, whatever the load; the others, done in a few ms, answer with room to spare.
+    cfg = board_config(prosody)
+    cfg["sensors"] = [{"type": "bh1750", "address": "0x23", "mtreg": 254}]
+    cfg["sensor"] = {"comm_timeout_ms": 500}
+    fw = board(cfg)
+    me = fw.wait_log(ONLINE).group(1)
     req = SDRequester(clients, prosody)
     rs = req.wait(req.request(me, flags={"momentary": "true"}))
     kinds = _results(rs)

@@ -59,11 +59,12 @@ class SimClock:
     """`with SimClock(sim_module, [driver_module]) as clock:` the simulated part's time is
     `clock.us`, moved only by the test, or by the driver's asyncio.sleep_ms when a driver
     module is given (each sleep ending as early as a millisecond tick lets it, n - 1 ms): the
-    test does not depend on host load."""
+    test does not depend on host load. A part whose time lives in several sim modules (an
+    SCD4x: sim_scd4x and sim_sensirion) takes a tuple of them: one clock for all."""
 
     def __init__(self, sim, driver=None):
         self.us = 0
-        self._sim = sim
+        self._sims = sim if isinstance(sim, tuple) else (sim,)
         self._driver = driver
         self._saved = None
 
@@ -77,14 +78,16 @@ class SimClock:
         self.us += max(ms - 1, 0) * 1000
 
     def __enter__(self):
-        self._saved = (self._sim.now_us, self._sim.since_us)
-        self._sim.now_us, self._sim.since_us = self.now_us, self.since_us
+        self._saved = [(m, m.now_us, m.since_us) for m in self._sims]
+        for m in self._sims:
+            m.now_us, m.since_us = self.now_us, self.since_us
         if self._driver is not None:
-            self._saved += (self._driver.asyncio,)
+            self._saved_asyncio = self._driver.asyncio
             self._driver.asyncio = self
         return self
 
     def __exit__(self, *exc):
-        self._sim.now_us, self._sim.since_us = self._saved[:2]
+        for m, now_us, since_us in self._saved:
+            m.now_us, m.since_us = now_us, since_us
         if self._driver is not None:
-            self._driver.asyncio = self._saved[2]
+            self._driver.asyncio = self._saved_asyncio

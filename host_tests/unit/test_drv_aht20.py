@@ -46,7 +46,7 @@ def test_initialisation_takes_10_ms_before_the_part_answers_calibrated():
     # Poll: the first ACKed read comes no sooner than 10 ms (a fixed sleep would make the
     # test depend on the host's load).
     while nacked(bus, 0x38, n=1):
-        assert time.ticks_diff(time.ticks_us(), t0) < 100_000, "never ready"
+        assert time.ticks_diff(time.ticks_us(), t0) < 5_000_000, "never ready"
         time.sleep_ms(1)
     assert time.ticks_diff(time.ticks_us(), t0) >= 10_000
     assert bus.readfrom(0x38, 1)[0] & 0x08

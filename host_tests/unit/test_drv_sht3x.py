@@ -1,7 +1,8 @@
 # Sensirion SHT3x driver against the simulated chip.
 import time
 
-from drvtest import EarlySleeps, expect, nacked
+import sim_sensirion
+from drvtest import EarlySleeps, SimClock, expect, nacked
 from sim_i2c import SimI2C
 from sim_sht3x import SimSHT3x
 from sim_sht4x import SimSHT4x
@@ -33,13 +34,16 @@ async def test_heater_bit_of_the_status_register_is_reported():
 
 
 def test_a_command_within_1_ms_of_the_previous_one_is_nacked():
-    # §4.3, Table 9: the part needs at least 1 ms between two commands.
-    bus, chip = setup()
-    bus.writeto(0x44, b"\x30\x41")  # clear status
-    assert nacked(bus, 0x44, b"\x37\x80"), "serial number ACKed within 1 ms of a command"
-    time.sleep_us(1000)
-    bus.writeto(0x44, b"\x37\x80")
-    assert len(bus.readfrom(0x44, 6)) == 6
+    # §4.3, Table 9: the part needs at least 1 ms between two commands. The part's time is
+    # the test's: on a loaded host more than 1 ms may pass between two lines.
+    with SimClock(sim_sensirion) as clock:
+        bus, chip = setup()
+        bus.writeto(0x44, b"\x30\x41")  # clear status
+        clock.us += 999
+        assert nacked(bus, 0x44, b"\x37\x80"), "serial number ACKed within 1 ms of a command"
+        clock.us += 1
+        bus.writeto(0x44, b"\x37\x80")
+        assert len(bus.readfrom(0x44, 6)) == 6
 
 
 async def test_init_and_back_to_back_readouts_keep_commands_1_ms_apart():

@@ -46,7 +46,7 @@ def test_reading_before_the_measurement_time_is_nacked():
             data = bus.readfrom(0x44, 6)
             break
         except OSError:
-            assert time.ticks_diff(time.ticks_us(), t0) < 100_000, "never ready"
+            assert time.ticks_diff(time.ticks_us(), t0) < 5_000_000, "never ready"
             time.sleep_ms(1)
     assert len(data) == 6
     assert time.ticks_diff(time.ticks_us(), t0) >= 8300
@@ -61,7 +61,7 @@ def test_serial_number_is_nacked_for_its_10_ms():
     # Poll: the first ACKed read comes no sooner than 10 ms (a fixed sleep would make the
     # test depend on the host's load).
     while nacked(bus, 0x44, n=6):
-        assert time.ticks_diff(time.ticks_us(), t0) < 100_000, "never ready"
+        assert time.ticks_diff(time.ticks_us(), t0) < 5_000_000, "never ready"
         time.sleep_ms(1)
     assert time.ticks_diff(time.ticks_us(), t0) >= 10_000
 

@@ -3,6 +3,7 @@
 import asyncio
 
 from fakeclient import FakeClient
+from waits import until
 
 from sensordata import node as node_module
 from sensordata import requester as requester_module
@@ -128,7 +129,7 @@ async def test_a_read_that_cannot_start_ends_the_session_with_a_failure():
     c.router.dispatch(_req())
     node_module.asyncio = _NoTasks()
     try:
-        await asyncio.sleep_ms(50)
+        await until(lambda: len(c.sent) >= 2, what="no final answer")
     finally:
         node_module.asyncio = asyncio
     out = c.take()
@@ -150,7 +151,7 @@ async def test_the_sampler_outlives_a_sample_that_could_not_be_kept():
 
     hist.add = add
     s.start_sampling()
-    await asyncio.sleep_ms(400)  # readouts within 250 ms are shared: two samples at least
+    await until(lambda: len(calls) >= 2 and hist.count >= 1, what="no sample after the failed one")
     assert not s._sampler.done()
     assert len(calls) >= 2 and hist.count >= 1
     assert any("MemoryError" in line for line in c.log.lines)
@@ -165,9 +166,8 @@ async def test_the_sampler_outlives_a_readout_that_could_not_start():
         await asyncio.sleep_ms(20)
     finally:
         node_module.asyncio = asyncio
-    await asyncio.sleep_ms(50)
+    await until(lambda: s.node("t").history.count >= 1, what="no sample kept")
     assert not s._sampler.done()
-    assert s.node("t").history.count >= 1
     s.stop()
 
 
@@ -206,7 +206,7 @@ async def test_a_handler_task_that_cannot_be_made_is_answered_and_costs_no_place
     assert len(sent) == 1 and sent[0].get("type") == "error"
     assert st.error_condition(sent[0]) == "resource-constraint"
     r.dispatch(_iq("b"))  # the one place is still free
-    await asyncio.sleep_ms(20)
+    await until(lambda: len(sent) >= 2, what="no answer to b")
     assert sent[-1].get("type") == "result" and sent[-1].get("id") == "b"
 
 
@@ -251,7 +251,7 @@ async def test_a_request_that_cannot_be_sent_ends_with_a_failure_and_frees_its_s
 
     c.send = send
     rq.request_data(DEVICE, lambda s, result, *a: heard.append((result, s.state)))
-    await asyncio.sleep_ms(20)
+    await until(lambda: heard, what="no final callback")
     assert heard == [("failure", "ended")]
     assert rq.table.in_use() == 0 and not c.router.pending
 
@@ -356,7 +356,7 @@ async def _accept(listener):
     return peer
 
 
-async def _read_until_closed(peer, ms=2000):
+async def _read_until_closed(peer, ms=10_000):
     """What the client sent until it closed TCP; None if it kept the connection open."""
     buf = bytearray(512)
     got = b""
@@ -397,11 +397,11 @@ async def test_a_failing_offline_hook_skips_neither_the_others_nor_closing_the_c
     c.on_offline = [boom, lambda: heard.append(len(c.outbox))]
     run = asyncio.create_task(c.run())
     peer = await _accept(listener)
-    await asyncio.wait_for_ms(c.online.wait(), 2000)
+    await asyncio.wait_for_ms(c.online.wait(), 10_000)  # bounds against a hang only
     peer.write(b"</stream:stream>")
     got = await _read_until_closed(peer)
     c.stop()
-    await asyncio.wait_for_ms(run, 3000)
+    await asyncio.wait_for_ms(run, 10_000)
     peer.close()
     assert heard, "the second offline hook was not called"
     assert got is not None, "the connection was left open"

@@ -1,4 +1,5 @@
 from fakeclient import FakeClient
+from waits import until
 
 from xmlstream.element import Element
 from xmpp import stanza as st
@@ -95,7 +96,7 @@ async def test_async_handlers_reply_when_done_and_are_bounded():
     busy = c.take()
     assert len(busy) == 2 and all(b"resource-constraint" in b for b in busy)
     gate.set()
-    await asyncio.sleep_ms(10)
+    await until(lambda: len(c.sent) >= 4, what="the handlers did not all answer")
     done = c.take()
     assert len(done) == 4 and all(b"result" in b for b in done)
 

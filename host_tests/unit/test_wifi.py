@@ -12,6 +12,7 @@ from test_wifi_fakes import (
     QuickBackoff,
     make_log,
 )
+from waits import until
 
 from thing import wifi
 
@@ -214,7 +215,7 @@ async def test_status_line_counts_down_to_the_next_attempt():
 
     w, _, _ = make([STAT_NO_AP_FOUND], backoff=SlowBackoff())
     task = asyncio.create_task(w.connect())
-    await asyncio.sleep_ms(20)
+    await until(lambda: "retry in" in w.status_line(), what="no countdown")
     line = w.status_line()
     task.cancel()
     assert line.startswith("WiFi: waiting (network not found), retry in ")

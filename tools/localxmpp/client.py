@@ -146,8 +146,11 @@ class Client:
         finally:
             self.xmpp.del_event_handler(name, fire)
 
-    def connect(self, timeout=10.0, presence=True):
-        """Connect, log in, bind; raise ConnectError if the session does not start."""
+    def connect(self, timeout=30.0, presence=True):
+        """Connect, log in, bind; raise ConnectError if the session does not start.
+
+        The timeout only guards against a hang: a loaded host's TLS and SCRAM take their time.
+        """
         future = self.loop.create_future()
         handlers = []
 
@@ -197,7 +200,7 @@ class Client:
         """XEP-0199 ping; returns the round trip in seconds."""
         return self.run(self.xmpp.plugin["xep_0199"].ping(to, timeout=timeout), timeout + 1)
 
-    def send_iq(self, iq, timeout=5.0):
+    def send_iq(self, iq, timeout=30.0):
         """Send a slixmpp Iq and return the result stanza (IqError/IqTimeout propagate)."""
         return self.run(iq.send(timeout=timeout), timeout + 1)
 
@@ -236,7 +239,7 @@ class ClientLoop:
         self.clients.append(client)
         return client
 
-    def connect(self, server, user, password=None, timeout=10.0, **kwargs):
+    def connect(self, server, user, password=None, timeout=30.0, **kwargs):
         """A Client already logged in and available."""
         return self.client(server, user, password, **kwargs).connect(timeout)
 

@@ -16,7 +16,7 @@ class ServerError(RuntimeError):
 
 class LocalServer:
     NAME = "server"
-    START_TIMEOUT = 10.0
+    START_TIMEOUT = 30.0  # a bound against a hang: a loaded host starts a server slowly
     STOP_TIMEOUT = 5.0
 
     process = None
