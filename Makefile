@@ -11,7 +11,7 @@ all: test
 
 # The venv is rebuilt when requirements.txt changes; otherwise this is a no-op.
 $(STAMP): requirements.txt
-	@test -x $(BIN)/python || python3 -m venv $(VENV)
+	@tools/make-venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
