@@ -231,6 +231,15 @@ def test_the_fields_budget_leaves_512_bytes_of_the_output_buffer():
     _one(check(_with(x_out_buffer=4096, sensor={"fields_budget": 3585})), "fields_budget")
 
 
+def test_a_small_output_buffer_is_checked_against_the_default_fields_budget():
+    # Unset, the budget is 1536 bytes: an output buffer under 2048 could not send a readout.
+    problems = check(_with(x_out_buffer=1024))
+    _one(problems, "sensor.fields_budget")
+    _one(problems, "1536")
+    assert check(_with(x_out_buffer=2048)) == []
+    assert check(_with(x_out_buffer=1024, sensor={"fields_budget": 512})) == []
+
+
 def test_the_fields_budget_follows_a_configured_stanza_size():
     # No out_buffer: it defaults to max_stanza + 1024, from the configured max_stanza.
     assert check(_with(x_max_stanza=16384, sensor={"fields_budget": 16384})) == []

@@ -33,7 +33,7 @@ class Thing:
             s.get("sessions", 4),
             s.get("history", 8),
             s.get("sample_s", 60),
-            s.get("fields_budget", 1536),
+            s.get("fields_budget", 1536),  # config.check knows this default too
         )
         comm = s.get("comm_timeout_ms", 2000)
         for node_id, device in nodes:

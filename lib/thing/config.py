@@ -202,14 +202,18 @@ def check(cfg, on_board=True):
             if not _is_jid(j, bare=True):
                 problems.append("allow: %r is not a bare JID" % (j,))
     s = _section(cfg, "sensor", _SENSOR, problems)
-    if isinstance(s.get("fields_budget"), int):
+    budget = s.get("fields_budget", 1536)  # unset: thing/app.py's default
+    if isinstance(budget, int):
         # Checked against the output buffer the client will have, set or by default.
         stanza = x.get("max_stanza") if isinstance(x.get("max_stanza"), int) else MAX_STANZA
         out = x.get("out_buffer")
         if not isinstance(out, int):
             out = stanza + OUT_HEADROOM
-        if s["fields_budget"] + 512 > out:
-            problems.append("sensor.fields_budget: must be at least 512 below xmpp.out_buffer")
+        if budget + 512 > out:
+            problems.append(
+                "sensor.fields_budget: %d must be at least 512 below xmpp.out_buffer (%d)"
+                % (budget, out)
+            )
     name = cfg.get("name")
     if name is not None and (
         not isinstance(name, str) or not 0 < len(name) <= 32 or _has_controls(name)
