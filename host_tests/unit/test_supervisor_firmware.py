@@ -135,12 +135,16 @@ async def test_the_status_command_shows_wifi_ntp_and_watchdog():
     task = asyncio.create_task(fw.run())
     await until(lambda: fw.thing.runs and fw.timesync.syncs and wdt.feeds)
     text = fw.thing._chat.status_text()  # noqa: SLF001
+    fw.boot = "WDT_RESET; the run before ended after 0d 01:02:05 up: ValueError: x"
+    after_crash = fw.thing._chat.status_text()  # noqa: SLF001
     fw.stop()
     await asyncio.wait_for_ms(task, 10_000)
     assert "Clock: synchronized" in text
     assert "WiFi: home, RSSI -61 dBm, 192.168.1.23" in text
     assert "NTP: pool.ntp.org, last sync " in text and " s ago" in text
     assert "Watchdog: fed, " in text
+    assert "Boot:" not in text
+    assert after_crash.endswith("\nBoot: " + fw.boot)
 
 
 async def test_the_wifi_link_is_a_node_with_rssi_as_a_status_field():

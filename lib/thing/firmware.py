@@ -11,6 +11,7 @@ machine.WDT, a status LED) as arguments, so the host tests run it whole with fak
 """
 
 import asyncio
+import sys
 
 from micropython import const
 
@@ -21,6 +22,7 @@ from thing.wifi import Wifi, WifiNode
 
 _BEAT_SLACK_MS = const(20_000)  # a healthy task beats every 1-2 s; allow for blocking calls
 _LED_MS = const(500)
+_SHOWN = const(160)  # characters of a crashed run's exception kept for the log and `status`
 MAINTENANCE_MS = 30 * 60 * 1000  # watchdog timeout after Ctrl-C: time to work at the REPL
 
 
@@ -42,6 +44,47 @@ def settings(cfg):
         "offline_ms": wd.get("offline_s", 1800) * 1000,
         "wifi_timeout_ms": w.get("timeout_s", 30) * 1000,
     }
+
+
+def keep_crash(exc, up_s, path="/crash.txt"):
+    """Write why the firmware ended where the next boot finds it: a first line (uptime and
+    the exception) for last_crash(), then the traceback, for a person with mpremote. Never
+    raises: the exception itself must still reach the REPL."""
+    try:
+        name = type(exc).__name__
+        text = str(exc)
+        up = "%dd %02d:%02d:%02d" % (up_s // 86400, up_s // 3600 % 24, up_s // 60 % 60, up_s % 60)
+        with open(path, "w") as f:
+            f.write("after %s up: %s\n" % (up, (name + ": " + text if text else name)[:_SHOWN]))
+            sys.print_exception(exc, f)
+    except Exception:  # noqa: BLE001, S110 - a full or broken filesystem loses the record only
+        pass
+
+
+def last_crash(path="/crash.txt"):
+    """The first line of a crash record ("after 0d 01:02:05 up: ValueError: ..."), once: the
+    record is then renamed PATH.old, where the traceback stays. None without one."""
+    try:
+        with open(path) as f:
+            head = f.read(_SHOWN + 40).partition("\n")[0]
+    except OSError:
+        return None
+    try:
+        import os
+
+        os.rename(path, path + ".old")
+    except OSError:
+        pass
+    return head
+
+
+def reset_name(machine):
+    """machine.reset_cause() by the name of its constant in the port (WDT_RESET, ...)."""
+    cause = machine.reset_cause()
+    for name in ("PWRON_RESET", "HARD_RESET", "WDT_RESET", "DEEPSLEEP_RESET", "SOFT_RESET"):
+        if getattr(machine, name, None) == cause:
+            return name
+    return "reset cause %d" % cause
 
 
 class NoWatchdog:
@@ -71,6 +114,7 @@ class Firmware:
         # Four ticks per timeout: one late tick (a TLS handshake, a PBKDF2) is no reset.
         self.supervisor = Supervisor(wdt, log, max(1000, s["wdt_timeout_ms"] // 4))
         self.led = led
+        self.boot = None  # how this run began (reset cause, a crash before it), for `status`
         self.task = None
         self._main = None
         self._stopping = False
@@ -79,13 +123,14 @@ class Firmware:
             chat.status_hook = self.status_text
 
     def status_text(self):
-        return "\n".join(
-            (
-                self.wifi.status_line(),
-                self.timesync.status_line(),
-                self.supervisor.status_line(),
-            )
-        )
+        lines = [
+            self.wifi.status_line(),
+            self.timesync.status_line(),
+            self.supervisor.status_line(),
+        ]
+        if self.boot:
+            lines.append("Boot: " + self.boot)
+        return "\n".join(lines)
 
     def _probes(self):
         s = self.settings
@@ -154,6 +199,7 @@ def start(cfg, ca_der, board):
     import ntptime
 
     s = settings(cfg)
+    crash = last_crash()
     name = cfg.get("name")
     if name:
         try:
@@ -182,7 +228,11 @@ def start(cfg, ca_der, board):
         # The port cannot stop a watchdog, and a soft reset does not either.
         fw.log.warn("watchdog off in the config, but one armed before this soft reset "
                     "still runs: machine.reset() clears it")  # fmt: skip
-    fw.log.info("starting on %s (reset cause %d)" % (board.NAME, machine.reset_cause()))
+    reset = reset_name(machine)
+    fw.boot = reset + ("; the run before ended " + crash if crash else "")
+    fw.log.info("starting on %s (%s)" % (board.NAME, reset))
+    if crash:
+        fw.log.warn("the run before this one ended %s (traceback: /crash.txt.old)" % crash)
     asyncio.new_event_loop()  # a run interrupted earlier in this session leaves its tasks
     try:
         asyncio.run(fw.run())
@@ -194,4 +244,9 @@ def start(cfg, ca_der, board):
             machine.WDT(timeout=MAINTENANCE_MS)
         micropython.kbd_intr(3)
         print("stopped; the watchdog resets the board in 30 min (machine.reset() sooner)")
+    except Exception as e:
+        # A fault of the firmware's own: kept for the next boot's log and `status`, then on
+        # to the REPL, and from there the watchdog resets the board.
+        keep_crash(e, fw.thing.uptime.seconds())
+        raise
     return fw
