@@ -54,6 +54,17 @@ def test_an_unwritable_place_loses_the_record_not_the_crash():
     firmware.keep_crash(_raise(ValueError("x")), 1, "/nonexistent-dir/crash.txt")
 
 
+def test_a_starving_watchdog_leaves_its_reasons_until_fed_again():
+    path = _path()
+    firmware.keep_crash("the watchdog was not fed: xmpp: offline for 1800 s", 1900, path)
+    firmware.keep_crash(None, 1915, path)  # fed again: nothing to explain at the next boot
+    assert firmware.last_crash(path) is None
+    firmware.keep_crash("the watchdog was not fed: thing: the XMPP task ended", 61, path)
+    assert firmware.last_crash(path) == (
+        "after 0d 00:01:01 up: the watchdog was not fed: thing: the XMPP task ended"
+    )
+
+
 class _Machine:
     PWRON_RESET = 1
     HARD_RESET = 2

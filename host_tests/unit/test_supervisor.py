@@ -65,6 +65,34 @@ def test_feeds_again_once_the_problem_is_gone():
     assert "alive again" in out.text()
 
 
+def test_the_starving_hook_hears_each_new_set_of_reasons_and_the_recovery():
+    # The firmware keeps the reasons on flash: a watchdog reset is then explained at the
+    # next boot. Heard once per change, not once per tick: each is a write to flash.
+    state = ["stuck"]
+    sup, _, _ = make(lambda now: state[0])
+    heard = []
+    sup.on_starve = heard.append
+    sup.tick(0)
+    sup.tick(10)
+    state[0] = "worse"
+    sup.tick(20)
+    state[0] = None
+    sup.tick(30)
+    sup.tick(40)
+    assert heard == ["p0: stuck", "p0: worse", None]
+
+
+def test_a_failing_starving_hook_does_not_stop_the_supervisor():
+    sup, wdt, out = make(lambda now: "stuck")
+
+    def broken(reasons):
+        raise OSError(28)  # ENOSPC
+
+    sup.on_starve = broken
+    assert not sup.tick(0)
+    assert "not fed" in out.text()
+
+
 def test_a_probe_that_raises_counts_as_failing():
     def broken(now):
         raise KeyError("x")

@@ -46,17 +46,26 @@ def settings(cfg):
     }
 
 
-def keep_crash(exc, up_s, path="/crash.txt"):
-    """Write why the firmware ended where the next boot finds it: a first line (uptime and
-    the exception) for last_crash(), then the traceback, for a person with mpremote. Never
-    raises: the exception itself must still reach the REPL."""
+def keep_crash(why, up_s, path="/crash.txt"):
+    """Write why this run ends where the next boot finds it: an exception (its line, then
+    its traceback, for a person with mpremote) or a sentence (a watchdog left unfed); None:
+    nothing to explain any more, the record goes. The first line, with the uptime, is what
+    last_crash() reads. Never raises: an exception must still reach the REPL."""
     try:
-        name = type(exc).__name__
-        text = str(exc)
+        if why is None:
+            import os
+
+            os.remove(path)
+            return
+        text = why if isinstance(why, str) else str(why)
+        if not isinstance(why, str):
+            name = type(why).__name__
+            text = name + ": " + text if text else name
         up = "%dd %02d:%02d:%02d" % (up_s // 86400, up_s // 3600 % 24, up_s // 60 % 60, up_s % 60)
         with open(path, "w") as f:
-            f.write("after %s up: %s\n" % (up, (name + ": " + text if text else name)[:_SHOWN]))
-            sys.print_exception(exc, f)
+            f.write("after %s up: %s\n" % (up, text[:_SHOWN]))
+            if not isinstance(why, str):
+                sys.print_exception(why, f)
     except Exception:  # noqa: BLE001, S110 - a full or broken filesystem loses the record only
         pass
 
@@ -228,6 +237,10 @@ def start(cfg, ca_der, board):
         # The port cannot stop a watchdog, and a soft reset does not either.
         fw.log.warn("watchdog off in the config, but one armed before this soft reset "
                     "still runs: machine.reset() clears it")  # fmt: skip
+    up = fw.thing.uptime
+    fw.supervisor.on_starve = lambda why: keep_crash(
+        why and "the watchdog was not fed: " + why, up.seconds()
+    )
     reset = reset_name(machine)
     fw.boot = reset + ("; the run before ended " + crash if crash else "")
     fw.log.info("starting on %s (%s)" % (board.NAME, reset))
@@ -247,6 +260,6 @@ def start(cfg, ca_der, board):
     except Exception as e:
         # A fault of the firmware's own: kept for the next boot's log and `status`, then on
         # to the REPL, and from there the watchdog resets the board.
-        keep_crash(e, fw.thing.uptime.seconds())
+        keep_crash(e, up.seconds())
         raise
     return fw

@@ -114,6 +114,9 @@ class Supervisor:
         self.probes = []
         self.feeds = 0
         self.starving = None  # the problems that stopped the feeding, once logged
+        # Told each new set of problems ("name: why; ..."), and None once fed again: the
+        # firmware keeps them on flash, so a watchdog reset is explained at the next boot.
+        self.on_starve = None
         self.max_lag_ms = 0
         self._stop = False
 
@@ -143,11 +146,21 @@ class Supervisor:
             if self.starving is not None:
                 self.log.info("watchdog: all tasks alive again")
                 self.starving = None
+                self._tell(None)
             return True
         if bad != self.starving:
-            self.log.error("watchdog: not fed, the board resets soon: %s" % "; ".join(bad))
+            why = "; ".join(bad)
+            self.log.error("watchdog: not fed, the board resets soon: %s" % why)
             self.starving = bad
+            self._tell(why)
         return False
+
+    def _tell(self, why):
+        if self.on_starve is not None:
+            try:
+                self.on_starve(why)
+            except Exception as e:  # noqa: BLE001 - the feeding decision stands regardless
+                self.log.warn("watchdog: its reasons not kept: %r" % (e,))
 
     async def run(self):
         while not self._stop:
