@@ -250,6 +250,7 @@ def start(cfg, ca_der, board):
     try:
         asyncio.run(fw.run())
     except KeyboardInterrupt:
+        keep_crash(None, 0)  # stopped by a person: no reasons of a starving watchdog to show
         # Ctrl-C from a person or from mpremote: the ESP32 port cannot stop its watchdog, but
         # it reconfigures it on a new WDT(); give the REPL session half an hour.
         micropython.kbd_intr(-1)
