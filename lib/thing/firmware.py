@@ -11,18 +11,17 @@ machine.WDT, a status LED) as arguments, so the host tests run it whole with fak
 """
 
 import asyncio
-import sys
 
 from micropython import const
 
 from sensordata.clock import Clock
+from thing.crashlog import keep_crash, last_crash, reset_name
 from thing.supervisor import Heartbeat, Online, Sampler, Supervisor, TaskAlive
 from thing.timesync import TimeSync
 from thing.wifi import Wifi, WifiNode
 
 _BEAT_SLACK_MS = const(20_000)  # a healthy task beats every 1-2 s; allow for blocking calls
 _LED_MS = const(500)
-_SHOWN = const(160)  # characters of a crashed run's exception kept for the log and `status`
 MAINTENANCE_MS = 30 * 60 * 1000  # watchdog timeout after Ctrl-C: time to work at the REPL
 
 
@@ -44,56 +43,6 @@ def settings(cfg):
         "offline_ms": wd.get("offline_s", 1800) * 1000,
         "wifi_timeout_ms": w.get("timeout_s", 30) * 1000,
     }
-
-
-def keep_crash(why, up_s, path="/crash.txt"):
-    """Write why this run ends where the next boot finds it: an exception (its line, then
-    its traceback, for a person with mpremote) or a sentence (a watchdog left unfed); None:
-    nothing to explain any more, the record goes. The first line, with the uptime, is what
-    last_crash() reads. Never raises: an exception must still reach the REPL."""
-    try:
-        if why is None:
-            import os
-
-            os.remove(path)
-            return
-        text = why if isinstance(why, str) else str(why)
-        if not isinstance(why, str):
-            name = type(why).__name__
-            text = name + ": " + text if text else name
-        up = "%dd %02d:%02d:%02d" % (up_s // 86400, up_s // 3600 % 24, up_s // 60 % 60, up_s % 60)
-        with open(path, "w") as f:
-            f.write("after %s up: %s\n" % (up, text[:_SHOWN]))
-            if not isinstance(why, str):
-                sys.print_exception(why, f)
-    except Exception:  # noqa: BLE001, S110 - a full or broken filesystem loses the record only
-        pass
-
-
-def last_crash(path="/crash.txt"):
-    """The first line of a crash record ("after 0d 01:02:05 up: ValueError: ..."), once: the
-    record is then renamed PATH.old, where the traceback stays. None without one."""
-    try:
-        with open(path) as f:
-            head = f.read(_SHOWN + 40).partition("\n")[0]
-    except OSError:
-        return None
-    try:
-        import os
-
-        os.rename(path, path + ".old")
-    except OSError:
-        pass
-    return head
-
-
-def reset_name(machine):
-    """machine.reset_cause() by the name of its constant in the port (WDT_RESET, ...)."""
-    cause = machine.reset_cause()
-    for name in ("PWRON_RESET", "HARD_RESET", "WDT_RESET", "DEEPSLEEP_RESET", "SOFT_RESET"):
-        if getattr(machine, name, None) == cause:
-            return name
-    return "reset cause %d" % cause
 
 
 class NoWatchdog:

@@ -1,8 +1,9 @@
-# thing.firmware: a run that ends in an exception leaves a short record on flash; the next
-# boot logs it once and shows it in `status`, beside the reset cause, by name.
+# thing.crashlog: a run that ends in an exception, or leaves its watchdog unfed, leaves a
+# short record on flash; the next boot logs it once and shows it in `status`, beside the
+# reset cause, by name.
 import time
 
-from thing import firmware
+from thing import crashlog
 
 _made = [0]
 
@@ -24,43 +25,43 @@ def _raise(exc):
 
 def test_a_crash_is_read_back_once_as_its_exception_and_uptime():
     path = _path()
-    firmware.keep_crash(_raise(ValueError("bad reading")), 3725, path)
-    assert firmware.last_crash(path) == "after 0d 01:02:05 up: ValueError: bad reading"
-    assert firmware.last_crash(path) is None  # read once: the next boot says nothing
+    crashlog.keep_crash(_raise(ValueError("bad reading")), 3725, path)
+    assert crashlog.last_crash(path) == "after 0d 01:02:05 up: ValueError: bad reading"
+    assert crashlog.last_crash(path) is None  # read once: the next boot says nothing
     with open(path + ".old") as f:
         kept = f.read()  # the traceback, for a person with mpremote
     assert "Traceback" in kept and "deeper" in kept and "ValueError: bad reading" in kept
 
 
 def test_no_record_reads_as_none():
-    assert firmware.last_crash(_path()) is None
+    assert crashlog.last_crash(_path()) is None
 
 
 def test_a_huge_exception_message_is_cut_in_the_summary():
     path = _path()
-    firmware.keep_crash(_raise(RuntimeError("x" * 5000)), 1, path)
-    got = firmware.last_crash(path)
+    crashlog.keep_crash(_raise(RuntimeError("x" * 5000)), 1, path)
+    got = crashlog.last_crash(path)
     assert got.startswith("after 0d 00:00:01 up: RuntimeError: xxx") and len(got) <= 200
 
 
 def test_an_exception_without_a_message_is_named():
     path = _path()
-    firmware.keep_crash(_raise(MemoryError()), 86400 * 3 + 59, path)
-    assert firmware.last_crash(path) == "after 3d 00:00:59 up: MemoryError"
+    crashlog.keep_crash(_raise(MemoryError()), 86400 * 3 + 59, path)
+    assert crashlog.last_crash(path) == "after 3d 00:00:59 up: MemoryError"
 
 
 def test_an_unwritable_place_loses_the_record_not_the_crash():
     # Nothing raises from keep_crash: the exception being recorded must still reach the REPL.
-    firmware.keep_crash(_raise(ValueError("x")), 1, "/nonexistent-dir/crash.txt")
+    crashlog.keep_crash(_raise(ValueError("x")), 1, "/nonexistent-dir/crash.txt")
 
 
 def test_a_starving_watchdog_leaves_its_reasons_until_fed_again():
     path = _path()
-    firmware.keep_crash("the watchdog was not fed: xmpp: offline for 1800 s", 1900, path)
-    firmware.keep_crash(None, 1915, path)  # fed again: nothing to explain at the next boot
-    assert firmware.last_crash(path) is None
-    firmware.keep_crash("the watchdog was not fed: thing: the XMPP task ended", 61, path)
-    assert firmware.last_crash(path) == (
+    crashlog.keep_crash("the watchdog was not fed: xmpp: offline for 1800 s", 1900, path)
+    crashlog.keep_crash(None, 1915, path)  # fed again: nothing to explain at the next boot
+    assert crashlog.last_crash(path) is None
+    crashlog.keep_crash("the watchdog was not fed: thing: the XMPP task ended", 61, path)
+    assert crashlog.last_crash(path) == (
         "after 0d 00:01:01 up: the watchdog was not fed: thing: the XMPP task ended"
     )
 
@@ -80,6 +81,6 @@ class _Machine:
 
 
 def test_the_reset_cause_is_named_as_the_port_names_it():
-    assert firmware.reset_name(_Machine(3)) == "WDT_RESET"
-    assert firmware.reset_name(_Machine(1)) == "PWRON_RESET"
-    assert firmware.reset_name(_Machine(9)) == "reset cause 9"
+    assert crashlog.reset_name(_Machine(3)) == "WDT_RESET"
+    assert crashlog.reset_name(_Machine(1)) == "PWRON_RESET"
+    assert crashlog.reset_name(_Machine(9)) == "reset cause 9"
