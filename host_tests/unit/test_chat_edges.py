@@ -108,3 +108,12 @@ async def test_a_stranger_is_refused_again_after_five_minutes_not_before():
     assert await ask(t, eve, "read") == []
     ticks.advance(1)
     assert len(await ask(t, eve, "read")) == 1
+
+
+async def test_a_message_from_the_boards_own_account_is_not_answered():
+    # Fuzz (thing cases): the board refused itself, and another board sharing its account:
+    # two of them would refuse each other every five minutes for as long as they run.
+    t = ChatThing()
+    for frm in ("dev@example.org/sensor", "dev@example.org/other", "Dev@Example.org"):
+        assert await ask(t, frm, "read") == [], frm
+        assert await ask(t, frm, "Sorry, you are not allowed to read this device.") == [], frm

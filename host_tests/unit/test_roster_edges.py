@@ -96,3 +96,12 @@ async def test_a_roster_error_that_echoes_items_authorizes_none_of_them():
     c.router.dispatch(err)
     await task
     assert not c.roster.is_authorized("friend@example.org/phone")
+
+
+def test_a_subscription_request_from_our_own_account_is_not_answered():
+    # Fuzz (thing cases): the board sent `unsubscribed` to its own bare JID. Its own account
+    # is no contact to refuse: an echo of itself, or another client of the same account.
+    c = FakeClient()
+    for frm in ("dev@example.org", "dev@example.org/other", "DEV@example.org/sensor"):
+        c.router.dispatch(_presence("subscribe", frm))
+    assert c.sent == [], c.sent

@@ -209,3 +209,24 @@ def test_stopping_the_sensor_frees_every_session():
     assert s.table.in_use() == 2
     s.stop()
     assert s.table.in_use() == 0
+
+
+async def test_a_session_is_found_by_the_requesters_jid_in_normal_form():
+    # Fuzz (thing cases): a queued request from `Owner@Example.org/phone` held its slot after
+    # the unavailable presence from `owner@example.org/phone` (the same JID, as a server
+    # writes it) until its `when`: the table kept the JID as the request spelled it.
+    c, s, _ = _sensor()
+    req = _queued("1")
+    req.attrs["from"] = "Owner@Example.ORG/phone"
+    c.router.dispatch(req)
+    assert b"queued='true'" in _norm(c.take()[0])
+    c.router.dispatch(Element("presence", st.NS_CLIENT, {"type": "unavailable", "from": OWNER}))
+    assert s.table.in_use() == 0
+    req = _queued("2")
+    req.attrs["from"] = "OWNER@example.org/phone"
+    c.router.dispatch(req)
+    cancel = Element("cancel", NS, {"seqnr": "2"})
+    c.router.dispatch(
+        Element("iq", st.NS_CLIENT, {"type": "get", "id": "x", "from": OWNER}, [cancel])
+    )
+    assert b"<cancelled" in _norm(c.take()[-1]) and s.table.in_use() == 0

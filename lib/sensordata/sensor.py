@@ -19,6 +19,7 @@ from micropython import const
 from sensordata import wire
 from sensordata.node import Node
 from sensordata.sessions import SessionTable
+from xmpp import jid as jids
 from xmpp import stanza as st
 
 _TEXT_MAX = const(120)  # characters of a rejection text
@@ -86,7 +87,7 @@ class Sensor:
             )
 
     def _request(self, iq):
-        frm = iq.get("from")
+        frm = _who(iq.get("from"))
         req_el = iq.children[0]
         seqnr = _echo(req_el.get("seqnr"))  # rejections echo it before it is validated
         if not self.client.roster.is_authorized(frm):
@@ -137,7 +138,7 @@ class Sensor:
             raise
 
     def _on_cancel(self, iq):
-        frm = iq.get("from")
+        frm = _who(iq.get("from"))
         try:
             seqnr = wire.seqnr_of(iq.children[0])
         except wire.BadRequest as e:
@@ -151,8 +152,11 @@ class Sensor:
         return st.result(iq, wire.seq_element("cancelled", seqnr))
 
     def _on_presence(self, el):
-        if el.get("type") == "unavailable" and el.get("from"):
-            for s in list(self.table.owned_by(el.get("from"))):
+        if el.get("type") != "unavailable":
+            return
+        frm = _who(el.get("from"))
+        if frm:
+            for s in list(self.table.owned_by(frm)):
                 self.log.info("%s went offline: seqnr=%s ended" % (s.jid, s.seqnr))
                 self.table.free(s)
 
@@ -181,7 +185,7 @@ class Sensor:
         err = msg.find("error", st.NS_CLIENT)
         if err is not None and err.get("type") == "continue":
             return  # a warning: the message was delivered
-        s = self.table.find(msg.get("from"), id_[dot + 1 :])
+        s = self.table.find(_who(msg.get("from")), id_[dot + 1 :])
         if s is not None:
             cond = st.error_condition(msg)
             self.log.info("%s unreachable (%s): seqnr=%s ended" % (s.jid, cond, s.seqnr))
@@ -335,6 +339,15 @@ def _hist_kind(period_s):
     if period_s < 86400:
         return "historicalHour"
     return "historicalDay"
+
+
+def _who(jid):
+    # Sessions are keyed by the requester's JID in normal form: the server may write it
+    # otherwise in a later stanza (an unavailable presence) than the request did.
+    try:
+        return jids.normalize(jid) if jid else None
+    except jids.JIDError:
+        return None
 
 
 def _echo(seqnr):

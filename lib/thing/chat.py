@@ -83,6 +83,8 @@ class Chat:
     def _refuse(self, frm, bare, type_, thread):
         if "@" not in bare:
             return None  # a server's or component's notice (a MOTD, say): nobody to tell
+        if bare.lower() == self.client.router.account:
+            return None  # ourselves, or another board of our account: refusals would loop
         if not self._refused.take(bare):
             return None  # refused lately, or the last few refusals are all recent: a crowd
         self.client.log.info("chat from %s refused (not authorized)" % frm)

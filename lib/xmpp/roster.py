@@ -84,8 +84,8 @@ class Roster:
         type_ = el.get("type")
         frm = el.get("from")
         b = _bare(frm)
-        if type_ != "subscribe" or b is None:
-            return
+        if type_ != "subscribe" or b is None or b == self.client.router.account:
+            return  # our own account: an echo, or another client of it; no contact to refuse
         send = self.client.send
         if b in self.allow:
             send(Element("presence", st.NS_CLIENT, {"type": "subscribed", "to": b}))
