@@ -1,13 +1,15 @@
 """Fuzz the XML layer and XEP-0323 request handling under MicroPython, on every core.
 
-Usage: python tools/fuzz.py [--seed S] [--cases N] [--jobs J] [--heap SIZE]
-       python tools/fuzz.py --seed S --case I [--shrink]     # replay one case
+Usage: python tools/fuzz.py [--seed S] [--cases N] [--jobs J] [--heap SIZE] [--kind K]
+       python tools/fuzz.py --seed S --case I [--shrink] [--kind K]   # replay one case
 
 The cases [0, N) of seed S are split into J contiguous ranges, one MicroPython process each
 (tools/fuzz_mp.py makes and checks the cases). A case is made from (S, index) alone, so a
 violation is reproduced by its pair; --shrink also cuts the case down to the bytes that
 still fail the same check. Prints the rate, every violation with its replay command, and
-how the cases ended (error conditions of the XML cases, answers of the XEP-0323 cases).
+how the cases ended (error conditions of the XML cases, answers of the XEP-0323 cases, what
+the whole-Thing stanza cases (tools/fuzz_thing_mp.py) were answered). --kind runs only
+cases of one kind (grammar, corpus, xep, thing), each still made from (S, index).
 Exit status 1 when there is any violation.
 """
 
@@ -23,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "tools" / "fuzz_mp.py"
 MEM_SLACK = 2048  # as in fuzz_mp.py
+HEAP_WARM, HEAP_SLACK = 40, 8192  # as in fuzz_thing_mp.py
 
 
 def micropython():
@@ -40,12 +43,16 @@ def _env():
 
 def replay(args):
     mode = "--shrink" if args.shrink else "--show"
-    cmd = engine_cmd(args.heap, args.seed, args.case, mode)
+    cmd = engine_cmd(args.heap, args.seed, args.case, mode, *_kind(args))
     proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
     for line in (proc.stdout + proc.stderr).splitlines():
         if "exception chaining" not in line:
             print(line)
     return 1 if "VIOLATION" in proc.stdout or proc.returncode else 0
+
+
+def _kind(args):
+    return (args.kind,) if args.kind else ()
 
 
 def ranges(cases, jobs):
@@ -63,7 +70,7 @@ class Job:
 
     def __init__(self, args, first, count):
         self.first, self.count = first, count
-        cmd = engine_cmd(args.heap, args.seed, first, count)
+        cmd = engine_cmd(args.heap, args.seed, first, count, *_kind(args))
         self.p = subprocess.Popen(
             cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -138,9 +145,20 @@ def report(args, done, secs, violations, stats, failed):
     kinds = [(k[5:], n) for k, n in stats.items() if k.startswith("kind:")]
     xep = [(k[4:], n) for k, n in stats.items() if k.startswith("xep:")]
     xml = [(k, n) for k, n in stats.items() if ":" not in k]
+    thing = [(k[6:], n) for k, n in stats.items() if k.startswith("thing:")]
     _table("case kinds:", kinds)
-    _table("XML cases, by error condition of the whole feed (ok: none):", xml)
-    _table("XEP-0323 cases: stream errors (ok: none), then iq answers sent:", xep)
+    if xml:
+        _table("XML cases, by error condition of the whole feed (ok: none):", xml)
+    if xep:
+        _table("XEP-0323 cases: stream errors (ok: none), then iq answers sent:", xep)
+    if thing:
+        _table("Thing cases: answers sent, requests ended, stream errors:", thing)
+        grown = stats.get("max:thing_heap_growth")
+        if grown is not None:
+            print(
+                "memory: heap in use grew at most %d bytes from the %dth thing case of a"
+                " process to its end (bound %d)" % (grown, HEAP_WARM, HEAP_SLACK)
+            )
     held = stats.get("max:held_over_max_stanza")
     if held is not None:
         print(
@@ -154,8 +172,8 @@ def report(args, done, secs, violations, stats, failed):
     for v in violations:
         print("  seed %d case %d: %s: %s" % (v["seed"], v["case"], v["check"], v["detail"][:300]))
         print(
-            "    replay: python tools/fuzz.py --seed %d --case %d --shrink"
-            % (v["seed"], v["case"])
+            "    replay: python tools/fuzz.py --seed %d --case %d --shrink%s"
+            % (v["seed"], v["case"], " --kind " + args.kind if args.kind else "")
         )
 
 
@@ -167,6 +185,7 @@ def main(argv=None):
     ap.add_argument("--heap", default="1m", help="MicroPython heap per process")
     ap.add_argument("--case", type=int, help="replay this one case and show it")
     ap.add_argument("--shrink", action="store_true", help="with --case: cut the case down")
+    ap.add_argument("--kind", choices=("grammar", "corpus", "xep", "thing"), help="only these")
     args = ap.parse_args(argv)
     if args.case is not None:
         return replay(args)

@@ -45,6 +45,8 @@ if __name__ == "__main__":
 
 import asyncio  # noqa: E402
 
+import fuzz_thing_mp  # noqa: E402
+
 from xmlstream.builder import StanzaBuilder  # noqa: E402
 from xmlstream.element import CLIENT_NS, tostring  # noqa: E402
 from xmlstream.errors import XMLError  # noqa: E402
@@ -1024,7 +1026,8 @@ def _check_answers(c, got, stats, went_offline):
             elif el.children:
                 ch = el.children[0]
                 if ch.name == "accepted":
-                    key = (el.get("to"), ch.get("seqnr"))
+                    # Readouts go to the requester's JID in normal form.
+                    key = (fuzz_thing_mp._norm(el.get("to")), ch.get("seqnr"))
                     accepted[key] = accepted.get(key, 0) + 1
                     stats["xep:accepted"] = stats.get("xep:accepted", 0) + 1
                 elif ch.name == "cancelled":
@@ -1032,7 +1035,7 @@ def _check_answers(c, got, stats, went_offline):
         elif el.name == "message" and el.children:
             ch = el.children[0]
             if ch.get("done") == "true":
-                key = (el.get("to"), ch.get("seqnr"))
+                key = (fuzz_thing_mp._norm(el.get("to")), ch.get("seqnr"))
                 if key not in accepted:
                     raise Violation("answers", "final message for no accepted request: %r" % b)
                 finals[key] = finals.get(key, 0) + 1
@@ -1059,7 +1062,7 @@ def _check_answers(c, got, stats, went_offline):
 
 # -- cases -----------------------------------------------------------------------------
 
-KINDS = ("grammar", "corpus", "xep")
+KINDS = ("grammar", "corpus", "xep", "thing")
 _LIMITS = ((256, 4), (512, 8), (1024, 16), (4096, 16), (4096, 8), (2048, 32))
 
 
@@ -1067,42 +1070,57 @@ def case_seed(seed, index):
     return (seed * 1000003 + index * 7919 + 1) & 0x3FFFFFFF
 
 
-def make_case(seed, index):
-    """(kind, data, max_stanza, max_depth) of case `index` of `seed`."""
+def make_case(seed, index, only=None):
+    """(kind, data, max_stanza, max_depth) of case `index` of `seed` (of kind `only`, if
+    given); a thing case's data is its plan (fuzz_thing_mp.py)."""
     random.seed(case_seed(seed, index))
-    k = _r(10)
-    kind = "grammar" if k < 4 else "corpus" if k < 7 else "xep"
+    k = _r(13)
+    kind = only or ("grammar" if k < 4 else "corpus" if k < 7 else "xep" if k < 10 else "thing")
     max_stanza, max_depth = _pick(_LIMITS)
     if kind == "grammar":
         data = gen_grammar(max_stanza, max_depth)
     elif kind == "corpus":
         data = gen_corpus()
-    else:
+    elif kind == "xep":
         data = gen_xep()
         max_stanza, max_depth = 4096, 16
+    else:
+        data = fuzz_thing_mp.gen_plan()
+        max_stanza, max_depth = fuzz_thing_mp.MAX_STANZA, 16
     return kind, data, max_stanza, max_depth
 
 
-def run_case(seed, index, stats):
-    kind, data, max_stanza, max_depth = make_case(seed, index)
-    stats["kind:" + kind] = stats.get("kind:" + kind, 0) + 1
+def _check(kind, data, max_stanza, max_depth, stats):
     if kind == "xep":
         check_xep(data, stats, max_stanza)
+    elif kind == "thing":
+        try:
+            fuzz_thing_mp.check_thing(data, stats)
+        except fuzz_thing_mp.Violation as e:
+            raise Violation(e.check, e.detail)
     else:
         check_xml(data, max_stanza, max_depth, stats)
+
+
+def run_case(seed, index, stats, only=None):
+    kind, data, max_stanza, max_depth = make_case(seed, index, only)
+    stats["kind:" + kind] = stats.get("kind:" + kind, 0) + 1
+    _check(kind, data, max_stanza, max_depth, stats)
     return kind
 
 
-def run(seed, first, count, report=None, deadline_ms=None, progress=None):
-    """Run cases; returns (cases run, violations as dicts, stats)."""
+def run(seed, first, count, report=None, deadline_ms=None, progress=None, only=None):
+    """Run cases (of kind `only`, if given); returns (cases run, violations as dicts, stats)."""
     stats = {}
     found = []
+    heap = fuzz_thing_mp.HeapWatch()
     t0 = time.ticks_ms()
     done = 0
     for index in range(first, first + count):
         v = None
         try:
-            run_case(seed, index, stats)
+            if run_case(seed, index, stats, only) == "thing":
+                heap.note(index)
         except Violation as e:
             v = _record(seed, index, e.check, e.detail)
         except Exception as e:  # noqa: BLE001 - any other exception is what we are hunting
@@ -1116,6 +1134,11 @@ def run(seed, first, count, report=None, deadline_ms=None, progress=None):
             progress(done)
         if deadline_ms is not None and time.ticks_diff(time.ticks_ms(), t0) > deadline_ms:
             break
+    grown = heap.check(stats) if not found else None  # violations found are held in `found`
+    if grown is not None:
+        found.append(_record(seed, heap.last, "heap", grown))
+        if report is not None:
+            report(found[-1])
     return done, found, stats
 
 
@@ -1135,10 +1158,7 @@ def _verdict(seed, index, kind, data, max_stanza, max_depth):
     """The check a case fails (its name and detail), or None; deterministic for the data."""
     random.seed(case_seed(seed, index) ^ 0x5A5A5A)
     try:
-        if kind == "xep":
-            check_xep(data, {}, max_stanza)
-        else:
-            check_xml(data, max_stanza, max_depth, {})
+        _check(kind, data, max_stanza, max_depth, {})
     except Violation as v:
         return v.check, v.detail
     except Exception as e:  # noqa: BLE001
@@ -1151,6 +1171,8 @@ def shrink(seed, index, kind, data, max_stanza, max_depth):
     want = _verdict(seed, index, kind, data, max_stanza, max_depth)
     if want is None:
         return data
+    if kind == "thing":  # a plan: steps are cut, then each stanza left is cut as bytes
+        return _shrink_plan(seed, index, data, want[0])
     size = len(data) // 2
     while size >= 1:
         i = 0
@@ -1165,21 +1187,47 @@ def shrink(seed, index, kind, data, max_stanza, max_depth):
     return data
 
 
-def show(seed, index, small=False):
-    kind, data, max_stanza, max_depth = make_case(seed, index)
+def _shrink_plan(seed, index, plan, check):
+    def fails(p):
+        v = _verdict(seed, index, "thing", p, fuzz_thing_mp.MAX_STANZA, 16)
+        return v is not None and v[0] == check
+
+    i = 0
+    while i < len(plan):
+        cut = plan[:i] + plan[i + 1 :]
+        if fails(cut):
+            plan = cut
+        else:
+            i += 1
+    for i in range(len(plan)):
+        if isinstance(plan[i], bytes):
+            for j in range(len(plan[i]) - 1, -1, -1):
+                cut = plan[:i] + [plan[i][:j] + plan[i][j + 1 :]] + plan[i + 1 :]
+                if fails(cut):
+                    plan = cut
+    return plan
+
+
+def show(seed, index, small=False, only=None):
+    kind, data, max_stanza, max_depth = make_case(seed, index, only)
     print("kind=%s max_stanza=%d max_depth=%d len=%d" % (kind, max_stanza, max_depth, len(data)))
     if small:
         data = shrink(seed, index, kind, data, max_stanza, max_depth)
-        print("shrunk to %d bytes" % len(data))
-    print("data=%r" % (data if len(data) < 3000 else data[:1500] + b"..." + data[-1500:]))
+        print("shrunk to %d %s" % (len(data), "steps" if kind == "thing" else "bytes"))
+    if kind == "thing":
+        for step in data:
+            print("step %r" % (step if isinstance(step, tuple) else step[:1500],))
+    else:
+        print("data=%r" % (data if len(data) < 3000 else data[:1500] + b"..." + data[-1500:]))
     v = _verdict(seed, index, kind, data, max_stanza, max_depth)
     print("ok" if v is None else "VIOLATION %s: %s" % v)
 
 
 def main(argv):
     seed, first = int(argv[1]), int(argv[2])
+    only = argv[4] if len(argv) > 4 and argv[4] in KINDS else None
     if len(argv) > 3 and argv[3] in ("--show", "--shrink"):
-        show(seed, first, argv[3] == "--shrink")
+        show(seed, first, argv[3] == "--shrink", only)
         return
     count = int(argv[3])
 
@@ -1191,7 +1239,7 @@ def main(argv):
     def progress(n):
         print("P %d" % n)
 
-    done, found, stats = run(seed, first, count, report, progress=progress)
+    done, found, stats = run(seed, first, count, report, progress=progress, only=only)
     ms = time.ticks_diff(time.ticks_ms(), t0)
     print("R " + json.dumps({"cases": done, "violations": len(found), "ms": ms, "stats": stats}))
 

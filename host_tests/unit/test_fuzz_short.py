@@ -1,7 +1,9 @@
 # The short run of the fuzzer (`make fuzz` runs 100 000 cases): a few thousand generated and
 # mutated streams through the tokenizer, the stanza builder and a sensor, checked for
-# exceptions, chunking differences, memory held and unanswered iqs (tools/fuzz_mp.py).
-# A failure names its seed and case: `python tools/fuzz.py --seed S --case I --shrink`.
+# exceptions, chunking differences, memory held and unanswered iqs (tools/fuzz_mp.py), and
+# stanzas of every kind through a whole Thing (tools/fuzz_thing_mp.py).
+# A failure names its seed and case: `python tools/fuzz.py --seed S --case I --shrink`
+# (with `--kind thing` for the last test's cases).
 import sys
 
 _root = __file__.rpartition("/")[0].rpartition("/")[0].rpartition("/")[0] or "."
@@ -16,19 +18,20 @@ CASES = 1000  # per test; about 7 s on the host
 DEADLINE_MS = 60000  # a slow machine runs fewer cases rather than time out (runner: 120 s)
 
 
-def _fuzz(first):
-    done, found, stats = fuzz_mp.run(SEED, first, CASES, deadline_ms=DEADLINE_MS)
+def _fuzz(first, count=CASES, only=None):
+    done, found, stats = fuzz_mp.run(SEED, first, count, deadline_ms=DEADLINE_MS, only=only)
     lines = [
         "seed %d case %d: %s: %s" % (v["seed"], v["case"], v["check"], v["detail"]) for v in found
     ]
     assert not found, "\n".join(lines)
-    assert done >= CASES // 10, done
+    assert done >= count // 10, done
     return stats
 
 
 def test_first_thousand_cases_of_the_seed_violate_nothing():
     stats = _fuzz(0)
     assert stats.get("kind:xep", 0) and stats.get("kind:grammar", 0) and stats["kind:corpus"]
+    assert stats.get("kind:thing", 0)
 
 
 def test_second_thousand_cases_of_the_seed_violate_nothing():
@@ -38,3 +41,11 @@ def test_second_thousand_cases_of_the_seed_violate_nothing():
 
 def test_third_thousand_cases_of_the_seed_violate_nothing():
     _fuzz(2 * CASES)
+
+
+def test_stanzas_of_every_kind_through_a_whole_thing_violate_nothing():
+    stats = _fuzz(0, 500, "thing")
+    assert stats.get("thing:chat", 0) and stats.get("thing:chat-refused", 0), stats
+    assert stats.get("thing:command", 0) and stats.get("thing:push", 0), stats
+    assert stats.get("thing:req-done", 0) and stats.get("thing:accepted", 0), stats
+    assert "max:thing_heap_growth" in stats, stats  # the heap was measured, within its bound
