@@ -45,6 +45,24 @@ def test_markup_after_a_chunk_boundary_is_judged_as_when_whole():
         assert got == whole, (body[:12], got, whole)
 
 
+def test_a_bad_value_in_a_tag_with_a_stray_lt_is_judged_as_in_pieces():
+    # In pieces, a '<' before the tag's '>' is all that can be judged: the tag never ends.
+    # Whole, the value's undefined entity (or bad character) came first: another condition.
+    for body in (b"<m d='&b;'''<>", b"<m d='&b;' e<>", b"<m d='\x01'''<>", b"<m d='&#0;''<'>"):
+        data = stream(body)
+        whole = error_of(data)
+        for cut in range(len(HEADER) + 1, len(data)):
+            t = Tokenizer(Null())
+            got = None
+            for piece in (data[:cut], data[cut:]):
+                try:
+                    t.feed(piece)
+                except XMLError as e:
+                    got = e.condition
+                    break
+            assert got == whole == "not-well-formed", (body, cut, got, whole)
+
+
 def test_characters_xml_does_not_allow_are_not_well_formed():
     for bad in (b"\x00", b"\x01", b"\x0b", b"\x1f", b"\xef\xbf\xbe", b"\xef\xbf\xbf"):
         assert error_of(stream(b"<a>x" + bad + b"y</a>")) == "not-well-formed", bad

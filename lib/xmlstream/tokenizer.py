@@ -302,25 +302,33 @@ class Tokenizer(Markup):
                     if hd is None and np & 1:
                         hd = self._head(parts[0], True)
                     if hd is not None:
-                        name, rawn, k, ns = hd
-                        v = parts[1]
-                        attrs = {k: vget(v) or self._value(v)}
-                        for j in range(2, np - 1, 2):
-                            k = kget(parts[j])
-                            if k is None:
-                                k = self._key(parts[j])
+                        try:
+                            name, rawn, k, ns = hd
+                            v = parts[1]
+                            attrs = {k: vget(v) or self._value(v)}
+                            for j in range(2, np - 1, 2):
+                                k = kget(parts[j])
                                 if k is None:
-                                    hd = None
-                                    break
-                                k, f = k
-                                ns = ns or f
-                            v = parts[j + 1]
-                            attrs[k] = vget(v) or self._value(v)
-                        k = parts[-1]
-                        if k and k.strip(ws):
-                            hd = None
-                        elif len(attrs) != np >> 1:
-                            raise XMLError(NWF, "duplicate attribute")
+                                    k = self._key(parts[j])
+                                    if k is None:
+                                        hd = None
+                                        break
+                                    k, f = k
+                                    ns = ns or f
+                                v = parts[j + 1]
+                                attrs[k] = vget(v) or self._value(v)
+                            k = parts[-1]
+                            if k and k.strip(ws):
+                                hd = None
+                            elif len(attrs) != np >> 1:
+                                raise XMLError(NWF, "duplicate attribute")
+                        except XMLError:
+                            # A value that cannot be read (or a duplicate), in a tag with a
+                            # '<' before its '>': fed in pieces, the '<' is all that can be
+                            # judged (the tag never ends), so it is what is reported whole too.
+                            if find(b"<", i + 1, e) >= 0:
+                                raise XMLError(NWF, "'<' inside a tag")
+                            raise
                 if hd is None:
                     q = find(b"<", i + 1)
                     if 0 <= q < e:
