@@ -84,3 +84,13 @@ def test_the_reset_cause_is_named_as_the_port_names_it():
     assert crashlog.reset_name(_Machine(3)) == "WDT_RESET"
     assert crashlog.reset_name(_Machine(1)) == "PWRON_RESET"
     assert crashlog.reset_name(_Machine(9)) == "reset cause 9"
+
+
+def test_a_corrupt_record_is_set_aside_not_a_reason_to_stay_down():
+    # Read at every boot, before anything starts: bytes that are no UTF-8 must not stop it.
+    path = _path()
+    with open(path, "wb") as f:
+        f.write(b"after \xff\xfe up: \xc3")
+    got = crashlog.last_crash(path)
+    assert got is None or isinstance(got, str)
+    assert crashlog.last_crash(path) is None  # set aside all the same

@@ -49,6 +49,8 @@ def last_crash(path="/crash.txt"):
             head = f.read(_SHOWN + 40).partition("\n")[0]
     except OSError:
         return None
+    except ValueError:  # UnicodeError: a damaged file, read before anything has started
+        head = "(a crash record that is no text)"
     try:
         import os
 
