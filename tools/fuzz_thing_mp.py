@@ -33,19 +33,14 @@ Across cases (HeapWatch): gc.mem_alloc() after a warm-up and at the end of the r
 
 import asyncio
 import gc
-import random
 import time
 
-from xmlstream.builder import StanzaBuilder
+from fuzz_base_mp import HEADER, Violation, _chance, _pick, _r, parse_sent
+
 from xmlstream.element import Element, tostring
 from xmlstream.errors import XMLError
 from xmlstream.stream import XMLStream
-from xmlstream.tokenizer import Tokenizer
 
-HEADER = (
-    b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'"
-    b" version='1.0'>"
-)
 MAX_STANZA = 4096
 OUT_MAX = MAX_STANZA + 1024  # the output buffer (fuzz_mp.OUT_MAX_EXTRA)
 HEAP_WARM = 40  # thing cases before the heap is measured
@@ -61,25 +56,6 @@ NS_PING = "urn:xmpp:ping"
 NS_VERSION = "jabber:iq:version"
 NS_ROSTER = "jabber:iq:roster"
 _PUBLIC = (NS_INFO, NS_ITEMS, NS_VERSION)  # what a stranger's iq may have as a result
-
-
-class Violation(Exception):
-    def __init__(self, check, detail):
-        super().__init__(check, detail)
-        self.check = check
-        self.detail = detail
-
-
-def _r(n):
-    return random.getrandbits(16) % n if n > 1 else 0
-
-
-def _pick(seq):
-    return seq[_r(len(seq))]
-
-
-def _chance(k):
-    return _r(k) == 0
 
 
 # -- grammar ---------------------------------------------------------------------------
@@ -579,30 +555,6 @@ class _Sink:
         raise XMLError("undefined-condition", "stream end in a case")
 
 
-class _One:
-    def __init__(self):
-        self.stanzas = []
-
-    def stream_start(self, attrs):
-        pass
-
-    def stanza(self, el):
-        self.stanzas.append(el)
-
-
-def _parse_sent(b):
-    sink = _One()
-    t = Tokenizer(StanzaBuilder(sink, max_stanza=1 << 30), len(b) + len(HEADER), 64)
-    try:
-        t.feed(HEADER)
-        t.feed(b)
-    except XMLError as e:
-        raise Violation("answers", "sent stanza not well-formed (%s): %r" % (e.condition, b))
-    if len(sink.stanzas) != 1:
-        raise Violation("answers", "sent bytes hold %d stanzas: %r" % (len(sink.stanzas), b))
-    return sink.stanzas[0]
-
-
 def _bare(j):
     from xmpp import jid
 
@@ -778,7 +730,7 @@ class Checker:
         chat = 0
         presences = 0
         for raw in sent:
-            el = _parse_sent(raw)
+            el = parse_sent(raw)
             kind = el.name
             typ = el.get("type")
             to = el.get("to")
