@@ -104,11 +104,16 @@ def events(data, chunks=None, **kw):
     return h.events
 
 
-def error_of(data, **kw):
-    """The XMLError condition raised while feeding data (None if none was)."""
+def error_of(data, cut=None, **kw):
+    """The XMLError condition raised while feeding data (None if none was): whole, or in two
+    pieces split at index `cut`."""
     t = Tokenizer(Null(), **kw)
     try:
-        t.feed(data)
+        if cut is None:
+            t.feed(data)
+        else:
+            t.feed(data[:cut])
+            t.feed(data[cut:])
     except XMLError as e:
         return e.condition
     return None
