@@ -10,6 +10,7 @@ per run, and when a starving watchdog's reasons change. Read, it becomes /crash.
 where a person with mpremote finds the traceback.
 """
 
+import os
 import sys
 
 from micropython import const
@@ -24,18 +25,17 @@ def keep_crash(why, up_s, path="/crash.txt"):
     last_crash() reads. Never raises: an exception must still reach the REPL."""
     try:
         if why is None:
-            import os
-
             os.remove(path)
             return
-        text = why if isinstance(why, str) else str(why)
-        if not isinstance(why, str):
-            name = type(why).__name__
-            text = name + ": " + text if text else name
+        exc = not isinstance(why, str)
+        text = why
+        if exc:
+            text = str(why)
+            text = type(why).__name__ + (": " + text if text else "")
         up = "%dd %02d:%02d:%02d" % (up_s // 86400, up_s // 3600 % 24, up_s // 60 % 60, up_s % 60)
         with open(path, "w") as f:
             f.write("after %s up: %s\n" % (up, text[:_SHOWN]))
-            if not isinstance(why, str):
+            if exc:
                 sys.print_exception(why, f)
     except Exception:  # noqa: BLE001, S110 - a full or broken filesystem loses the record only
         pass
@@ -52,8 +52,6 @@ def last_crash(path="/crash.txt"):
     except ValueError:  # UnicodeError: a damaged file, read before anything has started
         head = "(a crash record that is no text)"
     try:
-        import os
-
         os.rename(path, path + ".old")
     except OSError:
         pass
