@@ -100,7 +100,8 @@ class HostBoard:
             self.adc[node] = a
             return a
 
-        pairs += adc_driver.nodes(config.get("adc") or ADC_CHANNELS, make_adc)
+        channels = config.get("adc")
+        pairs += adc_driver.nodes(ADC_CHANNELS if channels is None else channels, make_adc)
         if config.get("mcu", True):
             spec = sim.get("mcu") or {}
             self.mcu = SimMCU(spec)

@@ -212,3 +212,14 @@ def test_a_status_led_on_a_free_pin_is_made():
         assert ("Pin", pin) in CALLS
         del sys.modules["board"]
         sys.path.pop(0)
+
+
+def test_an_empty_adc_list_means_no_adc_channel():
+    # "adc" replaces the board's channels; [] must not bring the board's defaults back.
+    for name in ("esp32_devkitc", "esp32s3_devkitc", "esp32c3"):
+        board = load(name)
+        del CALLS[:]
+        assert not [nid for nid, _ in board.nodes({"adc": []}) if nid.startswith("adc")]
+        assert not [c for c in CALLS if c[0] == "ADC"]
+        del sys.modules["board"]
+        sys.path.pop(0)

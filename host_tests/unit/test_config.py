@@ -291,3 +291,34 @@ def test_led_pins_0_to_48_are_accepted():
 def test_safe_mode_must_be_a_boolean():
     assert check(_with(safe_mode=True)) == []
     _one(check(_with(safe_mode="yes")), "safe_mode: must be true or false")
+
+
+def test_an_empty_ca_name_is_missing_when_tls_is_on():
+    # startup skips an empty name, and the client would then fail every TLS connection with a
+    # TypeError (no CA to verify against) instead of the board saying what to fix.
+    _one(check(_with(x_ca="")), "xmpp.ca: missing")
+    assert check(_with(x_ca="", x_tls="plain")) == []
+
+
+def test_watchdog_zero_is_neither_false_nor_an_object():
+    # 0 == False in Python: it passed the check, and the firmware then armed the watchdog.
+    _one(check(_with(watchdog=0)), "watchdog: must be an object")
+
+
+def test_an_empty_ntp_host_is_refused_in_the_object_form_too():
+    _one(check(_with(ntp={"host": ""})), "ntp.host: empty")
+
+
+def test_adc_channels_must_be_a_list_of_objects_with_a_gpio_number():
+    # The boards read entry["pin"] (the ESP32-S3 and C3 already for their LED, outside the
+    # start-up's guard): a malformed entry was a KeyError or TypeError traceback at boot.
+    for bad in ([{"gpio": 3}], {"pin": 3}, [3], [{"pin": "3"}], [{"pin": True}]):
+        _one(check(_with(adc=bad)), "adc: ")
+    assert check(_with(adc=[{"pin": 3, "atten": "11dB"}])) == []
+    assert check(_with(adc=[])) == []
+
+
+def test_sensor_entries_must_be_objects_with_an_address():
+    for bad in ([{"type": "sht4x"}], {"address": "0x44"}, ["0x44"]):
+        _one(check(_with(sensors=bad)), "sensors: ")
+    assert check(_with(sensors=[{"address": "0x44", "type": "sht4x"}])) == []

@@ -187,7 +187,7 @@ def check(cfg, on_board=True):
     tls = x.get("tls", "starttls")
     if tls not in TLS_MODES:
         problems.append("xmpp.tls: must be one of %s, not %r" % ("/".join(TLS_MODES), tls))
-    if tls != "plain" and "ca" not in x:
+    if tls != "plain" and not x.get("ca"):
         problems.append("xmpp.ca: missing (the server's CA certificate, DER; TLS is verified)")
     res = x.get("resource")
     if isinstance(res, str) and (
@@ -236,10 +236,11 @@ def check(cfg, on_board=True):
     if isinstance(ntp, str):
         if not ntp:
             problems.append("ntp: empty host name")
-    elif ntp is not None:
-        _section(cfg, "ntp", _NTP, problems)
+    elif ntp is not None and _section(cfg, "ntp", _NTP, problems).get("host") == "":
+        problems.append("ntp.host: empty host name")
     wd = {}
-    if cfg.get("watchdog") not in (None, False):
+    # Not `in (None, False)`: 0 == False, and the firmware arms the watchdog for a 0.
+    if cfg.get("watchdog") is not None and cfg.get("watchdog") is not False:
         wd = _section(cfg, "watchdog", _WATCHDOG, problems)
         wd_s = wd.get("timeout_s")
         ntp_s = ntp.get("timeout_s") if isinstance(ntp, dict) else None
@@ -247,6 +248,19 @@ def check(cfg, on_board=True):
             problems.append("watchdog.timeout_s: must be at least 3 times ntp.timeout_s")
     if board not in (None, "host") and cfg.get("watchdog") is not False and wd.get("enabled", 1):
         _check_offline(wd, x, problems)
+    # What the boards read of each entry (drivers/adc.py, drivers/detect.py) before the
+    # start-up's guard: a malformed one was a KeyError or TypeError traceback at boot.
+    adc = cfg.get("adc")
+    if adc is not None and not (
+        isinstance(adc, list)
+        and all(isinstance(e, dict) and type(e.get("pin")) is int for e in adc)
+    ):
+        problems.append('adc: must be a list of channels like {"pin": 34}')
+    sensors = cfg.get("sensors")
+    if sensors is not None and not (
+        isinstance(sensors, list) and all(isinstance(e, dict) and "address" in e for e in sensors)
+    ):
+        problems.append('sensors: must be a list of entries like {"address": "0x44"}')
     led = cfg.get("led_pin")
     if led is not None and (
         isinstance(led, bool) or not isinstance(led, int) or not 0 <= led <= 48

@@ -26,7 +26,9 @@ def nodes(config, buses, adc_channels, chip, check_adc_pin=None, raw_mcu=False):
     import esp32
     import machine
 
-    channels = config.get("adc") or adc_channels
+    channels = config.get("adc")
+    if channels is None:
+        channels = adc_channels  # an empty list is no channel, not the board's
     if check_adc_pin is not None:
         for entry in channels:
             check_adc_pin(entry["pin"])
@@ -70,7 +72,8 @@ def led_pin(config, default, adc_channels, reserved):
     pin = config.get("led_pin", default)
     if pin is not None:
         used = dict(reserved)
-        for entry in config.get("adc") or adc_channels:
+        channels = config.get("adc")
+        for entry in adc_channels if channels is None else channels:
             used[entry["pin"]] = "an ADC channel"
         require_free(pin, used, "led_pin")
     return pin
