@@ -65,21 +65,27 @@ def test_feeds_again_once_the_problem_is_gone():
     assert "alive again" in out.text()
 
 
-def test_the_starving_hook_hears_each_new_set_of_reasons_and_the_recovery():
+def test_the_starving_hook_hears_each_new_set_of_failing_probes_and_the_recovery():
     # The firmware keeps the reasons on flash: a watchdog reset is then explained at the
-    # next boot. Heard once per change, not once per tick: each is a write to flash.
-    state = ["stuck"]
-    sup, _, _ = make(lambda now: state[0])
+    # next boot. Heard once per change of the failing probes, not once per tick, nor when a
+    # reason only counts on ("offline for 15 s", "... 20 s"): each is a write to flash, and
+    # with the watchdog off in the config nothing resets the board to end them.
+    state = ["stuck for 0 s", None]
+    sup, _, out = make(lambda now: state[0], lambda now: state[1])
     heard = []
     sup.on_starve = heard.append
     sup.tick(0)
-    sup.tick(10)
-    state[0] = "worse"
-    sup.tick(20)
-    state[0] = None
-    sup.tick(30)
-    sup.tick(40)
-    assert heard == ["p0: stuck", "p0: worse", None]
+    for i in range(1, 50):
+        state[0] = "stuck for %d s" % (5 * i)
+        sup.tick(10 * i)
+    assert sup.status_line().startswith("Watchdog: starving: p0: stuck for 245 s")
+    state[1] = "gone"
+    sup.tick(500)
+    state[0] = state[1] = None
+    sup.tick(510)
+    sup.tick(520)
+    assert heard == ["p0: stuck for 0 s", "p0: stuck for 245 s; p1: gone", None]
+    assert out.text().count("not fed") == 2
 
 
 def test_a_failing_starving_hook_does_not_stop_the_supervisor():

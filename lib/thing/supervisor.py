@@ -113,7 +113,7 @@ class Supervisor:
         self.period_ms = period_ms
         self.probes = []
         self.feeds = 0
-        self.starving = None  # the problems that stopped the feeding, once logged
+        self.starving = None  # the problems that stop the feeding, as of the latest tick
         # Told each new set of problems ("name: why; ..."), and None once fed again: the
         # firmware keeps them on flash, so a watchdog reset is explained at the next boot.
         self.on_starve = None
@@ -148,11 +148,16 @@ class Supervisor:
                 self.starving = None
                 self._tell(None)
             return True
-        if bad != self.starving:
+        # Said (logged, kept on flash) when the set of failing probes changes, not when a
+        # reason only counts on ("offline for 20 s"): with the watchdog off in the config,
+        # nothing would end a write to flash every tick.
+        if self.starving is None or [p[: p.find(":")] for p in bad] != [
+            p[: p.find(":")] for p in self.starving
+        ]:
             why = "; ".join(bad)
             self.log.error("watchdog: not fed, the board resets soon: %s" % why)
-            self.starving = bad
             self._tell(why)
+        self.starving = bad
         return False
 
     def _tell(self, why):
