@@ -261,10 +261,12 @@ def test_a_config_checked_off_board_needs_no_wifi():
     assert check(cfg, on_board=False) == []
 
 
-def test_without_a_board_no_wifi_and_no_offline_limit_are_needed():
+def test_on_the_host_no_wifi_and_no_offline_limit_are_needed():
     cfg = _with(x_retry_permanent_s=86400)
-    del cfg["board"]
     assert check(cfg) == []
+    del cfg["board"]
+    assert check(cfg, on_board=False) == []
+    assert "wifi: missing" in check(cfg)[0]
 
 
 def test_the_ssid_limit_counts_bytes():
@@ -322,3 +324,13 @@ def test_sensor_entries_must_be_objects_with_an_address():
     for bad in ([{"type": "sht4x"}], {"address": "0x44"}, ["0x44"]):
         _one(check(_with(sensors=bad)), "sensors: ")
     assert check(_with(sensors=[{"address": "0x44", "type": "sht4x"}])) == []
+
+
+def test_a_config_that_names_no_board_needs_wifi_on_a_board():
+    # On an ESP32 the firmware joins WiFi whatever "board" says: without the section it
+    # stopped with "cannot start: KeyError('wifi',)". Only "host" runs without one.
+    cfg = _with()
+    del cfg["board"]
+    _one(check(cfg), "wifi: missing")
+    assert check(cfg, on_board=False) == []
+    assert check(_with()) == []

@@ -223,7 +223,10 @@ def check(cfg, on_board=True):
     board = cfg.get("board")
     if board is not None and (not isinstance(board, str) or not board):
         problems.append("board: must be a board name such as 'esp32_devkitc' or 'host'")
-    if on_board and board not in (None, "host"):
+    # On a board the firmware joins WiFi and arms a watchdog whatever "board" says (it names
+    # the board a tool writes the config for); only "host" runs without either.
+    on_board = on_board and board != "host"
+    if on_board:
         if "wifi" not in cfg:
             problems.append("wifi: missing (ssid and password of the network to join)")
         w = _section(cfg, "wifi", _WIFI, problems)
@@ -246,7 +249,7 @@ def check(cfg, on_board=True):
         ntp_s = ntp.get("timeout_s") if isinstance(ntp, dict) else None
         if isinstance(wd_s, int) and isinstance(ntp_s, int) and wd_s < 3 * ntp_s:
             problems.append("watchdog.timeout_s: must be at least 3 times ntp.timeout_s")
-    if board not in (None, "host") and cfg.get("watchdog") is not False and wd.get("enabled", 1):
+    if on_board and cfg.get("watchdog") is not False and wd.get("enabled", 1):
         _check_offline(wd, x, problems)
     # What the boards read of each entry (drivers/adc.py, drivers/detect.py) before the
     # start-up's guard: a malformed one was a KeyError or TypeError traceback at boot.
