@@ -265,3 +265,28 @@ async def test_a_queued_request_waits_at_most_a_day_for_its_when():
     left = time.ticks_diff(s.deadline, time.ticks_ms())
     assert 0 < left <= 86400 * 1000 + 1000, left
     r.cancel_request(s)
+
+
+async def test_requester_matches_messages_from_the_device_jid_written_otherwise():
+    # RFC 7622 §3.2-3.3: Thing@Example.ORG is thing@example.org. The iq answer is matched in
+    # normal form (the router), so the messages of the same session must be too.
+    c, r, seen, cb = _start()
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    frm = "Thing@Example.ORG/sensor"
+    acc = Element("accepted", NS, {"seqnr": s.seqnr})
+    c.router.dispatch(
+        Element("iq", st.NS_CLIENT, {"type": "result", "id": _iq_id(req), "from": frm}, [acc])
+    )
+    f = Element("numeric", NS, {"name": "T", "value": "1", "unit": "", "momentary": "true"})
+    ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [f])
+    fields = Element(
+        "fields",
+        NS,
+        {"seqnr": s.seqnr, "done": "true"},
+        [Element("node", NS, {"nodeId": "n1"}, [ts])],
+    )
+    c.router.dispatch(Element("message", st.NS_CLIENT, {"from": frm}, [fields]))
+    assert [x[0] for x in seen] == ["accepted", "fields", "done"], seen
+    assert r.table.in_use() == 0

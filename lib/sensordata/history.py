@@ -72,8 +72,14 @@ class History:
         """(time, values) of the samples within [t_from, t_to], oldest first; a field that is
         not kept (not momentary) reads as None."""
         n = len(self.times)
-        start = (self.next - self.count) % n
-        for k in range(self.count):
+        count = self.count
+        start = (self.next - count) % n
+        # The sensor sends as it reads, and the sampler may add meanwhile: a slot reused
+        # since holds a sample newer than the rest, out of order, so it is left out.
+        adds = count + self.overwritten
+        for k in range(count):
+            if self.count + self.overwritten - adds > n - count + k:
+                continue
             i = (start + k) % n
             t = self.times[i]
             if (t_from is None or t >= t_from) and (t_to is None or t <= t_to):

@@ -11,11 +11,12 @@ The results are those slixmpp's requester documents; `fields` is a list of
 Sessions live in the same fixed-size table as the sensor's: `request_data` returns None
 when all are in use. Each session ends exactly once, with done, rejected, failure,
 cancelled or timeout, and its slot is freed then; the final callback sees
-`session.state == "ended"`. `timeout_ms` is the longest silence from the device; a queued
-request (`when` ahead) may also wait until its `when`, at most a day. As XEP-0323 has it, a
-`<failure>` without done='true' only says that some nodes failed (each reported as a
-non-final `failure`) while the others go on, and a readout may end with a `<done/>` message
-of its own as well as with done='true'.
+`session.state == "ended"`; from then on the slot may serve another request, so a session
+is cancelled only before its final callback. `timeout_ms` is the longest silence from the
+device; a queued request (`when` ahead) may also wait until its `when`, at most a day. As
+XEP-0323 has it, a `<failure>` without done='true' only says that some nodes failed (each
+reported as a non-final `failure`) while the others go on, and a readout may end with a
+`<done/>` message of its own as well as with done='true'.
 """
 
 import asyncio
@@ -164,7 +165,13 @@ class Requester:
     # -- messages from the device ----------------------------------------------------------
 
     def _session(self, msg, el):
-        s = self.table.find(msg.get("from"), el.get("seqnr"))
+        # In normal form, as the table keeps it and the router matches the iq answer: a
+        # server may write the device's JID otherwise (RFC 7622 §3.2, §3.3).
+        try:
+            frm = jids.normalize(msg.get("from"))
+        except jids.JIDError:
+            frm = None  # matches no session in use
+        s = self.table.find(frm, el.get("seqnr"))
         if s is None:
             self.log.debug("%s for no session from %s" % (el.name, msg.get("from")))
         return s

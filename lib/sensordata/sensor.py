@@ -243,7 +243,6 @@ class Sensor:
             errors = [(n.id, None, "Clock not synchronized") for n in self._selected(req)]
         else:
             for node in self._selected(req):
-                blocks = []
                 if req.flags & wire.CURRENT and self._wants_current(node, req):
                     got = await node.read()
                     if got[2] is not None:
@@ -251,21 +250,17 @@ class Sensor:
                     else:
                         block = self._block(node, req, got[1], got[0], wire.CURRENT, None)
                         if block:
-                            blocks.append(block)
+                            msg = await self._add(msg, block, req, to)
                         elif None in got[0]:
                             errors.append((node.id, got[1], "No valid reading"))
                 if node.history is not None and req.flags & wire.HISTORICAL:
                     # XEP-0323: the whole history, or the part within from/to when given.
+                    # Sent as it is serialized: a history of 1024 samples is ~280 KB of XML.
                     flag = _hist_kind(self.sample_s)
                     for t, values in node.history.between(req.t_from, req.t_to):
                         block = self._block(node, req, t, values, 0, flag)
                         if block:
-                            blocks.append(block)
-                for block in blocks:
-                    if msg.blocks and msg.size + len(block) > self.budget:
-                        await self._send(msg)
-                        msg = wire.FieldsMessage(to, req.seqnr, self._id(req.seqnr))
-                    msg.add(block)
+                            msg = await self._add(msg, block, req, to)
         if errors:
             if msg.blocks:
                 await self._send(msg)
@@ -273,6 +268,15 @@ class Sensor:
         else:
             msg.done = True
             await self._send(msg)
+
+    async def _add(self, msg, block, req, to):
+        """Add a node block to `msg`, first sending it if the block would take it over budget;
+        the message to add the next block to."""
+        if msg.blocks and msg.size + len(block) > self.budget:
+            await self._send(msg)
+            msg = wire.FieldsMessage(to, req.seqnr, self._id(req.seqnr))
+        msg.add(block)
+        return msg
 
     def _wants_current(self, node, req):
         for f in node.fields:
