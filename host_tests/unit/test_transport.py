@@ -146,3 +146,36 @@ async def test_a_connect_that_times_out_leaves_no_socket_behind_once_closed():
     for s in queued:
         s.close()
     srv.close()
+
+
+class _Slow:
+    """A socket that takes the writes its script allows (0: none now), then everything."""
+
+    def __init__(self, *takes):
+        self.takes = list(takes)
+        self.got = b""
+
+    def write(self, data):
+        n = min(self.takes.pop(0), len(data)) if self.takes else len(data)
+        self.got += bytes(data[:n])
+        return n
+
+
+async def test_a_drain_cancelled_midway_sends_nothing_twice():
+    # The client cancels its sender (waiting in drain) when a connection ends, then sends its
+    # closing tag through the same transport: what had gone out must not go out again, or the
+    # server reads the stream's last stanza repeated in part, not well-formed (RFC 6120 §4.4).
+    t, peer = await _connected()  # its socket is what drain waits on: always writable here
+    slow = _Slow(3, 3, 0, 0, 0, 0, 0, 0, 0, 0)
+    t.sock = slow
+    t.write_nowait(b"<message/>")  # 3 bytes taken, 7 kept
+    sender = asyncio.create_task(t.drain())
+    await asyncio.sleep_ms(5)  # 3 more written, then the socket takes nothing
+    sender.cancel()  # then, before it has run again, as Client._end_stream does:
+    t.write_nowait(b"</stream:stream>")
+    slow.takes.clear()
+    await asyncio.wait_for_ms(t.drain(), 5000)
+    assert slow.got == b"<message/></stream:stream>", slow.got
+    t.sock = t.fd
+    t.close()
+    peer.close()

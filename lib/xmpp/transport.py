@@ -122,30 +122,33 @@ class Transport:
             return
         read_next = not self._up  # a handshake in progress waits for the server's flight
         while self._out:
-            out = self._out
-            mv = memoryview(out)
+            mv = memoryview(self._out)
             off = 0
-            while off < len(mv):
-                if read_next:
-                    # Only while the handshake runs: no reader task is waiting on fd yet.
-                    yield core._io_queue.queue_read(self.fd)
-                else:
-                    yield core._io_queue.queue_write(self.fd)
-                if self.sock is None:
-                    return  # closed meanwhile
-                n = self.sock.write(mv[off:])
-                if n:
-                    off += n
-                    self._up = True
-                    read_next = False
-                elif self._up:
-                    # Writable, yet TLS would not write: it wants to read first, which the
-                    # reader task does. Look again shortly rather than spin.
-                    await sleep_ms(1)
-                else:
-                    read_next = not read_next
-            # Keep what write_nowait appended meanwhile (it made a new, longer object).
-            self._out = self._out[len(out) :]
+            try:
+                while off < len(mv):
+                    if read_next:
+                        # Only while the handshake runs: no reader task is waiting on fd yet.
+                        yield core._io_queue.queue_read(self.fd)
+                    else:
+                        yield core._io_queue.queue_write(self.fd)
+                    if self.sock is None:
+                        return  # closed meanwhile
+                    n = self.sock.write(mv[off:])
+                    if n:
+                        off += n
+                        self._up = True
+                        read_next = False
+                    elif self._up:
+                        # Writable, yet TLS would not write: it wants to read first, which
+                        # the reader task does. Look again shortly rather than spin.
+                        await sleep_ms(1)
+                    else:
+                        read_next = not read_next
+            finally:
+                # Keep what write_nowait appended meanwhile (it made a new, longer object),
+                # and drop what went out also when cancelled: the closing tag that follows
+                # must not send it twice.
+                self._out = self._out[off:]
 
     async def write(self, data):
         self.write_nowait(data)
