@@ -256,6 +256,15 @@ def test_server_error_attribute_is_a_failure_with_its_value():
     assert not c.verified
 
 
+def test_a_server_error_value_that_is_not_utf8_is_still_a_sasl_error():
+    # Bytes come base64-decoded from the server: a UnicodeError would skip the <abort/>
+    # and the retry policy the login applies to every SASLError.
+    c = rfc5802_client()
+    c.final(SHA1_SERVER_FIRST)
+    raises("malformed-challenge", c.verify, b"e=\xff\xfe")
+    assert not c.verified
+
+
 def test_server_final_without_v_is_malformed():
     c = rfc5802_client()
     c.final(SHA1_SERVER_FIRST)

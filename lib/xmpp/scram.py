@@ -274,7 +274,11 @@ class ScramClient:
             raise SASLError("unexpected-step", "verify")
         value = bytes(server_final).split(b",", 1)[0]
         if value[:2] == b"e=":
-            raise SASLError("server-error", value[2:].decode())
+            try:
+                text = value[2:].decode()
+            except UnicodeError:  # RFC 5802 §7: a value is UTF-8
+                raise SASLError("malformed-challenge", "e= not UTF-8") from None
+            raise SASLError("server-error", text)
         if value[:2] != b"v=":
             raise SASLError("malformed-challenge", "no v= in server-final-message")
         signature = unb64(value[2:], "v")
