@@ -107,7 +107,7 @@ class _Server:
         self.eof = False
         self._buf = bytearray(1024)
 
-    async def accept(self):
+    async def accept(self, extra=b""):
         while True:
             try:
                 self.peer = self.listener.accept()[0]
@@ -116,7 +116,7 @@ class _Server:
                 await asyncio.sleep_ms(2)
         self.peer.setblocking(False)
         self.listener.close()
-        self.peer.write(_HEADER)
+        self.peer.write(_HEADER + extra)  # extra: what follows in the same TCP segment
 
     def poll(self):
         """Take in what the client sent; True while the connection is open."""
@@ -335,4 +335,25 @@ async def test_stanzas_queued_before_a_stop_still_go_before_the_closing_tag():
     assert srv.got.endswith(
         b"<message to='a@example.org/x'/><presence type='unavailable'/>" + _CLOSE
     ), srv.got
+    srv.close()
+
+
+async def test_an_iq_that_came_with_the_last_login_answer_is_still_answered():
+    # RFC 6120 §8.2.3: once bound, the board is addressable, and an iq to it may come in
+    # the same read as the server's last login answer; it is owed exactly one answer.
+    from xmpp import login
+
+    srv = _Server()
+    login.login = _logged_in
+    c = _client(port=srv.port)
+    c.roster.load = _no_roster
+    c.close_wait_ms = 200
+    run = asyncio.create_task(c.run())
+    await srv.accept(b"<iq type='get' id='early'><ping xmlns='urn:xmpp:ping'/></iq>")
+    await srv.wait_for(b"<presence")
+    await srv.wait_for(b"id='early'")
+    (answer,) = [t for t in srv.got.split(b"<") if b"id='early'" in t]
+    assert b"type='result'" in answer, srv.got
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
     srv.close()

@@ -32,10 +32,10 @@ class _Client:
         self.opt = _Opt()
         self.transport = _Transport()
         self.full_jid = None
-        self._answers = list(answers)
+        self.inbox = list(answers)  # all read already
 
-    async def next_stanza(self):
-        return self._answers.pop(0)
+    async def next_stanza(self, keep=0):
+        return self.inbox.pop(keep)
 
 
 def _features():
@@ -124,3 +124,24 @@ async def test_a_success_with_an_empty_payload_marker_is_not_an_encoding_error()
     # "=" is how RFC 6120 §6.4.2 writes an empty payload; SCRAM then misses its v=.
     sent, why = await _authenticate(_sasl("success", "="))
     assert why is not None and "incorrect-encoding" not in why, why
+
+
+def _ping(id_):
+    return Element(
+        "iq",
+        st.NS_CLIENT,
+        {"type": "get", "id": id_, "from": "owner@example.org/phone"},
+        [Element("ping", st.NS_PING)],
+    )
+
+
+async def test_an_iq_before_the_session_answer_neither_fails_the_login_nor_is_lost():
+    # RFC 6121 §A: the session is asked for once bound, so an iq to the bound JID may come
+    # before its answer. It is no answer to ours, and it stays for the router (§8.2.3).
+    ok = Element("iq", st.NS_CLIENT, {"type": "result", "id": "bind"})
+    sess = Element("iq", st.NS_CLIENT, {"type": "result", "id": "sess"})
+    c = _Client(ok, _ping("early"), sess)
+    features = _features()
+    features.children.append(Element("session", st.NS_SESSION))
+    await login.bind(c, features)
+    assert [el.get("id") for el in c.inbox] == ["early"]

@@ -225,6 +225,11 @@ class Client:
                 # The stream ended while the roster was asked for: not online, and the
                 # reason the reader found is the one to report.
                 raise self._why or StreamClosed(None, "closed during login")
+            # What came with the login's last answer (an iq to the JID just bound) is owed
+            # its answer too; judged now, against the roster of this connection.
+            for el in self.inbox:
+                self.router.dispatch(el)
+            self.inbox.clear()
             self.send(Element("presence", st.NS_CLIENT))
             self.online.set()
             gc.collect()  # a quiet point: what the login left behind goes now
@@ -272,15 +277,16 @@ class Client:
 
     # -- reading during login -------------------------------------------------------------
 
-    async def next_stanza(self):
-        """The next stanza during login, reading and parsing as needed."""
+    async def next_stanza(self, keep=0):
+        """The next stanza during login, reading and parsing as needed; past the first
+        `keep`, which stay in the inbox (for the router, once online)."""
         mv = memoryview(self.rbuf)
-        while not self.inbox:
+        while len(self.inbox) <= keep:
             n = await self.transport.readinto(self.rbuf)
             if not n:
                 raise StreamClosed()
             self._feed(mv[:n])
-        return self.inbox.pop(0)
+        return self.inbox.pop(keep)
 
     def _feed(self, data):
         try:

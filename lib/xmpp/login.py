@@ -105,7 +105,7 @@ async def bind(c, features):
     await c.transport.write(
         tostring(st.iq("set", None, "bind", Element("bind", st.NS_BIND, None, [res])))
     )
-    answer = await c.next_stanza()
+    answer = await _answer(c, "bind")
     if answer.get("type") != "result":
         cond = st.error_condition(answer)
         err = answer.find("error", st.NS_CLIENT)
@@ -123,8 +123,20 @@ async def bind(c, features):
     if session is not None and session.find("optional") is None:
         iq = st.iq("set", None, "sess", Element("session", st.NS_SESSION))
         await c.transport.write(tostring(iq))
-        if (await c.next_stanza()).get("type") != "result":
+        if (await _answer(c, "sess")).get("type") != "result":
             raise LoginFailed("session establishment refused")
+
+
+async def _answer(c, id_):
+    """The answer to our iq `id_`. Once bound, we are addressable: a stanza before it (an
+    iq to us) is no answer, and stays in the inbox for the router (RFC 6120 §8.2.3)."""
+    n = 0
+    while True:
+        el = await c.next_stanza(n)
+        if el.name == "iq" and el.get("id") == id_ and el.get("type") in ("result", "error"):
+            return el
+        c.inbox.insert(n, el)
+        n += 1
 
 
 def _b64(data):
