@@ -89,4 +89,6 @@ class SimSCD4x(SimSensirion):
     def _measurement(self):
         env = self.env
         co2 = int(env["co2"] + 0.5)
-        return co2, word(env["temperature"], -45, 175), word(env["humidity"], 0, 100)
+        # §3.5.2: T = -45 + 175 * word / 2^16, RH = 100 * word / 2^16.
+        t = word(env["temperature"], -45, 175, 65536)
+        return co2, t, word(env["humidity"], 0, 100, 65536)

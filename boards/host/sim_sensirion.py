@@ -11,9 +11,9 @@ from sim_i2c import SimChip, nack, now_us, put_words, since_us
 COMMAND_GAP_US = 1000
 
 
-def word(value, lo, span):
-    """Physical value -> 16-bit word for value = lo + span * word / 65535."""
-    w = int((value - lo) * 65535 / span + 0.5)
+def word(value, lo, span, full=65535):
+    """Physical value -> 16-bit word for value = lo + span * word / full."""
+    w = int((value - lo) * full / span + 0.5)
     return 0 if w < 0 else 65535 if w > 65535 else w
 
 

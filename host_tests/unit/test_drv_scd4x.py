@@ -178,3 +178,20 @@ async def test_a_sample_a_week_old_is_not_returned_as_the_newest():
     chip.stuck_busy = True
     ticks.advance(7 * DAY_MS)
     await expect(BusyError, d.read(), 116)
+
+
+async def test_temperature_and_humidity_words_are_scaled_by_2_to_the_16():
+    # §3.5.2 (read_measurement): T = -45 + 175 * word[1] / 2^16, RH = 100 * word[2] / 2^16,
+    # not 2^16 - 1 as on the SHT3x/SHT4x (Sensirion's driver: (21875 * t) >> 13, 12500 * rh).
+    bus, chip = setup(interval_ms=100)
+    chip._measurement = lambda: (600, 24810, 26378)
+    t = -45 + 175 * 24810 / 65536  # 21.24985 °C
+    rh = 100 * 26378 / 65536  # 40.24963 %RH
+    assert (await SCD4x(bus).read())[1:3] == ("%.1f" % t, "%.1f" % rh) == ("21.2", "40.2")
+
+
+def test_simulated_words_follow_the_2_to_the_16_scale():
+    # The simulator inverts the same §3.5.2 formulas: 85 °C is word 130 * 2^16 / 175 =
+    # 48683.9 -> 48684, 99 %RH 64880.6 -> 64881 (with 2^16 - 1: 48683 and 64880).
+    chip = SimSCD4x(0x62, {"temperature": 85.0, "humidity": 99.0})
+    assert chip._measurement()[1:] == (48684, 64881)

@@ -132,12 +132,13 @@ class SCD4x(Commands):
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""
         co2, st, srh = await measured(self)
-        # §3.5.2: T = -45 + 175 * S_T / 65535; RH = 100 * S_RH / 65535. Decimals follow the
-        # repeatability (0.1 °C, 0.4 %RH); CO2 0 marks an invalid first sample.
+        # §3.5.2: T = -45 + 175 * S_T / 2^16; RH = 100 * S_RH / 2^16 (2^16, unlike the SHT3x
+        # and SHT4x). Decimals follow the repeatability (0.1 °C, 0.4 %RH); CO2 0 marks an
+        # invalid first sample.
         return (
             str(co2) if co2 else None,
-            fixed(-45 * 65535 + 175 * st, 65535, 1),
-            fixed(100 * srh, 65535, 1),
+            fixed(-45 * 65536 + 175 * st, 65536, 1),
+            fixed(100 * srh, 65536, 1),
             self.CHIP,
             self._addr_str,
             self.serial,
