@@ -129,3 +129,16 @@ async def test_a_calibrated_part_is_sent_only_the_trigger_command():
     chip = RecordedAHT20(0x38, {"temperature": 21.0})
     assert (await AHT20(SimI2C(chip)).read())[0] == "21.00"
     assert chip.sent == [0xAC], chip.sent
+
+
+async def test_printed_values_are_the_20_bit_words_rounded_once():
+    # §6: T = S_T / 2^20 * 200 - 50, RH = S_RH / 2^20 * 100, rounded to the published
+    # decimals only once: 25.00458 °C is "25.00" and 37.54959 %RH is "37.5".
+    st, srh = 393240, 393736
+    t = st / 2**20 * 200 - 50
+    rh = srh / 2**20 * 100
+    bus, _ = setup(temperature=t, humidity=rh)
+    d = AHT20(bus)
+    await d.init()
+    assert await d.measure() == (st, srh)
+    assert (await d.read())[:2] == ("%.2f" % t, "%.1f" % rh) == ("25.00", "37.5")

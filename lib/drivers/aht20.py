@@ -101,13 +101,12 @@ class AHT20:
     async def read(self):
         """XEP-0323 readout: values in FIELDS order."""
         st, srh = await measured(self)
-        # §6: T = S_T / 2^20 * 200 - 50; RH = S_RH / 2^20 * 100. Rounded to 16 bits first so
-        # the products stay small ints on a 32-bit port (16 bits is 0.003 °C, 0.0015 %RH).
-        st = (st + 8) >> 4
-        srh = (srh + 8) >> 4
+        # §6: T = S_T / 2^20 * 200 - 50 = (S_T * 625 - 5000 * 2^15) / (100 * 2^15);
+        # RH = S_RH / 2^20 * 100 = S_RH * 125 / (10 * 2^17). fixed() divides the 100 and 10
+        # out, so the products stay small ints on a 32-bit port and are rounded only once.
         return (
-            fixed(st * 25 - 50 * 8192, 8192, 2),
-            fixed(srh * 25, 16384, 1),
+            fixed(st * 625 - 5000 * 32768, 3276800, 2),
+            fixed(srh * 125, 1310720, 1),
             bool(self._buf[0] & _STATUS_CAL),
             self.CHIP,
             self._addr_str,

@@ -11,7 +11,11 @@ _FMT = ("%s%d%.0s", "%s%d.%01d", "%s%d.%02d", "%s%d.%03d", "%s%d.%04d")
 def fixed(num, den, places):
     """num/den as a decimal string with `places` digits after the point (0..4)."""
     scale = _SCALE[places]
-    n = num * scale
+    if den % scale:
+        n = num * scale
+    else:
+        n = num  # num / (den / scale): no product to outgrow a small int
+        den //= scale
     neg = (n < 0) != (den < 0)
     n = abs(n)
     d = abs(den)
