@@ -59,7 +59,7 @@ def parse_args(argv):
     ap.add_argument("--jid", required=True, help="the requester's JID")
     ap.add_argument("--password", help="the requester's password (or QUERY_PASSWORD)")
     ap.add_argument("--server", help="host[:port] to connect to (default: the JID's domain)")
-    ap.add_argument("--ca", help="CA certificate (PEM) to verify the server with")
+    ap.add_argument("--ca", help="CA certificate (PEM or DER) to verify the server with")
     ap.add_argument("--tls", choices=("starttls", "direct", "plain"), default="starttls")
     ap.add_argument("--verbose", "-v", action="store_true", help="log the XMPP traffic")
     args = ap.parse_args(argv)
@@ -67,6 +67,13 @@ def parse_args(argv):
         ap.error("--from/--to select history; they do not go with --momentary or --all")
     if args.watch is not None and args.watch <= 0:
         ap.error("--watch needs a positive number of seconds")
+    args.address = None
+    if args.server:
+        host, colon, port = args.server.rpartition(":")
+        if colon and not port.isdigit():
+            ap.error("--server %s: the port after ':' must be a number" % args.server)
+        default = 5223 if args.tls == "direct" else 5222
+        args.address = (host, int(port)) if colon else (args.server, default)
     if "/" not in args.device:
         args.device += "/" + DEFAULT_RESOURCE
     return args
@@ -106,6 +113,10 @@ class Readout:
         if not self.finished.done():
             self.finished.set_result(result)
 
+    def failure(self, errors):
+        """Every <error/> of a <failure/>: slixmpp's callback reports one of them only."""
+        self.errors = [e for e in self.errors if e not in errors] + errors
+
     def callback(self, from_jid=None, result=None, nodeId=None, timestamp=None, fields=None,
                  error_msg=None):  # fmt: skip
         if result in ("accepted", "queued", "started"):
@@ -125,7 +136,9 @@ class Readout:
                     }
                 )
         elif result == "failure":
-            self.errors.append({"node": nodeId, "timestamp": timestamp, "text": error_msg})
+            error = {"node": nodeId, "timestamp": timestamp, "text": error_msg}
+            if error not in self.errors:  # failure() may have seen it first
+                self.errors.append(error)
             self._finish("failure", error_msg)
         elif result == "rejected":
             self._finish("rejected", error_msg)
@@ -190,6 +203,21 @@ def table(readout):
 # -- XMPP ----------------------------------------------------------------------------------
 
 
+def ca_context(path):
+    """A TLS context that trusts the one CA in `path`, PEM or DER (the ca.der a board gets).
+    Not slixmpp's ca_certs: it would load the file again, as PEM only."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        if data.lstrip().startswith(b"-----BEGIN"):
+            data = data.decode("ascii")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(cadata=data)
+    except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+        raise QueryError(USAGE, "--ca %s: no CA certificate (%s)" % (path, e)) from None
+    return context
+
+
 def make_client(args, password, loop):
     from slixmpp import ClientXMPP
 
@@ -197,16 +225,10 @@ def make_client(args, password, loop):
     if args.tls == "plain":
         # slixmpp refuses every mechanism on an unencrypted stream unless told otherwise.
         config["feature_mechanisms"] = {"unencrypted_scram": True}
-    if args.ca:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.load_verify_locations(cafile=args.ca)
-    else:
-        context = ssl.create_default_context()
+    context = ca_context(args.ca) if args.ca else ssl.create_default_context()
     xmpp = ClientXMPP(args.jid, password, config, loop=loop, ssl_context=context)
     xmpp.register_plugin("xep_0030")
     xmpp.register_plugin("xep_0323", {"threaded": False})
-    if args.ca:
-        xmpp.ca_certs = args.ca
     xmpp.enable_starttls = args.tls == "starttls"
     xmpp.enable_direct_tls = args.tls == "direct"
     xmpp.enable_plaintext = args.tls == "plain"
@@ -238,12 +260,8 @@ async def connect(xmpp, args):
             done.set_result((False, "no_login", None))
 
     xmpp.add_event_handler("stream_negotiated", negotiated)
-    if args.server:
-        host, _, port = (
-            args.server.rpartition(":") if ":" in args.server else (args.server, "", "")
-        )
-        default = 5223 if args.tls == "direct" else 5222
-        xmpp.connect(host or args.server, int(port) if port else default)
+    if args.address:
+        xmpp.connect(*args.address)
     else:
         xmpp.connect()
     try:
@@ -280,8 +298,16 @@ async def read_once(xmpp, args):
         if iq["id"] == seqnr[0] and iq.xml.find("{urn:xmpp:iot:sensordata}rejected") is None:
             readout.iq_error(iq["error"]["condition"], iq["error"]["text"])
 
+    def on_failure(msg):
+        el = msg.xml.find("{urn:xmpp:iot:sensordata}failure")
+        if el is not None and el.get("seqnr") == seqnr[0]:
+            errors = el.findall("{urn:xmpp:iot:sensordata}error")
+            readout.failure([{"node": e.get("nodeId"), "timestamp": e.get("timestamp"),
+                              "text": e.text} for e in errors])  # fmt: skip
+
     name = "query-errors-%s" % id(readout)
     xmpp.register_handler(Callback(name, StanzaPath("iq@type=error"), on_error))
+    xmpp.register_handler(Callback(name + "-failure", StanzaPath("message/failure"), on_failure))
     try:
         seqnr[0] = plugin.request_data(
             xmpp.boundjid.full,
@@ -299,6 +325,7 @@ async def read_once(xmpp, args):
             plugin.sessions.pop(seqnr[0], None)
     finally:
         xmpp.remove_handler(name)
+        xmpp.remove_handler(name + "-failure")
     return readout
 
 

@@ -57,11 +57,24 @@ def test_conflicting_or_missing_arguments_are_usage_errors(capsys):
     capsys.readouterr()
 
 
+def test_a_server_port_that_is_no_number_is_a_usage_error(capsys):
+    argv = ["dev@example.org", "--jid", "me@example.org", "--password", "pw"]
+    assert query.main([*argv, "--server", "localhost:52x22"]) == 2
+    assert "--server" in capsys.readouterr().err
+
+
 def test_no_password_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.delenv("QUERY_PASSWORD", raising=False)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert query.main(["dev@example.org", "--jid", "me@example.org"]) == 2
     assert "QUERY_PASSWORD" in capsys.readouterr().err
+
+
+def test_a_missing_ca_file_is_a_usage_error_not_a_traceback(capsys, tmp_path):
+    code = query.main(["dev@example.org", "--jid", "me@example.org", "--password", "pw",
+                       "--ca", str(tmp_path / "no such ca.pem")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("query: --ca ") and "no such ca.pem" in err, err
 
 
 def readout(*events):
@@ -207,6 +220,43 @@ def test_a_device_that_never_answers_times_out_with_4(server, sensor):
     # The login has this time too: a loaded host may take more than a second for it.
     code, out = live(server, mute.jid, "--timeout", "5", clients=clients)
     assert code == 4 and "timeout: no answer within 5 s" in out
+
+
+def test_every_node_a_failure_names_is_printed(server, sensor):
+    # A board answers a readout in which two nodes failed with one <failure done='true'>
+    # naming both (lib/sensordata/wire.py); slixmpp's requester reports the first only.
+    clients, _ = sensor
+    dev = clients.connect(server, "mute", resource="dev")
+
+    def accept_then_fail(iq):
+        seqnr, to = iq["req"]["seqnr"], iq["from"].full
+        ns = "urn:xmpp:iot:sensordata"
+        dev.xmpp.send_raw(
+            "<iq type='result' id='%s' to='%s'><accepted xmlns='%s' seqnr='%s'/></iq>"
+            % (iq["id"], to, ns, seqnr)
+        )
+        dev.xmpp.send_raw(
+            "<message to='%s'><failure xmlns='%s' seqnr='%s' done='true'>"
+            "<error nodeId='bme280-76' timestamp='2026-11-23T21:02:03Z'>Timeout</error>"
+            "<error nodeId='sht4x-44' timestamp='2026-11-23T21:02:03Z'>No answer</error>"
+            "</failure></message>" % (to, ns, seqnr)
+        )
+
+    dev.xmpp.register_handler(Callback("fail", StanzaPath("iq@type=get/req"), accept_then_fail))
+    code, out = live(server, dev.jid, clients=clients)
+    assert code == 1 and out.splitlines() == [
+        "error: node bme280-76: Timeout",
+        "error: node sht4x-44: No answer",
+    ], out
+    code, out = live(server, dev.jid, "--json", clients=clients)
+    assert [e["node"] for e in json.loads(out)["errors"]] == ["bme280-76", "sht4x-44"]
+
+
+def test_the_ca_may_be_the_der_file_a_board_gets(server, sensor):
+    clients, c = sensor
+    code, out = live(server, c.jid, "--momentary", "--ca", str(server.ca_der_path),
+                     clients=clients)  # fmt: skip
+    assert code == 0, out
 
 
 def test_a_wrong_password_exits_5(server, sensor, capsys):
