@@ -161,6 +161,7 @@ def provision(answers, out, force=False):
     if der is not None:
         (out.parent / cfg["xmpp"]["ca"]).write_bytes(der)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode above is for a new file only; --force replaces one
     with os.fdopen(fd, "w") as f:
         json.dump(cfg, f, indent=2)
         f.write("\n")

@@ -110,6 +110,15 @@ def test_an_existing_file_is_kept_without_force(tmp_path, capsys, ca):
     assert run(capsys, *ARGS, "--ca", str(ca.pem_path), "--out", str(out), "--force")[0] == 0
 
 
+def test_a_replaced_config_is_no_longer_readable_by_others(tmp_path, capsys, ca):
+    out = tmp_path / "dev.json"
+    out.write_text("{}")
+    out.chmod(0o644)  # written by hand, or copied from the README
+    code, _, err = run(capsys, *ARGS, "--ca", str(ca.pem_path), "--out", str(out), "--force")
+    assert code == 0, err
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # it holds passwords now
+
+
 def test_plain_tls_needs_no_ca_and_the_host_board_no_wifi(tmp_path, capsys):
     out = tmp_path / "host.json"
     code, _, err = run(capsys, "--no-input", "--board", "host", "--jid", "dev@localhost",
