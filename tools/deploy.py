@@ -534,7 +534,9 @@ def deploy_config(board_dev, config_path, ca_path=None, dry_run=False, reset=Tru
     files = config_files(config_path, ca_path)
     with tempfile.TemporaryDirectory(prefix="deploy-config-") as tmp:
         puts = []
-        for i, (dst, data) in enumerate(sorted(files.items())):
+        # The config last: one whose CA is not there yet stops the board at start-up.
+        order = sorted(files.items(), key=lambda item: (item[0] == CONFIG, item[0]))
+        for i, (dst, data) in enumerate(order):
             src = Path(tmp) / ("%d-%s" % (i, dst.rsplit("/", 1)[-1]))
             src.write_bytes(data)
             src.chmod(0o600)  # the config holds passwords

@@ -440,6 +440,17 @@ def test_deploy_config_takes_the_ca_named_beside_the_config(ca, tmp_path):
     assert files["/ca.der"] == Path(ca.der_path).read_bytes()
 
 
+def test_deploy_config_sends_the_ca_before_the_config_that_names_it(ca, tmp_path, tty, capsys):
+    # An interrupted upload must not leave a config whose CA is not there yet: the board
+    # would refuse to start on it.
+    cfg = write_config(tmp_path, dict(GOOD, xmpp=dict(GOOD["xmpp"], ca="server-ca.der")))
+    fake = FakeMpremote()
+    code = deploy.main(["--port", tty, "--config", str(cfg), "--ca", str(ca.pem_path)], run=fake)
+    assert code == 0, capsys.readouterr().err
+    puts = [s[-1] for s in steps_of(fake.calls) if s[:2] == ["fs", "cp"]]
+    assert puts == [":/server-ca.der", ":/config.json"]
+
+
 def test_deploy_config_refuses_a_config_the_board_would_refuse(tmp_path, capsys):
     bad = dict(GOOD, xmpp=dict(GOOD["xmpp"], port=70000), log="loud")
     del bad["wifi"]
