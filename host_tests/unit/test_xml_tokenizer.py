@@ -54,6 +54,14 @@ def test_both_quote_styles_and_whitespace_around_equals():
     )
 
 
+def test_a_double_quoted_value_between_single_quoted_ones_is_no_duplicate():
+    # XML 1.0 §3.1: each value picks its own quotes. Split at "'", the middle attribute is not
+    # a segment the fast path reads; the tag is still well-formed.
+    ev = events(stream(b"<a x='1' y=\"2\" z='3'/><b x='1' y=\"'\" z='3' w='4'></b>"))
+    assert ev[1] == ("start", "a", [("x", "1"), ("y", "2"), ("z", "3")], False)
+    assert ev[3] == ("start", "b", [("w", "4"), ("x", "1"), ("y", "'"), ("z", "3")], False)
+
+
 def test_greater_than_inside_attribute_value_is_data():
     ev = events(stream(b"<a x='1>2' y=\"a/>b\"/>"))
     assert ev[1] == ("start", "a", [("x", "1>2"), ("y", "a/>b")], False)

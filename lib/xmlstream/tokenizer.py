@@ -317,11 +317,14 @@ class Tokenizer(Markup):
                                     ns = ns or f
                                 v = parts[j + 1]
                                 attrs[k] = vget(v) or self._value(v)
-                            k = parts[-1]
-                            if k and k.strip(ws):
-                                hd = None
-                            elif len(attrs) != np >> 1:
-                                raise XMLError(NWF, "duplicate attribute")
+                            else:
+                                # Only when every segment was read: after a break (a value in
+                                # the other quotes) attributes are missing, not duplicated.
+                                k = parts[-1]
+                                if k and k.strip(ws):
+                                    hd = None
+                                elif len(attrs) != np >> 1:
+                                    raise XMLError(NWF, "duplicate attribute")
                         except XMLError:
                             # A value that cannot be read (or a duplicate), in a tag with a
                             # '<' before its '>': fed in pieces, the '<' is all that can be
