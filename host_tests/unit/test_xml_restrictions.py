@@ -81,6 +81,15 @@ def test_character_references_may_have_leading_zeros():
     assert error_of(stream(b"<a>&#x00000041;&#0000065;</a>")) is None
 
 
+def test_character_references_may_have_any_number_of_leading_zeros():
+    # XML 1.0 §4.1: CharRef is '&#' [0-9]+ ';' | '&#x' [0-9a-fA-F]+ ';', of any length.
+    zeros = b"0" * 60
+    ev = events(stream(b"<a>&#x" + zeros + b"41;&#" + zeros + b"66;</a>"))
+    assert ev[2] == ("text", "AB")
+    assert error_of(stream(b"<a>&#x" + zeros + b";</a>")) == "not-well-formed"
+    assert error_of(stream(b"<a>&#" + zeros + b"1" + b"2" * 40 + b";</a>")) == "not-well-formed"
+
+
 def test_whitespace_in_attribute_values_is_normalized_but_references_are_kept():
     # XML 1.0 §3.3.3 (every attribute is CDATA without a DTD): a literal TAB, LF or CR, and
     # a CR LF pair, each read as one space; &#9; &#10; &#13; stay what they reference.

@@ -14,7 +14,11 @@ _NAME = re.compile(b"[A-Za-z_:\x80-\xff][-A-Za-z0-9_.:\x80-\xff]*$")
 def _char(ref):
     # XML 1.0 section 4.1 (CharRef) and 2.2 (Char): only these code points may be referenced.
     if len(ref) > 40:  # bounds what the regular expressions see (they recurse per byte)
-        raise XMLError("not-well-formed", "character reference too long")
+        # Leading zeros are allowed in any number: only what follows them is bounded.
+        k = 2 if ref[1:2] == b"x" else 1
+        ref = ref[:k] + b"0" + ref[k:].lstrip(b"0")
+        if len(ref) > 40:
+            raise XMLError("not-well-formed", "character reference too long")
     if _HEX.match(ref):
         digits, base = ref[2:], 16
     elif _DEC.match(ref):
