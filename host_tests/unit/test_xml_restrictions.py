@@ -128,3 +128,12 @@ def test_non_ascii_name_characters_are_judged_by_the_xml_name_rules():
                 assert e.condition == "not-well-formed", (body, k, e.condition)
             else:
                 raise AssertionError("accepted %r cut at %d" % (body, k))
+
+
+def test_a_long_undefined_entity_name_is_an_xml_error_not_a_recursion_error():
+    # The entity-name regular expression recurses once per byte (as _char's do, which are
+    # bounded): 2 KB of name in one reference must still be judged as XML.
+    assert error_of(stream(b"<a>&" + b"n" * 2000 + b";</a>")) in (
+        "restricted-xml",
+        "not-well-formed",
+    )

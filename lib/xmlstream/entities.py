@@ -50,6 +50,8 @@ def unescape(raw, attr=False):
         if ch is None:
             if name[:1] == b"#":
                 ch = _char(name)
+            elif len(name) > 40:  # as in _char: the regular expression recurses per byte
+                raise XMLError("not-well-formed", "entity reference too long")
             elif _NAME.match(name):
                 raise XMLError("restricted-xml", "undefined entity")
             else:
