@@ -96,3 +96,20 @@ def test_a_reset_connection_is_retried_with_backoff(fake_server, board):
     delays = fake.reconnect_delays()
     assert all(d >= 0.4 for d in delays), delays
     assert fw.alive()
+
+
+def test_a_redirect_to_a_host_with_a_certificate_for_another_domain_gets_no_credentials(
+    fake_server, board
+):
+    # The target's certificate is signed by the trusted CA, but for evil.example: after a
+    # see-other-host the name checked must still be the JID's domain (localhost).
+    target = fake_server(
+        fs.starttls("evil.example") + [fs.Send(fs.header() + fs.features(fs.MECHANISMS))]
+    )
+    fake = fake_server(fs.see_other_host(target.port))
+    fw = board(fs.board_config(fake.port, **FAST))
+    fw.wait_log(r"stream error from server: see-other-host")
+    target.wait_for_connections(1, timeout=30)
+    fw.wait_log(r"connection to 127.0.0.1:%d failed" % target.port, timeout=30)
+    assert b"<auth" not in target.connections[0].received
+    assert fw.alive()

@@ -1,4 +1,6 @@
 # Requests queued with `when` (up to a day ahead) hold at most half the session table.
+import asyncio
+
 from fakeclient import FakeClient
 
 from sensordata.clock import Clock, iso
@@ -41,10 +43,11 @@ def test_queued_requests_over_half_the_table_get_resource_constraint_and_reads_s
     s = Sensor(c, Clock(synced=True), sessions=4)
     s.register_node("t1", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
     c.roster.contacts.add("friend@example.org")
+    c.roster.contacts.add("other@example.org")
     when = iso(s.clock.now() + 3600)
     outs = []
-    for k in range(3):
-        c.router.dispatch(_req(FRIEND, str(k + 1), when))
+    for k, frm in enumerate((FRIEND, "other@example.org/pc", FRIEND)):
+        c.router.dispatch(_req(frm, str(k + 1), when))
         outs += c.take()
     assert [b"queued='true'" in o.replace(b'"', b"'") for o in outs] == [True, True, False]
     assert b"resource-constraint" in outs[2] and b"Too many queued requests" in outs[2]
@@ -52,3 +55,33 @@ def test_queued_requests_over_half_the_table_get_resource_constraint_and_reads_s
     (out,) = c.take()
     assert b"<accepted" in out and b"queued" not in out, out
     assert s.table.in_use() == 3
+
+
+def test_one_contact_cannot_take_every_queued_place_for_a_day():
+    c = FakeClient()
+    s = Sensor(c, Clock(synced=True), sessions=4)
+    s.register_node("t1", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
+    c.roster.contacts.add("friend@example.org")
+    when = iso(s.clock.now() + 86000)  # just under the one-day limit
+    for k in range(len(s.table.slots)):
+        c.router.dispatch(_req(FRIEND, str(k + 1), when))
+    c.take()
+    c.router.dispatch(_req(OWNER, "1", when))  # the owner's own scheduled readout
+    (out,) = c.take()
+    assert b"queued='true'" in out.replace(b'"', b"'"), out
+
+
+async def test_a_queued_request_does_not_outwait_a_clock_stepped_back_by_days():
+    # `when` is bounded to a day ahead when accepted; a clock stepped back afterwards (an NTP
+    # correction, or a forged answer from the network) must not make the slot wait for weeks.
+    c = FakeClient()
+    s = Sensor(c, Clock(synced=True), sessions=4)
+    s.register_node("t1", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
+    now = s.clock.now()
+    c.router.dispatch(_req(OWNER, "1", iso(now + 60)))
+    c.take()
+    s.clock.now = lambda: now - 30 * 86400
+    await asyncio.sleep_ms(20)
+    assert s.table.in_use() == 0
+    (out,) = c.take()
+    assert b"<failure" in out and b"done=" in out, out

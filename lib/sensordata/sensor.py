@@ -118,7 +118,12 @@ class Sensor:
                 # A queued request holds its slot until then: a far `when` would keep it forever.
                 return self._reject(iq, seqnr, "bad-request", "when is more than a day ahead")
             queued = ahead > 0
-        if queued and self._queued() >= self.queue_max:
+        # One requester may hold at most half of the queued places (at least one): it must
+        # not keep the owner's own scheduled readouts out for a day.
+        if queued and (
+            self._queued() >= self.queue_max
+            or self._queued(jids.bare(frm)) >= max(1, self.queue_max // 2)
+        ):
             self.log.warn("queued requests at their limit: %s seqnr=%s rejected" % (frm, seqnr))
             return self._reject(iq, seqnr, "resource-constraint", "Too many queued requests")
         s = self.table.claim(frm, req.seqnr)
@@ -160,10 +165,11 @@ class Sensor:
                 self.log.info("%s went offline: seqnr=%s ended" % (s.jid, s.seqnr))
                 self.table.free(s)
 
-    def _queued(self):
+    def _queued(self, bare=None):
+        """Queued requests: all, or those of one requester (a bare JID)."""
         n = 0
         for s in self.table.slots:
-            if s.state == "queued":
+            if s.state == "queued" and (bare is None or s.jid.split("/")[0] == bare):
                 n += 1
         return n
 
@@ -210,6 +216,12 @@ class Sensor:
                     wait = req.when - self.clock.now()
                     if wait <= 0:
                         break
+                    if wait > _WHEN_MAX_S:
+                        # The clock stepped back since `when` was accepted (an NTP correction,
+                        # or a forged answer): waiting on would hold the slot as long as that.
+                        errors = [(n.id, None, "Clock changed") for n in self._selected(req)]
+                        self.client.send(wire.failure(to, req.seqnr, errors, self._id(req.seqnr)))
+                        return
                     await asyncio.sleep_ms(min(wait, 60) * 1000)
                 s.state = "reading"
                 started = wire.seq_element("started", req.seqnr)
