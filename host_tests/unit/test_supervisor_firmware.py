@@ -323,3 +323,164 @@ def test_a_config_the_board_refuses_stops_the_start_before_the_watchdog_is_armed
         for m in ("machine", "network", "ntptime"):
             del sys.modules[m]
     assert made == []  # no watchdog armed
+
+
+# -- the XMPP client and the WiFi link ------------------------------------------------------
+
+
+def _wifi_lost(fw, wlan):
+    """Drop the link for good: the port's own tries and every later join find nothing."""
+    fw.wifi.backoff.base_ms = fw.wifi.backoff.cap_ms = 200
+    fw.wifi.settle_ms = 0
+    wlan.scripts = [[STAT_NO_AP_FOUND]] * 10_000
+    wlan.drop(STAT_NO_AP_FOUND)
+
+
+class LongestBackoff:
+    """xmpp.backoff.Backoff without its jitter: always the longest wait, so tests can tell."""
+
+    def __init__(self, base_ms, cap_ms):
+        self.base_ms, self.cap_ms = base_ms, cap_ms
+        self.failures = 0
+        self.attempts = 0  # failed ones; `failures` may be reset
+
+    def next_ms(self, floor_ms=0):
+        self.failures += 1
+        self.attempts += 1
+        return max(floor_ms, min(self.cap_ms, self.base_ms << self.failures))
+
+    def connected_for(self, up_ms):
+        pass
+
+
+async def test_the_client_waits_for_wifi_instead_of_failing_and_backing_off_while_it_is_down():
+    wlan = FakeWLAN([STAT_GOT_IP])
+    fw, _, _ = make(wlan=wlan, real=True)
+    client = fw.thing.client
+    client.backoff = LongestBackoff(2, 10)
+    task = asyncio.create_task(fw.run())
+    await until(lambda: client.backoff.attempts >= 2, what="no attempt with WiFi up")
+    _wifi_lost(fw, wlan)
+    await until(lambda: not fw.wifi.up.is_set() and fw.wifi.failures >= 2)
+    await asyncio.sleep_ms(50)  # an attempt under way when the link went may still end
+    attempts = client.backoff.attempts
+    await asyncio.sleep_ms(300)  # some 30 attempts, were they made
+    burnt = client.backoff.attempts - attempts
+    fw.stop()
+    await asyncio.wait_for_ms(task, 10_000)
+    # Each attempt without WiFi fails at once and doubles the wait before the next one.
+    assert burnt == 0, "%d attempts with WiFi down" % burnt
+
+
+async def test_the_client_tries_again_at_once_when_wifi_comes_back():
+    wlan = FakeWLAN([STAT_GOT_IP])
+    fw, _, _ = make(wlan=wlan, real=True)
+    client = fw.thing.client
+    client.backoff = LongestBackoff(2, 3000)  # the cap after 11 failures in a row (4 s)
+    task = asyncio.create_task(fw.run())
+    await until(lambda: client.backoff.attempts >= 2)
+    _wifi_lost(fw, wlan)
+    await until(lambda: not fw.wifi.up.is_set())
+    # An outage (of minutes on a board): the client, if it tries meanwhile, reaches its cap.
+    for _ in range(100):
+        if client.backoff.attempts >= 11:
+            break
+        await asyncio.sleep_ms(50)
+    before = client.backoff.attempts
+    wlan.scripts = [[STAT_GOT_IP]] * 10
+    await until(lambda: fw.wifi.up.is_set())
+    try:
+        await until(lambda: client.backoff.attempts > before, 1500, "no attempt after WiFi")
+    finally:
+        fw.stop()
+        await asyncio.wait_for_ms(task, 10_000)
+
+
+def test_ctrl_c_on_the_board_ends_the_connection_to_the_server():
+    # Ctrl-C (or mpremote) stops asyncio.run() wherever it is; an XMPP session left open
+    # shows the board online, and swallows what is sent to it, until the watchdog resets it.
+    import random
+    import socket
+    import sys
+
+    listener = socket.socket()
+    for _ in range(50):
+        port = 20000 + random.getrandbits(14)
+        try:
+            listener.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+        except OSError:
+            continue
+        break
+    listener.listen(1)
+    listener.setblocking(False)
+    peer = []
+
+    class CtrlCLED:
+        """Pressed once the board's TCP connection is up (the server never answers it)."""
+
+        def value(self, v):
+            if not peer:
+                try:
+                    peer.append(listener.accept()[0])
+                except OSError:
+                    return
+            raise KeyboardInterrupt
+
+    class Machine:
+        SOFT_RESET = 5
+
+        @staticmethod
+        def WDT(timeout):  # noqa: N802 - the name machine has
+            return FakeWDT(timeout)
+
+        @staticmethod
+        def reset_cause():
+            return 1
+
+        @staticmethod
+        def RTC():  # noqa: N802
+            return FakeRTC()
+
+    class Network:
+        STA_IF = 0
+
+        @staticmethod
+        def hostname(name):
+            pass
+
+        @staticmethod
+        def WLAN(mode):  # noqa: N802
+            return FakeWLAN([STAT_GOT_IP])
+
+    class Board:
+        NAME = "test"
+
+        @staticmethod
+        def nodes(cfg):
+            return []
+
+        @staticmethod
+        def led(cfg):
+            return CtrlCLED()
+
+    cfg = dict(CFG, xmpp=dict(CFG["xmpp"], port=port), watchdog=False)
+    sys.modules["machine"], sys.modules["network"] = Machine, Network
+    sys.modules["ntptime"] = FakeNTP()
+    try:
+        fw = firmware.start(cfg, None, Board)
+    finally:
+        for m in ("machine", "network", "ntptime"):
+            del sys.modules[m]
+        listener.close()
+    assert fw is not None and peer
+    s = peer[0]
+    s.setblocking(False)
+    closed = False
+    try:
+        while s.recv(512):  # the board's stream header came first
+            pass
+        closed = True
+    except OSError:
+        pass  # nothing more to read, and no end: the connection is still open
+    s.close()
+    assert closed, "the board's connection is still open after Ctrl-C"

@@ -64,6 +64,7 @@ class Firmware:
         s = self.settings = settings(cfg)
         w = cfg["wifi"]
         self.wifi = Wifi(wlan, w["ssid"], w.get("password"), log, s["wifi_timeout_ms"])
+        thing.client.network = self.wifi.up  # no attempts, and no backoff, without WiFi
         # The link is worth reading remotely too: RSSI as an XEP-0323 status field.
         thing.sensor.register_node("wifi", WifiNode(self.wifi), 500)
         self.timesync = TimeSync(
@@ -199,6 +200,12 @@ def start(cfg, ca_der, board):
     try:
         asyncio.run(fw.run())
     except KeyboardInterrupt:
+        # The loop stopped where it was, the connection with it: closed, the server ends the
+        # session now, instead of showing the board online (and taking what is sent to it)
+        # until the watchdog resets the board.
+        t = fw.thing.client.transport
+        if t is not None:
+            t.close()
         keep_crash(None, 0)  # stopped by a person: no reasons of a starving watchdog to show
         # Ctrl-C from a person or from mpremote: the ESP32 port cannot stop its watchdog, but
         # it reconfigures it on a new WDT(); give the REPL session half an hour.

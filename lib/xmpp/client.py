@@ -42,6 +42,7 @@ _STARVED_MAX = const(5)
 # RFC 6120 §4.4: how long the side that closed first waits for the other's closing tag.
 _CLOSE_WAIT_MS = const(2000)
 _CLOSE = b"</stream:stream>"
+_NETWORK_POLL_MS = const(250)  # how soon an attempt follows the network's return
 
 
 class Client:
@@ -66,6 +67,7 @@ class Client:
         self.online = asyncio.Event()
         self.on_online = []  # callables(), run after presence is sent
         self.on_offline = []  # callables(), run when a connection ends
+        self.network = None  # an Event set while the network is up (a board's WiFi); or None
         self.connects = 0
         self.last_error = None
         self._why = None
@@ -127,6 +129,15 @@ class Client:
         """Connect and stay connected until `stop()`; MemoryError when attempt after attempt
         runs out of memory before getting online (a reset is the cure, not a retry)."""
         while not self._stop.is_set():
+            net = self.network
+            if net is not None and not net.is_set():
+                # Without a network each attempt fails at once and only lengthens the wait
+                # before the next: wait for it instead, then start from the shortest wait.
+                self.log.info("waiting for the network")
+                while not (net.is_set() or self._stop.is_set()):
+                    await asyncio.sleep_ms(_NETWORK_POLL_MS)
+                self.backoff.failures = 0
+                continue
             floor = 0
             started = time.ticks_ms()
             connects = self.connects
