@@ -118,11 +118,13 @@ class Sensor:
                 # A queued request holds its slot until then: a far `when` would keep it forever.
                 return self._reject(iq, seqnr, "bad-request", "when is more than a day ahead")
             queued = ahead > 0
-        # One requester may hold at most half of the queued places (at least one): it must
-        # not keep the owner's own scheduled readouts out for a day.
+        # A contact (not on the allow list) may hold at most half of the queued places (at
+        # least one): it must not keep the owner's own scheduled readouts out for a day.
+        bare = jids.bare(frm)
         if queued and (
             self._queued() >= self.queue_max
-            or self._queued(jids.bare(frm)) >= max(1, self.queue_max // 2)
+            or bare not in self.client.roster.allow
+            and self._queued(bare) >= max(1, self.queue_max // 2)
         ):
             self.log.warn("queued requests at their limit: %s seqnr=%s rejected" % (frm, seqnr))
             return self._reject(iq, seqnr, "resource-constraint", "Too many queued requests")
