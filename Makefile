@@ -81,7 +81,7 @@ deploy-config: $(STAMP)
 provision: $(STAMP)
 	$(BIN)/python tools/provision.py --out "$(OUT)" $(PROVISION_ARGS)
 
-# -- fuzzing: tokenizer, stanza builder and XEP-0323 requests under MicroPython ------------
+# -- fuzzing: tokenizer (also against expat), stanza builder and XEP-0323 requests ---------
 #   make fuzz [FUZZ_ARGS="--seed 7 --cases 20000"]   (make test runs a short version)
 FUZZ_ARGS ?=
 

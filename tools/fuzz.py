@@ -10,7 +10,10 @@ still fail the same check. Prints the rate, every violation with its replay comm
 how the cases ended (error conditions of the XML cases, answers of the XEP-0323 cases, what
 the whole-Thing stanza cases (tools/fuzz_thing_mp.py) were answered). --kind runs only
 cases of one kind (grammar, corpus, xep, thing), each still made from (S, index).
-Exit status 1 when there is any violation.
+Then as many documents of seed S go through the differential check against CPython's expat
+(tools/fuzz_expat.py: does ours read exactly the documents expat reads, with the same
+events?); --kind expat runs only that, and replays its documents with --case.
+Exit status 1 when there is any violation or difference.
 """
 
 import argparse
@@ -21,6 +24,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import fuzz_expat
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "tools" / "fuzz_mp.py"
@@ -42,6 +47,8 @@ def _env():
 
 
 def replay(args):
+    if args.kind == "expat":
+        return fuzz_expat.show(args.seed, args.case, args.shrink)
     mode = "--shrink" if args.shrink else "--show"
     cmd = engine_cmd(args.heap, args.seed, args.case, mode, *_kind(args))
     proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
@@ -96,6 +103,13 @@ class Job:
 
 
 def run(args):
+    if args.kind == "expat":
+        return run_expat(args)
+    code = run_mp(args)
+    return code if args.kind else run_expat(args) or code  # --kind: that kind only
+
+
+def run_mp(args):
     t0 = time.monotonic()
     jobs = [Job(args, first, count) for first, count in ranges(args.cases, args.jobs)]
     print(
@@ -177,6 +191,38 @@ def report(args, done, secs, violations, stats, failed):
         )
 
 
+def run_expat(args):
+    t0 = time.monotonic()
+    head = "expat: seed %d, %d documents, ours in up to %d MicroPython processes"
+    print(head % (args.seed, args.cases, args.jobs), flush=True)
+    last = [t0]
+
+    def progress(n):
+        now = time.monotonic()
+        if now - last[0] >= 30:
+            last[0] = now
+            print("  %d/%d documents, %.0f/s" % (n, args.cases, n / (now - t0)), flush=True)
+
+    done, found, stats = fuzz_expat.run(args.seed, 0, args.cases, args.jobs, args.heap, progress)
+    secs = time.monotonic() - t0
+    print("documents: %d in %.1f s: %.0f documents/s" % (done, secs, done / secs if secs else 0))
+    _table("expat's verdict (design: refused by ours on purpose):", _prefixed(stats, "expat:"))
+    _table("ours (incomplete: an element or token left open):", _prefixed(stats, "ours:"))
+    print("differences from expat: %d" % len(found))
+    for d in found:
+        print("  seed %d case %d: %s: %s" % (d["seed"], d["case"], d["check"], d["detail"][:300]))
+        print("    document: %r" % d["doc"][:600])
+        print(
+            "    replay: python tools/fuzz.py --seed %d --case %d --shrink --kind expat"
+            % (d["seed"], d["case"])
+        )
+    return 1 if found or done < args.cases else 0
+
+
+def _prefixed(stats, prefix):
+    return [(k[len(prefix) :], n) for k, n in stats.items() if k.startswith(prefix)]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=1)
@@ -185,7 +231,8 @@ def main(argv=None):
     ap.add_argument("--heap", default="1m", help="MicroPython heap per process")
     ap.add_argument("--case", type=int, help="replay this one case and show it")
     ap.add_argument("--shrink", action="store_true", help="with --case: cut the case down")
-    ap.add_argument("--kind", choices=("grammar", "corpus", "xep", "thing"), help="only these")
+    kinds = ("grammar", "corpus", "xep", "thing", "expat")
+    ap.add_argument("--kind", choices=kinds, help="only these")
     args = ap.parse_args(argv)
     if args.case is not None:
         return replay(args)
