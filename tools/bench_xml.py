@@ -9,7 +9,8 @@ too, so no compiler runs on the heap), fed in 512-byte chunks; expat and
 ElementTree.XMLPullParser run here, fed the same chunks.
 Printed: throughput, ratio to expat, bytes allocated per input byte, smallest heap (and the
 smallest heap of an empty script, the interpreter's own share), heap held by the import, a new
-parser and its filled caches; heap blocks allocated per input byte, counted alike in the x64
+parser and its filled caches; heap bytes allocated per input byte (whole GC blocks: 32 bytes
+on x64, 16 on 32-bit), counted alike in the x64
 unix port and the 32-bit WebAssembly port (tools/wasm32: an ESP32's objects are 32-bit too);
 the tokenizer again with the firmware's modules loaded; and,
 where valgrind is installed (make bench installs it), instructions per parse (the
@@ -235,7 +236,8 @@ def smallest_heap(path, module="bench_xml_mp"):
 
 
 def block_counts(path):
-    """Heap blocks allocated per input byte by one parse (events, build), collector off:
+    """Heap bytes (gc.mem_alloc(): whole blocks) allocated per input byte by one parse
+    (events, build), collector off:
     {port: (events, build)}, the x64 unix port and, where node is, the 32-bit WebAssembly
     port, whose objects are the size of an ESP32's (mem_total() is not in that port)."""
     import bench_heap32
@@ -353,16 +355,22 @@ def main():
         % ("%d KiB" % heap if heap else "failed even at 256 KiB", heap0)
     )
     print(
-        "  heap held: interpreter %d B, import %d B, new parser %d B, after the stream"
-        " (caches filled) %d B more" % (base, imported, made, filled)
+        "  heap held: interpreter and this benchmark's driver %d B, import %d B, new parser"
+        " %d B, after the stream (caches filled) %d B more" % (base, imported, made, filled)
     )
-    print("  heap blocks allocated per input byte by one parse, counted alike in each port")
-    print("  (collector off, gc.mem_alloc() before and after; an ESP32's objects are 32-bit):")
+    print("  heap bytes allocated per input byte by one parse, counted alike in each port")
+    print("  (collector off, gc.mem_alloc() before and after: bytes in whole GC blocks of 32 B")
+    print("  on x64, 16 B on 32-bit; an ESP32's objects are 32-bit):")
     for port, (ev, bd) in per_byte.items():
         print("    %-26s tokenizer %5.1f   XMLStream %5.1f" % (port, ev, bd))
+    if len(per_byte) == 1:
+        print("    (32-bit WebAssembly port: skipped, node and npm are needed)")
     print("  (firmware modules loaded: their ~1,100 interned strings lengthen the lookup that")
     print("  every new str, each decoded value included, goes through: the board's case)")
-    if counts:
+    if not counts:
+        why = "--no-instructions" if "--no-instructions" in sys.argv else "valgrind not installed"
+        print("  instructions per parse (valgrind): skipped, %s" % why)
+    else:
         print(
             "  instructions per parse (valgrind): expat %.1f M, tokenizer %.1f M (%.2fx expat),"
             " XMLStream %.1f M (%.2fx expat), tokenizer with the firmware loaded %.1f M"
