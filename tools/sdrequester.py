@@ -9,6 +9,25 @@ import asyncio
 import time
 
 FINAL = ("done", "rejected", "failure", "cancelled")
+_NS = "{urn:xmpp:iot:sensordata}"
+
+
+def final_seqnrs(xml):
+    """The seqnr of every final answer an incoming stanza (an ElementTree element) carries.
+
+    Read from the XML, because slixmpp's plugin forgets a request at its first final answer:
+    a second one raises KeyError in its handler and never reaches the callback."""
+    kind, kids = xml.tag.rpartition("}")[2], xml.findall
+    if kind == "message":
+        finals = [e for e in kids(_NS + "fields") if e.get("done") in ("true", "1")]
+        finals += kids(_NS + "failure")
+    elif kind == "iq" and xml.get("type") == "error":
+        finals = kids(_NS + "rejected")
+    elif kind == "iq" and xml.get("type") == "result":
+        finals = kids(_NS + "cancelled")
+    else:
+        finals = []
+    return [e.get("seqnr") for e in finals]
 
 
 class SDRequester:
@@ -23,10 +42,20 @@ class SDRequester:
         self.plugin = self.client.xmpp.plugin["xep_0323"]
         self.results = {}
         self.times = {}
+        self.finals_seen = {}  # seqnr -> final answers received, whatever slixmpp made of them
+        self.client.xmpp.add_filter("in", self._count_finals)
 
     @property
     def jid(self):
         return self.client.jid
+
+    def _count_finals(self, stanza):
+        for seqnr in final_seqnrs(stanza.xml):
+            # Only requests this requester made: after a reconnection a stale answer to the
+            # same full JID may name a seqnr the new plugin has not issued yet.
+            if seqnr in self.results:
+                self.finals_seen[seqnr] = self.finals_seen.get(seqnr, 0) + 1
+        return stanza
 
     def _callback(self, seqnr_box):
         def cb(from_jid, result, nodeId=None, timestamp=None, fields=None, error_msg=None):

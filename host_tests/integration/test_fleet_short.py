@@ -4,7 +4,7 @@
 (tools/fleet.py, tools/fleet_mp.py).
 """
 
-from fleet import run_fleet, show
+from fleet import fleet_problems, run_fleet, show
 
 
 def test_twenty_boards_in_two_processes_each_answer_for_themselves(prosody, clients, tmp_path):
@@ -12,8 +12,9 @@ def test_twenty_boards_in_two_processes_each_answer_for_themselves(prosody, clie
     show(f)
     assert f["processes"] == 2
     assert f["asked"] == 20 and f["answered"] == 20
-    assert f["lost"] == 0 and f["failed"] == 0 and f["rejected"] == 0
+    assert f["lost"] == 0 and f["failed"] == 0 and f["rejected"] == 0 and f["twice"] == 0
     # Each answer carried the index of the board that was asked: no state shared between
     # the things of one process.
     assert f["wrong_board"] == 0
     assert f["alive"] and f["board_warnings"] == 0
+    assert fleet_problems(f) == []

@@ -6,8 +6,16 @@ from soak import soak_problems
 PLATEAU = 273_200
 
 
-def figures(heaps):
-    return {"twice": [], "lost": 0, "sessions": "0 of 4 in use", "heaps": heaps}
+def figures(heaps, done=24):
+    return {
+        "twice": [],
+        "lost": 0,
+        "requests": 30,
+        "in_fault": 6,
+        "done": done,
+        "sessions": "0 of 4 in use",
+        "heaps": heaps,
+    }
 
 
 def noisy(values):
@@ -46,3 +54,15 @@ def test_a_large_bounded_rise_after_warm_up_fails():
 def test_the_short_soak_allows_more():
     heaps = [PLATEAU - 6_000, PLATEAU - 2_000, PLATEAU, PLATEAU + 500, PLATEAU, PLATEAU + 400]
     assert soak_problems(figures(heaps), heap_slack=8192, warm=1) == []
+
+
+def test_too_few_logins_to_judge_the_heap_is_a_problem_not_a_crash():
+    # `soak.py --restarts 3 --freezes 2` logs in 6 times: nothing is left after 11 of warm-up.
+    problems = soak_problems(figures([PLATEAU] * 6))
+    assert len(problems) == 1 and "too few" in problems[0]
+
+
+def test_requests_outside_the_faults_must_be_done_not_merely_answered():
+    # 24 requests outside the faults, answered with 24 failures or rejections: no pass.
+    problems = soak_problems(figures(noisy([PLATEAU] * 31), done=0))
+    assert len(problems) == 1 and "fewer than the 24" in problems[0]
