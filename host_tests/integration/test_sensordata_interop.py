@@ -83,8 +83,13 @@ def test_historical_with_from_and_to(prosody, clients, device):
             break
         req.settle(0.5)
     assert len(stamps) >= 2, rs
-    f = next(iter(fields_of(rs).values()))
-    assert f["flags"].get("historicalSecond") == "true"
+    # Each sample is flagged by the shift its time lies on (XEP-0323 "Field Types").
+    for ts, fields in [(i["timestamp"], i["fields"]) for r, i in rs if r == "fields"]:
+        shift = "historicalSecond" if ts[17:19] != "00" else "historicalMinute"
+        if ts[14:19] == "00:00":
+            shift = "historicalHour" if ts[11:13] != "00" else "historicalDay"
+        for f in fields:
+            assert f["flags"].get(shift) == "true", (ts, f)
 
 
 def test_a_future_when_is_queued_started_then_done(prosody, clients, device):
@@ -122,6 +127,20 @@ def test_unknown_field_is_rejected(prosody, clients, device):
     req = SDRequester(clients, prosody)
     rs = req.wait(req.request(me, fields=["Colour"]))
     assert _results(rs) == ["rejected"]
+
+
+def test_more_than_16_field_names_are_rejected_with_bad_request_as_documented(
+    prosody, clients, device
+):
+    # XEP-0323 calls <field> a hint; slixmpp's sensor takes any number. Ours bounds the
+    # request it keeps (README, "XEP-0323 on the wire"): the 17th name is refused, not ignored.
+    fw, me = device()
+    req = SDRequester(clients, prosody)
+    names = ["Temperature"] + ["F%d" % i for i in range(16)]
+    rs = req.wait(req.request(me, fields=names))
+    assert _results(rs) == ["rejected"] and "at most 16" in rs[0][1]["error"], rs
+    rs = req.wait(req.request(me, fields=names[:16], flags={"momentary": "true"}))
+    assert _results(rs)[-1] == "done"
 
 
 def test_unauthorized_jid_is_rejected(prosody, clients, device):

@@ -301,7 +301,8 @@ def _sensor_with_history():
     """A sensor whose node holds four samples a minute apart; (client, sensor, first time)."""
     c, s, _ = _sensor(history=4, sample_s=60)
     node = s.node("sht4x-44")
-    t0 = int(s.clock.now()) - 300
+    # On minute shifts (hh:01:00 to hh:04:00 of the hour before): historicalMinute values.
+    t0 = int(s.clock.now()) // 3600 * 3600 - 3540
     for k in range(4):
         node.history.add(t0 + 60 * k, ("2%d.0" % k, "40.0", "SHT40", True))
     return c, s, t0
@@ -415,6 +416,39 @@ async def test_a_field_without_a_valid_reading_is_left_out_and_a_node_without_an
     await _ended(s)
     fail = _norm(c.take()[1])
     assert b"<failure" in fail and b"No valid reading" in fail and b"done='true'" in fail
+
+
+async def test_a_history_sample_is_flagged_by_the_shift_its_time_lies_on():
+    # XEP-0323 "Field Types": historicalMinute is a value stored at a minute shift
+    # (seconds = 0), historicalHour at an hour shift...; not the sampling period's name.
+    c, s, _ = _sensor(history=4, sample_s=60)
+    node = s.node("sht4x-44")
+    hour = int(s.clock.now()) // 3600 * 3600 - 3600
+    for t in (hour - 61, hour - 60, hour):
+        node.history.add(t, ("21.0", "40.0", "SHT40", True))
+    c.router.dispatch(_req(attrs={"historical": "true"}))
+    await _ended(s)
+    msg = _norm(c.take()[1])
+    # Two momentary fields per sample: hh:58:59, then hh:59:00, then hh:00:00.
+    assert msg.count(b"historicalSecond='true'") == 2
+    assert msg.count(b"historicalMinute='true'") == 2
+    assert msg.count(b"historicalHour='true'") == 2
+
+
+async def test_a_sample_of_the_readout_served_as_momentary_is_not_sent_again_as_history():
+    # XEP-0323 glossary: a field is unique by (node, field name, timestamp); the sampler's
+    # readout shared by a request (or taken in the same second) is that same value.
+    c, s, _ = _sensor(history=4, sample_s=60)
+    t = int(s.clock.now())
+    s.clock.now = lambda: t
+    s.node("sht4x-44").history.add(t - 60, ("20.0", "40.0", "SHT40", True))
+    s.node("sht4x-44").history.add(t, ("21.53", "45.2", "SHT40", True))
+    c.router.dispatch(_req(attrs={"all": "true"}))
+    await _ended(s)
+    msg = _norm(c.take()[1])
+    assert msg.count(b"<timestamp value='%s'>" % iso(t).encode()) == 1
+    assert msg.count(b"<timestamp") == 2 and b"value='20.0'" in msg
+    assert b"momentary='true'" in msg
 
 
 async def test_historical_without_from_or_to_gives_the_whole_history():

@@ -257,6 +257,7 @@ class Sensor:
             errors = [(n.id, None, "Clock not synchronized") for n in self._selected(req)]
         else:
             for node in self._selected(req):
+                shown = None  # the time of the readout sent with its momentary fields
                 if req.flags & wire.CURRENT and self._wants_current(node, req):
                     got = await node.read()
                     if got[2] is not None:
@@ -265,14 +266,19 @@ class Sensor:
                         block = self._block(node, req, got[1], got[0], wire.CURRENT, None)
                         if block:
                             msg = await self._add(msg, block, req, to)
+                            if req.flags & wire.MOMENTARY:
+                                shown = got[1]
                         elif None in got[0]:
                             errors.append((node.id, got[1], "No valid reading"))
                 if node.history is not None and req.flags & wire.HISTORICAL:
                     # XEP-0323: the whole history, or the part within from/to when given.
                     # Sent as it is serialized: a history of 1024 samples is ~280 KB of XML.
-                    flag = _hist_kind(self.sample_s)
                     for t, values in node.history.between(req.t_from, req.t_to):
-                        block = self._block(node, req, t, values, 0, flag)
+                        if t == shown:
+                            # The same values again (the sampler's readout, shared): a field
+                            # is unique by node, name and timestamp (XEP-0323 glossary).
+                            continue
+                        block = self._block(node, req, t, values, 0, _hist_kind(t))
                         if block:
                             msg = await self._add(msg, block, req, to)
         if errors:
@@ -349,12 +355,14 @@ class Sensor:
             await asyncio.sleep_ms(self.sample_s * 1000)
 
 
-def _hist_kind(period_s):
-    if period_s < 60:
+def _hist_kind(t):
+    # XEP-0323 "Field Types": historicalMinute is a value stored at a minute shift (seconds
+    # = 0), and so on: a sample is flagged by the shift its time lies on, not by the period.
+    if t % 60:
         return "historicalSecond"
-    if period_s < 3600:
+    if t % 3600:
         return "historicalMinute"
-    if period_s < 86400:
+    if t % 86400:
         return "historicalHour"
     return "historicalDay"
 
