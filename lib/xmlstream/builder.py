@@ -79,6 +79,8 @@ class StanzaBuilder:
             self._sink.stream_end()
             return
         el = self._stack.pop()
+        if type(el.text) is list:
+            el.text = "".join(el.text)  # mixed content, see text()
         if d == 2:
             if el.name == "error" and el.ns == STREAMS_NS:
                 self._sink.stream_error(el)
@@ -87,7 +89,15 @@ class StanzaBuilder:
 
     def text(self, s):
         el = self._stack[-1]
-        el.text = el.text + s if el.text else s
+        t = el.text
+        if not t:
+            el.text = s
+        elif type(t) is str:
+            # Mixed content: runs joined once, at the end tag. Each run appended to the text
+            # so far would copy it again: 3.5 KB of "xxxxxxxxxx<b/>" allocated 430 KB (x64).
+            el.text = [t, s]
+        else:
+            t.append(s)
 
     def _resolve(self, name, attrs, d):
         px = self._prefixes

@@ -128,8 +128,13 @@ class Markup:
                 return None
             ns = ns or _needs_ns(aname)
         hd = (name, rawn, aname, ns)
-        cache = self._heads if with_attr else self._tags
-        if len(cache) < _CACHE:
+        # A server's names are short (27 bytes at most in our captures): a long one is a
+        # peer's, and cached it would hold ~3 copies of itself for the rest of the run. A full
+        # cache starts over, or the first names a peer sends would keep the real ones out.
+        if len(seg) <= _NAME_MAX // 4:
+            cache = self._heads if with_attr else self._tags
+            if len(cache) >= _CACHE:
+                cache.clear()
             cache[seg] = hd
         return hd
 
@@ -145,8 +150,10 @@ class Markup:
         if name is None:
             return None
         ns = _needs_ns(name)
-        cache = self._nskeys if ns else self._keys
-        if len(cache) < _CACHE:
+        if len(seg) <= _NAME_MAX // 4:  # as in _head
+            cache = self._nskeys if ns else self._keys
+            if len(cache) >= _CACHE:
+                cache.clear()
             cache[seg] = name
         return name, ns
 
