@@ -28,6 +28,10 @@ class _Log:
     def debug(self, m):
         pass
 
+    def latest(self):
+        problems = [x for x in self.lines if x[0] in "WE"]
+        return problems[-1] if problems else None
+
 
 class FakeClient:
     def __init__(self, allow=("owner@example.org",), jid="dev@example.org"):

@@ -197,3 +197,14 @@ async def test_a_command_that_fails_on_the_board_still_gets_an_answer():
     assert "status failed on the board (MemoryError)" in body_of(out)
     (again,) = await ask(t, OWNER, "nodes")  # the next command is answered as usual
     assert "t1" in body_of(again)
+
+
+async def test_status_tells_the_last_problem_logged():
+    t = ChatThing()
+    t.client.connects = 1
+    (out,) = await ask(t, OWNER, "status")
+    assert "Last problem" not in body_of(out)
+    t.client.log.warn("roster not loaded; only the allow list is authorized")
+    t.client.log.info("online")
+    (out,) = await ask(t, OWNER, "status")
+    assert "Last problem logged: W roster not loaded" in body_of(out), body_of(out)

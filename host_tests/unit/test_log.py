@@ -37,3 +37,14 @@ def test_a_line_that_cannot_be_formatted_for_lack_of_memory_is_logged_as_such():
     log.error(Hungry())  # the error paths log: this must not raise in their place
     assert out.text() == "E out of memory for a log line\n"
     assert log.recent[0] == "E out of memory for a log line"
+
+
+def test_the_latest_problem_is_kept_cut_to_a_line():
+    # A peer can put a 3 KB JID in a warning: the ring keeps a line's worth of each.
+    log = Log("dev", out=Out(), keep=2)
+    assert log.latest() is None
+    log.warn("careful")
+    log.info("fine")
+    assert log.latest().endswith("dev: careful")
+    log.error("x" * 3000)
+    assert log.latest().startswith("E ") and len(log.latest()) == 160

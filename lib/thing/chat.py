@@ -155,6 +155,9 @@ class Chat:
             "Readouts served: %d" % self.thing.sensor.served,
             "Connections: %d" % c.connects,
         ]
+        last = c.log.latest()
+        if last:
+            lines.append("Last problem logged: " + last)
         if self.status_hook is not None:
             lines.append(self.status_hook())
         return "\n".join(lines)

@@ -1,7 +1,8 @@
 """One-line logs with a per-client tag, so several boards in one process stay apart.
 
 Lines go to stderr on the host and to the USB console on a board. The last few lines are
-kept in a small ring (`recent`) for the status command; nothing grows with uptime.
+kept in a small ring (`recent`, cut to a line's worth each: a peer can put a 3 KB JID in
+one) for the status command; nothing grows with uptime.
 """
 
 import sys
@@ -15,6 +16,7 @@ INFO = const(20)
 DEBUG = const(10)
 _NAMES = {ERROR: "E", WARN: "W", INFO: "I", DEBUG: "D"}
 _NO_MEMORY = "E out of memory for a log line"
+_KEEP_CHARS = const(160)
 
 
 class Log:
@@ -37,8 +39,13 @@ class Log:
         self.out.write(line)
         self.out.write("\n")  # apart: joined, the line would be copied once more
         if level >= WARN and self.recent:
-            self.recent[self._next] = line
+            self.recent[self._next] = line[:_KEEP_CHARS] if len(line) > _KEEP_CHARS else line
             self._next = (self._next + 1) % len(self.recent)
+
+    def latest(self):
+        """The last line kept (WARN or worse), or None."""
+        r = self.recent
+        return r[(self._next - 1) % len(r)] if r else None
 
     def error(self, msg):
         self._emit(ERROR, msg)
