@@ -79,8 +79,9 @@ class StanzaBuilder:
             self._sink.stream_end()
             return
         el = self._stack.pop()
-        if type(el.text) is list:
-            el.text = "".join(el.text)  # mixed content, see text()
+        t = el.text
+        if t and t.__class__ is list:
+            el.text = "".join(t)  # mixed content, see text()
         if d == 2:
             if el.name == "error" and el.ns == STREAMS_NS:
                 self._sink.stream_error(el)
