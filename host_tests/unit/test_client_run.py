@@ -357,3 +357,67 @@ async def test_an_iq_that_came_with_the_last_login_answer_is_still_answered():
     c.stop()
     await asyncio.wait_for_ms(run, 10_000)
     srv.close()
+
+
+class _Trickle:
+    """A socket under congestion: every other write takes nothing, the others 2000 bytes."""
+
+    def __init__(self, c, size):
+        self.c = c
+        self.got = bytearray(size)
+        self.n = 0
+        self.writes = 0
+        self.held = 0  # the most bytes the client held for sending at once
+        self.mem = 0
+        self.most = 0  # the most the process allocated from one write to the next
+
+    def write(self, data):
+        import micropython
+
+        c = self.c
+        self.held = max(self.held, len(c.outbox) + len(c.transport._out))
+        m = micropython.mem_total()
+        if self.writes:  # from the first on: the setup is not counted
+            self.most = max(self.most, m - self.mem)
+        self.mem = m
+        self.writes += 1
+        k = 0 if self.writes % 2 else min(2000, len(data))
+        self.got[self.n : self.n + k] = data[:k]
+        self.n += k
+        return k
+
+
+async def test_a_congested_sender_copies_nothing_and_holds_producers_to_the_outbox_size():
+    # A socket that takes a little at a time (TLS writes ~4 KB at most; lwIP refuses when
+    # its buffer is full) must not make the sender copy what is left: an allocation the
+    # size of the outbox, on a fragmented heap, exactly when congested. And the bytes on
+    # their way count against the outbox: producers wait until they are gone.
+    from xmpp.transport import Transport
+
+    srv = _Server()
+    c = _client(port=srv.port, out_buffer=16384)
+    t = c.transport = Transport()
+    await asyncio.gather(t.connect("127.0.0.1", srv.port), srv.accept())
+    stanzas = [b"<m n='%03d'>%s</m>" % (i, b"x" * 980) for i in range(40)]
+    expected = b"".join(stanzas)  # 40 KB
+    sock = t.sock = _Trickle(c, len(expected))  # t.fd, the real socket, is what is waited on
+    c._online = True
+
+    async def produce():
+        for s in stanzas:
+            await c.send_wait(s)
+
+    sender = asyncio.create_task(c._sender())
+    await asyncio.wait_for_ms(produce(), 10_000)
+    for _ in range(2000):
+        if sock.n == len(expected):
+            break
+        await asyncio.sleep_ms(1)
+    sender.cancel()
+    assert sock.got == expected  # all of it, in order
+    assert sock.held <= c.outbox.size, (sock.held, c.outbox.size)
+    # What the event loop allocates per wait, yes; nothing the size of what is queued.
+    assert sock.most < c.outbox.size // 4, sock.most
+    t.sock = t.fd
+    t.close()
+    srv.close()

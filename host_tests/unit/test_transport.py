@@ -179,3 +179,27 @@ async def test_a_drain_cancelled_midway_sends_nothing_twice():
     t.sock = t.fd
     t.close()
     peer.close()
+
+
+async def test_a_drain_from_an_outbox_cancelled_midway_sends_nothing_twice():
+    # Written straight from the outbox's buffer, what went out is dropped from it at once:
+    # the rest, then the closing tag, follow it exactly once.
+    from xmpp.outbox import Outbox
+
+    t, peer = await _connected()
+    slow = _Slow(3, 3, 0, 0, 0, 0, 0, 0, 0, 0)
+    t.sock = slow
+    o = Outbox(64)
+    o.put_nowait(b"<message/>")
+    sender = asyncio.create_task(t.drain(o))
+    await asyncio.sleep_ms(5)  # 6 bytes written, then the socket takes nothing
+    sender.cancel()
+    assert bytes(o.w.pending()) == b"ge/>"  # what has not gone out, and only that
+    slow.takes.clear()
+    await asyncio.wait_for_ms(t.drain(o), 5000)
+    t.write_nowait(b"</stream:stream>")
+    assert slow.got == b"<message/></stream:stream>", slow.got
+    assert not len(o)
+    t.sock = t.fd
+    t.close()
+    peer.close()

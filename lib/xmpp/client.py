@@ -355,11 +355,10 @@ class Client:
         t, outbox = self.transport, self.outbox
         while True:
             await outbox.ready.wait()
-            data = outbox.take()
-            if data:
-                t.write_nowait(data)  # copies what the socket does not take at once
-                self._last_tx = time.ticks_ms()
-                await t.drain()
+            outbox.ready.clear()  # a put while the socket is busy sets it again
+            self._last_tx = time.ticks_ms()
+            # Straight from the outbox's buffer, no copy; it makes room as bytes leave.
+            await t.drain(outbox)
 
     async def _watchdog(self):
         o = self.opt
@@ -396,12 +395,8 @@ class Client:
         self._closing = True
         self._discarded = 0
         try:
-            if leaving:
-                queued = self.outbox.take()
-                if len(queued):
-                    t.write_nowait(queued)  # what was queued before the stop still goes
-            t.write_nowait(bye)
-            wait = t.drain() if self._peer_closed else self._until_closed(t)
+            # What was queued before the stop still goes, first.
+            wait = self._until_closed(t, bye, self.outbox if leaving else None)
             await asyncio.wait_for_ms(wait, self.close_wait_ms)
         except StreamClosed:
             pass  # the server's closing tag (or a stream error): both streams are closed
@@ -414,9 +409,15 @@ class Client:
         if self._discarded:
             self.log.info("%d stanza(s) after our closing tag not handled" % self._discarded)
 
-    async def _until_closed(self, t):
-        """Read until the server's closing tag (StreamClosed) or the end of the connection."""
+    async def _until_closed(self, t, bye, queued):
+        """Send `queued` (an Outbox, or None), then `bye`; unless the server closed first, read
+        until its closing tag (StreamClosed) or the end of the connection."""
+        if queued:
+            await t.drain(queued)
+        t.write_nowait(bye)
         await t.drain()
+        if self._peer_closed:
+            return
         buf = self.rbuf
         mv = memoryview(buf)
         while True:

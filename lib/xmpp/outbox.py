@@ -21,7 +21,7 @@ class Outbox:
         self.size = size
         self.w = Writer(size)
         self.ready = asyncio.Event()  # something to send
-        self.space = asyncio.Event()  # the sender emptied the buffer
+        self.space = asyncio.Event()  # bytes left the buffer
         self.dropped = 0
 
     def __len__(self):
@@ -50,18 +50,10 @@ class Outbox:
             self.space.clear()
             await self.space.wait()
 
-    def take(self):
-        """The queued bytes as a view, and mark the buffer empty.
-
-        The view stays valid only until the next write: the transport must consume or copy
-        it before yielding to the event loop (the transport copies what the socket did
-        not take at once).
-        """
-        data = self.w.pending()
-        self.w.clear()
-        self.ready.clear()
+    def sent(self, k):
+        """Drop the first k queued bytes: they went to the socket."""
+        self.w.consume(k)
         self.space.set()
-        return data
 
     def clear(self):
         """Forget everything queued (the connection it was meant for is gone)."""

@@ -114,18 +114,20 @@ class Transport:
         if n < len(data):
             self._out = bytes(data[n:])
 
-    async def drain(self):
-        """Wait until everything handed to `write_nowait` has gone to the socket."""
-        if not self._out:
+    async def drain(self, src=None):
+        """Wait until everything handed to `write_nowait` has gone to the socket; then, with
+        `src` (an Outbox), what it holds: sent from its buffer and dropped from it as the
+        socket takes it, so nothing is copied and producers get room as bytes leave."""
+        if not self._out and not src:
             # Always yield, so that a tight write loop cannot starve the other tasks.
             await sleep_ms(0)
             return
         read_next = not self._up  # a handshake in progress waits for the server's flight
-        while self._out:
-            mv = memoryview(self._out)
+        while self._out or src:
+            mv = memoryview(self._out) if self._out else None
             off = 0
             try:
-                while off < len(mv):
+                while src if mv is None else off < len(mv):
                     if read_next:
                         # Only while the handshake runs: no reader task is waiting on fd yet.
                         yield core._io_queue.queue_read(self.fd)
@@ -133,9 +135,13 @@ class Transport:
                         yield core._io_queue.queue_write(self.fd)
                     if self.sock is None:
                         return  # closed meanwhile
-                    n = self.sock.write(mv[off:])
+                    # The outbox's view is taken after the wait: a put or a send moves it.
+                    n = self.sock.write(src.w.pending() if mv is None else mv[off:])
                     if n:
-                        off += n
+                        if mv is None:
+                            src.sent(n)
+                        else:
+                            off += n
                         self._up = True
                         read_next = False
                     elif self._up:
@@ -148,7 +154,8 @@ class Transport:
                 # Keep what write_nowait appended meanwhile (it made a new, longer object),
                 # and drop what went out also when cancelled: the closing tag that follows
                 # must not send it twice.
-                self._out = self._out[off:]
+                if mv is not None:
+                    self._out = self._out[off:]
 
     async def write(self, data):
         self.write_nowait(data)
