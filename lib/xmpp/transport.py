@@ -118,6 +118,12 @@ class Transport:
         """Wait until everything handed to `write_nowait` has gone to the socket; then, with
         `src` (an Outbox), what it holds: sent from its buffer and dropped from it as the
         socket takes it, so nothing is copied and producers get room as bytes leave."""
+        if src and not self._out and self._up:
+            # Most often the socket takes it all at once: no wait for it to be writable,
+            # which costs a turn of the poller per send (10% of the readouts per second).
+            n = self.sock.write(src.w.pending())
+            if n:
+                src.sent(n)
         if not self._out and not src:
             # Always yield, so that a tight write loop cannot starve the other tasks.
             await sleep_ms(0)
