@@ -16,6 +16,16 @@ OWNER = "owner@example.org/phone"
 FRIEND = "friend@example.org/pc"
 
 
+def _sensor(*contacts):
+    """A sensor with 4 slots and node t1; `contacts`: roster contacts (bare JIDs)."""
+    c = FakeClient()
+    s = Sensor(c, Clock(synced=True), sessions=4)
+    s.register_node("t1", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
+    for j in contacts:
+        c.roster.contacts.add(j)
+    return c, s
+
+
 def _req(frm, seqnr, when=None):
     attrs = {"seqnr": seqnr, "momentary": "true"}
     if when:
@@ -25,10 +35,7 @@ def _req(frm, seqnr, when=None):
 
 
 def test_one_contact_cannot_lock_everyone_out_for_a_day_with_queued_requests():
-    c = FakeClient()
-    s = Sensor(c, Clock(synced=True), sessions=4)
-    s.register_node("t1", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
-    c.roster.contacts.add("friend@example.org")
+    c, s = _sensor("friend@example.org")
     when = iso(s.clock.now() + 86000)  # just under the one-day limit
     for k in range(len(s.table.slots)):
         c.router.dispatch(_req(FRIEND, str(k + 1), when))
@@ -39,11 +46,7 @@ def test_one_contact_cannot_lock_everyone_out_for_a_day_with_queued_requests():
 
 
 def test_queued_requests_over_half_the_table_get_resource_constraint_and_reads_still_go():
-    c = FakeClient()
-    s = Sensor(c, Clock(synced=True), sessions=4)
-    s.register_node("t1", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
-    c.roster.contacts.add("friend@example.org")
-    c.roster.contacts.add("other@example.org")
+    c, s = _sensor("friend@example.org", "other@example.org")
     when = iso(s.clock.now() + 3600)
     outs = []
     for k, frm in enumerate((FRIEND, "other@example.org/pc", FRIEND)):
@@ -58,10 +61,7 @@ def test_queued_requests_over_half_the_table_get_resource_constraint_and_reads_s
 
 
 def test_one_contact_cannot_take_every_queued_place_for_a_day():
-    c = FakeClient()
-    s = Sensor(c, Clock(synced=True), sessions=4)
-    s.register_node("t1", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
-    c.roster.contacts.add("friend@example.org")
+    c, s = _sensor("friend@example.org")
     when = iso(s.clock.now() + 86000)  # just under the one-day limit
     for k in range(len(s.table.slots)):
         c.router.dispatch(_req(FRIEND, str(k + 1), when))
@@ -74,9 +74,7 @@ def test_one_contact_cannot_take_every_queued_place_for_a_day():
 async def test_a_queued_request_does_not_outwait_a_clock_stepped_back_by_days():
     # `when` is bounded to a day ahead when accepted; a clock stepped back afterwards (an NTP
     # correction, or a forged answer from the network) must not make the slot wait for weeks.
-    c = FakeClient()
-    s = Sensor(c, Clock(synced=True), sessions=4)
-    s.register_node("t1", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
+    c, s = _sensor()
     now = s.clock.now()
     c.router.dispatch(_req(OWNER, "1", iso(now + 60)))
     c.take()

@@ -280,33 +280,54 @@ async def test_ntp_is_not_judged_before_it_runs_so_a_long_wifi_join_cannot_starv
     assert [p for p in fw.supervisor.problems(later) if p.startswith("ntp")]
 
 
-def test_a_config_the_board_refuses_stops_the_start_before_the_watchdog_is_armed():
-    import sys
+class _Machine:
+    """What firmware.start() uses of the port's machine module; `made`: watchdogs armed."""
 
-    from drivers.errors import ConfigError
-
+    SOFT_RESET = 5
     made = []
 
-    class Machine:
-        @staticmethod
-        def WDT(timeout):  # noqa: N802 - the name machine has
-            made.append(timeout)
-            return FakeWDT()
+    @staticmethod
+    def WDT(timeout):  # noqa: N802 - the name machine has
+        _Machine.made.append(timeout)
+        return FakeWDT(timeout)
 
-        @staticmethod
-        def reset_cause():
-            return 1
+    @staticmethod
+    def reset_cause():
+        return 1
 
-    class Network:
-        STA_IF = 0
+    @staticmethod
+    def RTC():  # noqa: N802
+        return FakeRTC()
 
-        @staticmethod
-        def hostname(name):
-            pass
 
-        @staticmethod
-        def WLAN(mode):  # noqa: N802
-            return FakeWLAN([STAT_GOT_IP])
+class _Network:
+    STA_IF = 0
+
+    @staticmethod
+    def hostname(name):
+        pass
+
+    @staticmethod
+    def WLAN(mode):  # noqa: N802
+        return FakeWLAN([STAT_GOT_IP])
+
+
+def _start(cfg, board):
+    """firmware.start() with the port's modules faked; what it returns."""
+    import sys
+
+    _Machine.made = []
+    sys.modules["machine"], sys.modules["network"] = _Machine, _Network
+    sys.modules["ntptime"] = FakeNTP()
+    try:
+        return firmware.start(cfg, None, board)
+    finally:
+        for m in ("machine", "network", "ntptime"):
+            del sys.modules[m]
+
+
+def test_a_config_the_board_refuses_stops_the_start_before_the_watchdog_is_armed():
+    from drivers.errors import ConfigError
 
     class Board:
         NAME = "test"
@@ -315,14 +336,8 @@ def test_a_config_the_board_refuses_stops_the_start_before_the_watchdog_is_armed
         def nodes(cfg):
             raise ConfigError("GPIO4 is on ADC2, which WiFi uses")
 
-    sys.modules["machine"], sys.modules["network"] = Machine, Network
-    sys.modules["ntptime"] = FakeNTP()
-    try:
-        assert firmware.start(CFG, None, Board) is None
-    finally:
-        for m in ("machine", "network", "ntptime"):
-            del sys.modules[m]
-    assert made == []  # no watchdog armed
+    assert _start(CFG, Board) is None
+    assert _Machine.made == []  # no watchdog armed
 
 
 # -- the XMPP client and the WiFi link ------------------------------------------------------
@@ -401,7 +416,6 @@ def test_ctrl_c_on_the_board_ends_the_connection_to_the_server():
     # shows the board online, and swallows what is sent to it, until the watchdog resets it.
     import random
     import socket
-    import sys
 
     listener = socket.socket()
     for _ in range(50):
@@ -426,32 +440,6 @@ def test_ctrl_c_on_the_board_ends_the_connection_to_the_server():
                     return
             raise KeyboardInterrupt
 
-    class Machine:
-        SOFT_RESET = 5
-
-        @staticmethod
-        def WDT(timeout):  # noqa: N802 - the name machine has
-            return FakeWDT(timeout)
-
-        @staticmethod
-        def reset_cause():
-            return 1
-
-        @staticmethod
-        def RTC():  # noqa: N802
-            return FakeRTC()
-
-    class Network:
-        STA_IF = 0
-
-        @staticmethod
-        def hostname(name):
-            pass
-
-        @staticmethod
-        def WLAN(mode):  # noqa: N802
-            return FakeWLAN([STAT_GOT_IP])
-
     class Board:
         NAME = "test"
 
@@ -464,13 +452,9 @@ def test_ctrl_c_on_the_board_ends_the_connection_to_the_server():
             return CtrlCLED()
 
     cfg = dict(CFG, xmpp=dict(CFG["xmpp"], port=port), watchdog=False)
-    sys.modules["machine"], sys.modules["network"] = Machine, Network
-    sys.modules["ntptime"] = FakeNTP()
     try:
-        fw = firmware.start(cfg, None, Board)
+        fw = _start(cfg, Board)
     finally:
-        for m in ("machine", "network", "ntptime"):
-            del sys.modules[m]
         listener.close()
     assert fw is not None and peer
     s = peer[0]
