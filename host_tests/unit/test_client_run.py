@@ -88,18 +88,9 @@ class _Server:
     """The server's end of one client connection, on loopback, non-blocking."""
 
     def __init__(self):
-        import random
+        from loopback import listener
 
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        for _ in range(50):
-            self.port = 20000 + random.getrandbits(14)
-            try:
-                s.bind(socket.getaddrinfo("127.0.0.1", self.port)[0][-1])
-            except OSError:
-                continue
-            break
-        s.listen(1)
+        s, self.port = listener()
         s.setblocking(False)
         self.listener = s
         self.peer = None

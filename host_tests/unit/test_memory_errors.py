@@ -326,19 +326,9 @@ _HEADER = (
 
 
 def _listener():
-    import random
-    import socket
+    from loopback import listener
 
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    for _ in range(50):
-        port = 20000 + random.getrandbits(14)
-        try:
-            s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-            break
-        except OSError:
-            continue
-    s.listen(1)
+    s, port = listener()
     s.setblocking(False)
     return s, port
 

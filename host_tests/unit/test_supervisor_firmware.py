@@ -414,18 +414,9 @@ async def test_the_client_tries_again_at_once_when_wifi_comes_back():
 def test_ctrl_c_on_the_board_ends_the_connection_to_the_server():
     # Ctrl-C (or mpremote) stops asyncio.run() wherever it is; an XMPP session left open
     # shows the board online, and swallows what is sent to it, until the watchdog resets it.
-    import random
-    import socket
+    from loopback import listener as make_listener
 
-    listener = socket.socket()
-    for _ in range(50):
-        port = 20000 + random.getrandbits(14)
-        try:
-            listener.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-        except OSError:
-            continue
-        break
-    listener.listen(1)
+    listener, port = make_listener()
     listener.setblocking(False)
     peer = []
 

@@ -2,29 +2,17 @@
 # written on writability, in order, with anything queued while that is under way.
 import asyncio
 import os
-import random
 import socket
+
+from loopback import listener
 
 from xmpp.transport import Transport
 
 HEAPSIZE = "512k"
-_SO_RCVBUF = 8  # Linux; the unix port's socket module does not name it
 
 
 def _listener():
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # A small receive window (inherited by the accepted socket) fills the path quickly.
-    s.setsockopt(socket.SOL_SOCKET, _SO_RCVBUF, 4096)
-    for _ in range(50):
-        port = 20000 + random.getrandbits(14)
-        try:
-            s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-        except OSError:
-            continue
-        s.listen(1)
-        return s, port
-    raise OSError("no free port")
+    return listener(rcvbuf=4096)
 
 
 async def _connected():
