@@ -1,7 +1,7 @@
 """The application a board runs: XMPP client + XEP-0323 sensor + chat, for a board's nodes.
 
 The same code runs on an ESP32 (from firmware/main.py, after WiFi and NTP) and on the host
-(boards/host/run.py); only the node list and the CA bytes differ.
+(firmware/host.py, through tools/run-host); only the node list and the CA bytes differ.
 """
 
 from sensordata.clock import Clock
