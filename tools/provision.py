@@ -201,6 +201,11 @@ def main(argv=None, read=input, secret=getpass.getpass):
     print("provision: wrote %s for %s on %s" % (args.out, cfg["xmpp"]["jid"], cfg["board"]))
     if "ca" in cfg["xmpp"]:
         print("provision: wrote %s (DER) beside it" % cfg["xmpp"]["ca"])
+    wifi = cfg.get("wifi")
+    if wifi and not wifi.get("password"):
+        # Valid (an open network), but also what a forgotten WIFI_PASSWORD gives.
+        print("provision: no WiFi password: %r is taken for an open network (give"
+              " --wifi-password or WIFI_PASSWORD for a WPA one)" % wifi["ssid"])  # fmt: skip
     print("provision: next: make deploy-config PORT=... CONFIG=%s" % args.out)
     return 0
 

@@ -102,6 +102,20 @@ def test_passwords_can_come_from_the_environment(tmp_path, capsys, monkeypatch, 
     assert cfg["xmpp"]["password"] == "from-env" and cfg["wifi"]["password"] == "wifi-env"
 
 
+def test_a_config_without_a_wifi_password_is_written_for_an_open_network_and_says_so(
+    tmp_path, capsys, monkeypatch, ca
+):
+    monkeypatch.delenv("WIFI_PASSWORD", raising=False)
+    i = ARGS.index("--wifi-password")
+    argv = ARGS[:i] + ARGS[i + 2 :] + ["--ca", str(ca.pem_path)]
+    code, text, _ = run(capsys, *argv, "--out", str(tmp_path / "open.json"))
+    assert code == 0
+    assert "password" not in json.loads((tmp_path / "open.json").read_text())["wifi"]
+    assert "no WiFi password: 'home' is taken for an open network" in text
+    code, text, _ = run(capsys, *ARGS, "--ca", str(ca.pem_path), "--out", str(tmp_path / "w.json"))
+    assert code == 0 and "open network" not in text
+
+
 def test_an_existing_file_is_kept_without_force(tmp_path, capsys, ca):
     out = tmp_path / "dev.json"
     out.write_text("{}")
