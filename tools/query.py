@@ -67,6 +67,8 @@ def parse_args(argv):
         ap.error("--from/--to select history; they do not go with --momentary or --all")
     if args.watch is not None and args.watch <= 0:
         ap.error("--watch needs a positive number of seconds")
+    if args.count is not None and (args.watch is None or args.count <= 0):
+        ap.error("--count needs --watch and a positive number of readouts")
     args.address = None
     if args.server:
         host, colon, port = args.server.rpartition(":")

@@ -63,6 +63,14 @@ def test_a_server_port_that_is_no_number_is_a_usage_error(capsys):
     assert "--server" in capsys.readouterr().err
 
 
+def test_a_count_without_watch_or_below_one_is_a_usage_error_not_ignored(capsys):
+    argv = ["dev@example.org", "--jid", "me@example.org", "--password", "pw"]
+    assert query.main([*argv, "--count", "3"]) == 2
+    assert query.main([*argv, "--watch", "1", "--count", "0"]) == 2
+    assert "--count" in capsys.readouterr().err
+    assert args("--watch", "1", "--count", "3").count == 3
+
+
 def test_no_password_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.delenv("QUERY_PASSWORD", raising=False)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
