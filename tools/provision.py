@@ -204,8 +204,11 @@ def main(argv=None, read=input, secret=getpass.getpass):
     wifi = cfg.get("wifi")
     if wifi and not wifi.get("password"):
         # Valid (an open network), but also what a forgotten WIFI_PASSWORD gives.
-        print("provision: no WiFi password: %r is taken for an open network (give"
-              " --wifi-password or WIFI_PASSWORD for a WPA one)" % wifi["ssid"])  # fmt: skip
+        hint = "give --wifi-password or WIFI_PASSWORD for a WPA one"
+        print(
+            "provision: no WiFi password: %r is taken for an open network (%s)"
+            % (wifi["ssid"], hint)
+        )
     print("provision: next: make deploy-config PORT=... CONFIG=%s" % args.out)
     return 0
 
