@@ -107,3 +107,36 @@ async def test_a_conversion_ending_just_after_the_wait_still_gives_a_reading():
         sim_sht3x._MEASURE_US[0x2400] = saved
     assert values[0] == "21.50"
     assert chip.measurements == 1  # read again, not measured again
+
+
+async def test_temperature_divides_by_2_to_the_16_minus_1():
+    # §4.13: T = -45 + 175 * S_T / (2^16 - 1): S_T 46356 is 78.78576 °C, "78.79"; over 2^16
+    # it would be 78.78454 °C, "78.78".
+    bus, _ = setup(temperature=-45 + 175 * 46356 / 65535)
+    assert (await SHT3x(bus).read())[0] == "78.79"
+
+
+class BadStatusCRC(SimSHT3x):
+    """Replies to the status command with a wrong CRC; every other reply is good."""
+
+    def read(self, buf):
+        super().read(buf)
+        if len(buf) == 3:
+            buf[2] ^= 0xFF
+
+
+async def test_a_bad_crc_on_the_status_register_raises_crc_error():
+    d = SHT3x(SimI2C(BadStatusCRC(0x44)))
+    await expect(CRCError, d.read())
+
+
+async def test_a_command_sent_over_half_the_tick_period_ago_is_not_waited_for():
+    # ticks_diff() reads a send time over half the microsecond period old as in the future;
+    # the part is long idle then, and a wait of that span (up to minutes) would stall reads.
+    bus, _ = setup()
+    d = SHT3x(bus)
+    await d.read()
+    d._sent_us = time.ticks_add(time.ticks_us(), 60_000_000)
+    with SimClock(sim_sensirion, sensirion) as clock:
+        await d._settle()
+    assert clock.us == 0
