@@ -130,3 +130,39 @@ async def test_a_conversion_ending_just_after_the_wait_still_gives_a_reading():
         sim_sht4x._MEASURE_US[0xFD] = saved
     assert values[0] == "21.50"
     assert chip.measurements == 1  # read again, not measured again
+
+
+class BadSecondCRC(SimSHT4x):
+    """Replies with a good CRC on the first word and a wrong one on the second."""
+
+    def read(self, buf):
+        super().read(buf)
+        buf[5] ^= 0xFF
+
+
+async def test_a_bad_crc_on_the_second_word_raises_crc_error():
+    await expect(CRCError, SHT4x(SimI2C(BadSecondCRC(0x44))).read())
+
+
+class RecordedSHT4x(SimSHT4x):
+    """Keeps every write it is sent."""
+
+    def __init__(self, *args):
+        self.sent = []
+        super().__init__(*args)
+
+    def write(self, data, stop):
+        self.sent.append(bytes(data))
+        super().write(data, stop)
+
+
+async def test_after_a_crc_error_the_next_readout_resets_the_part_first():
+    chip = RecordedSHT4x(0x44)
+    d = SHT4x(SimI2C(chip))
+    await d.read()
+    chip.corrupt_crc = True
+    await expect(CRCError, d.read())
+    chip.corrupt_crc = False
+    chip.sent = []
+    await d.read()
+    assert chip.sent[0] == b"\x94", chip.sent  # soft reset, then serial and measurement
