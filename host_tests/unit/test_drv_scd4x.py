@@ -195,3 +195,21 @@ def test_simulated_words_follow_the_2_to_the_16_scale():
     # 48683.9 -> 48684, 99 %RH 64880.6 -> 64881 (with 2^16 - 1: 48683 and 64880).
     chip = SimSCD4x(0x62, {"temperature": 85.0, "humidity": 99.0})
     assert chip._measurement()[1:] == (48684, 64881)
+
+
+async def test_co2_0_of_an_invalid_first_sample_is_missing():
+    bus, chip = setup(interval_ms=100)
+    chip._measurement = lambda: (0, 24810, 26378)
+    assert (await SCD4x(bus).read())[0] is None
+
+
+async def test_after_a_fault_the_sample_from_before_it_is_not_returned():
+    # A fault re-initialises the part (stop, start): the next readout waits for a new sample.
+    bus, chip = setup(co2=650)
+    d = SCD4x(bus)
+    await d.read()
+    chip.env.set(co2=900)
+    chip.timeout = True
+    await expect(SensorError, d.read(), 116)
+    chip.timeout = False
+    assert (await d.read())[0] == "900"
