@@ -142,3 +142,37 @@ async def test_printed_values_are_the_20_bit_words_rounded_once():
     await d.init()
     assert await d.measure() == (st, srh)
     assert (await d.read())[:2] == ("%.2f" % t, "%.1f" % rh) == ("25.00", "37.5")
+
+
+def test_probe_does_not_take_a_busy_status_byte_for_an_aht20():
+    # 0xFF (a part that answers all ones) has bit 3 set too; an idle AHT20 has bit 7 clear.
+    class AllOnes(SimAHT20):
+        def read(self, buf):
+            for i in range(len(buf)):
+                buf[i] = 0xFF
+
+    assert probe(SimI2C(AllOnes(0x38)), 0x38) is None
+
+
+async def test_a_part_that_lost_its_calibration_flag_is_initialised_at_the_next_readout():
+    chip = RecordedAHT20(0x38, {"temperature": 21.0})
+    d = AHT20(SimI2C(chip))
+    await d.read()
+    chip.calibrated = False  # a power glitch
+    assert (await d.read())[2] is False
+    await d.read()
+    assert chip.sent == [0xAC, 0xAC, 0xBE, 0xAC], chip.sent
+
+
+class NeverCalibrated(SimAHT20):
+    """Takes 0xBE but never sets its calibration flag."""
+
+    def _initialising(self):
+        busy = super()._initialising()
+        self.calibrated = False
+        return busy
+
+
+async def test_a_calibration_flag_that_stays_clear_after_0xbe_raises_enodev():
+    chip = NeverCalibrated(0x38, {"calibrated": False})
+    await expect(SensorError, AHT20(SimI2C(chip)).read(), 19)
