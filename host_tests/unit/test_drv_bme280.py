@@ -270,3 +270,19 @@ def test_skipping_temperature_or_an_unknown_oversampling_code_is_refused():
         except ValueError:
             continue
         raise AssertionError("accepted %r" % kw)
+
+
+def test_zero_calibration_gives_pressure_0_not_a_division_by_zero():
+    # The reference code returns 0 when var1 is 0 (dig_P1 = 0: an NVM that reads zeros).
+    d = datasheet_driver()
+    d._p1 = 0
+    d.compensate_t(519888)
+    assert d.compensate_p(415148) == 0
+
+
+async def test_humidity_above_100_percent_is_clamped_to_100():
+    bus, _ = bus_with(SimBME280(0x76))
+    d = BME280(bus, 0x76)
+    await d.init()
+    d.compensate_t(519888)
+    assert d.compensate_h(0xFFFF) == 100 * 1024
