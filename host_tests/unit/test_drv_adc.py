@@ -52,3 +52,7 @@ def test_nodes_builds_channels_from_entries():
     pairs = adc.nodes([{"pin": 34, "atten": "6dB"}, {"pin": 35, "node": "vbat"}], make)
     assert [p[0] for p in pairs] == ["adc-34", "vbat"]
     assert made == [(34, 2), (35, 3)]
+
+
+def test_64_samples_are_accepted():
+    assert ADCChannel(SimADC(), 3, samples=64).read_uv() > 0
