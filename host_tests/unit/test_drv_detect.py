@@ -161,3 +161,48 @@ def test_configuration_errors_are_clear():
         except ConfigError:
             continue
         raise AssertionError("accepted %r" % config)
+
+
+def test_a_sensor_entry_on_the_bus_after_the_last_is_refused():
+    config = {"sensors": [{"type": "sht4x", "address": 0x44, "bus": 1}]}
+    try:
+        detect.nodes([SimI2C()], config)
+    except ConfigError:
+        return
+    raise AssertionError("accepted")
+
+
+class HeldLow(SimI2C):
+    """A bus a faulty part holds low: the scan times out."""
+
+    def scan(self):
+        raise OSError(116)
+
+
+def test_a_bus_whose_scan_fails_is_skipped():
+    found = detect.scan([HeldLow(), SimI2C(SimSHT4x(0x44))], LONG_POWERED)
+    assert found == [(1, 0x44, "sht4x")]
+
+
+def test_a_decimal_address_string_is_read_as_decimal():
+    config = {"detect": False, "sensors": [{"type": "bh1750", "address": "35"}]}
+    assert [nid for nid, _ in detect.nodes([SimI2C()], config)] == ["bh1750-23"]
+
+
+class RecordedSHT4x(SimSHT4x):
+    """Keeps every write it is sent."""
+
+    def __init__(self, *args):
+        self.sent = []
+        super().__init__(*args)
+
+    def write(self, data, stop):
+        self.sent.append(bytes(data))
+        super().write(data, stop)
+
+
+def test_an_sht4x_is_sent_only_its_own_command_during_detection():
+    # The SHT4x probe goes first at 0x44: the part never sees the SHT3x's two-byte command.
+    chip = RecordedSHT4x(0x44)
+    assert detect.scan([SimI2C(chip)], LONG_POWERED) == [(0, 0x44, "sht4x")]
+    assert chip.sent == [b"\x89"], chip.sent
