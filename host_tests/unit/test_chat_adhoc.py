@@ -208,3 +208,10 @@ async def test_status_tells_the_last_problem_logged():
     t.client.log.info("online")
     (out,) = await ask(t, OWNER, "status")
     assert "Last problem logged: W roster not loaded" in body_of(out), body_of(out)
+
+
+async def test_the_command_form_has_the_measurements_only():
+    t = ChatThing()
+    out = await run(t, command(OWNER, {}))
+    assert b"var='t1/Temperature'" in out
+    assert b"RSSI" not in out and b"Chip" not in out
