@@ -117,3 +117,11 @@ async def test_a_message_from_the_boards_own_account_is_not_answered():
     for frm in ("dev@example.org/sensor", "dev@example.org/other", "Dev@Example.org"):
         assert await ask(t, frm, "read") == [], frm
         assert await ask(t, frm, "Sorry, you are not allowed to read this device.") == [], frm
+
+
+async def test_an_unknown_node_or_field_is_echoed_40_characters_at_most():
+    t = ChatThing()
+    (out,) = await ask(t, OWNER, "read " + "n" * 60)
+    assert body_of(out) == "Unknown node %r. Try: nodes" % ("n" * 40), body_of(out)
+    (out,) = await ask(t, OWNER, "read t1 " + "f" * 60)
+    assert body_of(out) == "No field %r. Try: nodes" % ("f" * 40), body_of(out)
