@@ -209,3 +209,11 @@ def test_a_boolean_is_not_taken_for_a_number_when_provision_checks_a_config():
     problems = thing_config.check(cfg, on_board=False)
     assert any("xmpp.port" in p for p in problems), problems
     assert any("led_pin" in p for p in problems), problems
+
+
+def test_a_boolean_is_not_taken_for_an_adc_pin_when_provision_checks_a_config():
+    # Under CPython True is an int: it would be GPIO1 to the board's ADC setup.
+    cfg = {"xmpp": {"jid": "t@example.org", "password": "x", "tls": "plain"}}
+    cfg["adc"] = [{"pin": True}]
+    problems = thing_config.check(cfg, on_board=False)
+    assert any(p.startswith("adc: ") for p in problems), problems

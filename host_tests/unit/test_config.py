@@ -334,3 +334,7 @@ def test_a_config_that_names_no_board_needs_wifi_on_a_board():
     _one(check(cfg), "wifi: missing")
     assert check(cfg, on_board=False) == []
     assert check(_with()) == []
+
+
+def test_an_empty_password_is_refused():
+    _one(check(_with(x_password="")), "xmpp.password: empty")
