@@ -459,3 +459,14 @@ def test_ctrl_c_on_the_board_ends_the_connection_to_the_server():
         pass  # nothing more to read, and no end: the connection is still open
     s.close()
     assert closed, "the board's connection is still open after Ctrl-C"
+
+
+def test_the_supervisor_ticks_four_times_per_watchdog_timeout():
+    # One late tick (a TLS handshake, a PBKDF2 block) is then no reset.
+    log, _ = make_log(20)
+    cfg = dict(CFG, watchdog={"timeout_s": 60})
+    fw = firmware.Firmware(
+        cfg, None, [], FakeWLAN([STAT_GOT_IP]), FakeNTP(), FakeRTC(), FakeWDT(), None, log,
+        FakeThing(log),
+    )  # fmt: skip
+    assert fw.supervisor.period_ms == 15_000
