@@ -126,3 +126,27 @@ async def test_a_sync_failing_for_a_week_is_still_retried_and_reported_as_old():
     task.cancel()
     assert len(ntp.calls) > 1  # tried again, though the last success is a week old
     assert "last sync over 6 days ago" in ts.status_line(), ts.status_line()
+
+
+def test_a_sync_resets_the_retry_backoff():
+    from xmpp.backoff import Backoff
+
+    ts, _, _, _ = make(OSError(110), None)
+    ts.backoff = Backoff(5000, 300_000, 3_600_000)
+    ts.sync()
+    ts.backoff.next_ms()
+    ts.sync()
+    assert ts.backoff.failures == 0  # a later failure retries after the base delay again
+
+
+async def test_a_failed_resync_is_retried_with_backoff_not_a_period_later():
+    ts, _, ntp, _ = make(None, OSError(110), None)
+    ts.period_ms = 20
+    task = asyncio.create_task(ts.run())
+    for _ in range(500):  # waits for the syncs, not for a time a loaded host may overrun
+        if len(ntp.calls) >= 3:
+            break
+        await asyncio.sleep_ms(10)
+    task.cancel()
+    assert len(ntp.calls) >= 3
+    assert ts.backoff.floors[:1] == [0]
