@@ -139,3 +139,20 @@ def test_a_missing_config_file_is_reported():
     lines, out = collect()
     assert startup.prepare("/tmp/does-not-exist/config.json", object(), False, out) is None
     assert "cannot be read" in lines[0]
+
+
+def test_a_der_file_too_short_for_a_certificate_is_refused():
+    d = folder({"short.der": DER[:63]})
+    der, problem = startup.read_ca(d + "/short.der")
+    assert der is None and "not a DER certificate" in problem
+
+
+def test_the_c6_boot_button_is_gpio9():
+    assert startup.default_safe_pin("ESP32C6 module with ESP32C6") == 9
+
+
+def test_prepare_starts_nothing_without_a_board_definition():
+    d = folder({"config.json": GOOD, "ca.der": DER})
+    lines, out = collect()
+    assert startup.prepare(d + "/config.json", None, False, out) is None
+    assert any("no board definition" in line for line in lines), lines
