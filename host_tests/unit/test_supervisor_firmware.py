@@ -470,3 +470,42 @@ def test_the_supervisor_ticks_four_times_per_watchdog_timeout():
         FakeThing(log),
     )  # fmt: skip
     assert fw.supervisor.period_ms == 15_000
+
+
+async def _turns(n):
+    # As many turns of the loop as a 1 ms helper needs to run n times: counted, not timed.
+    for _ in range(n):
+        await asyncio.sleep_ms(2)
+
+
+async def test_the_wifi_and_ntp_tasks_end_with_the_run():
+    fw, _, _ = make()
+    await run_until(fw, lambda: fw.thing.runs and fw.thing.clock.synced)
+    beat = fw.wifi.beat  # keep() beats on every check while the link is up
+    await _turns(20)
+    assert fw.wifi.beat == beat
+
+
+async def test_a_cancel_from_outside_ends_the_run_as_cancelled():
+    # Only stop() ends the run quietly; any other cancel reaches whoever awaits it.
+    fw, _, _ = make()
+    task = asyncio.create_task(fw.run())
+    await until(lambda: fw.thing.runs)
+    task.cancel()
+    try:
+        await asyncio.wait_for_ms(task, 10_000)
+    except asyncio.CancelledError:
+        return
+    raise AssertionError("the cancel was swallowed")
+
+
+async def test_the_thing_stops_sampling_when_its_client_ends():
+    fw, _, _ = make(dict(CFG, sensor={"history": 4}), real=True)
+    task = asyncio.create_task(fw.run())
+    sensor = fw.thing.sensor
+    await until(lambda: sensor._sampler is not None)  # noqa: SLF001
+    sampler = sensor._sampler  # noqa: SLF001
+    fw.stop()
+    await asyncio.wait_for_ms(task, 10_000)
+    await until(sampler.done)
+    assert sensor._sampler is None  # noqa: SLF001
