@@ -102,6 +102,11 @@ def test_devkitc_refuses_pins_without_adc():
     raise AssertionError("accepted")
 
 
+def test_mcu_false_leaves_out_the_mcu_node():
+    board = load("esp32_devkitc")
+    assert [nid for nid, _ in board.nodes({"mcu": False})] == ["sht4x-44", "bme280-76", "adc-34"]
+
+
 def test_devkitc_has_no_status_led_unless_configured():
     board = load("esp32_devkitc")
     assert board.led({}) is None

@@ -44,6 +44,14 @@ def test_a_huge_exception_message_is_cut_in_the_summary():
     assert got.startswith("after 0d 00:00:01 up: RuntimeError: xxx") and len(got) <= 200
 
 
+def test_a_long_reason_is_cut_before_it_is_written():
+    # A watchdog's reasons can quote a peer's JID: the record on flash stays one short line.
+    path = _path()
+    crashlog.keep_crash("the watchdog was not fed: " + "j" * 3000, 5, path)
+    with open(path) as f:
+        assert len(f.read()) <= 200
+
+
 def test_an_exception_without_a_message_is_named():
     path = _path()
     crashlog.keep_crash(_raise(MemoryError()), 86400 * 3 + 59, path)
