@@ -124,6 +124,17 @@ def test_stanza_ending_in_text_over_the_limit_fails_in_every_chunking():
     assert cond == "policy-violation"
 
 
+def test_text_whose_next_tag_starts_at_the_limit_is_judged_by_the_limit_not_its_bytes():
+    # The '<' is the last byte within the limit: the run of text ends past it, so its
+    # invalid UTF-8 is not judged, fed whole or in pieces.
+    head = stream(b"<m>" + b"t" * 200 + b"\xff")
+    data = head + b"<b/></m>"
+    size = len(data) - len(HEADER)
+    limit = size - len(b"b/></m>")
+    assert _same_in_every_chunking(data, (len(head),), max_stanza=limit) == "policy-violation"
+    assert _same_in_every_chunking(data, max_stanza=size) == "not-well-formed"
+
+
 def test_unfinished_tag_inside_a_stanza_over_the_limit_fails_in_every_chunking():
     head = stream(b"<message><body>" + b"t" * 300 + b"<x a='")
     data = head + b"v" * 300
