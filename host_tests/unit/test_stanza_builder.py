@@ -172,3 +172,15 @@ def test_mixed_content_costs_about_what_its_elements_do():
     mixed = _allocated_parsing((run + b"<b/>") * 100)
     one_run = _allocated_parsing(b"<b/>" * 100 + run * 100)
     assert mixed < 2 * one_run, (mixed, one_run)
+
+
+def test_a_stanza_may_weigh_an_eighth_of_max_stanza_and_no_more():
+    # max_stanza 160: weight 20, where an element weighs 2 and an attribute 1.
+    light = b"<iq>" + b"<a/>" * 9 + b"</iq>"
+    assert len(_parse(stream(light), max_stanza=160).stanzas) == 1
+    try:
+        _parse(stream(b"<iq x='1'>" + b"<a/>" * 9 + b"</iq>"), max_stanza=160)
+    except XMLError as e:
+        assert e.condition == "policy-violation", e
+    else:
+        raise AssertionError("a stanza of weight 21 was accepted")
