@@ -67,6 +67,8 @@ def test_the_reserved_namespace_names_cannot_be_bound():
         b"xmlns:p='http://www.w3.org/2000/xmlns/'",
         b"xmlns='http://www.w3.org/2000/xmlns/'",
         b"xmlns='http://www.w3.org/XML/1998/namespace'",
+        b"xmlns:p='http://www.w3.org/XML/1998/namespace'",  # only xml: may name it
+        b"xmlns:xml='urn:other'",
     ):
         sink = Sink()
         try:
@@ -75,6 +77,8 @@ def test_the_reserved_namespace_names_cannot_be_bound():
             assert e.condition == "not-well-formed", (decl, e)
         else:
             raise AssertionError(decl)
+    # Binding xml: to its own name is allowed (Namespaces in XML 1.0 §3).
+    XMLStream(Sink()).feed(stream(b"<m xmlns:xml='http://www.w3.org/XML/1998/namespace'/>"))
 
 
 def test_character_references_may_have_leading_zeros():
