@@ -184,3 +184,11 @@ def test_a_stanza_may_weigh_an_eighth_of_max_stanza_and_no_more():
         assert e.condition == "policy-violation", e
     else:
         raise AssertionError("a stanza of weight 21 was accepted")
+
+
+def test_attributes_whose_prefixes_name_the_same_namespace_are_duplicates():
+    # Namespaces in XML 1.0 §6.3: a:x and b:x are one attribute when a and b bind one URI.
+    data = stream(b"<m xmlns:a='urn:u' xmlns:b='urn:u' a:x='1' b:x='2'/>")
+    assert _condition(data) == "not-well-formed"
+    el = _parse(stream(b"<m xmlns:a='urn:u' xmlns:b='urn:v' a:x='1' b:x='2'/>")).stanzas[0]
+    assert el.attrs == {"{urn:u}x": "1", "{urn:v}x": "2"}
