@@ -368,6 +368,17 @@ def test_a_server_signature_differing_only_in_its_first_byte_is_rejected():
     assert c.verified
 
 
+def test_a_server_signature_cut_short_or_empty_is_rejected():
+    # Only the whole signature proves the server knows the password: a prefix of the right
+    # one, or none at all, must not pass.
+    c = rfc5802_client()
+    c.final(SHA1_SERVER_FIRST)
+    sig = a2b_base64(SHA1_SERVER_FINAL[2:])
+    raises("server-signature", c.verify, b"v=" + b2a_base64(sig[:3])[:-1])
+    raises("server-signature", c.verify, b"v=")
+    assert not c.verified
+
+
 def test_base64_with_trailing_junk_is_an_incorrect_encoding():
     raises("incorrect-encoding", scram.unb64, b"YQ==!!junk", "x")
     assert scram.unb64(b"YQ==", "x") == b"a"
