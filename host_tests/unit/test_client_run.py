@@ -289,6 +289,18 @@ def test_iq_ids_are_short_and_unique_within_a_boot():
     assert max(len(i) for i in ids) <= 8, ids[-1]
 
 
+def test_a_stanza_sent_while_offline_is_refused_and_not_kept_for_the_next_connection():
+    from xmlstream.element import Element
+
+    c = _client()
+    msg = Element("message", None, {"to": "owner@example.org"})
+    assert c.send(msg) is False
+    assert len(c.outbox) == 0
+    c._online = True
+    assert c.send(msg) is True
+    assert len(c.outbox) > 0
+
+
 async def test_a_refused_login_closes_the_stream_and_waits_for_the_servers_closing_tag():
     from xmpp import login
     from xmpp.errors import LoginFailed
