@@ -301,6 +301,22 @@ def test_a_stanza_sent_while_offline_is_refused_and_not_kept_for_the_next_connec
     assert len(c.outbox) > 0
 
 
+def test_at_most_four_stanzas_wait_in_the_inbox_during_login():
+    from xmlstream.element import Element
+    from xmlstream.errors import XMLError
+
+    c = _client()
+    for _ in range(4):
+        c.stanza(Element("message"))
+    try:
+        c.stanza(Element("message"))
+    except XMLError as e:
+        assert e.condition == "policy-violation", e
+    else:
+        raise AssertionError("a fifth stanza was kept")
+    assert len(c.inbox) == 4
+
+
 async def test_a_refused_login_closes_the_stream_and_waits_for_the_servers_closing_tag():
     from xmpp import login
     from xmpp.errors import LoginFailed
