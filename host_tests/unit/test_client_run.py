@@ -317,6 +317,17 @@ def test_at_most_four_stanzas_wait_in_the_inbox_during_login():
     assert len(c.inbox) == 4
 
 
+def test_see_other_host_is_followed_three_hops_in_a_row_then_no_more():
+    c = _client()
+    hops = []
+    for _ in range(errors.MAX_REDIRECTS + 1):
+        c._redirect = None
+        c._after_stream_error(errors.StreamClosed("see-other-host", "other.example.org"))
+        hops.append(c._redirect)
+    assert hops[:-1] == [("other.example.org", c.opt.port)] * errors.MAX_REDIRECTS, hops
+    assert hops[-1] is None
+
+
 async def test_a_refused_login_closes_the_stream_and_waits_for_the_servers_closing_tag():
     from xmpp import login
     from xmpp.errors import LoginFailed
