@@ -328,6 +328,18 @@ def test_see_other_host_is_followed_three_hops_in_a_row_then_no_more():
     assert hops[-1] is None
 
 
+async def test_the_first_reason_a_connection_task_failed_is_the_one_reported():
+    c = _client()
+
+    async def fails(e):
+        raise e
+
+    first, later = OSError(104), errors.StreamClosed()
+    await c._guard(fails(first))
+    await c._guard(fails(later))
+    assert c._why is first
+
+
 async def test_a_refused_login_closes_the_stream_and_waits_for_the_servers_closing_tag():
     from xmpp import login
     from xmpp.errors import LoginFailed
