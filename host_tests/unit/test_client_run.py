@@ -196,6 +196,21 @@ async def test_stanzas_after_our_closing_tag_are_read_and_nothing_more_is_sent()
     srv.close()
 
 
+async def test_stanzas_after_our_closing_tag_are_counted_not_queued_however_many():
+    # More than a login's inbox holds: none is kept, and the wait goes on to the closing tag.
+    srv = _Server()
+    out = _Lines()
+    c, run = await _online(srv, Log("test", out=out))
+    c.close_wait_ms = _LONG
+    c.stop()
+    await srv.wait_for(_CLOSE)
+    srv.peer.write(b"<message from='a@example.org/x'><body>hi</body></message>" * 6 + _CLOSE)
+    await asyncio.wait_for_ms(run, 10_000)
+    assert "6 stanza(s) after our closing tag not handled" in out.text, out.text
+    assert not c.inbox
+    srv.close()
+
+
 class _Lines:
     def __init__(self):
         self.text = ""
