@@ -211,6 +211,18 @@ async def test_stanzas_after_our_closing_tag_are_counted_not_queued_however_many
     srv.close()
 
 
+async def test_a_link_found_dead_by_the_ping_gets_no_closing_tag():
+    # Nobody reads a dead link: the closing tag and close_wait_ms would be wasted on it.
+    srv = _Server()
+    c, run = await _online(srv, ping_s=1, ping_timeout_s=1)
+    await srv.wait_for(b"urn:xmpp:ping")
+    await srv.wait_closed(6000)
+    assert _CLOSE not in srv.got, srv.got
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()
+
+
 class _Lines:
     def __init__(self):
         self.text = ""
