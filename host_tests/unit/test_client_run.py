@@ -490,3 +490,30 @@ async def test_a_congested_sender_copies_nothing_and_holds_producers_to_the_outb
     t.sock = t.fd
     t.close()
     srv.close()
+
+
+async def test_the_reader_takes_nothing_in_while_the_output_is_over_half_full():
+    # Flow control: requests whose answers could not leave would only be refused later.
+    from xmpp.transport import Transport
+
+    srv = _Server()
+    c = _client(port=srv.port, out_buffer=1000)
+    t = c.transport = Transport()
+    await asyncio.gather(t.connect("127.0.0.1", srv.port), srv.accept())
+    c._online = True
+    got = []
+    c.router.message("urn:example:x", "x", got.append)
+    c.outbox.put_nowait(b" " * 600)
+    reader = asyncio.create_task(c._reader())
+    srv.peer.write(b"<message><x xmlns='urn:example:x'/></message>")
+    await asyncio.sleep_ms(300)
+    assert got == []
+    c.outbox.sent(600)
+    for _ in range(300):
+        if got:
+            break
+        await asyncio.sleep_ms(5)
+    assert len(got) == 1
+    reader.cancel()
+    t.close()
+    srv.close()
