@@ -145,3 +145,24 @@ async def test_an_iq_before_the_session_answer_neither_fails_the_login_nor_is_lo
     features.children.append(Element("session", st.NS_SESSION))
     await login.bind(c, features)
     assert [el.get("id") for el in c.inbox] == ["early"]
+
+
+class _Header(_Client):
+    class xml:
+        def reset():
+            pass
+
+    async def next_stanza(self, keep=0):
+        return Element("features", st.NS_STREAM)
+
+
+async def test_the_stream_header_names_our_account_only_inside_tls():
+    # RFC 6120 §4.7.1: in clear text the 'from' would tell any listener who we are.
+    for tls in (False, True):
+        c = _Header()
+        c.opt.domain = "example.org"
+        c.transport.tls = tls
+        await login.open_stream(c)
+        header = c.transport.sent[0]
+        assert b"to='example.org'" in header, header
+        assert (b" from='dev@example.org'" in header) == tls, header
