@@ -147,6 +147,20 @@ async def test_an_iq_before_the_session_answer_neither_fails_the_login_nor_is_lo
     assert [el.get("id") for el in c.inbox] == ["early"]
 
 
+async def _sasl_floor(cond):
+    failure = Element("failure", st.NS_SASL, None, [Element(cond, st.NS_SASL)])
+    try:
+        await login.authenticate(_Client(failure), _mechanisms("SCRAM-SHA-1"))
+    except LoginFailed as e:
+        return e.retry_floor_ms
+    return None
+
+
+async def test_a_sasl_failure_waits_the_long_retry_unless_it_is_temporary():
+    assert await _sasl_floor("not-authorized") == 600_000
+    assert await _sasl_floor("temporary-auth-failure") == 0
+
+
 class _Header(_Client):
     class xml:
         def reset():
