@@ -147,6 +147,15 @@ async def test_an_iq_before_the_session_answer_neither_fails_the_login_nor_is_lo
     assert [el.get("id") for el in c.inbox] == ["early"]
 
 
+async def test_an_iq_from_a_peer_reusing_the_bind_id_is_no_answer_and_is_kept():
+    # Only a result or error answers our iq: a get with the same id is a request to us.
+    ok = Element("iq", st.NS_CLIENT, {"type": "result", "id": "bind"})
+    c = _Client(_ping("bind"), ok)
+    await login.bind(c, _features())
+    assert c.full_jid == "dev@example.org/sensor"
+    assert [el.get("type") for el in c.inbox] == ["get"]
+
+
 async def _sasl_floor(cond):
     failure = Element("failure", st.NS_SASL, None, [Element(cond, st.NS_SASL)])
     try:
