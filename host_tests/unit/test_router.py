@@ -317,3 +317,15 @@ def test_an_error_message_is_shown_to_the_bounce_handlers_and_never_answered():
     c.router.dispatch(Element("message", st.NS_CLIENT, {"id": "m2", "from": "x@y/z"}))
     assert seen == [msg]
     assert c.take() == []
+
+
+def test_an_iq_without_id_gets_no_answer_and_one_with_a_bad_type_gets_bad_request():
+    # RFC 6120 §8.2.3: without an id no reply can be matched, so none is sent.
+    c = FakeClient()
+    ping = _iq("get", Element("ping", st.NS_PING))
+    del ping.attrs["id"]
+    c.router.dispatch(ping)
+    assert c.take() == []
+    c.router.dispatch(_iq("fetch", Element("ping", st.NS_PING)))
+    (out,) = c.take()
+    assert b"bad-request" in out, out
