@@ -105,3 +105,14 @@ def test_a_subscription_request_from_our_own_account_is_not_answered():
     for frm in ("dev@example.org", "dev@example.org/other", "DEV@example.org/sensor"):
         c.router.dispatch(_presence("subscribe", frm))
     assert c.sent == [], c.sent
+
+
+def test_a_removed_subscription_revokes_nothing_of_a_jid_the_allow_list_still_admits():
+    # FakeClient allows owner@example.org: what it was granted stays, as does its access.
+    c = FakeClient()
+    revoked = []
+    c.roster.on_revoke.append(revoked.append)
+    c.router.dispatch(_push(_item("owner@example.org", "both"), _item("b@example.org", "from")))
+    c.router.dispatch(_push(_item("owner@example.org", "remove"), _item("b@example.org", "none")))
+    assert revoked == ["b@example.org"]
+    assert c.roster.is_authorized("owner@example.org/phone")
