@@ -329,3 +329,16 @@ def test_an_iq_without_id_gets_no_answer_and_one_with_a_bad_type_gets_bad_reques
     c.router.dispatch(_iq("fetch", Element("ping", st.NS_PING)))
     (out,) = c.take()
     assert b"bad-request" in out, out
+
+
+def test_an_error_message_never_reaches_the_handler_of_its_payload():
+    # A chat handler would answer the echoed <body/>: two entities bouncing errors forever.
+    c = FakeClient()
+    seen = []
+    c.router.message(st.NS_CLIENT, "body", seen.append)
+    body = Element("body", st.NS_CLIENT, None, None, "help")
+    msg = Element("message", st.NS_CLIENT, {"type": "error", "from": "x@y/z"}, [body])
+    c.router.dispatch(msg)
+    assert seen == []
+    c.router.dispatch(Element("message", st.NS_CLIENT, {"from": "x@y/z"}, [body]))
+    assert len(seen) == 1
