@@ -367,6 +367,25 @@ async def test_the_first_reason_a_connection_task_failed_is_the_one_reported():
     assert c._why is first
 
 
+def test_the_answer_to_a_request_as_large_as_the_stanza_limit_fits_the_output_buffer():
+    # An error answer echoes the request's id and adds its <error/>: it can outgrow the
+    # request, so the default output buffer has room beyond max_stanza.
+    from xmlstream.element import Element, tostring
+    from xmpp import stanza as st
+
+    c = _client()
+    c._online = True
+    frm = "owner@example.org/phone"
+    iq = Element("iq", st.NS_CLIENT, {"type": "get", "id": "", "from": frm, "to": c.jid})
+    iq.children = [Element("query", "urn:example:nothing")]
+    iq.attrs["id"] = "i" * (c.opt.max_stanza - len(tostring(iq)))
+    assert len(tostring(iq)) == c.opt.max_stanza
+    c.router.dispatch(iq)
+    out = bytes(c.outbox.w.pending())
+    assert b"service-unavailable" in out and iq.attrs["id"].encode() in out
+    assert len(out) > c.opt.max_stanza
+
+
 async def test_a_refused_login_closes_the_stream_and_waits_for_the_servers_closing_tag():
     from xmpp import login
     from xmpp.errors import LoginFailed
