@@ -75,6 +75,16 @@ async def test_no_answer_ends_in_timeout():
     assert r.table.in_use() == 0 and c.router.pending == {}
 
 
+async def test_a_session_that_ends_in_its_own_task_frees_its_slot_without_an_error():
+    # The timeout is found by the session's own task, which cannot cancel itself.
+    c, r, seen, cb = _start(timeout_ms=30)
+    r.request_data(DEV, cb)
+    await until(lambda: seen)
+    await asyncio.sleep_ms(10)
+    assert [x[0] for x in seen] == ["timeout"] and r.table.in_use() == 0
+    assert c.log.latest() is None, c.log.lines
+
+
 async def test_a_full_table_refuses_new_requests():
     c, r, seen, cb = _start(sessions=1)
     assert r.request_data(DEV, cb) is not None
