@@ -132,3 +132,24 @@ async def test_a_readout_with_nothing_to_send_still_ends_with_an_empty_done_fiel
     assert b"<accepted" in out[0]
     assert b"<fields" in out[1] and b"done='true'/>" in out[1], out
     assert s.table.in_use() == 0
+
+
+async def test_a_requester_resource_with_quotes_is_escaped_in_the_fields_message():
+    # RFC 7622: a resource may hold any character, an apostrophe or '<' among them.
+    c, s = _sensor()
+    frm = "owner@example.org/it's <mine>"
+    c.router.dispatch(
+        Element(
+            "iq",
+            st.NS_CLIENT,
+            {"type": "get", "id": "q1", "from": frm},
+            [Element("req", NS, {"seqnr": "1", "momentary": "true"})],
+        )
+    )
+    for _ in range(2000):  # until the readout ended; a bound against a hang only
+        if not s.table.in_use():
+            break
+        await asyncio.sleep_ms(5)
+    out = [_norm(m) for m in c.take()]
+    assert b"<fields" in out[1], out
+    assert b"to='owner@example.org/it&apos;s &lt;mine&gt;'" in out[1], out[1]
