@@ -114,6 +114,11 @@ def test_a_string_field_value_is_escaped_in_the_attribute():
     assert b"value='a&apos;b&lt;c&amp;d'" in b, b
 
 
+def test_a_field_name_and_unit_are_escaped_in_their_attributes():
+    b = _norm(wire.field_bytes("R&D 'x'", "numeric", "1", "<u>", "momentary"))
+    assert b"name='R&amp;D &apos;x&apos;' value='1' unit='&lt;u&gt;'" in b, b
+
+
 async def test_a_readout_with_nothing_to_send_still_ends_with_an_empty_done_fields():
     c, s = _sensor()  # history is kept but holds no sample yet
     c.router.dispatch(
