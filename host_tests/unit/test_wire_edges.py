@@ -119,6 +119,11 @@ def test_a_field_name_and_unit_are_escaped_in_their_attributes():
     assert b"name='R&amp;D &apos;x&apos;' value='1' unit='&lt;u&gt;'" in b, b
 
 
+def test_a_node_id_is_escaped_in_its_node_element():
+    b = _norm(wire.node_block("a'b<c", 1767225600, [b"<x/>"]))
+    assert b.startswith(b"<node nodeId='a&apos;b&lt;c'><timestamp"), b
+
+
 async def test_a_readout_with_nothing_to_send_still_ends_with_an_empty_done_fields():
     c, s = _sensor()  # history is kept but holds no sample yet
     c.router.dispatch(
