@@ -60,6 +60,16 @@ def test_queued_requests_over_half_the_table_get_resource_constraint_and_reads_s
     assert s.table.in_use() == 3
 
 
+def test_even_the_owner_may_queue_only_half_the_table():
+    c, s = _sensor()
+    when = iso(s.clock.now() + 3600)
+    for k in range(3):
+        c.router.dispatch(_req(OWNER, str(k + 1), when))
+    outs = [o.replace(b'"', b"'") for o in c.take()]
+    assert [b"queued='true'" in o for o in outs] == [True, True, False], outs
+    assert b"resource-constraint" in outs[2] and s.table.in_use() == 2
+
+
 def test_one_contact_cannot_take_every_queued_place_for_a_day():
     c, s = _sensor("friend@example.org")
     when = iso(s.clock.now() + 86000)  # just under the one-day limit
