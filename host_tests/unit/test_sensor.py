@@ -361,6 +361,18 @@ def test_a_request_handler_failure_is_answered_with_rejected_too():
     assert b"<rejected" in out and b"internal-server-error" in out
 
 
+def test_an_internal_error_rejection_echoes_the_seqnr_the_requester_keys_on():
+    c, s, _ = _sensor()
+
+    def boom(*args):
+        raise MemoryError()
+
+    s._selected = boom
+    c.router.dispatch(_req(seqnr="42", fields=("Temperature",)))
+    (out,) = [_norm(b) for b in c.take()]
+    assert b"<rejected xmlns='urn:xmpp:iot:sensordata' seqnr='42'" in out, out
+
+
 async def test_a_cancelled_request_does_not_abandon_the_readout_under_way():
     c, s, dev = _sensor()
     dev.delay_ms = 60
