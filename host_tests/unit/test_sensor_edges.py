@@ -156,6 +156,15 @@ def test_an_available_presence_ends_no_session():
     assert s.table.in_use() == 1
 
 
+def test_an_unavailable_presence_without_a_valid_from_ends_nothing_and_is_no_error():
+    c, s, _ = _sensor()
+    c.router.dispatch(_queued("1"))
+    for attrs in ({"type": "unavailable"}, {"type": "unavailable", "from": "@bad"}):
+        c.router.dispatch(Element("presence", st.NS_CLIENT, attrs))
+    assert s.table.in_use() == 1
+    assert c.log.latest() is None, c.log.lines
+
+
 def test_an_error_message_whose_id_names_no_session_ends_nothing():
     c, s, _ = _sensor()
     c.router.dispatch(_queued("1"))
