@@ -70,6 +70,15 @@ def test_even_the_owner_may_queue_only_half_the_table():
     assert b"resource-constraint" in outs[2] and s.table.in_use() == 2
 
 
+def test_a_table_of_one_slot_still_takes_a_queued_request():
+    c = FakeClient()
+    s = Sensor(c, Clock(synced=True), sessions=1)
+    s.register_node("t1", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
+    c.router.dispatch(_req(OWNER, "1", iso(s.clock.now() + 3600)))
+    (out,) = c.take()
+    assert b"queued='true'" in out.replace(b'"', b"'"), out
+
+
 def test_one_contact_cannot_take_every_queued_place_for_a_day():
     c, s = _sensor("friend@example.org")
     when = iso(s.clock.now() + 86000)  # just under the one-day limit
