@@ -79,6 +79,16 @@ def test_a_table_of_one_slot_still_takes_a_queued_request():
     assert b"queued='true'" in out.replace(b'"', b"'"), out
 
 
+def test_a_contact_may_queue_one_request_on_a_table_of_two_slots():
+    c = FakeClient()
+    s = Sensor(c, Clock(synced=True), sessions=2)
+    s.register_node("t1", MemoryDevice((("T", "numeric", "C", "momentary"),), ("1",)))
+    c.roster.contacts.add("friend@example.org")
+    c.router.dispatch(_req(FRIEND, "1", iso(s.clock.now() + 3600)))
+    (out,) = c.take()
+    assert b"queued='true'" in out.replace(b'"', b"'"), out
+
+
 def test_one_contact_cannot_take_every_queued_place_for_a_day():
     c, s = _sensor("friend@example.org")
     when = iso(s.clock.now() + 86000)  # just under the one-day limit
