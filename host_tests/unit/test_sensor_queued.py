@@ -112,3 +112,35 @@ async def test_a_queued_request_does_not_outwait_a_clock_stepped_back_by_days():
     assert s.table.in_use() == 0
     (out,) = c.take()
     assert b"<failure" in out and b"done=" in out, out
+
+
+async def test_a_queued_request_reads_the_clock_again_at_least_every_minute():
+    # A clock stepped forward meanwhile (NTP) must start the readout within a minute, not
+    # when the wait computed at first runs out.
+    from sensordata import sensor as sensor_module
+
+    class Asyncio:
+        def __init__(self):
+            self.slept = []  # each sleep asked for, in ms
+
+        async def sleep_ms(self, ms):
+            self.slept.append(ms)
+            await asyncio.sleep_ms(1)
+
+        def __getattr__(self, name):
+            return getattr(asyncio, name)
+
+    shim = Asyncio()
+    sensor_module.asyncio = shim
+    try:
+        c, s = _sensor()
+        now = s.clock.now()
+        c.router.dispatch(_req(OWNER, "1", iso(now + 3600)))
+        c.take()
+        await asyncio.sleep_ms(10)
+        s.clock.now = lambda: now + 3600
+        await asyncio.sleep_ms(10)
+    finally:
+        sensor_module.asyncio = asyncio
+    assert shim.slept and max(shim.slept) <= 60_000, shim.slept
+    assert s.table.in_use() == 0 and b"<started" in c.take()[0]
