@@ -463,6 +463,19 @@ async def test_a_sample_of_the_readout_served_as_momentary_is_not_sent_again_as_
     assert b"momentary='true'" in msg
 
 
+async def test_a_sample_at_the_time_of_a_readout_without_momentary_fields_is_sent_as_history():
+    # Only identity was read now: the sample's momentary values were not sent yet.
+    c, s, _ = _sensor(history=4, sample_s=60)
+    t = int(s.clock.now())
+    s.clock.now = lambda: t
+    s.node("sht4x-44").history.add(t, ("21.53", "45.2", "SHT40", True))
+    c.router.dispatch(_req(attrs={"identity": "true", "historical": "true"}))
+    await _ended(s)
+    msg = _norm(c.take()[1])
+    assert msg.count(b"<timestamp value='%s'>" % iso(t).encode()) == 2
+    assert b"name='Chip'" in msg and b"name='Temperature' value='21.53'" in msg
+
+
 async def test_historical_without_from_or_to_gives_the_whole_history():
     c, s, _ = _sensor_with_history()
     c.router.dispatch(_req(attrs={"historical": "true"}))
