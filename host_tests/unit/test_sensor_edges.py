@@ -118,6 +118,17 @@ async def test_a_node_filter_reads_only_the_nodes_asked_for():
     assert b"nodeId='bmp-77'" in msg and b"sht4x-44" not in msg
 
 
+async def test_a_field_filter_reads_no_node_without_those_fields():
+    c, s, dev = _sensor()
+    s.register_node("bmp-77", MemoryDevice((("Pressure", "numeric", "hPa", "momentary"),), ("1",)))
+    dev.fail = OSError(19)  # would fail the readout if it were read
+    c.router.dispatch(_req(fields=("Pressure",)))
+    await _ended(s)
+    out = [_norm(m) for m in c.take()]
+    assert dev.reads == 0 and len(out) == 2, out
+    assert b"nodeId='bmp-77'" in out[1] and b"done='true'" in out[1]
+
+
 def test_a_seqnr_still_in_use_by_the_same_requester_is_rejected_with_bad_request():
     c, s, _ = _sensor(sessions=4)
     c.router.dispatch(_queued("1"))
