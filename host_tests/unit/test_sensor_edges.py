@@ -129,6 +129,15 @@ async def test_a_field_filter_reads_no_node_without_those_fields():
     assert b"nodeId='bmp-77'" in out[1] and b"done='true'" in out[1]
 
 
+async def test_a_request_without_historical_flags_gets_no_history():
+    c, s, _ = _sensor(history=4)
+    s.node("sht4x-44").history.add(NOW - 60, ("20.0", "40.0", "SHT40", True))
+    c.router.dispatch(_req())
+    await _ended(s)
+    msg = _norm(c.take()[1])
+    assert msg.count(b"<timestamp") == 1 and b"value='20.0'" not in msg, msg
+
+
 def test_a_seqnr_still_in_use_by_the_same_requester_is_rejected_with_bad_request():
     c, s, _ = _sensor(sessions=4)
     c.router.dispatch(_queued("1"))
