@@ -220,6 +220,18 @@ async def test_the_sampler_reads_nothing_while_the_clock_is_not_set():
     assert dev.reads == 0 and s.sampled is not None
 
 
+async def test_a_failed_sample_is_not_kept_in_the_history():
+    c, s, dev = _sensor(history=4, sample_s=60)
+    dev.fail = OSError(19)
+    s.start_sampling()
+    await until(lambda: dev.reads)
+    await _settle()
+    s.stop()
+    h = s.node("sht4x-44").history
+    assert h.count == 0 and list(h.between()) == []
+    assert not any(line[0] == "E" for line in c.log.lines), c.log.lines
+
+
 async def test_starting_the_sampler_twice_leaves_none_running_after_stop():
     c, s, dev = _sensor(history=4, sample_s=1)
     s.start_sampling()
