@@ -259,6 +259,23 @@ async def test_a_request_that_cannot_be_sent_ends_with_a_failure_and_frees_its_s
 # -- the client ------------------------------------------------------------------------
 
 
+async def test_a_failure_after_a_session_ended_leaves_its_freed_slot_alone():
+    c = FakeClient()
+    rq = Requester(c, sessions=1, timeout_ms=30)
+    heard = []
+
+    def forget(id_):
+        raise MemoryError()  # after the timeout has ended the session, in the same task
+
+    c.router.forget = forget
+    rq.request_data(DEVICE, lambda s, result, *a: heard.append(result))
+    await until(lambda: heard, what="no final callback")
+    await asyncio.sleep_ms(20)
+    assert heard == ["timeout"] and rq.table.in_use() == 0
+    # Nothing more is done to the freed slot: no callback is looked for there again.
+    assert not any("callback failed" in line for line in c.log.lines), c.log.lines
+
+
 def _client(**extra):
     from xmpp.client import Client
 
