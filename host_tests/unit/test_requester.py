@@ -197,6 +197,15 @@ async def test_more_requests_than_iqs_the_router_tracks_end_in_failure_not_in_a_
     assert r.table.in_use() == 0
 
 
+async def test_a_request_the_router_cannot_track_is_not_sent():
+    c, r, seen, cb = _start(timeout_ms=50, sessions=10)
+    for _ in range(10):
+        r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    assert len(seen) == 4  # refused: no place for their answers, so no request went out
+    assert len([m for m in c.take() if b"<req" in m]) == 6
+
+
 async def test_field_flags_are_the_flag_attributes_only_not_a_true_value():
     c, r, seen, cb = _start()
     s = r.request_data(DEV, cb)
