@@ -126,6 +126,15 @@ async def test_losing_the_connection_ends_every_session():
     assert r.table.in_use() == 0
 
 
+async def test_losing_the_connection_ends_no_free_slot():
+    c, r, seen, cb = _start(sessions=3)
+    r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    c.go_offline()
+    assert [x[0] for x in seen] == ["timeout"]
+    assert c.log.latest() is None, c.log.lines  # no callback looked for in a free slot
+
+
 def _accept(c, r, s):
     req = c.take()[0]
     c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
