@@ -74,3 +74,14 @@ def test_a_value_too_long_for_its_slot_is_left_out_and_counted():
     h = History(2, ONE)
     h.add(100, ("1" * 40,))
     assert list(h.between()) == [(100, [None])] and h.too_long == 1
+
+
+def test_a_value_of_eleven_bytes_fits_its_slot_and_one_of_twelve_does_not():
+    h = History(2, TH)
+    h.add(100, ("-1013.25678", "45.2", None, None))  # 11 bytes: the most a slot holds
+    h.add(160, ("-1013.256789", "45.2", None, None))
+    assert list(h.between()) == [
+        (100, ["-1013.25678", "45.2", None, None]),
+        (160, [None, "45.2", None, None]),
+    ]
+    assert h.too_long == 1
