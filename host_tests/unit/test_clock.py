@@ -41,6 +41,16 @@ def test_malformed_times_are_rejected():
         raise AssertionError("accepted %r" % (bad,))
 
 
+def test_a_time_of_forty_characters_is_read_and_a_longer_one_refused():
+    t = "2026-01-01T00:00:00." + "1" * 14 + "+01:00"
+    assert len(t) == 40 and parse(t) == 1767225600 - 3600
+    try:
+        parse(t.replace(".", ".1"))
+    except BadTime:
+        return
+    raise AssertionError("accepted a time of 41 characters")
+
+
 def test_host_clock_counts_as_synced():
     c = Clock()
     assert c.synced
