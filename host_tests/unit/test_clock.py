@@ -51,6 +51,11 @@ def test_a_time_of_forty_characters_is_read_and_a_longer_one_refused():
     raise AssertionError("accepted a time of 41 characters")
 
 
+def test_the_end_of_a_day_may_be_written_as_24_00_00():
+    # XML Schema 1.0 (xs:dateTime): 24:00:00 is the first instant of the next day.
+    assert parse("2025-12-31T24:00:00Z") == parse("2026-01-01T00:00:00Z")
+
+
 def test_host_clock_counts_as_synced():
     c = Clock()
     assert c.synced
