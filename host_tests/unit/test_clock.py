@@ -56,6 +56,11 @@ def test_the_end_of_a_day_may_be_written_as_24_00_00():
     assert parse("2025-12-31T24:00:00Z") == parse("2026-01-01T00:00:00Z")
 
 
+def test_a_leap_second_is_read():
+    # UTC's 60th second (as in 2016-12-31T23:59:60Z): counted as the next day's first.
+    assert parse("2016-12-31T23:59:60Z") == parse("2017-01-01T00:00:00Z")
+
+
 def test_host_clock_counts_as_synced():
     c = Clock()
     assert c.synced
