@@ -44,6 +44,21 @@ def test_a_step_late_in_the_soak_fails():
     assert len(problems) == 1 and "still growing" in problems[0]
 
 
+def test_a_floor_that_dips_and_comes_back_passes():
+    # `make soak`'s heaps at each login: memory freed after login 20, taken again by the end,
+    # never above the floor right after warming up.
+    heaps = [276352, 279040, 280736, 281632, 282528, 282656, 283040, 283360, 283296, 283968]
+    heaps += [283904, 283968, 283904, 283968, 283968, 284192, 285920, 284128, 285920, 280992]
+    heaps += [280608, 281568, 282336, 282592, 282784, 283264, 283200, 284928, 284928, 283264]
+    assert soak_problems(figures(heaps + [283456])) == []
+
+
+def test_a_leak_after_a_dip_fails():
+    heaps = [PLATEAU] * 16 + [PLATEAU - 4_000] * 5 + [PLATEAU + 200 * i for i in range(10)]
+    problems = soak_problems(figures(noisy(heaps)))
+    assert len(problems) == 1 and "still growing" in problems[0]
+
+
 def test_a_large_bounded_rise_after_warm_up_fails():
     # Bounded, but too much to call a cache: 3 KB more, reached by the middle of the soak.
     heaps = [PLATEAU] * 14 + [PLATEAU + 3_000] * 17
