@@ -2,6 +2,8 @@
 import asyncio
 import socket
 
+from waits import until
+
 from xmpp import errors
 from xmpp.client import Client
 from xmpp.log import Log
@@ -289,11 +291,7 @@ async def test_a_stop_during_login_ends_the_client_instead_of_bringing_it_online
     c.close_wait_ms = 300
     run = asyncio.create_task(c.run())
     await srv.accept()
-    for _ in range(2000):  # a bound against a hang only
-        if in_login:
-            break
-        await asyncio.sleep_ms(5)
-    assert in_login, "the login never started"
+    await until(lambda: in_login, what="the login never started")
     c.stop()
     gate.set()
     await asyncio.wait_for_ms(run, 10_000)

@@ -3,6 +3,7 @@ import asyncio
 import time
 
 from test_wifi_fakes import FakeWDT, make_log
+from waits import until
 
 from thing.supervisor import Heartbeat, Online, Sampler, Supervisor, TaskAlive
 
@@ -182,10 +183,7 @@ async def test_run_feeds_on_every_tick():
     supervisor.asyncio = log
     try:
         task = asyncio.create_task(sup.run())
-        for _ in range(2000):  # a bound against a hang only
-            if wdt.feeds >= 5:
-                break
-            await asyncio.sleep_ms(5)
+        await until(lambda: wdt.feeds >= 5)
         sup.stop()
         await asyncio.wait_for_ms(task, 10_000)
     finally:

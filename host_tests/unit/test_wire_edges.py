@@ -1,6 +1,5 @@
-import asyncio
-
 from fakeclient import FakeClient
+from waits import until
 
 from sensordata import wire
 from sensordata.clock import Clock
@@ -134,10 +133,7 @@ async def test_a_readout_with_nothing_to_send_still_ends_with_an_empty_done_fiel
             [Element("req", NS, {"seqnr": "1", "historical": "true"})],
         )
     )
-    for _ in range(2000):  # until the readout ended; a bound against a hang only
-        if not s.table.in_use():
-            break
-        await asyncio.sleep_ms(5)
+    await until(lambda: not s.table.in_use())
     out = [_norm(m) for m in c.take()]
     assert b"<accepted" in out[0]
     assert b"<fields" in out[1] and b"done='true'/>" in out[1], out
@@ -156,10 +152,7 @@ async def test_a_requester_resource_with_quotes_is_escaped_in_the_fields_message
             [Element("req", NS, {"seqnr": "1", "momentary": "true"})],
         )
     )
-    for _ in range(2000):  # until the readout ended; a bound against a hang only
-        if not s.table.in_use():
-            break
-        await asyncio.sleep_ms(5)
+    await until(lambda: not s.table.in_use())
     out = [_norm(m) for m in c.take()]
     assert b"<fields" in out[1], out
     assert b"to='owner@example.org/it&apos;s &lt;mine&gt;'" in out[1], out[1]
