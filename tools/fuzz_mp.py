@@ -54,6 +54,7 @@ from xmlstream.errors import XMLError  # noqa: E402
 from xmlstream.tokenizer import Tokenizer  # noqa: E402
 
 CORPUS = ROOT + "/host_tests/unit/xml_corpus"
+SEGMENT = 32  # the longest segment (tag head, attribute name) xmlstream/markup.py caches
 MEM_SLACK = 2048  # bytes: error objects, a partial-token slice, conservative-GC noise
 BYTEWISE_MAX = 700  # cases up to this size are also fed one byte at a time
 OUT_MAX_EXTRA = 1024  # the output buffer is max_stanza + this (the client's own headroom)
@@ -247,16 +248,38 @@ def _used():
     return gc.mem_alloc()
 
 
+def fill_caches(t):
+    """Fill each cache of tokenizer t to its bound with the largest entries it takes (segments
+    of SEGMENT bytes): measured from there, a cache that starts over when full and fills again
+    with the input's names cannot show as growth. The caches are the parser's constant."""
+    for k in range(32):
+        n = b"n%02d" % k + b"x" * (SEGMENT // 2)  # a name; each segment cut to SEGMENT below
+        if len(t._heads) < 32:
+            t._head((n + b" a" + n)[: SEGMENT - 1] + b"=", True)
+        if len(t._tags) < 32:
+            t._head((n + n)[:SEGMENT], False)
+        if len(t._keys) < 32:
+            t._key((b" " + n + n)[: SEGMENT - 1] + b"=")
+        if len(t._nskeys) < 32:
+            t._key((b" p:" + n + n)[: SEGMENT - 1] + b"=")
+    probe = Tokenizer(_Null())
+    probe._head(b"n" + b"x" * SEGMENT, False)  # one byte more than SEGMENT: not cached
+    full = [len(c) for c in (t._heads, t._tags, t._keys, t._nskeys)]
+    if full != [32] * 4 or probe._tags:
+        raise RuntimeError("SEGMENT is not the longest segment xmlstream caches: %r" % full)
+    k = 0
+    while len(t._values) < 24:  # values: made here, as the cache admits only repeated ones
+        t._values[b"%d" % k] = ""
+        k += 1
+
+
 def check_memory(data, max_stanza, max_depth):
     """Checks the bound; returns the most held beyond max_stanza at a measured point."""
     most = 64 << _r(4)  # read size: 64..512 bytes
     t = Tokenizer(_Null(), max_stanza, max_depth)
     _feed(t, (data,))  # fills the name caches as this input does
     t.reset()
-    k = 0
-    while len(t._values) < 24:  # and the value cache to its bound, so it cannot grow below
-        t._values[b"%d" % k] = ""
-        k += 1
+    fill_caches(t)
     bound = max_stanza + most + MEM_SLACK
     points = 12
     n = (len(data) + most - 1) // most
