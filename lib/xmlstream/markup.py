@@ -16,7 +16,13 @@ from xmlstream.errors import XMLError
 from xmlstream.utf8 import decode
 
 _NAME_MAX = const(256)  # bytes in a name together with its surrounding syntax
-_CACHE = const(32)  # entries per name cache (about 150 bytes each on x64)
+# Names are decoded and validated once, then cached: per cache at most _CACHE entries, of
+# segments (a tag's head, b" name=") at most _CACHED bytes long. Every cache full of such
+# segments holds 34 KB on x64 (tools/fuzz_mp.py fill_caches); the bench's stream, 9.5 KB.
+_CACHE = const(32)
+# A server's names are short (27 bytes at most in our captures, 30 for the longest stanza
+# error): a longer one is a peer's, and is parsed each time instead.
+_CACHED = const(32)
 # Attributes in one element: XMPP's have a handful (XEP-0323's <req> at most about 25). A tag
 # costs the heap a few objects per attribute before the builder can weigh the stanza: a 4 KB
 # tag of 600 short ones would take 250 KB (x64).
@@ -128,10 +134,9 @@ class Markup:
                 return None
             ns = ns or _needs_ns(aname)
         hd = (name, rawn, aname, ns)
-        # A server's names are short (27 bytes at most in our captures): a long one is a
-        # peer's, and cached it would hold ~3 copies of itself for the rest of the run. A full
+        # Cached, a long name would hold ~3 copies of itself for the rest of the run. A full
         # cache starts over, or the first names a peer sends would keep the real ones out.
-        if len(seg) <= _NAME_MAX // 4:
+        if len(seg) <= _CACHED:
             cache = self._heads if with_attr else self._tags
             if len(cache) >= _CACHE:
                 cache.clear()
@@ -150,7 +155,7 @@ class Markup:
         if name is None:
             return None
         ns = _needs_ns(name)
-        if len(seg) <= _NAME_MAX // 4:  # as in _head
+        if len(seg) <= _CACHED:  # as in _head
             cache = self._nskeys if ns else self._keys
             if len(cache) >= _CACHE:
                 cache.clear()
