@@ -53,6 +53,14 @@ def test_a_floor_that_dips_and_comes_back_passes():
     assert soak_problems(figures(heaps + [283456])) == []
 
 
+def test_a_floor_that_dips_below_the_first_and_ends_between_passes():
+    # Another `make soak`: runs of five logins at 282.4, 283.8, 279.3, then 283.1 KB.
+    heaps = [276352, 278784, 281248, 282432, 284960, 283360, 285696, 284256, 280192, 282944]
+    heaps += [281600, 282432, 284288, 283040, 283456, 283456, 283872, 283808, 283872, 285792]
+    heaps += [284000, 285984, 284256, 279328, 283520, 282656, 283104, 283104, 284864, 283392]
+    assert soak_problems(figures(heaps + [283392])) == []
+
+
 def test_a_leak_after_a_dip_fails():
     heaps = [PLATEAU] * 16 + [PLATEAU - 4_000] * 5 + [PLATEAU + 200 * i for i in range(10)]
     problems = soak_problems(figures(noisy(heaps)))
