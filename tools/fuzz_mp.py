@@ -16,9 +16,10 @@ Checks per XML case:
             over BYTEWISE_MAX); events are compared on
             their common prefix, because where a chunk ends decides how much of a failing
             stream is reported before the error
-  memory    gc.mem_alloc() growth, relative to the same parser warmed on the same input (so
-            its bounded name caches are already filled), stays within max_stanza + read chunk
-            + MEM_SLACK at every chunk boundary; the caches stay within their sizes
+  memory    gc.mem_alloc() growth, relative to the same parser warmed on the same input and
+            its name caches then filled to their bound (fill_caches: the parser's constant),
+            stays within max_stanza + read chunk + MEM_SLACK at every chunk boundary; the
+            caches stay within their sizes
   output    every stanza built serializes and parses back to an equal Element
 Checks per XEP-0323 case: nothing but XMLError escapes, every iq get/set with an id gets
 exactly one answer (with its id, to its sender, type result or error) that is a well-formed
