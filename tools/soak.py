@@ -368,8 +368,8 @@ def soak_problems(f, heap_slack=512, warm=11):
         p.append("%d logins after the first %d: too few to judge the heap" % (len(heaps), warm))
         return p
     k = max(1, min(5, len(heaps) // 3))
-    floors = [min(heaps[max(0, j - k) : j]) for j in range(len(heaps), 0, -k)][::-1]
-    first, before, last = floors[0], max(floors[:-1]), floors[-1]
+    floors = [min(heaps[j - k : j]) for j in range(len(heaps), k - 1, -k)]  # last run first
+    first, before, last = min(heaps[:k]), max(floors[1:]), floors[0]
     if last - before > heap_slack:
         p.append("heap floor still growing at the end: %d, then %d" % (before, last))
     elif last - first > 2 * heap_slack:
