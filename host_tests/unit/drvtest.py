@@ -1,5 +1,6 @@
 # Shared by the driver tests (MicroPython): awaiting a driver call that must fail, a NACK
-# from a simulated part, and sleeps that end as early as a millisecond tick lets them.
+# from a simulated part, a part that keeps what it is sent, and sleeps that end as early as a
+# millisecond tick lets them.
 import time
 
 
@@ -25,6 +26,21 @@ def nacked(bus, address, data=None, n=3):
         assert e.errno == 19, e
         return True
     return False
+
+
+def recording(sim_class):
+    """A subclass of a simulated part that keeps every write it is sent, in `.sent`."""
+
+    class Recording(sim_class):
+        def __init__(self, *args):
+            self.sent = []
+            super().__init__(*args)
+
+        def write(self, data, stop):
+            self.sent.append(bytes(data))
+            super().write(data, stop)
+
+    return Recording
 
 
 class EarlySleeps:

@@ -1,6 +1,7 @@
 # Bus scan and identification of known chips.
 import time
 
+from drvtest import recording
 from sim_aht20 import SimAHT20
 from sim_bh1750 import SimBH1750
 from sim_bme280 import SimBME280, SimBMP280
@@ -189,16 +190,7 @@ def test_a_decimal_address_string_is_read_as_decimal():
     assert [nid for nid, _ in detect.nodes([SimI2C()], config)] == ["bh1750-23"]
 
 
-class RecordedSHT4x(SimSHT4x):
-    """Keeps every write it is sent."""
-
-    def __init__(self, *args):
-        self.sent = []
-        super().__init__(*args)
-
-    def write(self, data, stop):
-        self.sent.append(bytes(data))
-        super().write(data, stop)
+RecordedSHT4x = recording(SimSHT4x)
 
 
 def test_an_sht4x_is_sent_only_its_own_command_during_detection():

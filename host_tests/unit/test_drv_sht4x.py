@@ -1,7 +1,7 @@
 # Sensirion SHT4x driver against the simulated chip.
 import time
 
-from drvtest import EarlySleeps, expect, nacked
+from drvtest import EarlySleeps, expect, nacked, recording
 from sim_i2c import SimI2C
 from sim_sht4x import SimSHT4x
 
@@ -144,16 +144,7 @@ async def test_a_bad_crc_on_the_second_word_raises_crc_error():
     await expect(CRCError, SHT4x(SimI2C(BadSecondCRC(0x44))).read())
 
 
-class RecordedSHT4x(SimSHT4x):
-    """Keeps every write it is sent."""
-
-    def __init__(self, *args):
-        self.sent = []
-        super().__init__(*args)
-
-    def write(self, data, stop):
-        self.sent.append(bytes(data))
-        super().write(data, stop)
+RecordedSHT4x = recording(SimSHT4x)
 
 
 async def test_after_a_crc_error_the_next_readout_resets_the_part_first():

@@ -75,10 +75,7 @@ async def test_run_resyncs_every_period():
     ts, _, ntp, _ = make(period_s=0)
     ts.period_ms = 5
     task = asyncio.create_task(ts.run())
-    for _ in range(500):  # waits for the syncs, not for a time a loaded host may overrun
-        if len(ntp.calls) >= 3:
-            break
-        await asyncio.sleep_ms(10)
+    await until(lambda: len(ntp.calls) >= 3)  # the syncs, not a time a loaded host may overrun
     task.cancel()
     assert len(ntp.calls) >= 3
 
@@ -143,10 +140,7 @@ async def test_a_failed_resync_is_retried_with_backoff_not_a_period_later():
     ts, _, ntp, _ = make(None, OSError(110), None)
     ts.period_ms = 20
     task = asyncio.create_task(ts.run())
-    for _ in range(500):  # waits for the syncs, not for a time a loaded host may overrun
-        if len(ntp.calls) >= 3:
-            break
-        await asyncio.sleep_ms(10)
+    await until(lambda: len(ntp.calls) >= 3)  # the syncs, not a time a loaded host may overrun
     task.cancel()
     assert len(ntp.calls) >= 3
     assert ts.backoff.floors[:1] == [0]
