@@ -123,18 +123,17 @@ def test_a_node_id_is_escaped_in_its_node_element():
     assert b.startswith(b"<node nodeId='a&apos;b&lt;c'><timestamp"), b
 
 
+async def _read_out(c, s, frm, flag):
+    """What the sensor sends for one request with one type flag, once its slot is free."""
+    req = Element("req", NS, {"seqnr": "1", flag: "true"})
+    c.router.dispatch(Element("iq", st.NS_CLIENT, {"type": "get", "id": "q1", "from": frm}, [req]))
+    await until(lambda: not s.table.in_use())
+    return [_norm(m) for m in c.take()]
+
+
 async def test_a_readout_with_nothing_to_send_still_ends_with_an_empty_done_fields():
     c, s = _sensor()  # history is kept but holds no sample yet
-    c.router.dispatch(
-        Element(
-            "iq",
-            st.NS_CLIENT,
-            {"type": "get", "id": "q1", "from": OWNER},
-            [Element("req", NS, {"seqnr": "1", "historical": "true"})],
-        )
-    )
-    await until(lambda: not s.table.in_use())
-    out = [_norm(m) for m in c.take()]
+    out = await _read_out(c, s, OWNER, "historical")
     assert b"<accepted" in out[0]
     assert b"<fields" in out[1] and b"done='true'/>" in out[1], out
     assert s.table.in_use() == 0
@@ -143,16 +142,6 @@ async def test_a_readout_with_nothing_to_send_still_ends_with_an_empty_done_fiel
 async def test_a_requester_resource_with_quotes_is_escaped_in_the_fields_message():
     # RFC 7622: a resource may hold any character, an apostrophe or '<' among them.
     c, s = _sensor()
-    frm = "owner@example.org/it's <mine>"
-    c.router.dispatch(
-        Element(
-            "iq",
-            st.NS_CLIENT,
-            {"type": "get", "id": "q1", "from": frm},
-            [Element("req", NS, {"seqnr": "1", "momentary": "true"})],
-        )
-    )
-    await until(lambda: not s.table.in_use())
-    out = [_norm(m) for m in c.take()]
+    out = await _read_out(c, s, "owner@example.org/it's <mine>", "momentary")
     assert b"<fields" in out[1], out
     assert b"to='owner@example.org/it&apos;s &lt;mine&gt;'" in out[1], out[1]
