@@ -8,12 +8,9 @@ _tree = sys.argv[2] if len(sys.argv) > 2 else _root  # a build/mpy tree when giv
 sys.path[:0] = [_tree + "/lib", _tree + "/boards/host"]
 
 
-def main(path):
-    import asyncio
-
-    import board
-
-    from thing import app, config, startup
+def checked(path):
+    """(cfg, ca_der), or exit 2 naming every problem: the board's own start-up checks."""
+    from thing import config, startup
 
     try:
         cfg = config.load(path, on_board=False)
@@ -24,13 +21,29 @@ def main(path):
     ca = cfg["xmpp"].get("ca")
     ca_der = None
     if ca:
-        # The board's own start-up check (thing/startup.py): a PEM or unreadable CA stops here.
+        # As thing/startup.py has it on a board: a PEM or unreadable CA stops here.
         ca_der, problem = startup.read_ca(ca if ca.startswith("/") else here + "/" + ca)
         if problem:
             sys.stderr.write("xmpp.ca: %s\nnothing started.\n" % problem)
             sys.exit(2)
+    return cfg, ca_der
+
+
+def main(path):
+    import asyncio
+
+    import board
+
+    from thing import app, startup
+
+    cfg, ca_der = checked(path)
+    # What a board drops once it starts (thing/startup.py, thing/firmware.py), dropped here
+    # too: the heap of this run is the board's.
+    startup.forget("thing.config")
+    nodes = board.nodes(cfg)
+    startup.forget("drivers.detect")
     try:
-        asyncio.run(app.main(cfg, board.nodes(cfg), ca_der))
+        asyncio.run(app.main(cfg, nodes, ca_der))
     except KeyboardInterrupt:
         sys.stderr.write("stopped\n")
 

@@ -25,13 +25,15 @@ MPY = ROOT / "build" / "mpy"
 WASM = ROOT / "tools" / "wasm32"
 PRELUDE = WASM / "prelude.py"
 # What a board loads, in layers; each row counts what the layers above did not load.
+BOOT_ONLY = "boot only (config checker, detection)"  # dropped once started: thing.startup.forget
 LAYERS = (
     ("XML layer (tokenizer, stanza builder)", "xmlstream.stream"),
     ("XMPP client (TLS, SASL, bind, router)", "xmpp.client"),
     ("XEP-0323 sensor", "sensordata.sensor"),
     ("XEP-0323 requester", "sensordata.requester"),
-    ("the Thing (app, chat, ad-hoc, config)", "thing.app thing.chat thing.adhoc thing.config"),
+    ("the Thing (app, chat, ad-hoc)", "thing.app thing.chat thing.adhoc"),
     ("board firmware (WiFi, time, supervisor, startup)", "thing.firmware thing.startup"),
+    (BOOT_ONLY, "thing.config drivers.detect"),
 )
 MODULES = [m for _, group in LAYERS for m in group.split()]
 
@@ -149,11 +151,14 @@ def main():
             "  %-46s %9d %9d %5.2fx %9d %5.2fx"
             % (label, vals[0], vals[1], vals[1] / vals[0], vals[2], vals[2] / vals[0])
         )
+    row = "  %-46s %9d %9d %5.2fx %9d %5.2fx"
     x64, m32, r32 = totals
-    print(
-        "  %-46s %9d %9d %5.2fx %9d %5.2fx"
-        % ("all of the above", x64, m32, m32 / x64, r32, r32 / x64)
-    )
+    print(row % ("all of the above", x64, m32, m32 / x64, r32, r32 / x64))
+    boot = [c.get(dict((lbl, m) for lbl, m in LAYERS)[BOOT_ONLY]) for c in cols]
+    if None not in boot:
+        x64, m32, r32 = (t - b for t, b in zip(totals, boot, strict=True))
+        print(row % ("held once started (boot-only code dropped)", x64, m32, m32 / x64, r32,
+                     r32 / x64))  # fmt: skip
     print("  ROMFS image of lib/: %d bytes (code kept out of the heap)" % size)
     print("  32-bit: MicroPython's WebAssembly port (tools/wasm32); ESP32 objects are 32-bit too.")
 

@@ -36,7 +36,6 @@ from sim_adc import SimADC, SimLED, SimMCU
 from sim_i2c import SimI2C
 
 from drivers import adc as adc_driver
-from drivers import detect
 from drivers.mcu_temp import MCUTemperature
 
 NAME = "host"
@@ -90,7 +89,9 @@ class HostBoard:
             self._chips[key] = chip
         self.adc = {}
         # The chips were powered just now, as they were made: detection waits for the slow
-        # starters among them (an SCD4x: 1000 ms).
+        # starters among them (an SCD4x: 1000 ms). Imported here: needed only at boot.
+        from drivers import detect
+
         pairs = detect.nodes([self.i2c], config, powered_ms=0)
 
         def make_adc(entry, atten):

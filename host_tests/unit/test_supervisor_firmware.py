@@ -340,6 +340,31 @@ def test_a_config_the_board_refuses_stops_the_start_before_the_watchdog_is_armed
     assert _Machine.made == []  # no watchdog armed
 
 
+def test_detection_is_dropped_once_the_nodes_are_made():
+    # Boot-only code: kept loaded, it would take heap for the board's whole run.
+    import sys
+
+    class StopAtOnce:
+        def value(self, v):
+            raise KeyboardInterrupt
+
+    class Board:
+        NAME = "test"
+
+        @staticmethod
+        def nodes(cfg):
+            from drivers import detect  # as the boards do: imported where it is used
+
+            return detect.nodes([], {"detect": False})
+
+        @staticmethod
+        def led(cfg):
+            return StopAtOnce()
+
+    assert _start(dict(CFG, watchdog=False), Board) is not None
+    assert "drivers.detect" not in sys.modules
+
+
 # -- the XMPP client and the WiFi link ------------------------------------------------------
 
 

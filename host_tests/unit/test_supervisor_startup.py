@@ -1,9 +1,13 @@
 # thing.startup: what the board checks before it starts, and its safe-mode escape.
+import gc
 import json
 import os
+import sys
 import time
 
+import thing
 from thing import startup
+from thing.config import ConfigError
 
 GOOD = {
     "xmpp": {"jid": "dev@example.org", "password": "pw", "resource": "sensor", "ca": "ca.der"},
@@ -39,7 +43,7 @@ def test_config_and_ca_problems_are_listed_together():
     d = folder({"config.json": bad})
     try:
         startup.load(d + "/config.json")
-    except startup.ConfigError as e:
+    except ConfigError as e:
         text = str(e)
         assert len(e.problems) == 2
         assert "log: must be one of" in text
@@ -52,7 +56,7 @@ def test_a_pem_ca_is_refused_with_the_way_to_fix_it():
     d = folder({"config.json": GOOD, "ca.der": b"-----BEGIN CERTIFICATE-----\nMIIB\n"})
     try:
         startup.load(d + "/config.json")
-    except startup.ConfigError as e:
+    except ConfigError as e:
         assert "is PEM; the board needs DER" in e.problems[0]
     else:
         raise AssertionError("loaded a PEM CA")
@@ -62,7 +66,7 @@ def test_a_file_that_is_not_json_is_a_config_problem():
     d = folder({"config.json": b"{not json"})
     try:
         startup.load(d + "/config.json")
-    except startup.ConfigError as e:
+    except ConfigError as e:
         assert "not valid JSON" in e.problems[0]
     else:
         raise AssertionError("loaded garbage")
@@ -156,3 +160,33 @@ def test_prepare_starts_nothing_without_a_board_definition():
     lines, out = collect()
     assert startup.prepare(d + "/config.json", None, False, out) is None
     assert any("no board definition" in line for line in lines), lines
+
+
+def _heap():
+    gc.collect()
+    return gc.mem_alloc()
+
+
+def test_the_config_checker_and_its_heap_go_once_the_board_starts():
+    # Needed only to start: kept after, its code would take heap for the board's whole run.
+    # This file's ConfigError holds the module; main() holds nothing of it (prepare, forget).
+    d = folder({"config.json": GOOD, "ca.der": DER})
+    checker = sys.modules["thing.config"]
+    del sys.modules["thing.config"]  # a fresh copy, which only startup will hold
+    base = _heap()
+    assert startup.prepare(d + "/config.json", object(), False, collect()[1]) is not None
+    loaded = _heap()
+    assert "thing.config" in sys.modules
+    startup.forget("thing.config")
+    gone = _heap()
+    sys.modules["thing.config"] = checker
+    assert "config" not in thing.__dict__
+    assert loaded - base > 4096, "the checker was not loaded afresh: %d" % (loaded - base)
+    held = gone - base
+    assert held < (loaded - base) // 8, "still held: %d of %d" % (held, loaded - base)
+
+
+def test_forget_leaves_alone_what_is_not_loaded():
+    startup.forget("thing.never_loaded")
+    startup.forget("nopackage")
+    assert "thing.never_loaded" not in sys.modules

@@ -1,8 +1,9 @@
 """What the ESP32 board definitions share: the I2C bus, ADC channels, the MCU temperature
 node, and the status LED. `machine`, `esp32` and `neopixel` are imported inside the
-functions: only a real board calls them."""
+functions: only a real board calls them. So is `drivers.detect`, needed only at boot
+(thing.startup.forget drops it once the nodes are made)."""
 
-from drivers import adc, detect
+from drivers import adc
 from drivers.errors import ConfigError
 from drivers.mcu_temp import MCUTemperature
 
@@ -32,6 +33,8 @@ def nodes(config, buses, adc_channels, chip, check_adc_pin=None, raw_mcu=False):
     if check_adc_pin is not None:
         for entry in channels:
             check_adc_pin(entry["pin"])
+
+    from drivers import detect
 
     def make_adc(entry, atten):
         return machine.ADC(machine.Pin(entry["pin"]), atten=atten)

@@ -181,6 +181,9 @@ def start(cfg, ca_der, board):
     except Exception as e:  # noqa: BLE001 - ConfigError, ValueError, MemoryError alike
         print("cannot start: %r" % (e,))
         return None
+    from thing.startup import forget
+
+    forget("drivers.detect")  # the nodes are made: detection is not needed again
     if s["wdt_enabled"]:
         fw.supervisor.wdt = machine.WDT(timeout=s["wdt_timeout_ms"])
     elif machine.reset_cause() == machine.SOFT_RESET:
