@@ -26,11 +26,12 @@ WASM = ROOT / "tools" / "wasm32"
 PRELUDE = WASM / "prelude.py"
 # What a board loads, in layers; each row counts what the layers above did not load.
 BOOT_ONLY = "boot only (config checker, detection)"  # dropped once started: thing.startup.forget
+ON_USE = "XEP-0323 requester (loaded on first use)"  # thing.app.Thing.requester
 LAYERS = (
     ("XML layer (tokenizer, stanza builder)", "xmlstream.stream"),
     ("XMPP client (TLS, SASL, bind, router)", "xmpp.client"),
     ("XEP-0323 sensor", "sensordata.sensor"),
-    ("XEP-0323 requester", "sensordata.requester"),
+    (ON_USE, "sensordata.requester"),
     ("the Thing (app, chat, ad-hoc)", "thing.app thing.chat thing.adhoc"),
     ("board firmware (WiFi, time, supervisor, startup)", "thing.firmware thing.startup"),
     (BOOT_ONLY, "thing.config drivers.detect"),
@@ -154,11 +155,11 @@ def main():
     row = "  %-46s %9d %9d %5.2fx %9d %5.2fx"
     x64, m32, r32 = totals
     print(row % ("all of the above", x64, m32, m32 / x64, r32, r32 / x64))
-    boot = [c.get(dict((lbl, m) for lbl, m in LAYERS)[BOOT_ONLY]) for c in cols]
-    if None not in boot:
-        x64, m32, r32 = (t - b for t, b in zip(totals, boot, strict=True))
-        print(row % ("held once started (boot-only code dropped)", x64, m32, m32 / x64, r32,
-                     r32 / x64))  # fmt: skip
+    groups = dict(LAYERS)
+    spare = [[c.get(groups[k]) for k in (BOOT_ONLY, ON_USE)] for c in cols]
+    if None not in sum(spare, []):
+        x64, m32, r32 = (t - sum(s) for t, s in zip(totals, spare, strict=True))
+        print(row % ("held by a board that only answers", x64, m32, m32 / x64, r32, r32 / x64))
     print("  ROMFS image of lib/: %d bytes (code kept out of the heap)" % size)
     print("  32-bit: MicroPython's WebAssembly port (tools/wasm32); ESP32 objects are 32-bit too.")
 

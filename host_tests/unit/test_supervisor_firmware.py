@@ -267,6 +267,20 @@ async def test_the_real_thing_runs_under_the_firmware():
     assert "WiFi: home, RSSI -61 dBm" in text and "Watchdog: fed" in text
 
 
+def test_the_requester_role_is_loaded_only_when_the_board_reads_another_thing():
+    # Most boards only answer: the requester's code would be heap spent on nothing.
+    import sys
+
+    from thing.app import Thing
+
+    thing = Thing(dict(CFG, sensor={"requests": 3}), [], None, Clock(synced=True))
+    assert "sensordata.requester" not in sys.modules
+    r = thing.requester
+    assert "sensordata.requester" in sys.modules
+    assert thing.requester is r and len(r.table.slots) == 3
+    assert r.client is thing.client
+
+
 async def test_ntp_is_not_judged_before_it_runs_so_a_long_wifi_join_cannot_starve_the_watchdog():
     import time
 

@@ -5,7 +5,6 @@ The same code runs on an ESP32 (from firmware/main.py, after WiFi and NTP) and o
 """
 
 from sensordata.clock import Clock
-from sensordata.requester import Requester
 from sensordata.sensor import Sensor
 from thing.uptime import Uptime
 from xmpp.client import Client
@@ -38,7 +37,8 @@ class Thing:
         comm = s.get("comm_timeout_ms", 2000)
         for node_id, device in nodes:
             self.sensor.register_node(node_id, device, comm)
-        self.requester = Requester(self.client, s.get("requests", 2))
+        self._requests = s.get("requests", 2)
+        self._requester = None
         self._chat = None
         try:
             from thing import chat  # optional on very small builds
@@ -46,6 +46,17 @@ class Thing:
             chat = None
         if chat is not None:
             self._chat = chat.Chat(self)
+
+    @property
+    def requester(self):
+        """The requester role (reading other things), made on first use: a board that only
+        answers never loads its code (5 KB of a 32-bit heap from .mpy files)."""
+        r = self._requester
+        if r is None:
+            from sensordata.requester import Requester
+
+            r = self._requester = Requester(self.client, self._requests)
+        return r
 
     async def run(self):
         self.sensor.start_sampling()
