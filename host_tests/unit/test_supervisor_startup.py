@@ -180,7 +180,7 @@ def test_the_config_checker_and_its_heap_go_once_the_board_starts():
     startup.forget("thing.config")
     gone = _heap()
     sys.modules["thing.config"] = checker
-    assert "config" not in thing.__dict__
+    assert not hasattr(thing, "config")
     assert loaded - base > 4096, "the checker was not loaded afresh: %d" % (loaded - base)
     held = gone - base
     assert held < (loaded - base) // 8, "still held: %d of %d" % (held, loaded - base)

@@ -141,7 +141,7 @@ def forget(name):
     sys.modules.pop(name, None)
     parent, _, attr = name.rpartition(".")
     parent = sys.modules.get(parent)
-    if parent is not None and attr in parent.__dict__:
+    if parent is not None and hasattr(parent, attr):
         delattr(parent, attr)
 
 
