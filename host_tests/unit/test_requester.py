@@ -1,25 +1,11 @@
 import asyncio
 
-from fakeclient import FakeClient
+from reqtest import DEV, start
 from waits import until
 
-from sensordata.requester import Requester
 from sensordata.wire import NS
 from xmlstream.element import Element
 from xmpp import stanza as st
-
-DEV = "thing@example.org/sensor"
-
-
-def _start(timeout_ms=1000, sessions=2):
-    c = FakeClient()
-    r = Requester(c, sessions=sessions, timeout_ms=timeout_ms)
-    seen = []
-
-    def cb(session, result, node_id=None, timestamp=None, fields=None, error_msg=None):
-        seen.append((result, node_id, fields, error_msg))
-
-    return c, r, seen, cb
 
 
 def _iq_id(sent):
@@ -41,7 +27,7 @@ def _fields(seqnr, done=True):
 
 
 async def test_accepted_is_reported_before_fields_that_arrive_in_the_same_read():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data(DEV, cb, node_ids=["n1"])
     await asyncio.sleep_ms(0)
     (req,) = c.take()
@@ -57,7 +43,7 @@ async def test_accepted_is_reported_before_fields_that_arrive_in_the_same_read()
 
 
 async def test_a_rejection_reports_the_text_and_frees_the_session():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     (req,) = c.take()
@@ -68,7 +54,7 @@ async def test_a_rejection_reports_the_text_and_frees_the_session():
 
 
 async def test_no_answer_ends_in_timeout():
-    c, r, seen, cb = _start(timeout_ms=30)
+    c, r, seen, cb = start(timeout_ms=30)
     r.request_data(DEV, cb)
     await until(lambda: seen)
     assert [x[0] for x in seen] == ["timeout"]
@@ -77,7 +63,7 @@ async def test_no_answer_ends_in_timeout():
 
 async def test_a_session_that_ends_in_its_own_task_frees_its_slot_without_an_error():
     # The timeout is found by the session's own task, which cannot cancel itself.
-    c, r, seen, cb = _start(timeout_ms=30)
+    c, r, seen, cb = start(timeout_ms=30)
     r.request_data(DEV, cb)
     await until(lambda: seen)
     await asyncio.sleep_ms(10)
@@ -86,13 +72,13 @@ async def test_a_session_that_ends_in_its_own_task_frees_its_slot_without_an_err
 
 
 async def test_a_full_table_refuses_new_requests():
-    c, r, seen, cb = _start(sessions=1)
+    c, r, seen, cb = start(sessions=1)
     assert r.request_data(DEV, cb) is not None
     assert r.request_data(DEV, cb) is None
 
 
 async def test_failure_ends_the_session_with_the_node_and_text():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     req = c.take()[0]
@@ -108,7 +94,7 @@ async def test_failure_ends_the_session_with_the_node_and_text():
 
 
 async def test_fields_from_another_jid_are_ignored():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     msg = _fields(s.seqnr)
@@ -118,7 +104,7 @@ async def test_fields_from_another_jid_are_ignored():
 
 
 async def test_losing_the_connection_ends_every_session():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     c.go_offline()
@@ -127,7 +113,7 @@ async def test_losing_the_connection_ends_every_session():
 
 
 async def test_losing_the_connection_ends_no_free_slot():
-    c, r, seen, cb = _start(sessions=3)
+    c, r, seen, cb = start(sessions=3)
     r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     c.go_offline()
@@ -150,7 +136,7 @@ def _failure(seqnr, node_id, text, done):
 
 
 async def test_a_separate_done_message_ends_the_readout():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     _accept(c, r, s)
@@ -163,7 +149,7 @@ async def test_a_separate_done_message_ends_the_readout():
 
 
 async def test_a_failure_without_done_reports_the_node_and_the_readout_goes_on():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     states = []
 
     def track(session, result, *args):
@@ -183,7 +169,7 @@ async def test_a_failure_without_done_reports_the_node_and_the_readout_goes_on()
 
 
 async def test_a_failure_with_done_and_no_error_still_ends_with_a_final_answer():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     _accept(c, r, s)
@@ -194,7 +180,7 @@ async def test_a_failure_with_done_and_no_error_still_ends_with_a_final_answer()
 
 
 async def test_more_requests_than_iqs_the_router_tracks_end_in_failure_not_in_a_lost_slot():
-    c, r, seen, cb = _start(timeout_ms=50, sessions=10)
+    c, r, seen, cb = start(timeout_ms=50, sessions=10)
     for _ in range(10):
         assert r.request_data(DEV, cb) is not None
     await asyncio.sleep_ms(0)
@@ -207,7 +193,7 @@ async def test_more_requests_than_iqs_the_router_tracks_end_in_failure_not_in_a_
 
 
 async def test_a_request_the_router_cannot_track_is_not_sent():
-    c, r, seen, cb = _start(timeout_ms=50, sessions=10)
+    c, r, seen, cb = start(timeout_ms=50, sessions=10)
     for _ in range(10):
         r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
@@ -216,7 +202,7 @@ async def test_a_request_the_router_cannot_track_is_not_sent():
 
 
 async def test_field_flags_are_the_flag_attributes_only_not_a_true_value():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     _accept(c, r, s)
@@ -240,7 +226,7 @@ async def _queued_seconds_ahead(timeout_ms, ahead=2):
     """A request for `ahead` seconds from now, which the device accepts as queued."""
     from sensordata.clock import iso, unix_now
 
-    c, r, seen, cb = _start(timeout_ms=timeout_ms)
+    c, r, seen, cb = start(timeout_ms=timeout_ms)
     # Whole seconds: its `when` is still at least ahead - 1 s away when the answer comes.
     s = r.request_data(DEV, cb, when=iso(unix_now() + ahead))
     await asyncio.sleep_ms(0)
@@ -269,7 +255,7 @@ async def test_a_queued_request_still_ends_in_timeout_when_nothing_comes_after_i
 
 
 async def test_a_message_without_from_or_seqnr_touches_no_free_slot():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     for name in ("fields", "failure", "done", "started"):
         c.router.dispatch(
             Element("message", st.NS_CLIENT, None, [Element(name, NS, {"done": "true"})])
@@ -279,7 +265,7 @@ async def test_a_message_without_from_or_seqnr_touches_no_free_slot():
 
 
 async def test_a_request_that_cannot_be_sent_ends_at_once_and_frees_its_slot():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     c.online = False
     r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
@@ -288,7 +274,7 @@ async def test_a_request_that_cannot_be_sent_ends_at_once_and_frees_its_slot():
 
 
 async def test_a_cancel_that_cannot_be_tracked_still_ends_the_session():
-    c, r, seen, cb = _start(sessions=1)
+    c, r, seen, cb = start(sessions=1)
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     _accept(c, r, s)
@@ -304,7 +290,7 @@ async def test_a_cancel_that_cannot_be_tracked_still_ends_the_session():
 
 
 async def test_a_jid_written_in_capitals_still_matches_the_answers_from_its_normal_form():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data("Thing@Example.ORG/sensor", cb)
     await asyncio.sleep_ms(0)
     (req,) = c.take()
@@ -318,6 +304,6 @@ def test_sequence_numbers_do_not_start_alike_after_every_boot():
     # A device may still hold (our JID, seqnr) from before a quick reboot.
     firsts = set()
     for _ in range(4):
-        c, r, _, cb = _start()
+        c, r, _, cb = start()
         firsts.add(r.request_data(DEV, cb).seqnr)
     assert len(firsts) > 1, firsts

@@ -3,27 +3,13 @@ import asyncio
 import time
 
 from esp32ticks import install
-from fakeclient import FakeClient
+from reqtest import DEV, start
 
 from sensordata import requester as requester_module
 from sensordata.clock import iso, unix_now
-from sensordata.requester import Requester
 from sensordata.wire import NS
 from xmlstream.element import Element
 from xmpp import stanza as st
-
-DEV = "thing@example.org/sensor"
-
-
-def _start(timeout_ms=1000, sessions=2):
-    c = FakeClient()
-    r = Requester(c, sessions=sessions, timeout_ms=timeout_ms)
-    seen = []
-
-    def cb(session, result, node_id=None, timestamp=None, fields=None, error_msg=None):
-        seen.append((result, node_id, fields, error_msg))
-
-    return c, r, seen, cb
 
 
 def _q(sent):
@@ -77,14 +63,14 @@ def _cancels(sent):
 
 
 async def test_two_requests_to_one_device_get_different_sequence_numbers():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     a = r.request_data(DEV, cb)
     b = r.request_data(DEV, cb)
     assert a.seqnr != b.seqnr
 
 
 async def test_the_nodes_and_fields_asked_for_are_sent():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     r.request_data(DEV, cb, node_ids=["bme280-76"], fields=["Temperature"])
     await asyncio.sleep_ms(0)
     (req,) = c.take()
@@ -93,7 +79,7 @@ async def test_the_nodes_and_fields_asked_for_are_sent():
 
 
 async def test_a_confirmed_cancel_ends_in_cancelled():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = await _accepted(c, r, cb)
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
@@ -105,7 +91,7 @@ async def test_a_confirmed_cancel_ends_in_cancelled():
 
 
 async def test_a_refused_cancel_is_a_failure_not_cancelled():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = await _accepted(c, r, cb)
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
@@ -117,7 +103,7 @@ async def test_a_refused_cancel_is_a_failure_not_cancelled():
 
 
 async def test_a_second_cancel_sends_nothing_more():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     (req,) = c.take()
@@ -131,7 +117,7 @@ async def test_a_second_cancel_sends_nothing_more():
 
 
 async def test_cancelling_an_ended_session_does_nothing():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = await _accepted(c, r, cb)
     c.router.dispatch(_fields(s.seqnr))
     assert [x[0] for x in seen] == ["accepted", "fields", "done"]
@@ -143,7 +129,7 @@ async def test_cancelling_an_ended_session_does_nothing():
 
 
 async def test_a_late_cancel_answer_leaves_the_next_session_in_the_slot_alone():
-    c, r, seen, cb = _start(sessions=1)
+    c, r, seen, cb = start(sessions=1)
     s = await _accepted(c, r, cb)
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
@@ -158,7 +144,7 @@ async def test_a_late_cancel_answer_leaves_the_next_session_in_the_slot_alone():
 
 
 async def test_an_answer_to_an_ended_request_does_not_reach_the_next_one():
-    c, r, seen, cb = _start(sessions=1)
+    c, r, seen, cb = start(sessions=1)
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     (first,) = c.take()
@@ -171,7 +157,7 @@ async def test_an_answer_to_an_ended_request_does_not_reach_the_next_one():
 
 
 async def test_queued_and_done_may_be_written_as_1():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     (req,) = c.take()
@@ -183,7 +169,7 @@ async def test_queued_and_done_may_be_written_as_1():
 
 
 async def test_a_failure_with_done_written_as_1_ends_the_session():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = await _accepted(c, r, cb)
     fail = Element("failure", NS, {"seqnr": s.seqnr, "done": "1"})
     c.router.dispatch(_msg(fail))
@@ -192,7 +178,7 @@ async def test_a_failure_with_done_written_as_1_ends_the_session():
 
 
 async def test_a_final_failure_with_several_errors_ends_with_the_last_one():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = await _accepted(c, r, cb)
     errs = [Element("error", NS, {"nodeId": n}, None, "bad " + n) for n in ("n1", "n2")]
     c.router.dispatch(_msg(Element("failure", NS, {"seqnr": s.seqnr, "done": "true"}, errs)))
@@ -204,7 +190,7 @@ async def test_a_final_failure_with_several_errors_ends_with_the_last_one():
 
 
 async def test_a_stanza_error_text_is_the_rejection_message():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     (req,) = c.take()
@@ -216,7 +202,7 @@ async def test_a_stanza_error_text_is_the_rejection_message():
 
 
 async def test_unknown_elements_in_a_readout_are_not_taken_for_nodes_timestamps_or_fields():
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = await _accepted(c, r, cb)
     odd = Element("unit", NS, {"name": "U", "value": "2"})
     ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [_numeric("T"), odd])
@@ -232,7 +218,7 @@ async def test_unknown_elements_in_a_readout_are_not_taken_for_nodes_timestamps_
 async def test_a_device_that_keeps_reporting_outlives_the_silence_timeout():
     # timeout_ms is the longest silence: every message from the device starts it anew.
     ticks = install(requester_module)
-    c, r, seen, cb = _start(timeout_ms=500)
+    c, r, seen, cb = start(timeout_ms=500)
     s = await _accepted(c, r, cb)
     for _ in range(10):
         ticks.advance(400)  # 4 s of the requester's clock in all, in steps shorter than 500 ms
@@ -245,7 +231,7 @@ async def test_a_device_that_keeps_reporting_outlives_the_silence_timeout():
 
 
 async def test_a_queued_request_for_a_past_time_still_waits_the_silence_timeout():
-    c, r, seen, cb = _start(timeout_ms=1000)
+    c, r, seen, cb = start(timeout_ms=1000)
     s = r.request_data(DEV, cb, when=iso(unix_now() - 3600))
     await asyncio.sleep_ms(0)
     (req,) = c.take()
@@ -255,7 +241,7 @@ async def test_a_queued_request_for_a_past_time_still_waits_the_silence_timeout(
 
 
 async def test_a_queued_request_waits_at_most_a_day_for_its_when():
-    c, r, seen, cb = _start(timeout_ms=1000)
+    c, r, seen, cb = start(timeout_ms=1000)
     s = r.request_data(DEV, cb, when=iso(unix_now() + 30 * 86400))
     await asyncio.sleep_ms(0)
     (req,) = c.take()
@@ -270,7 +256,7 @@ async def test_a_queued_request_waits_at_most_a_day_for_its_when():
 async def test_requester_matches_messages_from_the_device_jid_written_otherwise():
     # RFC 7622 §3.2-3.3: Thing@Example.ORG is thing@example.org. The iq answer is matched in
     # normal form (the router), so the messages of the same session must be too.
-    c, r, seen, cb = _start()
+    c, r, seen, cb = start()
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     (req,) = c.take()
