@@ -117,7 +117,7 @@ def test_after_every_hostile_script_the_heap_is_back_at_its_baseline(more_server
         mark = fw.mark()
     assert fake.connection_count >= 23
     print("heap in use at each login:", heaps)
-    # The first tour fills bounded rings (the last 8 warnings kept for `status`, the
+    # The first tour fills what is bounded (the latest warning kept for `status`, the
     # tokenizer's name caches); a second tour of the same abuse must leave nothing behind.
     # MicroPython's collector scans the stack conservatively, so a stale pointer may keep a
     # few hundred bytes of an earlier connection alive at the moment of measuring (192 to

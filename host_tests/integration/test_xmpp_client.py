@@ -128,7 +128,7 @@ def test_twenty_reconnects_leave_the_heap_as_one_did(prosody, board):
         prosody.restart()
         m = fw.wait_log(r"online as \S+ \(heap in use: (\d+)\)", timeout=60, after=mark)
         heaps.append(int(m.group(1)))
-    # The first reconnects fill bounded rings (the last 8 warnings kept for `status`, the
+    # The first reconnects fill what is bounded (the latest warning kept for `status`, the
     # tokenizer's name caches); after that, reconnecting costs nothing that stays. Each
     # figure is one moment of a heap that takes a few values (a log line or a task more or
     # less), so runs of five logins are judged by their floors, as tools/soak.py does.

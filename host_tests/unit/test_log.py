@@ -1,4 +1,4 @@
-# The log: one line per call, a ring of the latest warnings, and never an exception of its own.
+# The log: one line per call, the latest warning kept, and never an exception of its own.
 from xmpp.log import Log
 
 
@@ -22,13 +22,16 @@ class Hungry:
 
 def test_a_line_carries_level_tag_and_message_and_warnings_are_kept():
     out = Out()
-    log = Log("dev", out=out, keep=2)
+    log = Log("dev", out=out)
     log.info("hello")
+    assert log.latest() is None  # info is no problem
     log.warn("careful")
     lines = out.text().splitlines()
     assert lines[0].startswith("I ") and lines[0].endswith(" dev: hello")
     assert lines[1].startswith("W ") and lines[1].endswith(" dev: careful")
-    assert log.recent[0] == lines[1] and log.recent[1] is None
+    assert log.latest() == lines[1]
+    log.error("worse")
+    assert log.latest() == out.text().splitlines()[2]
 
 
 def test_a_line_that_cannot_be_formatted_for_lack_of_memory_is_logged_as_such():
@@ -36,12 +39,12 @@ def test_a_line_that_cannot_be_formatted_for_lack_of_memory_is_logged_as_such():
     log = Log("dev", out=out)
     log.error(Hungry())  # the error paths log: this must not raise in their place
     assert out.text() == "E out of memory for a log line\n"
-    assert log.recent[0] == "E out of memory for a log line"
+    assert log.latest() == "E out of memory for a log line"
 
 
 def test_the_latest_problem_is_kept_cut_to_a_line():
-    # A peer can put a 3 KB JID in a warning: the ring keeps a line's worth of each.
-    log = Log("dev", out=Out(), keep=2)
+    # A peer can put a 3 KB JID in a warning: a line's worth of it is kept.
+    log = Log("dev", out=Out())
     assert log.latest() is None
     log.warn("careful")
     log.info("fine")

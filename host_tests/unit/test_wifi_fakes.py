@@ -198,7 +198,7 @@ class Lines:
 
 def make_log(level=10):
     out = Lines()
-    return Log("test", level, 8, out), out
+    return Log("test", level, out), out
 
 
 class QuickBackoff:

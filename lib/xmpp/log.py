@@ -1,8 +1,9 @@
 """One-line logs with a per-client tag, so several boards in one process stay apart.
 
-Lines go to stderr on the host and to the USB console on a board. The last few lines are
-kept in a small ring (`recent`, cut to a line's worth each: a peer can put a 3 KB JID in
-one) for the status command; nothing grows with uptime.
+Lines go to stderr on the host and to the USB console on a board. The latest line at WARN
+or above is kept for the status command, cut to a line's worth (a peer can put a 3 KB JID
+in one): what the log holds never grows with uptime, and never depends on how many lines
+came before.
 """
 
 import sys
@@ -20,12 +21,11 @@ _KEEP_CHARS = const(160)
 
 
 class Log:
-    def __init__(self, tag, level=INFO, keep=8, out=None):
+    def __init__(self, tag, level=INFO, out=None):
         self.tag = tag
         self.level = level
         self.out = out or getattr(sys, "stderr", None) or sys.stdout
-        self.recent = [None] * keep  # ring of the last `keep` lines at WARN and above
-        self._next = 0
+        self._last = None  # the latest line at WARN and above
 
     def _emit(self, level, msg):
         if level < self.level:
@@ -38,14 +38,12 @@ class Log:
             line = _NO_MEMORY
         self.out.write(line)
         self.out.write("\n")  # apart: joined, the line would be copied once more
-        if level >= WARN and self.recent:
-            self.recent[self._next] = line[:_KEEP_CHARS] if len(line) > _KEEP_CHARS else line
-            self._next = (self._next + 1) % len(self.recent)
+        if level >= WARN:
+            self._last = line[:_KEEP_CHARS] if len(line) > _KEEP_CHARS else line
 
     def latest(self):
-        """The last line kept (WARN or worse), or None."""
-        r = self.recent
-        return r[(self._next - 1) % len(r)] if r else None
+        """The latest line at WARN or worse, or None."""
+        return self._last
 
     def error(self, msg):
         self._emit(ERROR, msg)
