@@ -61,6 +61,21 @@ def test_a_floor_that_dips_below_the_first_and_ends_between_passes():
     assert soak_problems(figures(heaps + [283392])) == []
 
 
+def test_one_low_login_in_the_first_run_is_no_baseline():
+    # `make soak` on a quiet machine: login 16 at 255.4 KB, the rest of its run at 260.8 KB
+    # and above; the last run's floor, 257.1 KB, is below two floors before it.
+    heaps = [254560, 257184, 258688, 259360, 259776, 259968, 260256, 260800, 262464, 262560]
+    heaps += [260736, 260800, 262464, 262752, 261024, 255360, 258304, 258688, 261088, 260032]
+    heaps += [260096, 260480, 262208, 260480, 262560, 261056, 261184, 261184, 261184, 257120]
+    assert soak_problems(figures(heaps + [258464])) == []
+
+
+def test_a_rise_after_a_first_run_with_one_low_login_fails():
+    heaps = [PLATEAU] * 14 + [PLATEAU - 5_000] + [PLATEAU + 3_000] * 16
+    problems = soak_problems(figures(noisy(heaps)))
+    assert len(problems) == 1 and "grew" in problems[0], problems
+
+
 def test_a_leak_after_a_dip_fails():
     heaps = [PLATEAU] * 16 + [PLATEAU - 4_000] * 5 + [PLATEAU + 200 * i for i in range(10)]
     problems = soak_problems(figures(noisy(heaps)))
