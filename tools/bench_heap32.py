@@ -141,6 +141,7 @@ def main():
     print(
         "  %-46s %9s %9s %6s %9s %6s" % ("", "x64 .mpy", "32b .mpy", "ratio", "32b ROMFS", "ratio")
     )
+    row = "  %-46s %9d %9d %5.2fx %9d %5.2fx"
     totals = [0, 0, 0]
     for label, module in LAYERS:
         vals = [c.get(module) for c in cols]
@@ -148,11 +149,7 @@ def main():
             print("  %-46s (did not import: %r)" % (label, vals))
             continue
         totals = [t + v for t, v in zip(totals, vals, strict=True)]
-        print(
-            "  %-46s %9d %9d %5.2fx %9d %5.2fx"
-            % (label, vals[0], vals[1], vals[1] / vals[0], vals[2], vals[2] / vals[0])
-        )
-    row = "  %-46s %9d %9d %5.2fx %9d %5.2fx"
+        print(row % (label, vals[0], vals[1], vals[1] / vals[0], vals[2], vals[2] / vals[0]))
     x64, m32, r32 = totals
     print(row % ("all of the above", x64, m32, m32 / x64, r32, r32 / x64))
     groups = dict(LAYERS)

@@ -24,12 +24,11 @@ def load(path=CONFIG_PATH):
     """(cfg, ca_der): the checked config and its CA certificate, or ConfigError listing
     every problem with both."""
     from thing import config
-    from thing.config import ConfigError
 
     try:
         cfg = config.load(path, on_board=True)
         problems = []
-    except ConfigError as e:
+    except config.ConfigError as e:
         problems = list(e.problems)
         cfg = _raw(path)
     ca_der = None
@@ -40,7 +39,7 @@ def load(path=CONFIG_PATH):
         if problem:
             problems.append("xmpp.ca: " + problem)
     if problems:
-        raise ConfigError(problems)
+        raise config.ConfigError(problems)
     return cfg, ca_der
 
 
