@@ -189,3 +189,21 @@ async def test_the_stream_header_names_our_account_only_inside_tls():
         header = c.transport.sent[0]
         assert b"to='example.org'" in header, header
         assert (b" from='dev@example.org'" in header) == tls, header
+
+
+async def test_a_session_or_bind_answer_from_a_peer_is_no_answer_and_is_kept():
+    # Once bound we are addressable, and "bind" and "sess" are no secret: an iq error with
+    # that id from anyone but our server or account (RFC 6120 §8.1.2.1) must not fail the
+    # login (a conflict would mean the long retry), nor a result pass for the server's.
+    err = Element("error", st.NS_CLIENT, {"type": "cancel"}, [Element("conflict", st.NS_STANZAS)])
+    frm = "eve@evil.example/x"
+    fake_bind = Element("iq", st.NS_CLIENT, {"type": "error", "id": "bind", "from": frm}, [err])
+    fake_sess = Element("iq", st.NS_CLIENT, {"type": "error", "id": "sess", "from": frm}, [err])
+    ok = Element("iq", st.NS_CLIENT, {"type": "result", "id": "bind"})
+    sess = Element("iq", st.NS_CLIENT, {"type": "result", "id": "sess", "from": "example.org"})
+    c = _Client(fake_bind, ok, fake_sess, sess)
+    features = _features()
+    features.children.append(Element("session", st.NS_SESSION))
+    await login.bind(c, features)
+    assert c.full_jid == "dev@example.org/sensor"
+    assert [el.get("id") for el in c.inbox] == ["bind", "sess"]
