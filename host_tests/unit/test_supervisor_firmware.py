@@ -548,3 +548,29 @@ async def test_the_thing_stops_sampling_when_its_client_ends():
     await asyncio.wait_for_ms(task, 10_000)
     await until(sampler.done)
     assert sensor._sampler is None  # noqa: SLF001
+
+
+def test_null_values_in_a_loaded_config_start_the_board_with_the_defaults():
+    # config.check reads a null as an absent key; what the firmware and the Thing read of the
+    # config must then be the defaults, not None (a TypeError at start, after the check).
+    import json
+
+    from thing import config
+    from thing.app import Thing
+
+    cfg = json.loads(json.dumps(CFG))
+    cfg["wifi"]["timeout_s"] = None
+    cfg["wifi"]["password"] = "long enough"
+    cfg["ntp"] = {"host": None, "period_s": None, "timeout_s": None}
+    cfg["watchdog"] = {"timeout_s": None, "offline_s": None}
+    cfg["sensor"] = {"sessions": None, "history": None, "requests": None}
+    cfg["sensors"] = cfg["adc"] = cfg["detect"] = None
+    with open("/tmp/_cfg_nulls.json", "w") as f:
+        json.dump(cfg, f)
+    cfg = config.load("/tmp/_cfg_nulls.json")
+    s = firmware.settings(cfg)
+    assert s["ntp_host"] == "pool.ntp.org" and s["ntp_timeout_s"] == 1, s
+    assert s["wdt_timeout_ms"] == 60_000 and s["wifi_timeout_ms"] == 30_000, s
+    assert cfg.get("detect", True) is True and cfg.get("sensors", ()) == ()
+    thing = Thing(cfg, [], None, Clock(synced=True))
+    assert len(thing.sensor.table.slots) == 4

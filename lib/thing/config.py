@@ -293,4 +293,9 @@ def load(path, on_board=True):
     problems = check(cfg, on_board)
     if problems:
         raise ConfigError(problems)
+    # check() reads a null as an absent key; so must everything that reads the config with
+    # .get(key, default) (the firmware's settings, the Thing, the board's nodes): drop them.
+    for sec in [cfg] + [v for v in cfg.values() if isinstance(v, dict)]:
+        for key in [k for k in sec if sec[k] is None]:
+            del sec[key]
     return cfg
