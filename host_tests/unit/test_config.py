@@ -40,6 +40,11 @@ def test_a_full_jid_is_not_accepted_as_the_account():
     _one(check(_with(x_jid="dev@example.org/res")), "xmpp.jid")
 
 
+def test_a_domain_without_a_local_part_is_not_an_account():
+    # SASL would log in as "" and the server answer not-authorized, every retry_permanent_s.
+    _one(check(_with(x_jid="example.org")), "xmpp.jid")
+
+
 def test_a_resource_is_one_to_1023_bytes_without_slashes_or_control_characters():
     assert check(_with(x_resource="kitchen sensor é")) == []
     for bad in ("", "a/b", "tab\there", "bell\x07", "del\x7f", "é" * 512):

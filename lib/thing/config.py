@@ -180,7 +180,8 @@ def check(cfg, on_board=True):
     if "xmpp" not in cfg:
         problems.append("xmpp: missing (jid, password and the server to use)")
     x = _section(cfg, "xmpp", _XMPP, problems)
-    if isinstance(x.get("jid"), str) and not _is_jid(x["jid"], bare=True):
+    # An account has a local part: SASL logs in with it (a domain alone is a server's JID).
+    if isinstance(x.get("jid"), str) and not (_is_jid(x["jid"], bare=True) and "@" in x["jid"]):
         problems.append("xmpp.jid: %r is not a bare JID like dev@example.org" % x["jid"])
     if isinstance(x.get("password"), str) and not x["password"]:
         problems.append("xmpp.password: empty")
