@@ -300,6 +300,13 @@ def test_safe_mode_must_be_a_boolean():
     _one(check(_with(safe_mode="yes")), "safe_mode: must be true or false")
 
 
+def test_the_bus_scan_and_mcu_switches_must_be_booleans():
+    # The boards read them as truth values: "false", or "off", would scan and keep the node.
+    assert check(_with(detect=False, mcu=True)) == []
+    _one(check(_with(detect="false")), "detect: must be true or false")
+    _one(check(_with(mcu="off")), "mcu: must be true or false")
+
+
 def test_an_empty_ca_name_is_missing_when_tls_is_on():
     # startup skips an empty name, and the client would then fail every TLS connection with a
     # TypeError (no CA to verify against) instead of the board saying what to fix.

@@ -270,13 +270,13 @@ def check(cfg, on_board=True):
         isinstance(led, bool) or not isinstance(led, int) or not 0 <= led <= 48
     ):
         problems.append("led_pin: must be a GPIO number, not %r" % (led,))
-    if not isinstance(cfg.get("soft_i2c", False), bool):
-        problems.append("soft_i2c: must be true or false")
+    # Switches the boards read as truth values, where "false" or "off" would be true.
+    for key in ("soft_i2c", "detect", "mcu", "safe_mode"):
+        if cfg.get(key) is not None and not isinstance(cfg[key], bool):
+            problems.append("%s: must be true or false" % key)
     log = cfg.get("log", "info")
     if log not in LOG_LEVELS:
         problems.append("log: must be one of %s, not %r" % ("/".join(LOG_LEVELS), log))
-    if not isinstance(cfg.get("safe_mode", False), bool):
-        problems.append("safe_mode: must be true or false")
     return problems
 
 
