@@ -271,3 +271,27 @@ async def test_a_session_is_found_by_the_requesters_jid_in_normal_form():
         Element("iq", st.NS_CLIENT, {"type": "get", "id": "x", "from": OWNER}, [cancel])
     )
     assert b"<cancelled" in _norm(c.take()[-1]) and s.table.in_use() == 0
+
+
+def _push(jid, subscription):
+    item = Element("item", st.NS_ROSTER, {"jid": jid, "subscription": subscription})
+    query = Element("query", st.NS_ROSTER, None, [item])
+    return Element("iq", st.NS_CLIENT, {"type": "set", "id": "push"}, [query])
+
+
+def test_a_readout_ended_by_a_revoked_access_still_gets_a_final_failure_and_no_data():
+    # XEP-0323 §5.3: a requester collects messages until done; one still online whose
+    # access ended must hear that its readout is over, or it waits for it forever.
+    c, s, _ = _sensor(sessions=4)  # queued requests may hold half the table
+    c.router.dispatch(_push("friend@example.org", "both"))
+    c.router.dispatch(_queued("1"))  # the owner's, which goes on
+    req = _queued("7")
+    req.attrs["from"] = "friend@example.org/pc"
+    c.router.dispatch(req)
+    assert b"queued='true'" in _norm(c.take()[-1])
+    c.router.dispatch(_push("friend@example.org", "remove"))
+    out = [_norm(m) for m in c.take() if b"<message" in m]
+    assert len(out) == 1, out
+    assert b"to='friend@example.org/pc'" in out[0] and b"<failure" in out[0]
+    assert b"seqnr='7' done='true'" in out[0] and b"<numeric" not in out[0]
+    assert s.table.in_use() == 1

@@ -177,11 +177,16 @@ class Sensor:
 
     def _on_revoke(self, bare):
         # A readout queued for later, or under way, must not reach a contact whose access
-        # ended meanwhile (a roster push took it away).
+        # ended meanwhile (a roster push took it away). It still ends with a final answer
+        # (no data): the contact may be online and would wait for its done forever.
         for s in self.table.owned_by(bare):
             if not self.client.roster.is_authorized(s.jid):
                 self.log.info("%s no longer authorized: seqnr=%s ended" % (s.jid, s.seqnr))
+                to, seqnr = s.jid, s.seqnr
+                ts = self.clock.now() if self.clock.synced else None
+                errors = [(n.id, ts, "Access denied") for n in self._selected(s.request)]
                 self.table.free(s)
+                self.client.send(wire.failure(to, seqnr, errors, self._id(seqnr)))
 
     def _on_bounce(self, msg):
         # RFC 6120 §8.3: the error carries our message's id (Prosody sends nothing else of it),
