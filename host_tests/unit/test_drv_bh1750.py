@@ -115,3 +115,15 @@ async def test_the_driver_waits_the_maximum_time_even_when_sleeps_end_early():
             sim.env.set(illuminance=200.0)
             lux = (await d.read())[0]
         assert abs(float(lux) - 200.0) <= 4, (mode, lux)
+
+
+async def test_an_mtreg_left_by_an_earlier_configuration_is_replaced_by_the_default():
+    # p.11: MTreg keeps its value while the part is powered, and Reset (0x07) clears only the
+    # data register (p.5): a part still powered from a run configured with MTreg 138 (an MCU
+    # reset with a new configuration) must measure with the 69 this driver computes with.
+    bus, sim = setup(500.0)
+    sim.powered = True
+    sim.mtreg = 138
+    lux = (await BH1750(bus).read())[0]
+    assert sim.mtreg == 69
+    assert abs(float(lux) - 500.0) <= 0.84, lux

@@ -2,8 +2,9 @@
 
 The part has no identification register and no busy flag: a readout waits the datasheet's
 maximum measurement time for the mode, scaled by the measurement-time register MTreg
-(BH1750FVI datasheet p.5, p.11). MTreg is rewritten before each measurement because a power
-glitch silently resets it to 69.
+(BH1750FVI datasheet p.5, p.11). MTreg is rewritten before each measurement, 69 included: a
+power glitch silently resets it to 69, and a part that stayed powered through an MCU reset
+keeps the value of the previous configuration (Reset, 0x07, clears only the data register).
 
     sensor = BH1750(i2c, 0x23, mode="H", mtreg=69)
     count = await sensor.measure()
@@ -80,9 +81,8 @@ class BH1750:
     async def measure(self):
         """The raw 16-bit count of one measurement."""
         self._command(_POWER_ON)
-        if self._mtreg != _MTREG_DEFAULT:
-            self._command(_MTREG_HI | (self._mtreg >> 5))
-            self._command(_MTREG_LO | (self._mtreg & 0x1F))
+        self._command(_MTREG_HI | (self._mtreg >> 5))
+        self._command(_MTREG_LO | (self._mtreg & 0x1F))
         self._command(self._cmd)
         await asyncio.sleep_ms(self._wait_ms)
         self._i2c.readfrom_into(self.address, self._buf)
