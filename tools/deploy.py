@@ -503,7 +503,7 @@ def config_files(config_path, ca_path=None):
     """{device path: bytes} for a config and its CA; DeployError listing every problem."""
     path = Path(config_path)
     try:
-        cfg = json.loads(path.read_text())
+        cfg = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise DeployError("%s: cannot be read (%s)" % (config_path, e)) from e
     except ValueError as e:
@@ -515,7 +515,10 @@ def config_files(config_path, ca_path=None):
         raise DeployError(
             "%s is not usable on a board:\n  - %s" % (config_path, "\n  - ".join(problems))
         )
-    files = {CONFIG: json.dumps(cfg, separators=(",", ":")).encode()}
+    # Not \uXXXX escapes: MicroPython's json reads a surrogate pair as two lone surrogates,
+    # so an emoji in an SSID or a password would be other bytes on the board.
+    text = json.dumps(cfg, separators=(",", ":"), ensure_ascii=False)
+    files = {CONFIG: text.encode()}
     x = cfg["xmpp"]
     ca_name = x.get("ca")
     if ca_path and not ca_name:

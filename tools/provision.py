@@ -162,8 +162,10 @@ def provision(answers, out, force=False):
         (out.parent / cfg["xmpp"]["ca"]).write_bytes(der)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # the mode above is for a new file only; --force replaces one
-    with os.fdopen(fd, "w") as f:
-        json.dump(cfg, f, indent=2)
+    # UTF-8, not \uXXXX escapes: MicroPython's json (run-host) reads a surrogate pair as two
+    # lone surrogates, so an emoji in a password would be other bytes there.
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(cfg, f, indent=2, ensure_ascii=False)
         f.write("\n")
     return cfg
 

@@ -433,6 +433,19 @@ def test_deploy_config_sends_the_config_and_the_ca_as_der(ca, tmp_path, capsys):
     assert (board / "ca.der").read_bytes() == Path(ca.der_path).read_bytes()
 
 
+def test_a_wifi_name_outside_the_bmp_reaches_the_board_as_written(ca, tmp_path, capsys):
+    # MicroPython's json reads "\\ud83c\\udfe0" as two lone surrogates (extmod/modjson.c
+    # pairs none): escaped, an emoji SSID would be another network's name on the board.
+    ssid = "\U0001f3e0 Home"
+    cfg = write_config(tmp_path, dict(GOOD, wifi={"ssid": ssid, "password": "secret-wifi"}))
+    (tmp_path / "ca.der").write_bytes(Path(ca.der_path).read_bytes())
+    board = tmp_path / "board"
+    code = deploy.main(["--port", "dir:%s" % board, "--config", str(cfg)])
+    assert code == 0, capsys.readouterr().err
+    read = "import json\nprint(json.load(open(%r))['wifi']['ssid'].encode())"
+    assert micropython(read % str(board / "config.json"), tmp_path).strip() == repr(ssid.encode())
+
+
 def test_deploy_config_takes_the_ca_named_beside_the_config(ca, tmp_path):
     cfg = write_config(tmp_path, GOOD)
     (tmp_path / "ca.der").write_bytes(Path(ca.pem_path).read_bytes())  # PEM under a .der name

@@ -3,6 +3,8 @@ own checker (lib/thing/config.py) before anything is written."""
 
 import json
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import provision
@@ -10,6 +12,8 @@ import pytest
 from localxmpp import CertificateAuthority
 
 from thing import config as thing_config
+
+MICROPYTHON = str(Path(sys.executable).parent / "micropython")
 
 ARGS = [
     "--board", "esp32_devkitc",
@@ -217,3 +221,17 @@ def test_a_boolean_is_not_taken_for_an_adc_pin_when_provision_checks_a_config():
     cfg["adc"] = [{"pin": True}]
     problems = thing_config.check(cfg, on_board=False)
     assert any(p.startswith("adc: ") for p in problems), problems
+
+
+def test_a_password_outside_the_bmp_reaches_micropython_as_written(tmp_path, capsys):
+    # run-host reads this file with MicroPython's json, which reads "\ud83d\udd11" as two
+    # lone surrogates (extmod/modjson.c pairs none): the login would send other bytes.
+    password = "\U0001f511 key"
+    out = tmp_path / "host.json"
+    argv = ["--board", "host", "--jid", "dev@example.org", "--password", password]
+    argv += ["--tls", "plain", "--allow", "owner@example.org", "--no-input"]
+    code, _, err = run(capsys, *argv, "--out", str(out))
+    assert code == 0, err
+    read = "import json\nprint(json.load(open(%r))['xmpp']['password'].encode())" % str(out)
+    proc = subprocess.run([MICROPYTHON, "-c", read], capture_output=True, text=True, timeout=30)
+    assert proc.stdout.strip() == repr(password.encode()), proc.stderr
