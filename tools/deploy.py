@@ -10,7 +10,9 @@ The code: every lib/ module compiled with mpy-cross for the board's chip (-march
 /lib/<path>.mpy, boards/<BOARD>/board.py to /lib/board.mpy, and firmware/boot.py and
 main.py to / as source. The board keeps a manifest of what was sent, /.deploy.json
 ({"board", "chip", "files": {path: sha256}}), written last (under a temporary name, then
-renamed) so an interrupted deploy is redone; an unreadable one counts as none. A file is
+renamed) so an interrupted deploy is redone; an unreadable one counts as none. Before
+anything changes it is rewritten without the hashes of what is about to change, so the
+files a deploy stopped among are sent again even if the tree went back meanwhile. A file is
 sent when its hash differs from the manifest's, and a file an earlier deploy sent that no
 longer exists here is removed. A .py beside a .mpy being sent (from mip, or copied by hand)
 is removed: MicroPython imports the .py first. --verify hashes the files on the board
@@ -187,18 +189,24 @@ def _steps(puts, deletes):
     ("put", dst, src) for each file;
     ("remove", paths): files an earlier deploy sent; an interrupted deploy leaves a
         manifest naming files it had removed, so a missing file is fine;
-    the manifest (if among the puts) last, so that an interrupted deploy is redone, put
-        under a temporary name and renamed, so that it is never half written."""
+    the manifest (if among the puts) last, so that an interrupted deploy is redone. Given
+        twice, the first goes before anything changes: the old one without the hashes of
+        the files about to change, so that a deploy interrupted among them is redone even
+        if the tree goes back to what the old manifest names. Each is put under a temporary
+        name and renamed, so that it is never half written."""
     files = [(d, s) for d, s in puts if d != MANIFEST]
-    manifest = [s for d, s in puts if d == MANIFEST]
+    manifests = [s for d, s in puts if d == MANIFEST]
     dirs = _dirs(d for d, _ in files)
     shadows = [d[: -len(".mpy")] + ".py" for d, _ in files if d.endswith(".mpy")]
-    steps = [("prepare", dirs, shadows)] if dirs or shadows else []
+    steps = []
+    if len(manifests) > 1:
+        steps += [("put", MANIFEST_TMP, manifests[0]), ("rename", MANIFEST_TMP, MANIFEST)]
+    steps += [("prepare", dirs, shadows)] if dirs or shadows else []
     steps += [("put", dst, src) for dst, src in files]
     if deletes:
         steps.append(("remove", list(deletes)))
-    for src in manifest:
-        steps += [("put", MANIFEST_TMP, src), ("rename", MANIFEST_TMP, MANIFEST)]
+    if manifests:
+        steps += [("put", MANIFEST_TMP, manifests[-1]), ("rename", MANIFEST_TMP, MANIFEST)]
     return steps
 
 
@@ -441,10 +449,16 @@ def deploy_code(board_dev, board, chip=None, dry_run=False, verify=False, force=
             if reset:
                 board_dev.restart(show)
             return p
-        new = {"board": board, "chip": chip, "files": hashes}
-        mpath = Path(tmp) / "deploy.json"
-        mpath.write_text(json.dumps(new, sort_keys=True, separators=(",", ":")))
-        puts = [(dst, src) for dst, src, _ in p.send] + [(MANIFEST, mpath)]
+        # While it runs, what it sends or deletes has no known hash (null: sent next time).
+        pending = dict(manifest)
+        pending.update((dst, None) for dst in [d for d, _, _ in p.send] + p.delete)
+        paths = []
+        for name, content in (("pending", pending), ("deploy", hashes)):
+            paths.append(Path(tmp) / (name + ".json"))
+            new = {"board": board, "chip": chip, "files": content}
+            paths[-1].write_text(json.dumps(new, sort_keys=True, separators=(",", ":")))
+        puts = [(MANIFEST, paths[0])] + [(dst, src) for dst, src, _ in p.send]
+        puts.append((MANIFEST, paths[1]))
         if dry_run:
             for cmd in board_dev.commands(puts, p.delete, reset):
                 show("deploy: would run: " + " ".join(_quote(a) for a in cmd))

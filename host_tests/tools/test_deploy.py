@@ -188,6 +188,39 @@ def test_a_truncated_manifest_sends_everything_with_a_warning(tmp_path, capsys):
     assert not (tmp_path / ".deploy.json.tmp").exists()
 
 
+def test_a_file_an_interrupted_deploy_sent_is_sent_again_after_the_tree_went_back(
+    tmp_path, capsys, monkeypatch
+):
+    # Ctrl-C in a deploy of an edit, the edit undone, deploy again: the board must not keep
+    # the undone edit (or a file cut short) because the old manifest has the tree's hash.
+    deploy_to(tmp_path, capsys)
+    wifi = "/lib/thing/wifi.mpy"
+    edited = tmp_path / "edited.mpy"
+    edited.write_bytes(b"an edit, undone after the interrupted deploy")
+    real_stage, real_copy = deploy.stage, deploy.shutil.copyfile
+
+    def stage_edit(*args, **kwargs):
+        return dict(real_stage(*args, **kwargs), **{wifi: edited})
+
+    def copy_then_interrupt(src, dst):
+        real_copy(src, dst)
+        if dst.endswith(wifi):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(deploy, "stage", stage_edit)
+    monkeypatch.setattr(deploy.shutil, "copyfile", copy_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        deploy_to(tmp_path, capsys)
+    assert "send %s (changed)" % wifi in capsys.readouterr().out
+    monkeypatch.setattr(deploy, "stage", real_stage)
+    monkeypatch.setattr(deploy.shutil, "copyfile", real_copy)
+    code, out, err = deploy_to(tmp_path, capsys)
+    assert code == 0, err
+    assert "send %s " % wifi in out
+    staged = deploy.stage("esp32_devkitc", "esp32", None)
+    assert (tmp_path / wifi.lstrip("/")).read_bytes() == staged[wifi].read_bytes()
+
+
 def test_a_py_from_mip_or_by_hand_is_removed_so_that_the_mpy_is_imported(tmp_path, capsys):
     # MicroPython's import tries name.py before name.mpy (py/builtinimport.c).
     (tmp_path / "lib/xmpp").mkdir(parents=True)
@@ -300,10 +333,13 @@ def test_a_deploy_over_mpremote_copies_deletes_then_writes_the_manifest(tty, cap
     steps = steps_of(fake.calls[1:])
     # No watchdog step: mpremote's Ctrl-C reaches the firmware, which relaxes its own watchdog.
     assert not any("WDT" in arg for step in steps for arg in step)
-    assert steps[0][0] == "exec" and "os.mkdir" in steps[0][1] and "'/lib/thing'" in steps[0][1]
+    # First the old manifest without what is about to change, so that an interrupted deploy
+    # is redone even if the tree goes back to it.
+    assert steps[0][-1] == ":/.deploy.json.tmp" and "os.rename" in steps[1][1]
+    assert steps[2][0] == "exec" and "os.mkdir" in steps[2][1] and "'/lib/thing'" in steps[2][1]
     rm = next(i for i, s in enumerate(steps) if "'/lib/thing/old.mpy'" in s[-1])
     assert steps[rm][0] == "exec" and "os.remove" in steps[rm][1]
-    assert all(s[:3] == ["fs", "cp", "-f"] for s in steps[1:rm])
+    assert all(s[:3] == ["fs", "cp", "-f"] for s in steps[3:rm])
     assert steps[rm + 1][-1] == ":/.deploy.json.tmp"  # the manifest last, whole or not at all
     assert steps[rm + 2][0] == "exec"
     assert "os.rename('/.deploy.json.tmp', '/.deploy.json')" in steps[rm + 2][1]
@@ -320,7 +356,7 @@ def test_a_truncated_manifest_read_over_mpremote_sends_everything(tty, capsys):
 def test_the_py_that_would_shadow_a_sent_mpy_is_removed_with_the_directories(tty, capsys):
     fake = FakeMpremote()
     assert deploy.main(["--port", tty, "--board", "esp32_devkitc"], run=fake) == 0
-    first = steps_of(fake.calls[1:])[0]
+    first = steps_of(fake.calls[1:])[2]  # after the manifest that marks the deploy unfinished
     assert first[0] == "exec" and "'/lib/board.py'" in first[1]
     assert "'/lib/xmpp/errors.py'" in first[1] and "'/main.py'" not in first[1]
 
