@@ -14,8 +14,8 @@ renamed) so an interrupted deploy is redone; an unreadable one counts as none. B
 anything changes it is rewritten without the hashes of what is about to change, so the
 files a deploy stopped among are sent again even if the tree went back meanwhile. A file is
 sent when its hash differs from the manifest's, and a file an earlier deploy sent that no
-longer exists here is removed. A .py beside a .mpy being sent (from mip, or copied by hand)
-is removed: MicroPython imports the .py first. --verify hashes the files on the board
+longer exists here is removed. A .py beside a .mpy (from mip, or copied by hand) is removed:
+MicroPython imports the .py first. --verify hashes the files on the board
 instead of trusting the manifest (after editing files there by hand); --force sends all;
 --frozen sends only the board module and the startup scripts (the libraries are frozen
 into the firmware with manifest.py), and removes the /lib copies an earlier deploy sent.
@@ -270,15 +270,20 @@ class SerialBoard:
     def _exec(self, code):
         return self._mpremote("exec", code, capture=True)
 
-    def read_manifest(self):
-        """The text of the board's manifest; "" if it has none."""
+    def read_state(self, paths=()):
+        """(the text of the board's manifest, "" if it has none; those of `paths` that
+        exist), in one run of mpremote."""
         out = self._exec(
+            "import os\n"
+            "for p in %r:\n try:\n  os.stat(p)\n  print('FOUND:' + p)\n except OSError:\n  pass\n"
             "try:\n print('DEPLOY:' + open(%r).read())\nexcept OSError:\n print('DEPLOY:')\n"
-            % MANIFEST
+            % (sorted(paths), MANIFEST)
         )
         if "DEPLOY:" not in out:
             raise DeployError("no answer from the board on %s: %r" % (self.port, out[-200:]))
-        return out.partition("DEPLOY:")[2].strip()
+        found, _, text = out.partition("DEPLOY:")
+        found = [line[6:].strip() for line in found.splitlines() if line.startswith("FOUND:")]
+        return text.strip(), found
 
     def read_hashes(self, paths):
         code = (
@@ -347,9 +352,10 @@ class DirBoard:
     def _local(self, dst):
         return self.root / dst.lstrip("/")
 
-    def read_manifest(self):
+    def read_state(self, paths=()):
         p = self._local(MANIFEST)
-        return p.read_text(errors="replace") if p.exists() else ""
+        found = [d for d in sorted(paths) if self._local(d).exists()]
+        return (p.read_text(errors="replace") if p.exists() else ""), found
 
     def read_hashes(self, paths):
         return {p: (sha256(self._local(p)) if self._local(p).exists() else None) for p in paths}
@@ -429,7 +435,10 @@ def deploy_code(board_dev, board, chip=None, dry_run=False, verify=False, force=
         files = stage(board, chip, Path(tmp), frozen)
         hashes = {dst: sha256(src) for dst, src in files.items()}
         show("deploy: reading %s from %s" % (MANIFEST, board_dev.port))
-        old = parse_manifest(board_dev.read_manifest(), show)
+        # A .py beside a .mpy is imported instead (from mip, or copied by hand after a deploy).
+        shadows = [d[: -len(".mpy")] + ".py" for d in files if d.endswith(".mpy")]
+        text, shadows = board_dev.read_state(shadows)
+        old = parse_manifest(text, show)
         manifest = old.get("files", {})
         if old.get("chip") not in (None, chip):
             show("deploy: the board ran a %s build: sending everything" % old["chip"])
@@ -440,11 +449,14 @@ def deploy_code(board_dev, board, chip=None, dry_run=False, verify=False, force=
             show("deploy: send %s (%s)" % (dst, why))
         for dst in p.delete:
             show("deploy: delete %s (no longer in the tree)" % dst)
+        shadows = [d for d in shadows if d not in p.delete]
+        for dst in shadows:
+            show("deploy: delete %s (imported instead of the .mpy)" % dst)
         show(
             "deploy: %d to send, %d to delete, %d unchanged"
-            % (len(p.send), len(p.delete), len(p.same))
+            % (len(p.send), len(p.delete) + len(shadows), len(p.same))
         )
-        if not p.send and not p.delete:
+        if not p.send and not p.delete and not shadows:
             show("deploy: the board is up to date")
             if reset:
                 board_dev.restart(show)
@@ -459,14 +471,15 @@ def deploy_code(board_dev, board, chip=None, dry_run=False, verify=False, force=
             paths[-1].write_text(json.dumps(new, sort_keys=True, separators=(",", ":")))
         puts = [(MANIFEST, paths[0])] + [(dst, src) for dst, src, _ in p.send]
         puts.append((MANIFEST, paths[1]))
+        deletes = p.delete + shadows
         if dry_run:
-            for cmd in board_dev.commands(puts, p.delete, reset):
+            for cmd in board_dev.commands(puts, deletes, reset):
                 show("deploy: would run: " + " ".join(_quote(a) for a in cmd))
             show("deploy: dry run, nothing sent")
             if reset:
                 board_dev.restart(show)
             return p
-        board_dev.apply(puts, p.delete, reset, show)
+        board_dev.apply(puts, deletes, reset, show)
         reset = reset and isinstance(board_dev, SerialBoard)
         show("deploy: done, %d files sent%s" % (len(p.send), ", board reset" if reset else ""))
         return p

@@ -233,6 +233,20 @@ def test_a_py_from_mip_or_by_hand_is_removed_so_that_the_mpy_is_imported(tmp_pat
     assert not (tmp_path / "lib/board.py").exists()
 
 
+def test_a_py_put_beside_a_deployed_mpy_later_is_removed_by_the_next_deploy(tmp_path, capsys):
+    # `mpremote mip install` after a deploy: the .py files are imported instead of the .mpy
+    # files the manifest names, though nothing in the tree changed.
+    deploy_to(tmp_path, capsys)
+    (tmp_path / "lib/xmpp/errors.py").write_text("# installed by mip")
+    code, out, err = deploy_to(tmp_path, capsys)
+    assert code == 0, err
+    assert "delete /lib/xmpp/errors.py" in out and "up to date" not in out
+    assert not (tmp_path / "lib/xmpp/errors.py").exists()
+    assert (tmp_path / "lib/xmpp/errors.mpy").exists()
+    code, out, err = deploy_to(tmp_path, capsys)
+    assert code == 0 and "up to date" in out, err
+
+
 def test_a_board_that_ran_another_chips_build_gets_everything(tmp_path, capsys):
     deploy_to(tmp_path, capsys)
     _, out, _ = deploy_to(tmp_path, capsys, board="esp32c3")
@@ -399,9 +413,10 @@ def test_the_code_sent_to_the_board_runs_under_micropython(tmp_path):
     board = deploy.SerialBoard("/dev/null", run=None)
     captured = {}
     board._exec = lambda code: captured.setdefault("code", code) and micropython(code, tmp_path)
-    assert board.read_manifest() == ""  # no /.deploy.json on this machine
     f = tmp_path / "f.mpy"
     f.write_bytes(bytes(range(256)) * 5)
+    # No /.deploy.json on this machine; of the .py files that would shadow a .mpy, one is there.
+    assert board.read_state([str(f), str(tmp_path / "f.py")]) == ("", [str(f)])
     captured.clear()
     found = board.read_hashes([str(f), str(tmp_path / "missing.mpy")])
     assert found == {

@@ -92,3 +92,12 @@ def test_a_board_py_copied_by_hand_no_longer_hides_the_deployed_board_mpy(board,
     (board.fs / "lib/board.py").write_text("NAME = 'by hand'\n")
     deploy_to(board, capsys)
     assert sorted(p.name for p in (board.fs / "lib").iterdir()) == ["board.mpy"]
+
+
+def test_a_board_py_copied_after_a_deploy_is_removed_by_the_next(board, capsys):
+    deploy_to(board, capsys)
+    (board.fs / "lib/board.py").write_text("NAME = 'by hand'\n")
+    out = deploy_to(board, capsys)
+    assert "delete /lib/board.py" in out and "up to date" not in out
+    assert sorted(p.name for p in (board.fs / "lib").iterdir()) == ["board.mpy"]
+    assert board.firmware_runs()
