@@ -186,7 +186,8 @@ def _steps(puts, deletes):
     ("prepare", dirs, shadows): make the directories (they may exist) and remove each .py
         that would be imported instead of a .mpy being sent (py/builtinimport.c tries
         name.py first); few boards have one, so a missing file is fine;
-    ("put", dst, src) for each file;
+    ("put", dst, src) for each file; one that is no code, under a temporary name, then
+        ("rename", tmp, dst);
     ("remove", paths): files an earlier deploy sent; an interrupted deploy leaves a
         manifest naming files it had removed, so a missing file is fine;
     the manifest (if among the puts) last, so that an interrupted deploy is redone. Given
@@ -202,7 +203,11 @@ def _steps(puts, deletes):
     if len(manifests) > 1:
         steps += [("put", MANIFEST_TMP, manifests[0]), ("rename", MANIFEST_TMP, MANIFEST)]
     steps += [("prepare", dirs, shadows)] if dirs or shadows else []
-    steps += [("put", dst, src) for dst, src in files]
+    for dst, src in files:
+        if dst.endswith((".py", ".mpy")):
+            steps.append(("put", dst, src))
+        else:  # read whole at start (a config, its CA): renamed into place, never half written
+            steps += [("put", dst + ".tmp", src), ("rename", dst + ".tmp", dst)]
     if deletes:
         steps.append(("remove", list(deletes)))
     if manifests:

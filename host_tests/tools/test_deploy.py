@@ -511,8 +511,30 @@ def test_deploy_config_sends_the_ca_before_the_config_that_names_it(ca, tmp_path
     fake = FakeMpremote()
     code = deploy.main(["--port", tty, "--config", str(cfg), "--ca", str(ca.pem_path)], run=fake)
     assert code == 0, capsys.readouterr().err
-    puts = [s[-1] for s in steps_of(fake.calls) if s[:2] == ["fs", "cp"]]
-    assert puts == [":/server-ca.der", ":/config.json"]
+    renames = [s[-1] for s in steps_of(fake.calls) if s[0] == "exec" and "rename" in s[-1]]
+    assert renames == ["import os\nos.rename(%r, %r)\n" % (d + ".tmp", d)
+                       for d in ("/server-ca.der", "/config.json")]  # fmt: skip
+
+
+def test_an_interrupted_config_upload_leaves_the_old_config_whole(ca, tmp_path, monkeypatch):
+    # A config (or CA) cut short stops the board at start-up, or lets it run with no
+    # usable CA: each goes under a temporary name first, then is renamed.
+    cfg = write_config(tmp_path, GOOD)
+    (tmp_path / "ca.der").write_bytes(Path(ca.der_path).read_bytes())
+    board = tmp_path / "board"
+    board.mkdir()
+    (board / "config.json").write_text("the old config")
+    (board / "ca.der").write_bytes(b"the old CA")
+
+    def cut_short(src, dst):
+        Path(dst).write_bytes(Path(src).read_bytes()[:10])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(deploy.shutil, "copyfile", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        deploy.main(["--port", "dir:%s" % board, "--config", str(cfg)])
+    assert (board / "config.json").read_text() == "the old config"
+    assert (board / "ca.der").read_bytes() == b"the old CA"
 
 
 def test_deploy_config_refuses_a_config_the_board_would_refuse(tmp_path, capsys):
