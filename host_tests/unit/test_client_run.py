@@ -534,3 +534,49 @@ async def test_the_reader_takes_nothing_in_while_the_output_is_over_half_full():
     reader.cancel()
     t.close()
     srv.close()
+
+
+class _Jammed:
+    """The client's socket under congestion: of the first stanza it takes only a few bytes,
+    then nothing more while the connection is up (the peer's window is full)."""
+
+    def __init__(self, c, sock):
+        self.c = c
+        self.sock = sock
+        self.jammed = False
+
+    def readinto(self, buf):
+        return self.sock.readinto(buf)
+
+    def write(self, data):
+        if self.jammed:
+            if self.c._online:
+                return None
+            self.jammed = False  # the window opens just as the connection ends
+        elif self.c._online and bytes(data[:8]) == b"<message":
+            self.jammed = True
+            return self.sock.write(data[:10])
+        return self.sock.write(data)
+
+    def close(self):
+        self.sock.close()
+
+
+async def test_a_stanza_cut_by_congestion_is_finished_before_our_closing_tag():
+    # RFC 6120 §4.4 / XML 1.0: our stream must stay well-formed to its end; half a stanza
+    # followed by </stream:stream> is a malformed stream for the server.
+    from xmlstream.element import Element
+
+    srv = _Server()
+    c, run = await _online(srv)
+    c.close_wait_ms = 1000
+    t = c.transport
+    t.sock = _Jammed(c, t.sock)
+    c.send(Element("message", "jabber:client", {"to": "a@example.org/x"}))
+    await until(lambda: t.sock.jammed, what="the stanza never started to leave")
+    srv.peer.write(_CLOSE)  # the server ends its stream while ours is cut mid-stanza
+    await srv.wait_closed()
+    assert srv.got.endswith(b"<message to='a@example.org/x'/>" + _CLOSE), srv.got
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()

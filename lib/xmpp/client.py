@@ -395,8 +395,9 @@ class Client:
         self._closing = True
         self._discarded = 0
         try:
-            # What was queued before the stop still goes, first.
-            wait = self._until_closed(t, bye, self.outbox if leaving else None)
+            # What was queued still goes, first: the socket may have taken only part of a
+            # stanza, and our stream must stay well-formed up to its closing tag.
+            wait = self._until_closed(t, bye, self.outbox if was_online else None)
             await asyncio.wait_for_ms(wait, self.close_wait_ms)
         except StreamClosed:
             pass  # the server's closing tag (or a stream error): both streams are closed
