@@ -580,3 +580,30 @@ async def test_a_stanza_cut_by_congestion_is_finished_before_our_closing_tag():
     c.stop()
     await asyncio.wait_for_ms(run, 10_000)
     srv.close()
+
+
+async def test_a_failing_online_hook_costs_neither_the_connection_nor_the_hooks_after_it():
+    srv = _Server()
+    out = _Lines()
+    from xmpp import login
+
+    login.login = _logged_in
+    c = _client(Log("test", out=out), port=srv.port)
+    c.roster.load = _no_roster
+    c.close_wait_ms = 200
+    heard = []
+
+    def boom():
+        raise KeyError("a bug in a hook")
+
+    c.on_online = [boom, lambda: heard.append(1)]
+    run = asyncio.create_task(c.run())
+    await srv.accept()
+    await srv.wait_for(b"<presence")
+    await until(lambda: heard, what="the hook after the failing one never ran")
+    await asyncio.sleep_ms(100)
+    assert c.online.is_set() and srv.poll(), out.text
+    assert "online hook failed: KeyError" in out.text, out.text
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()

@@ -246,7 +246,10 @@ class Client:
             gc.collect()  # a quiet point: what the login left behind goes now
             self.log.info("online as %s (heap in use: %d)" % (self.full_jid, gc.mem_alloc()))
             for cb in self.on_online:
-                cb()
+                try:
+                    cb()
+                except Exception as e:  # noqa: BLE001 - a hook's bug must not end every connection
+                    self.log.error("online hook failed: %r" % (e,))
             await self._down.wait()
             if self._why is not None:
                 raise self._why
