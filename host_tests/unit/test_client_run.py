@@ -65,6 +65,8 @@ async def test_a_connection_up_for_a_week_resets_the_backoff_though_ticks_wrappe
     c.backoff.connected_for = heard.append
 
     async def a_week_online():
+        c.connects += 1
+        c._up_at = ticks.ticks_ms()
         ticks.advance(7 * DAY_MS)
         c.stop()
         raise OSError(104)
@@ -72,6 +74,30 @@ async def test_a_connection_up_for_a_week_resets_the_backoff_though_ticks_wrappe
     c._connection = a_week_online
     await asyncio.wait_for_ms(c.run(), 5000)
     assert heard and heard[0] >= 6 * DAY_MS, heard
+
+
+async def test_attempts_that_never_got_online_keep_the_backoff_growing_however_long():
+    # A server that takes the TCP connection and then stalls the login: each attempt lasts
+    # longer than stable_s, yet no connection was ever up; the waits must still grow.
+    c = _client(backoff_base_s=0, stable_s=1)
+    seen = []
+    next_ms = c.backoff.next_ms
+
+    def recording(floor_ms=0):
+        seen.append(c.backoff.failures)
+        return next_ms(floor_ms)
+
+    c.backoff.next_ms = recording
+
+    async def stalled_login():
+        await asyncio.sleep_ms(1200)
+        if len(seen) == 2:
+            c.stop()
+        raise asyncio.TimeoutError
+
+    c._connection = stalled_login
+    await asyncio.wait_for_ms(c.run(), 10_000)
+    assert seen == [0, 1], seen
 
 
 # -- closing the stream (RFC 6120 §4.4), against a server played by the test -----------------

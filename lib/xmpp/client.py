@@ -88,6 +88,7 @@ class Client:
         self._starved = 0
         self._last_rx = 0
         self._last_tx = 0
+        self._up_at = 0  # ticks_ms when the current (or last) connection got online
 
     # -- public ------------------------------------------------------------------------
 
@@ -139,7 +140,6 @@ class Client:
                 self.backoff.failures = 0
                 continue
             floor = 0
-            started = time.ticks_ms()
             connects = self.connects
             try:
                 await self._connection()
@@ -176,8 +176,11 @@ class Client:
             except Exception as e:  # noqa: BLE001 - a bug costs a reconnect, not the client
                 self.last_error = repr(e)
                 self.log.error("connection to %s:%d ended by %r" % (self._target + (e,)))
-            # since(): a connection up for over 6.2 days (on an ESP32) lasted long.
-            self.backoff.connected_for(since(time.ticks_ms(), started))
+            if self.connects != connects:
+                # Only time online counts: an attempt that stalled in the login for longer
+                # than stable_ms was no stable connection. since(): a connection up for
+                # over 6.2 days (on an ESP32) lasted long.
+                self.backoff.connected_for(since(time.ticks_ms(), self._up_at))
             if self._stop.is_set():
                 break
             delay = 0 if self._redirect else self.backoff.next_ms(floor)
@@ -219,7 +222,7 @@ class Client:
                 self._bye = _CLOSE  # stopped during the login: end the stream, never online
                 return
             self._online = True  # from here on stanzas go through the outbox and the router
-            self._last_rx = self._last_tx = time.ticks_ms()
+            self._up_at = self._last_rx = self._last_tx = time.ticks_ms()
             self.connects += 1
             self._down.clear()
             self._why = None
