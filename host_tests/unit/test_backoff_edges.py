@@ -52,3 +52,11 @@ def test_a_cap_below_half_the_base_gives_half_the_base():
     assert b.next_ms() == 500
     b = Backoff(base_ms=1000, cap_ms=499)
     assert b.next_ms() == 500
+
+
+def test_the_longest_cap_the_config_allows_can_be_reached():
+    # backoff_cap_s may be a day: 86_400_000 ms, past 2**24 and past base 1 s doubled 16 times.
+    b = Backoff(base_ms=1000, cap_ms=86_400_000)
+    b.failures = 40
+    span = 86_400_000 - 500 + 1
+    assert _with_random(span - 1, b.next_ms) == 86_400_000

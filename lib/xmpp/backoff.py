@@ -10,7 +10,10 @@ import random
 
 from micropython import const
 
-_MAX_SHIFT = const(16)  # 2**16 * base is past any cap; keeps the int small
+# 2**17 * base (1 s at least) is past the longest cap the config allows (a day, 8.64e7 ms),
+# and 30 random bits span it: both stay small ints on an ESP32 (below 2**30).
+_MAX_SHIFT = const(17)
+_RANDOM_BITS = const(30)
 
 
 class Backoff:
@@ -25,7 +28,7 @@ class Backoff:
         ceiling = min(self.cap_ms, self.base_ms << min(self.failures, _MAX_SHIFT))
         self.failures += 1
         low = self.base_ms // 2
-        delay = low + random.getrandbits(24) % max(1, ceiling - low + 1)
+        delay = low + random.getrandbits(_RANDOM_BITS) % max(1, ceiling - low + 1)
         return max(delay, floor_ms)
 
     def connected_for(self, up_ms):
