@@ -191,3 +191,78 @@ async def test_a_drain_from_an_outbox_cancelled_midway_sends_nothing_twice():
     t.sock = t.fd
     t.close()
     peer.close()
+
+
+class _TLSWrites:
+    """Writes as MicroPython's TLS socket does (mbedTLS 3.6; checked on the unix port).
+
+    mbedtls_ssl_write puts up to 4 KB of what it is given in a record; a record the TCP
+    socket cannot take now stays pending (WANT_WRITE), and the next call sends it first and,
+    trusting that it was given the same data again as the API requires, reports the length
+    it is given now as written. MicroPython's write() calls it until all is taken or it
+    would block, and then returns what was taken before (None for nothing).
+    """
+
+    def __init__(self, room, meanwhile):
+        self.room = room  # bytes the TCP socket takes now
+        self.meanwhile = meanwhile  # called once, after the first write that would block
+        self.record = None
+        self.got = b""
+
+    def _ssl_write(self, data):
+        size = min(len(data), 4096)
+        if self.record is None:
+            self.record = bytes(data[:size])
+        if len(self.record) > self.room:
+            return None
+        self.room -= len(self.record)
+        self.got += self.record
+        self.record = None
+        return size
+
+    def write(self, data):
+        done = 0
+        while done < len(data):
+            n = self._ssl_write(memoryview(data)[done:])
+            if n is None:
+                if self.meanwhile:
+                    self.meanwhile()  # what another task does before the next write
+                    self.meanwhile = None
+                return done or None
+            done += n
+        return done
+
+
+async def _queued_during_a_tls_write(room, first):
+    """What arrives of `first` and a stanza queued while its write waits for the socket."""
+    from xmpp.outbox import Outbox
+
+    t, peer = await _connected()
+    o = Outbox(8192)
+
+    def meanwhile():
+        o.put_nowait(b"<presence/>")  # while the rest of `first` waits in its record
+        tls.room = 1 << 20
+
+    tls = t.sock = _TLSWrites(room, meanwhile)
+    o.put_nowait(first)
+    await asyncio.wait_for_ms(t.drain(o), 5000)
+    t.sock = t.fd
+    t.close()
+    peer.close()
+    return tls.got
+
+
+async def test_a_tls_write_that_would_block_is_repeated_with_the_same_length():
+    # Stanzas queued meanwhile must not count as sent with it: they would be lost, and the
+    # server would read the stream with a hole in it.
+    got = await _queued_during_a_tls_write(0, b"<message/>")
+    assert got == b"<message/><presence/>", got
+
+
+async def test_after_a_tls_write_taken_in_part_the_rest_is_repeated_with_its_length():
+    # Of 5000 bytes, one 4 KB record goes; the second, of the last 904 bytes, is pending
+    # although the write returned: the next write must be of exactly those 904 bytes.
+    first = b"<message>" + b"x" * 4981 + b"</message>"
+    got = await _queued_during_a_tls_write(4096, first)
+    assert got == first + b"<presence/>", (len(got), got[-40:])

@@ -50,6 +50,7 @@ class Transport:
         self.fd = None  # what is waited on: always the TCP socket
         self._up = False  # False while a TLS handshake may still be under way
         self._out = b""  # what the socket did not take at once
+        self._held = 0  # what the last write did not take: the next one is no longer
 
     @property
     def tls(self):
@@ -65,6 +66,7 @@ class Transport:
         self.sock = self.fd = s
         self._up = True
         self._out = b""
+        self._held = 0
         s.setblocking(False)
         try:
             s.connect(ai[-1])
@@ -106,10 +108,8 @@ class Transport:
         if self._out:
             self._out += data
             return
-        n = self.sock.write(data)
-        if n is None:
-            n = 0
-        elif n:
+        n = self._write(data)
+        if n:
             self._up = True
         if n < len(data):
             self._out = bytes(data[n:])
@@ -121,7 +121,7 @@ class Transport:
         if src and not self._out and self._up:
             # Most often the socket takes it all at once: no wait for it to be writable,
             # which costs a turn of the poller per send (10% of the readouts per second).
-            n = self.sock.write(src.w.pending())
+            n = self._write(src.w.pending())
             if n:
                 src.sent(n)
         if not self._out and not src:
@@ -142,7 +142,7 @@ class Transport:
                     if self.sock is None:
                         return  # closed meanwhile
                     # The outbox's view is taken after the wait: a put or a send moves it.
-                    n = self.sock.write(src.w.pending() if mv is None else mv[off:])
+                    n = self._write(src.w.pending() if mv is None else mv[off:])
                     if n:
                         if mv is None:
                             src.sent(n)
@@ -166,6 +166,18 @@ class Transport:
     async def write(self, data):
         self.write_nowait(data)
         await self.drain()
+
+    def _write(self, data):
+        """sock.write, no longer than what the last one did not take. Under TLS that rest is
+        in a record on its way (mbedTLS keeps the record of a write that would block, and
+        MicroPython's write returns what went before it): it must be given the same bytes
+        again, and counts all it is given as written though only the record goes."""
+        held = self._held
+        if held and len(data) > held:
+            data = memoryview(data)[:held]
+        n = self.sock.write(data) or 0
+        self._held = len(data) - n
+        return n
 
     def close(self):
         s = self.sock
