@@ -633,3 +633,11 @@ async def test_a_failing_online_hook_costs_neither_the_connection_nor_the_hooks_
     c.stop()
     await asyncio.wait_for_ms(run, 10_000)
     srv.close()
+
+
+def test_a_domain_the_server_no_longer_serves_waits_the_long_retry_as_an_unknown_one():
+    # RFC 6120 §4.9.3.5 host-gone: the 'to' domain is no longer serviced there, which a retry
+    # in two minutes does not change any more than for host-unknown (§4.9.3.6).
+    c = _client()
+    for cond in ("host-unknown", "host-gone"):
+        assert c._after_stream_error(errors.StreamClosed(cond)) == c.opt.retry_permanent_ms, cond

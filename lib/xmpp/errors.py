@@ -9,6 +9,7 @@ PERMANENT = (
     "conflict",
     "not-authorized",
     "policy-violation",
+    "host-gone",
     "host-unknown",
     "improper-addressing",
     "invalid-from",
