@@ -641,3 +641,47 @@ def test_a_domain_the_server_no_longer_serves_waits_the_long_retry_as_an_unknown
     c = _client()
     for cond in ("host-unknown", "host-gone"):
         assert c._after_stream_error(errors.StreamClosed(cond)) == c.opt.retry_permanent_ms, cond
+
+
+class _Chunks:
+    """A transport that hands out the given chunks, one per read, and keeps what is written."""
+
+    tls = True
+
+    def __init__(self, *chunks):
+        self.chunks = list(chunks)
+        self.sent = []
+
+    async def readinto(self, buf):
+        if not self.chunks:
+            return 0
+        c = self.chunks.pop(0)
+        buf[: len(c)] = c
+        return len(c)
+
+    async def write(self, data):
+        self.sent.append(data)
+
+
+async def test_a_strangers_flood_to_the_bound_jid_does_not_fail_the_login():
+    # Once bound the board is addressable, before it is online: anyone may send to its JID
+    # (the resource is no secret), and their stanzas come in the reads that bring the
+    # server's last login answers. They must not end the login: a stranger who keeps
+    # sending would otherwise keep the board offline, one policy-violation at a time.
+    from xmpp import login
+
+    c = _client()
+    bind = b"<iq type='result' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>"
+    flood = b"<presence from='eve@evil.example/x' to='dev@example.org/sensor'/>" * 5
+    sess = b"<iq type='result' id='sess'/>"
+    c.transport = _Chunks(
+        _HEADER[: -len(b"<stream:features/>")]
+        + b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+        + b"<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>",
+        bind + flood[: 2 * len(flood) // 5],
+        flood,
+        sess,
+    )
+    await login.bind(c, await login.open_stream(c))
+    assert c.full_jid == "dev@example.org/sensor"
+    assert 0 < len(c.inbox) < 4, len(c.inbox)  # the server's answer kept its place

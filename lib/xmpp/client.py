@@ -325,6 +325,11 @@ class Client:
             self._discarded += 1
         elif self._online:
             self.router.dispatch(el)
+        elif len(self.inbox) >= _INBOX_MAX - 1 and not self.router._answers(el.get("from"), None):
+            # Once bound we are addressable before we are online: anyone may send to our
+            # JID then. Their flood costs their stanzas, not the login (a stranger sending
+            # on would keep us offline), and the last place waits for our server's answer.
+            self.log.info("stanza from %s during login dropped" % el.get("from"))
         elif len(self.inbox) < _INBOX_MAX:
             self.inbox.append(el)
         else:
