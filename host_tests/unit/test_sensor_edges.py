@@ -295,3 +295,21 @@ def test_a_readout_ended_by_a_revoked_access_still_gets_a_final_failure_and_no_d
     assert b"to='friend@example.org/pc'" in out[0] and b"<failure" in out[0]
     assert b"seqnr='7' done='true'" in out[0] and b"<numeric" not in out[0]
     assert s.table.in_use() == 1
+
+
+def test_a_cancel_with_a_huge_seqnr_gets_a_short_bad_request_even_from_a_stranger():
+    # Anyone may send a cancel. Its seqnr was quoted whole, and escaped ('>' takes 4 bytes
+    # as text): 3.5 KB of them made an answer too large for the output buffer, so it was
+    # lost, after the board had built it several times over on its heap.
+    c, s, _ = _sensor()
+    seqnr = ">" * 3500
+    cancel = Element(
+        "iq",
+        st.NS_CLIENT,
+        {"type": "get", "id": "9", "from": "eve@evil.example/x"},
+        [Element("cancel", NS, {"seqnr": seqnr})],
+    )
+    c.router.dispatch(cancel)
+    (out,) = c.take()
+    assert b"bad-request" in out and b"seqnr must be an integer" in out
+    assert len(out) < 600, len(out)
