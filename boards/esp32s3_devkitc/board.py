@@ -23,12 +23,14 @@ LED_PIN = 48
 ADC1_GPIOS = tuple(range(1, 11))  # ADC1_CH0-9; ADC2 is GPIO11-20
 I2C_PINS = esp32board.i2c_pins(SCL, SDA)
 # Pins a status LED must not take: GPIO26-32 run the module's SPI flash and PSRAM
-# (ESP32-S3-WROOM-1 datasheet, pin definitions), GPIO43/44 are UART0 and GPIO19/20 USB, the
-# two ports the REPL is on.
+# (ESP32-S3-WROOM-1 datasheet, pin definitions), and GPIO33-37 (SPIIO4-7 and SPIDQS) the octal
+# PSRAM or flash of R8 and WROOM-2 modules (ESP32-S3-DevKitC-1 user guide, note on GPIO35-37);
+# GPIO43/44 are UART0 and GPIO19/20 USB, the two ports the REPL is on.
 RESERVED = dict(I2C_PINS)
 RESERVED.update({0: "the BOOT button", 19: "USB", 20: "USB"})
 RESERVED.update({43: "the REPL's UART", 44: "the REPL's UART"})
 RESERVED.update((g, "the SPI flash") for g in range(26, 33))
+RESERVED.update((g, "the octal PSRAM/flash of R8 and WROOM-2 modules") for g in range(33, 38))
 EXPECTED = ("bme280-76", "sht4x-44", "bh1750-23")
 
 

@@ -187,11 +187,12 @@ def test_an_adc_channel_on_an_i2c_pin_is_refused_before_touching_hardware():
 
 
 def test_a_status_led_on_a_pin_the_board_already_uses_is_refused():
-    # Flash pins crash the chip; the REPL's UART, the BOOT button, the I2C bus and the ADC
-    # channels would stop doing their job.
+    # Flash pins crash the chip (on the S3 also GPIO33-37, the octal flash/PSRAM of R8 and
+    # WROOM-2 modules); the REPL's UART, the BOOT button, the I2C bus and the ADC channels
+    # would stop doing their job.
     cases = (
         ("esp32_devkitc", (6, 11, 1, 3, 0, 21, 22, 34, 36)),
-        ("esp32s3_devkitc", (26, 32, 43, 44, 19, 0, 8, 9, 1)),
+        ("esp32s3_devkitc", (26, 32, 33, 35, 37, 43, 44, 19, 0, 8, 9, 1)),
         ("esp32c3", (12, 17, 20, 21, 18, 9, 4, 5, 3)),
     )
     for name, pins in cases:
