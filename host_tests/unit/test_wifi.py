@@ -230,9 +230,10 @@ async def test_a_link_kept_up_across_a_soft_reset_is_reused():
 
 
 async def test_a_link_to_another_network_is_dropped_first():
+    # As in the port, isconnected() turns False only once its disconnect event is handled.
     w, wlan, _ = make([STAT_GOT_IP], [STAT_GOT_IP])
     await w.join()
-    other = wifi.Wifi(wlan, "office", "pw2", w.log, poll_ms=1)
+    other = wifi.Wifi(wlan, "office", "pw2", w.log, timeout_ms=200, poll_ms=1)
     assert await other.join()
     assert wlan.connects == [("home", "secret"), ("office", "pw2")]
 

@@ -45,6 +45,7 @@ class FakeWLAN:
         self.rssi = rssi
         self.connect_error = None
         self.ssid = ""
+        self.leaving = False  # disconnect() called, its event not handled yet
 
     def active(self, value=None):
         if value is None:
@@ -76,11 +77,17 @@ class FakeWLAN:
         self.connected = False  # self.reason is kept, as the port keeps it
 
     def disconnect(self):
-        if self.connected:
-            self.reason = _REASON_ASSOC_LEAVE
+        # The port clears its connected flag in the STA_DISCONNECTED handler, which runs in
+        # the system event task: the first look after disconnect() still finds the link up.
+        self.leaving = self.connected
         self.requested = False
-        self.connected = False
         self.disconnects += 1
+
+    def _event(self):
+        if self.leaving:
+            self.leaving = False
+            self.connected = False
+            self.reason = _REASON_ASSOC_LEAVE
 
     def drop(self, *then):
         """The link is lost; the port's own reconnects then play `then`."""
@@ -104,7 +111,9 @@ class FakeWLAN:
         return self.requested and (limit < 0 or self.tries <= limit)
 
     def isconnected(self):
-        return self.connected
+        connected = self.connected
+        self._event()
+        return connected
 
     def status(self, param=None):
         if param == "rssi":
@@ -113,6 +122,9 @@ class FakeWLAN:
             return self.rssi
         if param is not None:
             raise ValueError("unknown status param")
+        if self.leaving:
+            self._event()
+            return STAT_GOT_IP
         if not self.connected and self._trying() and self.step < len(self.script):
             self._advance()
         r = self.reason

@@ -130,17 +130,21 @@ class Wifi:
             wlan.config(reconnects=self.reconnects)
         except (ValueError, OSError, TypeError):
             pass  # a port without the option: failures then show up as timeouts
+        start = time.ticks_ms()
+        deadline = time.ticks_add(start, self.timeout_ms)
         if wlan.isconnected() and self._joined_ssid() != self.ssid:
             # A soft reset keeps the link up: it may be to the network of an older config.
             wlan.disconnect()
+            # isconnected() turns False in the port's disconnect event handler, which runs in
+            # the system event task, not in disconnect(): the old link must not pass for new.
+            while wlan.isconnected() and time.ticks_diff(deadline, time.ticks_ms()) > 0:
+                await asyncio.sleep_ms(self.poll_ms)
         if not wlan.isconnected() and wlan.status() != STAT_CONNECTING:
             try:
                 wlan.connect(self.ssid, self.password)
             except OSError as e:
                 return self._failed(FAILED, "connect refused: %r" % (e,))
         # else: already joined, or the port is still retrying on its own; wait for that
-        start = time.ticks_ms()
-        deadline = time.ticks_add(start, self.timeout_ms)
         last = None  # (outcome, text) of the latest reason the port gave
         while True:
             if wlan.isconnected():
