@@ -93,6 +93,8 @@ class FakeWLAN:
         """The link is lost; the port's own reconnects then play `then`."""
         self.connected = False
         self.reason = STAT_BEACON_TIMEOUT
+        if self.requested:
+            self.tries += 1  # the port counts this disconnect against its reconnects too
         self.script = list(then) or [STAT_CONNECTING]
         self.step = 0
 
