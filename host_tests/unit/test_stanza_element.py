@@ -199,3 +199,12 @@ def test_a_long_text_goes_into_the_writer_without_copies_of_it():
     # Was 3 KB more: the text was joined to its start tag before the writer's copy.
     assert _allocated_writing("w" * 3000) - _allocated_writing("w") < 100
     assert _allocated_writing("é" * 1500) - _allocated_writing("é") < 100
+
+
+def test_an_attribute_whose_namespace_holds_a_brace_is_written_with_its_whole_namespace():
+    # The parser takes any namespace name, as expat does (Namespaces in XML 1.0 §2.2 checks
+    # none); a local name (an NCName, §3) never holds a '}': the key's last one ends it.
+    (el,) = _stanzas(stream(b"<message xmlns:a='urn:a}b' a:x='1'/>"))
+    assert el.attrs == {"{urn:a}b}x": "1"}
+    assert tostring(el) == b"<message xmlns:ns0='urn:a}b' ns0:x='1'/>"
+    assert _stanzas(stream(tostring(el))) == [el]

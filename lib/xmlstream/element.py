@@ -91,7 +91,7 @@ class Element:
         n = 0
         for k, v in self.attrs.items():
             if k.startswith("{"):  # not k[0]: indexing a str makes (and looks up) a new one
-                uri, _, k = k[1:].partition("}")
+                uri, _, k = k[1:].rpartition("}")  # a local name holds no "}"
                 out.append(b" xmlns:ns%d='%s'" % (n, escape_attr(uri)))
                 k = b"ns%d:%s" % (n, k)
                 n += 1
