@@ -325,7 +325,7 @@ class Client:
             self._discarded += 1
         elif self._online:
             self.router.dispatch(el)
-        elif len(self.inbox) >= _INBOX_MAX - 1 and not self.router._answers(el.get("from"), None):
+        elif len(self.inbox) >= _INBOX_MAX - 1 and not self.router.answers(el.get("from"), None):
             # Once bound we are addressable before we are online: anyone may send to our
             # JID then. Their flood costs their stanzas, not the login (a stranger sending
             # on would keep us offline), and the last place waits for our server's answer.

@@ -115,7 +115,7 @@ class Router:
             p = self.pending.get(id_)
             if p is None:
                 return
-            if not self._answers(el.get("from"), p[1]):
+            if not self.answers(el.get("from"), p[1]):
                 # Ids are guessable: an answer counts only from whom we asked (RFC 6120
                 # §8.1.2.1), or anyone could answer our roster request, say.
                 self.log.warn("iq %s answered by %s: ignored" % (id_, el.get("from")))
@@ -201,7 +201,7 @@ class Router:
             raise OverflowError("too many iq requests in flight")
         self.pending[id_] = (callback, to)
 
-    def _answers(self, frm, to):
+    def answers(self, frm, to):
         """Whether an iq answer from `frm` can answer a request sent to `to`: from that JID;
         or, for a request to our own server or account (no 'to', our domain or bare JID),
         from either or without a 'from' (RFC 6120 §8.1.2.1 allows both forms)."""
