@@ -5,6 +5,8 @@ from xmlstream.element import Element, escape_attr, escape_text, tostring
 from xmlstream.stream import XMLStream
 from xmlstream.writer import Writer, WriterFull
 
+HEAPSIZE = "192k"  # the XML layer compiled from source, and writers of 4 KB made whole
+
 
 def _stanzas(data):
     sink = Sink()
