@@ -211,6 +211,10 @@ def test_null_values_count_as_absent():
     assert not any("must be a string" in p for p in problems), problems
 
 
+def test_null_tls_allow_and_log_take_their_defaults():
+    assert check(_with(x_tls=None, allow=None, log=None)) == []
+
+
 def test_inclusive_bounds_of_numbers():
     assert check(_with(x_port=1, x_max_stanza=1024)) == []
     assert check(_with(x_port=65535, x_max_stanza=65536)) == []

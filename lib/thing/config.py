@@ -185,7 +185,9 @@ def check(cfg, on_board=True):
         problems.append("xmpp.jid: %r is not a bare JID like dev@example.org" % x["jid"])
     if isinstance(x.get("password"), str) and not x["password"]:
         problems.append("xmpp.password: empty")
-    tls = x.get("tls", "starttls")
+    tls = x.get("tls")
+    if tls is None:
+        tls = "starttls"
     if tls not in TLS_MODES:
         problems.append("xmpp.tls: must be one of %s, not %r" % ("/".join(TLS_MODES), tls))
     if tls != "plain" and not x.get("ca"):
@@ -195,7 +197,9 @@ def check(cfg, on_board=True):
         not res or "/" in res or len(res.encode()) > 1023 or _has_controls(res)
     ):
         problems.append("xmpp.resource: %r is not a usable resource" % res)
-    allow = cfg.get("allow", [])
+    allow = cfg.get("allow")
+    if allow is None:
+        allow = []
     if not isinstance(allow, list):
         problems.append("allow: must be a list of bare JIDs")
     else:
@@ -274,8 +278,8 @@ def check(cfg, on_board=True):
     for key in ("soft_i2c", "detect", "mcu", "safe_mode"):
         if cfg.get(key) is not None and not isinstance(cfg[key], bool):
             problems.append("%s: must be true or false" % key)
-    log = cfg.get("log", "info")
-    if log not in LOG_LEVELS:
+    log = cfg.get("log")
+    if log is not None and log not in LOG_LEVELS:
         problems.append("log: must be one of %s, not %r" % ("/".join(LOG_LEVELS), log))
     return problems
 
