@@ -215,6 +215,15 @@ def test_null_tls_allow_and_log_take_their_defaults():
     assert check(_with(x_tls=None, allow=None, log=None)) == []
 
 
+def test_null_values_are_judged_by_their_defaults_in_the_cross_checks():
+    # Each null is read as its default, which these combinations do not allow.
+    _one(check(_with(x_out_buffer=1024, sensor={"fields_budget": None})), "fields_budget")
+    _one(check(_board(watchdog={"enabled": None, "offline_s": 300})), "watchdog.offline_s")
+    _one(check(_board(watchdog={"offline_s": None}, x_retry_permanent_s=3600)), "offline_s")
+    _one(check(_board(watchdog={"offline_s": 300}, x_retry_permanent_s=None)), "offline_s")
+    _one(check(_board(xmpp=None)), "xmpp: missing")
+
+
 def test_inclusive_bounds_of_numbers():
     assert check(_with(x_port=1, x_max_stanza=1024)) == []
     assert check(_with(x_port=65535, x_max_stanza=65536)) == []

@@ -169,10 +169,23 @@ def _check_offline(wd, x, problems):
         )
 
 
+def _without_nulls(cfg):
+    """A copy of `cfg` without its null values, its sections' included: a null is absent."""
+    out = {}
+    for key, v in cfg.items():
+        if isinstance(v, dict):
+            v = {k: sv for k, sv in v.items() if sv is not None}
+        if v is not None:
+            out[key] = v
+    return out
+
+
 def check(cfg, on_board=True):
     """Every problem with `cfg`, as a list of sentences; empty when it is usable."""
     if not isinstance(cfg, dict):
         return ["the configuration must be a JSON object"]
+    # Judged as read: every reader takes a null for an absent key, with its default.
+    cfg = _without_nulls(cfg)
     problems = []
     for key in cfg:
         if key not in _TOP:
@@ -185,9 +198,7 @@ def check(cfg, on_board=True):
         problems.append("xmpp.jid: %r is not a bare JID like dev@example.org" % x["jid"])
     if isinstance(x.get("password"), str) and not x["password"]:
         problems.append("xmpp.password: empty")
-    tls = x.get("tls")
-    if tls is None:
-        tls = "starttls"
+    tls = x.get("tls", "starttls")
     if tls not in TLS_MODES:
         problems.append("xmpp.tls: must be one of %s, not %r" % ("/".join(TLS_MODES), tls))
     if tls != "plain" and not x.get("ca"):
@@ -197,9 +208,7 @@ def check(cfg, on_board=True):
         not res or "/" in res or len(res.encode()) > 1023 or _has_controls(res)
     ):
         problems.append("xmpp.resource: %r is not a usable resource" % res)
-    allow = cfg.get("allow")
-    if allow is None:
-        allow = []
+    allow = cfg.get("allow", [])
     if not isinstance(allow, list):
         problems.append("allow: must be a list of bare JIDs")
     else:
@@ -278,8 +287,8 @@ def check(cfg, on_board=True):
     for key in ("soft_i2c", "detect", "mcu", "safe_mode"):
         if cfg.get(key) is not None and not isinstance(cfg[key], bool):
             problems.append("%s: must be true or false" % key)
-    log = cfg.get("log")
-    if log is not None and log not in LOG_LEVELS:
+    log = cfg.get("log", "info")
+    if log not in LOG_LEVELS:
         problems.append("log: must be one of %s, not %r" % ("/".join(LOG_LEVELS), log))
     return problems
 
@@ -300,7 +309,4 @@ def load(path, on_board=True):
         raise ConfigError(problems)
     # check() reads a null as an absent key; so must everything that reads the config with
     # .get(key, default) (the firmware's settings, the Thing, the board's nodes): drop them.
-    for sec in [cfg] + [v for v in cfg.values() if isinstance(v, dict)]:
-        for key in [k for k in sec if sec[k] is None]:
-            del sec[key]
-    return cfg
+    return _without_nulls(cfg)
