@@ -230,6 +230,23 @@ async def test_a_device_that_keeps_reporting_outlives_the_silence_timeout():
     assert seen[-1][0] == "done"
 
 
+async def test_the_silence_timeout_starts_again_when_the_request_is_accepted():
+    # timeout_ms is the longest silence from the device: its `accepted` answer breaks it, as
+    # its messages do, so a device that answers late still has the whole timeout to report.
+    ticks = install(requester_module)
+    c, r, seen, cb = start(timeout_ms=500)
+    s = r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    ticks.advance(400)
+    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    ticks.advance(400)  # 800 ms since the request, 400 ms since the device last spoke
+    await asyncio.sleep_ms(700)  # the waiting task wakes and looks at its deadline
+    assert [x[0] for x in seen] == ["accepted"], seen
+    c.router.dispatch(_fields(s.seqnr))
+    assert seen[-1][0] == "done"
+
+
 async def test_a_queued_request_for_a_past_time_still_waits_the_silence_timeout():
     c, r, seen, cb = start(timeout_ms=1000)
     s = r.request_data(DEV, cb, when=iso(unix_now() - 3600))

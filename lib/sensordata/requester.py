@@ -131,11 +131,10 @@ class Requester:
                 queued = acc is not None and acc.get("queued") in ("true", "1")
                 if s.state == "requested":
                     s.state = "accepted"
-                if queued:
-                    # A queued readout is silent until its `when` (XEP-0323 §3.4): that wait
-                    # is not a timeout.
-                    wait_ms = _until(req.get("when")) * 1000
-                    s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms + wait_ms)
+                # The answer ends a silence as a message does; a queued readout is silent
+                # until its `when` (XEP-0323 §3.4): that wait is not a timeout either.
+                wait_ms = _until(req.get("when")) * 1000 if queued else 0
+                s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms + wait_ms)
                 self._call(s, "queued" if queued else "accepted")
 
         s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
