@@ -232,6 +232,53 @@ async def test_a_failed_sample_is_not_kept_in_the_history():
     assert not any(line[0] == "E" for line in c.log.lines), c.log.lines
 
 
+async def test_samples_keep_to_the_period_however_long_a_readout_takes():
+    # sensor.sample_s is the sampling period: with a sleep of a whole period after each turn,
+    # every turn's readout time was added to it, and the samples drifted (here 1.5 s apart).
+    import time
+
+    c, s, dev = _sensor(history=8, sample_s=1)
+    started = []
+
+    class Slow(MemoryDevice):
+        async def read(self):
+            started.append(time.ticks_ms())
+            return await MemoryDevice.read(self)
+
+    slow = Slow(TH, ("21.53", "45.2", "SHT40", True))
+    slow.delay_ms = 500
+    s.node("sht4x-44").device = slow
+    s.node("sht4x-44").comm_timeout = 2000
+    s.start_sampling()
+    await until(lambda: len(started) >= 4)
+    s.stop()
+    # Three periods of 1 s; with drift 4.5 s. The margin is for a loaded host's late wakes.
+    assert time.ticks_diff(started[3], started[0]) < 3750, started
+
+
+async def test_a_turn_longer_than_the_period_skips_the_missed_samples_instead_of_bunching():
+    import time
+
+    c, s, dev = _sensor(history=8, sample_s=1)
+    started = []
+
+    class Slow(MemoryDevice):
+        async def read(self):
+            started.append(time.ticks_ms())
+            return await MemoryDevice.read(self)
+
+    slow = Slow(TH, ("21.53", "45.2", "SHT40", True))
+    slow.delay_ms = 1300  # one turn outlasts the period
+    s.node("sht4x-44").device = slow
+    s.node("sht4x-44").comm_timeout = 2000
+    s.start_sampling()
+    await until(lambda: len(started) >= 3)
+    s.stop()
+    # The next turn waits for the next slot of the schedule (2 s), not the one it missed.
+    for k in range(1, len(started)):
+        assert time.ticks_diff(started[k], started[k - 1]) > 1600, started
+
+
 async def test_starting_the_sampler_twice_leaves_none_running_after_stop():
     c, s, dev = _sensor(history=4, sample_s=1)
     s.start_sampling()

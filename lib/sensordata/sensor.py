@@ -343,6 +343,8 @@ class Sensor:
         self.table.free_all()
 
     async def _sample(self):
+        period = max(1, self.sample_s * 1000)  # ms; a period of 0 (tests) is none: 1 ms
+        due = time.ticks_ms()
         while True:
             self.sampled = time.ticks_ms()
             if self.clock.synced:
@@ -357,7 +359,16 @@ class Sensor:
                     # Progress, also when the part failed: a turn over several parts that time
                     # out can outlast the watchdog's limit, and still be no hang.
                     self.sampled = time.ticks_ms()
-            await asyncio.sleep_ms(self.sample_s * 1000)
+            # On a fixed schedule: the time the reads took is not added to the period (the
+            # samples would drift), and a turn that overran it waits for the next slot
+            # instead of sampling again at once.
+            now = time.ticks_ms()
+            due = time.ticks_add(due, period)
+            left = time.ticks_diff(due, now)
+            if left < 0:
+                left %= period
+                due = time.ticks_add(now, left)
+            await asyncio.sleep_ms(left)
 
 
 def _hist_kind(t):
