@@ -220,6 +220,17 @@ async def test_the_sampler_reads_nothing_while_the_clock_is_not_set():
     assert dev.reads == 0 and s.sampled is not None
 
 
+async def test_the_first_sample_is_taken_soon_after_the_clock_is_set_not_a_period_later():
+    # A board boots unsynced; NTP answers seconds later. The sampler must not sleep a whole
+    # period (sample_s may be up to a day) before it looks at the clock again.
+    c, s, dev = _sensor(synced=False, history=4, sample_s=3600)
+    s.start_sampling()
+    await _settle()
+    s.clock.synced = True
+    await until(lambda: s.node("sht4x-44").history.count, ms=5000, what="no sample")
+    s.stop()
+
+
 async def test_a_failed_sample_is_not_kept_in_the_history():
     c, s, dev = _sensor(history=4, sample_s=60)
     dev.fail = OSError(19)

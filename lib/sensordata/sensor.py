@@ -359,6 +359,12 @@ class Sensor:
                     # Progress, also when the part failed: a turn over several parts that time
                     # out can outlast the watchdog's limit, and still be no hang.
                     self.sampled = time.ticks_ms()
+            else:
+                # No sample can be dated yet: look again each second, so the first one is
+                # taken as NTP answers, not up to a period (sample_s may be a day) later.
+                await asyncio.sleep_ms(min(period, 1000))
+                due = time.ticks_ms()
+                continue
             # On a fixed schedule: the time the reads took is not added to the period (the
             # samples would drift), and a turn that overran it waits for the next slot
             # instead of sampling again at once.
