@@ -98,6 +98,19 @@ def test_from_equal_to_to_is_accepted_and_from_after_to_is_refused():
     assert "after" in _bad(attrs={"from": "2026-01-01T00:00:01Z", "to": t})
 
 
+def test_a_from_with_a_fraction_starts_at_the_next_whole_second():
+    # Samples are kept in whole seconds: from=...00.5 must not take in the one at ...00, which
+    # lies before it; to=...00.5 still takes it in (the window is inclusive).
+    t = 1767225600  # 2026-01-01T00:00:00Z
+    r = _parse({"from": "2026-01-01T00:00:00.5Z", "to": "2026-01-01T00:00:02.5Z"})
+    assert (r.t_from, r.t_to) == (t + 1, t + 2)
+    r = _parse({"from": "2026-01-01T00:00:00.000Z"})
+    assert r.t_from == t
+    # Within one second, from before to is still a window (of no whole second), not an error.
+    r = _parse({"from": "2026-01-01T00:00:00.25Z", "to": "2026-01-01T00:00:00.75Z"})
+    assert r.t_from > r.t_to
+
+
 def test_historical_covers_every_historical_flag_and_all_covers_every_flag():
     hist = 0
     for name in wire.FLAG_NAMES:

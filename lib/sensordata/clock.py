@@ -38,8 +38,11 @@ def iso_bytes(t):
     return b"%04d-%02d-%02dT%02d:%02d:%02dZ" % time.gmtime(int(t) - EPOCH_OFFSET)[:6]
 
 
-def parse(s):
-    """xs:dateTime → Unix seconds, leniently: fractions, 'Z', '±hh:mm' or no zone (UTC)."""
+def parse(s, up=False):
+    """xs:dateTime → Unix seconds, leniently: fractions, 'Z', '±hh:mm' or no zone (UTC).
+
+    A fraction is cut off, or with `up` rounds up to the next second (the first whole one
+    not before the time)."""
     if not isinstance(s, str) or len(s) < 19 or len(s) > 40:
         raise BadTime("not a date and time: %r" % (s,))
     try:
@@ -48,12 +51,15 @@ def parse(s):
         y, mo, d = int(s[0:4]), int(s[5:7]), int(s[8:10])
         h, mi, sec = int(s[11:13]), int(s[14:16]), int(s[17:19])
         rest = s[19:]
+        bump = 0
         if rest.startswith("."):
             i = 1
             while i < len(rest) and "0" <= rest[i] <= "9":
                 i += 1
             if i == 1:
                 raise BadTime("empty fraction in %r" % s)
+            if up and rest[1:i].strip("0"):
+                bump = 1
             rest = rest[i:]
         offset = 0
         if rest in ("", "Z", "z"):
@@ -71,7 +77,7 @@ def parse(s):
         raise BadTime("not a date and time: %r" % s) from None
     if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 24 and mi <= 59 and sec <= 60):
         raise BadTime("out of range: %r" % s)
-    return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset
+    return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec + bump - offset
 
 
 def unix_now():

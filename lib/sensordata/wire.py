@@ -134,6 +134,9 @@ def parse_req(req):
         raise BadRequest("at most %d nodes and %d fields per request" % (_MAX_FILTER, _MAX_FILTER))
     if times[0] is not None and times[1] is not None and times[0] > times[1]:
         raise BadRequest("from is after to")
+    if times[0] is not None:
+        # Samples are whole seconds: a fraction of `from` starts the window at the next one.
+        times[0] = clock.parse(req.get("from"), True)
     return Request(seqnr, flags, tuple(nodes) or None, tuple(fields) or None, *times)
 
 
