@@ -270,6 +270,25 @@ async def test_a_queued_request_waits_at_most_a_day_for_its_when():
     r.cancel_request(s)
 
 
+async def test_a_device_going_offline_ends_its_sessions_at_once_even_a_queued_one():
+    # Its sessions end with its XMPP session (a device frees them when it goes offline): no
+    # answer can come, and a queued request would otherwise hold its slot for up to a day.
+    c, r, seen, cb = start(timeout_ms=1000)
+    s = r.request_data(DEV, cb, when=iso(unix_now() + 3600))
+    await asyncio.sleep_ms(0)
+    (req,) = c.take()
+    acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
+    c.router.dispatch(_answer(_iq_id(req), acc))
+    other = {"type": "unavailable", "from": "thing@example.org/other"}
+    c.router.dispatch(Element("presence", st.NS_CLIENT, other))
+    c.router.dispatch(Element("presence", st.NS_CLIENT, {"from": DEV}))  # available
+    assert [x[0] for x in seen] == ["queued"] and r.table.in_use() == 1
+    gone = {"type": "unavailable", "from": "Thing@Example.org/sensor"}
+    c.router.dispatch(Element("presence", st.NS_CLIENT, gone))
+    assert [x[0] for x in seen] == ["queued", "failure"], seen
+    assert r.table.in_use() == 0
+
+
 async def test_requester_matches_messages_from_the_device_jid_written_otherwise():
     # RFC 7622 §3.2-3.3: Thing@Example.ORG is thing@example.org. The iq answer is matched in
     # normal form (the router), so the messages of the same session must be too.

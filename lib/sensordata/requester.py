@@ -54,6 +54,7 @@ class Requester:
         r.message(wire.NS, "failure", self._on_failure)
         r.message(wire.NS, "started", self._on_started)
         r.message(wire.NS, "done", self._on_done)
+        r.presence(self._on_presence)
         client.on_offline.append(self._offline)
 
     def request_data(self, to_jid, callback, node_ids=None, fields=None, flags=None, when=None):
@@ -223,6 +224,19 @@ class Requester:
         s = self._session(msg, msg.find("done", wire.NS))
         if s is not None:
             self._end(s, "done")
+
+    def _on_presence(self, el):
+        # A device's sessions end with its XMPP session (ours does so; RFC 6121 §4.5.3: it
+        # sent unavailable): no answer can come, and a queued one would hold its slot a day.
+        if el.get("type") != "unavailable":
+            return
+        try:
+            frm = jids.normalize(el.get("from"))
+        except jids.JIDError:
+            return
+        for s in self.table.slots:
+            if s.jid == frm:
+                self._end(s, "failure", error_msg="device went offline")
 
     # -- endings -----------------------------------------------------------------------------
 
