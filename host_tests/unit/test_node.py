@@ -41,3 +41,26 @@ async def test_a_readout_a_week_old_is_not_taken_for_a_recent_one():
     dev.values[0] = "18.0"
     ticks.advance(7 * DAY_MS)
     assert (await n.read())[0] == ("18.0",) and dev.reads == 2
+
+
+async def test_a_readout_from_before_the_clock_was_set_is_not_shared_with_its_false_time():
+    # Chat reads a node before NTP answers (a board without TLS goes online first); a request
+    # or the sampler that comes once the clock is set must not get that readout's 1970 (or
+    # 2000) time, neither from the readout under way nor from the one just ended.
+    import asyncio
+
+    install(node_module, now=1_000)  # no time passes between the readouts below
+    clock = Clock(synced=False)
+    clock.now = lambda: 0 if not clock.synced else 1_800_000_000
+    dev = MemoryDevice(FIELDS, ("21.5",))
+    dev.delay_ms = 50
+    n = Node("t1", dev, 1000, clock, _Log())
+    early = asyncio.create_task(n.read())
+    await asyncio.sleep_ms(10)
+    clock.synced = True
+    assert (await n.read())[1] == 1_800_000_000  # joined the readout under way
+    assert (await early)[1] == 1_800_000_000
+    clock.synced = False
+    await n.read()
+    clock.synced = True
+    assert (await n.read())[1] == 1_800_000_000  # within 250 ms of one read unsynced

@@ -60,8 +60,13 @@ class Node:
         now = None
         try:
             # Inside the try: on an ESP32 the Unix time is an int on the heap, so may fail too.
+            synced = self.clock.synced
             now = self.clock.now()
             values = await asyncio.wait_for_ms(self.device.read(), self.comm_timeout)
+            if not synced:
+                # Its time was false (1970, or 2000 on an ESP32); NTP may have answered since,
+                # and a request that waited for this readout would send that time as real.
+                now = self.clock.now()
         except asyncio.TimeoutError:
             self.failures += 1
             self.log.warn("node %s: no answer within %d ms" % (self.id, self.comm_timeout))
@@ -71,7 +76,8 @@ class Node:
             self.log.warn("node %s: readout failed: %r" % (self.id, e))
             slot[1] = None, now, "Readout failed: %s" % (e,)
         else:
-            self.last = (time.ticks_ms(), now, values)
+            if self.clock.synced:  # not shared later with a false time
+                self.last = (time.ticks_ms(), now, values)
             slot[1] = values, now, None
         finally:
             self._inflight = None
