@@ -41,7 +41,9 @@ def test_ping_is_answered_with_an_empty_result_and_the_same_id():
     c = FakeClient()
     c.router.dispatch(_iq("get", Element("ping", st.NS_PING), id_="p-42"))
     (out,) = c.take()
-    assert b"result" in out and b"p-42" in out
+    out = out.replace(b'"', b"'")
+    assert b"type='result'" in out and b"id='p-42'" in out
+    assert out.startswith(b"<iq ") and out.endswith(b"/>"), out  # no payload: XEP-0199 §4.1
 
 
 def test_disco_info_lists_identity_and_registered_features():
