@@ -242,7 +242,12 @@ def test_disco_items_of_an_unknown_node_is_item_not_found_and_of_none_an_empty_l
 
 def test_queries_that_exist_only_as_get_refuse_a_set():
     c = FakeClient()
-    for payload in (Element("query", st.NS_DISCO_INFO), Element("ping", st.NS_PING)):
+    for payload in (
+        Element("query", st.NS_DISCO_INFO),
+        Element("query", st.NS_DISCO_ITEMS),
+        Element("ping", st.NS_PING),
+        Element("query", st.NS_VERSION),
+    ):
         c.router.dispatch(_iq("set", payload))
         (out,) = c.take()
         assert b"bad-request" in out, payload.ns
