@@ -1,14 +1,35 @@
+from xmpp import backoff
 from xmpp.backoff import Backoff
+
+
+class _Draw:
+    """getrandbits(n) gives a chosen value: the delay drawn is then known."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def getrandbits(self, n):
+        return self.value
+
+
+def _next_with(b, value):
+    saved = backoff.random
+    backoff.random = _Draw(value)
+    try:
+        return b.next_ms()
+    finally:
+        backoff.random = saved
 
 
 def test_delays_grow_exponentially_up_to_the_cap():
     b = Backoff(base_ms=100, cap_ms=1600)
-    ceilings = []
-    for _ in range(8):
-        ceilings.append(min(1600, 100 << b.failures))
-        d = b.next_ms()
-        assert 50 <= d <= ceilings[-1], (d, ceilings[-1])
-    assert ceilings == [100, 200, 400, 800, 1600, 1600, 1600, 1600]
+    for n, ceiling in enumerate((100, 200, 400, 800, 1600, 1600, 1600, 1600)):
+        # Delays lie in 50..ceiling: the draw span - 1 gives the ceiling, the span wraps to 50.
+        b.failures = n
+        assert _next_with(b, ceiling - 50) == ceiling, n
+        b.failures = n
+        assert _next_with(b, ceiling - 49) == 50, n
+        assert b.failures == n + 1
 
 
 def test_delays_are_jittered():
