@@ -58,7 +58,7 @@ async def test_only_the_exact_form_of_an_issued_session_id_is_recognised():
         prefix + "x1",  # no '-' after the prefix
         prefix + "-0",  # never issued: counts start at 1
         prefix + "-2",  # not issued yet
-        prefix + "-" + "0" * 20 + "1",  # too long to be one of ours
+        prefix + "-" + "0" * 10 + "1",  # 11 digits: one more than any count of ours has
         prefix + "-+1",
         prefix + "- 1",
         prefix + "-x",
