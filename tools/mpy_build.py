@@ -2,7 +2,8 @@
 
 Usage: python tools/mpy_build.py [OUTDIR]
 Every .py under lib/, firmware/ and boards/ is compiled; any compile error fails the run.
-Output mirrors the source tree under OUTDIR (default build/mpy).
+Output mirrors the source tree under OUTDIR (default build/mpy); a .mpy whose source is gone
+is removed from it.
 """
 
 import subprocess
@@ -49,6 +50,12 @@ def build(outdir, arch=None):
             failures.append(f"{rel}: {proc.stderr.strip() or proc.stdout.strip()}")
         else:
             built.append((rel, out.stat().st_size))
+    # A module removed from the tree leaves the build too: run-host's MPY=1 and the
+    # benchmarks import from it, and would still find the old one.
+    for top in BOARD_DIRS:
+        for old in (outdir / top).rglob("*.mpy"):
+            if not (ROOT / old.relative_to(outdir)).with_suffix(".py").exists():
+                old.unlink()
     return built, failures
 
 
