@@ -3,6 +3,7 @@ from xmlstream.element import Element
 from xmpp import login
 from xmpp import stanza as st
 from xmpp.errors import LoginFailed
+from xmpp.router import Router
 
 HEAPSIZE = "256k"  # login.py compiled from source
 
@@ -33,6 +34,8 @@ class _Client:
         self.transport = _Transport()
         self.full_jid = None
         self.inbox = list(answers)  # all read already
+        self.router = Router(None, None, "test", "0")
+        self.router.account = "dev@example.org"
 
     async def next_stanza(self, keep=0):
         return self.inbox.pop(keep)

@@ -133,16 +133,10 @@ async def _answer(c, id_):
     one with our id from anyone but our server or account (no 'from', our domain or bare
     JID, RFC 6120 §8.1.2.1): "bind" and "sess" are no secret."""
     n = 0
-    acct = jids.bare(c.opt.jid)
-    ours = (acct, jids.domain(acct))
     while True:
         el = await c.next_stanza(n)
         if el.name == "iq" and el.get("id") == id_ and el.get("type") in ("result", "error"):
-            try:
-                frm = jids.normalize(el.get("from") or acct)
-            except jids.JIDError:
-                frm = None  # malformed: not our server's either
-            if frm in ours:
+            if c.router.answers(el.get("from"), None):
                 return el
         c.inbox.insert(n, el)
         n += 1
