@@ -347,34 +347,35 @@ class Sensor:
         due = time.ticks_ms()
         while True:
             self.sampled = time.ticks_ms()
-            if self.clock.synced:
-                for node in self.nodes:
-                    try:
-                        values, t, err = await node.read()
-                        if err is None and node.history is not None:
-                            node.history.add(t, values)
-                    except Exception as e:  # noqa: BLE001 - one sample lost, not the sampler
-                        # A dead sampler fails the watchdog's probe: a reset, and all history lost.
-                        self.log.error("node %s: sample not kept: %r" % (node.id, e))
-                    # Progress, also when the part failed: a turn over several parts that time
-                    # out can outlast the watchdog's limit, and still be no hang.
-                    self.sampled = time.ticks_ms()
-            else:
+            if not self.clock.synced:
                 # No sample can be dated yet: look again each second, so the first one is
                 # taken as NTP answers, not up to a period (sample_s may be a day) later.
                 await asyncio.sleep_ms(min(period, 1000))
                 due = time.ticks_ms()
                 continue
-            # On a fixed schedule: the time the reads took is not added to the period (the
-            # samples would drift), and a turn that overran it waits for the next slot
-            # instead of sampling again at once.
+            for node in self.nodes:
+                try:
+                    values, t, err = await node.read()
+                    if err is None and node.history is not None:
+                        node.history.add(t, values)
+                except Exception as e:  # noqa: BLE001 - one sample lost, not the sampler
+                    # A dead sampler fails the watchdog's probe: a reset, and all history lost.
+                    self.log.error("node %s: sample not kept: %r" % (node.id, e))
+                # Progress, also when the part failed: a turn over several parts that time
+                # out can outlast the watchdog's limit, and still be no hang.
+                self.sampled = time.ticks_ms()
             now = time.ticks_ms()
-            due = time.ticks_add(due, period)
-            left = time.ticks_diff(due, now)
-            if left < 0:
-                left %= period
-                due = time.ticks_add(now, left)
-            await asyncio.sleep_ms(left)
+            due = _next_slot(due, now, period)
+            await asyncio.sleep_ms(time.ticks_diff(due, now))
+
+
+def _next_slot(due, now, period):
+    """The sampler's next slot after the one at `due` (all `period` ms apart) that is not
+    past at `now`: the time a turn took is not added to the period (the samples would
+    drift), and a turn that overran it skips the slots it missed instead of bunching."""
+    due = time.ticks_add(due, period)
+    left = time.ticks_diff(due, now)
+    return due if left >= 0 else time.ticks_add(now, left % period)
 
 
 def _hist_kind(t):
