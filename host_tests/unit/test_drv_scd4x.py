@@ -213,3 +213,18 @@ async def test_after_a_fault_the_sample_from_before_it_is_not_returned():
     await expect(SensorError, d.read(), 116)
     chip.timeout = False
     assert (await d.read())[0] == "900"
+
+
+def test_its_readout_time_covers_the_first_sample_and_the_start():
+    # A readout may restart the part (stop: 500 ms) and wait an interval and a second for a
+    # sample, polled every 100 ms (each poll a command of its own): the node's timeout
+    # must cover that, or the first readouts after boot time out at the 2 s default.
+    from sensordata.clock import Clock
+    from sensordata.node import Node
+
+    bus, _ = setup()
+    for low_power, interval in ((False, 5000), (True, 30000)):
+        d = SCD4x(bus, low_power=low_power)
+        assert d.interval_ms == interval
+        assert d.read_ms >= interval + 1000 + 500 + (interval + 1000) // 100 * 2
+        assert Node("scd4x-62", d, 2000, Clock(), None).comm_timeout == d.read_ms

@@ -64,3 +64,25 @@ async def test_a_readout_from_before_the_clock_was_set_is_not_shared_with_its_fa
     await n.read()
     clock.synced = True
     assert (await n.read())[1] == 1_800_000_000  # within 250 ms of one read unsynced
+
+
+async def test_a_part_that_needs_longer_than_comm_timeout_is_given_its_own_time():
+    # A device may say how long a readout of a working part can take (read_ms): an SCD4x's
+    # first sample comes 5 s after it starts, and a 2 s timeout would fail every readout
+    # in those first seconds. The node waits the longer of the two.
+    dev = MemoryDevice(FIELDS, ("21.5",))
+    dev.delay_ms = 150
+    dev.read_ms = 5000
+    n = Node("t1", dev, 20, Clock(synced=True), _Log())
+    assert n.comm_timeout == 5000
+    values, _, error = await n.read()
+    assert error is None and values == ("21.5",)
+
+
+async def test_comm_timeout_still_ends_a_readout_that_outlasts_it():
+    dev = MemoryDevice(FIELDS, ("21.5",))
+    dev.delay_ms = 2000
+    dev.read_ms = 10  # shorter than the configured timeout: the configured one holds
+    n = Node("t1", dev, 30, Clock(synced=True), _Log())
+    values, _, error = await n.read()
+    assert values is None and error == "Timeout: no answer within 30 ms"

@@ -70,6 +70,10 @@ class SCD4x(Commands):
         super().__init__(i2c, address, 9)
         self._start = _START_LOW_POWER if low_power else _START_PERIODIC
         self.interval_ms = 30_000 if low_power else 5_000
+        # The longest a readout of a working part takes (sensordata.device): a restart
+        # (stop, 500 ms), then up to an interval and a second of 100 ms polls, each with two
+        # 1 ms commands; a tenth more for the polls' own overrun.
+        self.read_ms = (self.interval_ms + 1000) * 11 // 10 + _STOP_US // 1000
         self._addr_str = "0x%02x" % address
         self.serial = None
         self._sample = None  # (co2, S_T, S_RH)

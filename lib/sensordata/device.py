@@ -19,6 +19,11 @@ need import nothing from this package:
             Raises OSError (or any Exception) when the part does not answer: the sensor turns
             that into a <failure> for this node only.
 
+Optional:
+    read_ms the longest a readout of a working part can take, in ms, when that is longer
+            than a node's usual timeout (`comm_timeout`, 2000 ms by default): the node
+            then waits this long before it reports a timeout.
+
 `MemoryDevice` is the smallest such device: values set by the program, used by tests and
 by boards that publish computed values.
 """

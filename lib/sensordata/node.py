@@ -23,7 +23,9 @@ class Node:
         self.id = node_id
         self.device = device
         self.fields = device.FIELDS
-        self.comm_timeout = comm_timeout
+        # A part may need longer than the configured timeout even when it works (an SCD4x
+        # waits up to an interval for its first sample): it says so in read_ms.
+        self.comm_timeout = max(comm_timeout, getattr(device, "read_ms", 0))
         self.clock = clock
         self.log = log
         self._inflight = None  # [Event, result] of the readout under way
