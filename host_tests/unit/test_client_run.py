@@ -410,6 +410,56 @@ def test_the_answer_to_a_request_as_large_as_the_stanza_limit_fits_the_output_bu
     assert len(out) > c.opt.max_stanza
 
 
+async def test_an_iq_answer_too_large_for_the_output_buffer_becomes_a_small_error_same_id():
+    # RFC 6120 §8.2.3: an iq get/set is owed an answer, and it must carry the request's id.
+    # A long id and a large payload together can outgrow the output buffer; the error
+    # carries no payload, so it fits where the result cannot.
+    from xmlstream.element import Element
+    from xmpp import stanza as st
+
+    srv = _Server()
+    out = _Lines()
+    c, run = await _online(srv, Log("test", out=out))
+    big = Element("big", "urn:example:big", None, None, "x" * 2000)
+    c.router.iq("urn:example:big", "big", lambda iq: st.result(iq, big))
+    long_id = b"L" * 3500
+    srv.peer.write(
+        b"<iq type='get' id='%s' from='owner@example.org/phone'>"
+        b"<big xmlns='urn:example:big'/></iq>"
+        b"<iq type='get' id='p2' from='owner@example.org/phone'>"
+        b"<ping xmlns='urn:xmpp:ping'/></iq>" % long_id
+    )
+    await srv.wait_for(b"id='p2'")
+    answer = srv.got.split(b"<iq ")[1]
+    assert long_id in answer and b"type='error'" in answer, answer[-300:]
+    assert b"<resource-constraint " in answer and b"xxxx" not in answer, answer[-300:]
+    assert "larger than the output buffer" in out.text, out.text
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()
+
+
+async def test_an_answer_that_cannot_fit_even_as_an_error_is_dropped_with_a_log_line():
+    # A hostile server can send an id of '>' unescaped: each goes out as &gt;, four times
+    # its size. No answer with that id fits; the link and the next stanzas go on.
+    srv = _Server()
+    out = _Lines()
+    c, run = await _online(srv, Log("test", out=out))
+    srv.peer.write(
+        b'<iq type="get" id="%s" from="owner@example.org/phone">'
+        b"<query xmlns='urn:example:nothing'/></iq>"
+        b"<iq type='get' id='p2' from='owner@example.org/phone'>"
+        b"<ping xmlns='urn:xmpp:ping'/></iq>" % (b">" * 3500)
+    )
+    await srv.wait_for(b"id='p2'")
+    assert b"&gt;" not in srv.got, srv.got[-300:]
+    assert "iq error to owner@example.org/phone not sent" in out.text, out.text
+    assert c.outbox.dropped == 1
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()
+
+
 async def test_a_refused_login_closes_the_stream_and_waits_for_the_servers_closing_tag():
     from xmpp import login
     from xmpp.errors import LoginFailed

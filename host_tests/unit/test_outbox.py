@@ -47,6 +47,18 @@ def test_a_stanza_larger_than_the_buffer_raises():
     raise AssertionError("expected TooLarge")
 
 
+def test_a_stanza_larger_than_the_buffer_raises_while_others_are_queued_too():
+    # Not "full for now": it will never fit, so no sender should wait for room for it.
+    o = Outbox(16)
+    assert o.put_nowait(b"<a/>")
+    try:
+        o.put_nowait(_Stanza("<b>", "0123456789", "</b>"))
+    except TooLarge:
+        assert _take(o) == b"<a/>"
+        return
+    raise AssertionError("expected TooLarge")
+
+
 async def test_put_waits_for_space_then_queues():
     import asyncio
 

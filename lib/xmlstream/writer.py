@@ -80,7 +80,16 @@ def _repair(raw):
 
 
 class WriterFull(Exception):
-    pass
+    """args[0]: the bytes the refused item needs, at least; more than the buffer's size
+    exactly when it can never fit, so a caller can tell "not now" from "never"."""
+
+
+class _Count:
+    def __init__(self):
+        self.n = 0
+
+    def write(self, piece):
+        self.n += len(piece.encode() if type(piece) is str else piece)
 
 
 class Writer:
@@ -102,7 +111,7 @@ class Writer:
         n = self._n
         m = n + len(piece)
         if m > len(self._buf):
-            raise WriterFull("%d bytes do not fit" % (m - n))
+            raise WriterFull(m - n)
         self._mv[n:m] = piece
         self._n = m
 
@@ -112,6 +121,15 @@ class Writer:
         mark = self._n
         try:
             el.write(self, parent_ns)
+        except WriterFull as e:
+            need = self._n - mark + e.args[0]
+            self._n = mark
+            if mark and need <= len(self._buf):
+                # It may fit once the buffer has drained, or never: only its size says.
+                c = _Count()
+                el.write(c, parent_ns)
+                need = c.n
+            raise WriterFull(need)
         except Exception:
             self._n = mark
             raise

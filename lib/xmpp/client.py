@@ -93,14 +93,19 @@ class Client:
     # -- public ------------------------------------------------------------------------
 
     def send(self, el):
-        """Queue a stanza for the server; False when offline or the output is congested."""
+        """Queue a stanza for the server; False when offline or the output is congested.
+
+        An iq result larger than the whole output buffer goes as a `resource-constraint`
+        error instead; any other stanza that large is dropped with a log line.
+        """
         if not self._online:
             return False
         try:
             if self.outbox.put_nowait(el):
                 return True
         except TooLarge as e:
-            self.log.error("not sent: %s" % e)
+            self.outbox.dropped += 1
+            self._too_large(el, e)
             return False
         except MemoryError:
             # The writer kept nothing of it: one stanza lost, as when congested, not the link.
@@ -110,6 +115,23 @@ class Client:
         self.outbox.dropped += 1
         self.log.warn("output full: stanza dropped (%d so far)" % self.outbox.dropped)
         return False
+
+    def _too_large(self, el, e):
+        if not isinstance(el, Element):
+            self.log.error("stanza not sent: %s" % e)
+            return
+        type_ = el.get("type")
+        what = "%s%s to %s" % (el.name, " " + type_ if type_ else "", el.get("to"))
+        if el.name != "iq" or type_ != "result" or el.get("id") is None:
+            self.log.error("%s not sent: %s" % (what, e))
+            return
+        # RFC 6120 §8.2.3: the request is still owed an answer with its id (a long one and a
+        # large payload can outgrow the buffer together); the error carries no payload.
+        self.log.warn("%s %s: answered resource-constraint" % (what, e))
+        attrs = {"type": "error", "id": el.get("id")}
+        if el.get("to") is not None:
+            attrs["to"] = el.get("to")
+        self.send(Element("iq", st.NS_CLIENT, attrs, [st.error_element("resource-constraint")]))
 
     async def send_wait(self, el):
         """Queue a stanza, waiting while the output is congested; StreamClosed if offline."""

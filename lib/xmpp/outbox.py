@@ -38,9 +38,9 @@ class Outbox:
                 w.write(el)
             else:
                 w.element(el)
-        except WriterFull:
-            if not len(w):
-                raise TooLarge("stanza larger than the output buffer (%d)" % self.size)
+        except WriterFull as e:
+            if e.args[0] > self.size:
+                raise TooLarge("larger than the output buffer (%d)" % self.size)
             return False
         self.ready.set()
         return True
