@@ -14,7 +14,8 @@ renamed) so an interrupted deploy is redone; an unreadable one counts as none. B
 anything changes it is rewritten without the hashes of what is about to change, so the
 files a deploy stopped among are sent again even if the tree went back meanwhile. A file is
 sent when its hash differs from the manifest's, and a file an earlier deploy sent that no
-longer exists here is removed. A .py beside a .mpy (from mip, or copied by hand) is removed:
+longer exists here is removed, with the directories it leaves empty (an empty one would hide
+a module of its name). A .py beside a .mpy (from mip, or copied by hand) is removed:
 MicroPython imports the .py first. --verify hashes the files on the board
 instead of trusting the manifest (after editing files there by hand); --force sends all;
 --frozen sends only the board module and the startup scripts (the libraries are frozen
@@ -190,6 +191,9 @@ def _steps(puts, deletes):
         ("rename", tmp, dst);
     ("remove", paths): files an earlier deploy sent; an interrupted deploy leaves a
         manifest naming files it had removed, so a missing file is fine;
+    ("prune", dirs): then the directories those files were in, deepest first, each when
+        it is empty: MicroPython imports a directory before name.mpy beside it (an empty
+        one as a namespace package), so a package that became a module would be hidden;
     the manifest (if among the puts) last, so that an interrupted deploy is redone. Given
         twice, the first goes before anything changes: the old one without the hashes of
         the files about to change, so that a deploy interrupted among them is redone even
@@ -210,6 +214,9 @@ def _steps(puts, deletes):
             steps += [("put", dst + ".tmp", src), ("rename", dst + ".tmp", dst)]
     if deletes:
         steps.append(("remove", list(deletes)))
+        # _dirs lists parents first: reversed, a directory comes after those inside it.
+        emptied = [d for d in reversed(_dirs(deletes)) if d not in dirs]
+        steps += [("prune", emptied)] if emptied else []
     if manifests:
         steps += [("put", MANIFEST_TMP, manifests[-1]), ("rename", MANIFEST_TMP, MANIFEST)]
     return steps
@@ -232,6 +239,8 @@ def _board_code(step):
         return _EACH + "each(os.mkdir, %r, 17)\neach(os.remove, %r, 2)\n" % step[1:]
     if step[0] == "remove":
         return _EACH + "each(os.remove, %r, 2)\n" % (step[1],)
+    if step[0] == "prune":  # a directory holding anything (a file of the user's) stays
+        return _EACH + "each(lambda d: os.listdir(d) or os.rmdir(d), %r, 2)\n" % (step[1],)
     return "import os\nos.rename(%r, %r)\n" % step[1:]
 
 
@@ -377,6 +386,8 @@ class DirBoard:
                 cmds.append(["cp", str(args[1]), str(self._local(args[0]))])
             elif kind == "remove":
                 cmds.append(["rm", "-f"] + self._locals(args[0]))
+            elif kind == "prune":
+                cmds.append(["rmdir", "--ignore-fail-on-non-empty"] + self._locals(args[0]))
             else:
                 cmds.append(["mv"] + self._locals(args))
         return cmds
@@ -392,6 +403,10 @@ class DirBoard:
             elif cmd == "rm":
                 for p in args[1:]:
                     Path(p).unlink(missing_ok=True)
+            elif cmd == "rmdir":
+                for d in map(Path, args[1:]):
+                    if d.is_dir() and not any(d.iterdir()):
+                        d.rmdir()
             elif cmd == "cp":
                 shutil.copyfile(*args)
             else:

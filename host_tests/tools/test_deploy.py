@@ -167,6 +167,31 @@ def test_a_module_gone_from_the_tree_is_removed_from_the_board(tmp_path, capsys)
     assert "/lib/thing/old.mpy" not in json.loads(mpath.read_text())["files"]
 
 
+def test_a_package_that_became_a_module_leaves_no_directory_to_shadow_it(tmp_path, capsys):
+    # MicroPython imports a directory before name.mpy beside it (py/builtinimport.c), an
+    # empty one as a namespace package: `import sensordata.clock` would find nothing in it.
+    deploy_to(tmp_path, capsys)
+    for old in ("/lib/sensordata/clock/__init__.mpy", "/lib/sensordata/clock/sub/ntp.mpy"):
+        manifest_lists(tmp_path, old)
+        (tmp_path / old.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / old.lstrip("/")).write_bytes(b"stale")
+    _, out, _ = deploy_to(tmp_path, capsys)
+    assert "delete /lib/sensordata/clock/sub/ntp.mpy" in out
+    assert not (tmp_path / "lib/sensordata/clock").exists()
+    assert (tmp_path / "lib/sensordata/clock.mpy").is_file()
+
+
+def test_a_directory_emptied_by_a_deploy_keeps_what_the_deploy_did_not_send(tmp_path, capsys):
+    deploy_to(tmp_path, capsys)
+    manifest_lists(tmp_path, "/lib/gone/old.mpy")
+    (tmp_path / "lib/gone").mkdir()
+    (tmp_path / "lib/gone/old.mpy").write_bytes(b"stale")
+    (tmp_path / "lib/gone/mine.txt").write_text("put there by hand")
+    code, _, err = deploy_to(tmp_path, capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "lib/gone").iterdir()) == ["mine.txt"]
+
+
 def test_a_stale_file_already_gone_from_the_board_does_not_block_the_deploy(tmp_path, capsys):
     # An interrupted deploy leaves a manifest naming files it had already removed.
     deploy_to(tmp_path, capsys)
@@ -426,12 +451,19 @@ def test_the_code_sent_to_the_board_runs_under_micropython(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a/c.py").write_text("shadow")
     puts = [(str(tmp_path / "a/b/c.mpy"), f), (str(tmp_path / "a/c.mpy"), f)]
-    cmds = board.commands(puts, [str(tmp_path / "gone.mpy")], False)
+    for d in ("old/sub", "kept"):
+        (tmp_path / d).mkdir(parents=True)
+    (tmp_path / "kept/mine.txt").write_text("not ours")
+    gone = [str(tmp_path / p) for p in ("gone.mpy", "old/sub/x.mpy", "old/y.mpy", "kept/z.mpy")]
+    cmds = board.commands(puts, gone, False)
     codes = [s[1] for s in steps_of(cmds) if s[0] == "exec"]
-    assert len(codes) == 2  # make dirs and remove shadowing .py; remove what left the tree
+    # Make dirs and remove shadowing .py; remove what left the tree; then the directories
+    # that left it with them, when nothing else is in them.
+    assert len(codes) == 3
     for code in codes + codes:  # twice: the directories are there, the files gone
         micropython(code, tmp_path)
     assert (tmp_path / "a/b").is_dir() and not (tmp_path / "a/c.py").exists()
+    assert not (tmp_path / "old").exists() and (tmp_path / "kept/mine.txt").exists()
 
 
 # -- the config ------------------------------------------------------------------------------

@@ -76,6 +76,17 @@ def test_a_stale_file_already_gone_from_the_board_does_not_block_the_deploy(boar
     assert "/lib/thing/gone.mpy" not in board.manifest()["files"]
 
 
+def test_a_directory_whose_files_left_the_tree_leaves_the_board_too(board, capsys):
+    deploy_to(board, capsys)
+    manifest = board.manifest()
+    manifest["files"]["/lib/gone/sub/old.mpy"] = "1" * 64
+    (board.fs / ".deploy.json").write_text(json.dumps(manifest))
+    (board.fs / "lib/gone/sub").mkdir(parents=True)
+    (board.fs / "lib/gone/sub/old.mpy").write_bytes(b"stale")
+    deploy_to(board, capsys)
+    assert sorted(p.name for p in (board.fs / "lib").iterdir()) == ["board.mpy"]
+
+
 def test_a_truncated_manifest_is_replaced_by_a_whole_one(board, capsys):
     deploy_to(board, capsys)
     mpath = board.fs / ".deploy.json"
