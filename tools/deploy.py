@@ -24,7 +24,8 @@ Reading the board stops its firmware (mpremote interrupts it and soft-resets int
 REPL, where main.py does not run), so the board is reset at the end, even when nothing was
 sent or on --dry-run, unless --no-reset.
 
-The config: checked with lib/thing/config.py (the board's own checker) first, written as
+The config: checked with lib/thing/config.py (the board's own checker) and the pin checks of
+the board it names (check(config) in boards/<board>/board.py) first, written as
 /config.json, with the CA it names (xmpp.ca, beside the config file, or --ca) converted
 from PEM to DER, the only form mbedTLS on the board accepts. Its --dry-run reads nothing
 from the board: it checks the config and prints the commands, with or without a board.
@@ -38,6 +39,7 @@ directory (tests, or to look at what a board would get).
 import argparse
 import ast
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -45,6 +47,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -558,6 +561,8 @@ def config_files(config_path, ca_path=None):
     problems = thing_config.check(cfg, on_board=True)
     if isinstance(cfg, dict) and cfg.get("board") in (None, "host"):
         problems.append("board: name the board this config is for (host is the simulated one)")
+    if not problems:
+        problems = board_problems(cfg)
     if problems:
         raise DeployError(
             "%s is not usable on a board:\n  - %s" % (config_path, "\n  - ".join(problems))
@@ -578,6 +583,35 @@ def config_files(config_path, ca_path=None):
         dst = ca_name if ca_name.startswith("/") else "/" + ca_name
         files[dst] = to_der(src.read_bytes(), str(src))
     return files
+
+
+def board_problems(cfg):
+    """What the board that `cfg` names refuses of its pins (an ADC channel on an I2C pin, a
+    LED on a flash pin), as its nodes() and led() would at boot: found by the board's own
+    check(config) in boards/<board>/board.py, run here. [] when there is nothing to refuse
+    (or the board has no check); a board that does not exist is a problem too."""
+    name = cfg["board"]
+    path = ROOT / "boards" / name / "board.py"
+    if not path.is_file():
+        return ["board: no board %r in boards/" % name]
+    try:
+        import micropython  # noqa: F401 - present when run under MicroPython
+    except ImportError:
+        # On CPython: const() is the identity, as it is to MicroPython outside its compiler.
+        sys.modules["micropython"] = types.ModuleType("micropython")
+        sys.modules["micropython"].const = lambda value: value
+    from drivers.errors import ConfigError
+
+    spec = importlib.util.spec_from_file_location("board_" + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    check = getattr(module, "check", None)
+    try:
+        if check is not None:
+            check(cfg)
+    except ConfigError as e:
+        return ["board %s: %s" % (name, e)]
+    return []
 
 
 def deploy_config(board_dev, config_path, ca_path=None, dry_run=False, reset=True, show=print):

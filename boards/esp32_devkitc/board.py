@@ -49,9 +49,20 @@ def buses(config):
     return esp32board.i2c_buses(config, I2C_ID, SCL, SDA, FREQ)
 
 
+def check(config):
+    """Raise ConfigError for the pins of `config` that nodes() and led() refuse, touching no
+    hardware: tools/deploy.py runs it before it writes a config to a board."""
+    esp32board.checked_adc(config, ADC_CHANNELS, check_adc_pin)
+    _led_pin(config)
+
+
+def _led_pin(config):
+    return esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED)
+
+
 def nodes(config):
     return esp32board.nodes(config, buses, ADC_CHANNELS, CHIP, check_adc_pin, raw_mcu=True)
 
 
 def led(config):
-    return esp32board.pin_led(esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED))
+    return esp32board.pin_led(_led_pin(config))

@@ -40,9 +40,20 @@ def check_adc_pin(pin):
     esp32board.require_free(pin, I2C_PINS, "adc")
 
 
+def check(config):
+    """Raise ConfigError for the pins of `config` that nodes() and led() refuse, touching no
+    hardware: tools/deploy.py runs it before it writes a config to a board."""
+    esp32board.checked_adc(config, ADC_CHANNELS, check_adc_pin)
+    _led_pin(config)
+
+
+def _led_pin(config):
+    return esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED)
+
+
 def nodes(config):
     return esp32board.nodes(config, buses, ADC_CHANNELS, CHIP, check_adc_pin)
 
 
 def led(config):
-    return esp32board.RGBStatus(esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED))
+    return esp32board.RGBStatus(_led_pin(config))

@@ -8,6 +8,9 @@ The board interface (every board's `board.py`, deployed to a device as /lib/boar
                     ("adc-<gpio>") and the MCU temperature ("mcu"), in that order. Devices
                     follow sensordata/device.py (FIELDS + async read()).
     led(config)     the status LED, an object with value(0/1) like machine.Pin, or None
+    check(config)   optional: raises drivers.errors.ConfigError for the pins of config that
+                    nodes() and led() refuse, touching no hardware (tools/deploy.py runs it
+                    on the computer before it writes a config; this board has none)
 Config keys read by every board: "detect", "sensors" (see drivers/detect.py), "adc" (a list
 of channel entries replacing the board's, see drivers/adc.py), "mcu" (false: no MCU node).
 

@@ -580,6 +580,43 @@ def test_deploy_config_refuses_a_config_the_board_would_refuse(tmp_path, capsys)
     assert not (tmp_path / "config.json").exists()
 
 
+@pytest.mark.parametrize(
+    "board, pins, refusal",
+    [
+        ("esp32_devkitc", {"adc": [{"pin": 21}]}, "GPIO21 is not an ADC1 pin of the ESP32"),
+        ("esp32_devkitc", {"adc": [{"pin": 25}]}, "GPIO25 is on ADC2"),
+        ("esp32_devkitc", {"led_pin": 6}, "led_pin: GPIO6 is the SPI flash on this board"),
+        ("esp32s3_devkitc", {"led_pin": 1}, "led_pin: GPIO1 is an ADC channel on this board"),
+        ("esp32c3", {"adc": [{"pin": 4}]}, "adc: GPIO4 is the I2C SDA on this board"),
+    ],
+)
+def test_deploy_config_refuses_pins_the_board_refuses(board, pins, refusal, ca, tmp_path, capsys):
+    # The board's own checks (boards/<board>/board.py), run before anything is written.
+    cfg = write_config(tmp_path, dict(GOOD, board=board, **pins))
+    (tmp_path / "ca.der").write_bytes(Path(ca.der_path).read_bytes())
+    target = tmp_path / "board"
+    assert deploy.main(["--port", "dir:%s" % target, "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert refusal in err, err
+    assert not target.exists()
+
+
+def test_deploy_config_refuses_a_board_this_tree_does_not_have(tmp_path, capsys):
+    cfg = write_config(tmp_path, dict(GOOD, board="esp32_wroom"))
+    assert deploy.main(["--port", "dir:%s" % tmp_path, "--config", str(cfg)]) == 2
+    assert "board: no board 'esp32_wroom' in boards/" in capsys.readouterr().err
+
+
+def test_deploy_config_takes_pins_the_board_takes(ca, tmp_path, capsys):
+    # An ESP32-S3-DevKitC-1 v1.1 has its LED on GPIO38; an ADC1 pin of its own is free.
+    pins = {"led_pin": 38, "adc": [{"pin": 2}]}
+    cfg = write_config(tmp_path, dict(GOOD, board="esp32s3_devkitc", **pins))
+    (tmp_path / "ca.der").write_bytes(Path(ca.der_path).read_bytes())
+    target = tmp_path / "board"
+    assert deploy.main(["--port", "dir:%s" % target, "--config", str(cfg)]) == 0
+    assert json.loads((target / "config.json").read_text())["led_pin"] == 38
+
+
 def test_a_config_dry_run_needs_no_board(ca, tmp_path, capsys):
     # It reads nothing from the board: the config is checked and the commands printed, the
     # board may still be in its box.

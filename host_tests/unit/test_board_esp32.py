@@ -229,3 +229,27 @@ def test_an_empty_adc_list_means_no_adc_channel():
         assert not [c for c in CALLS if c[0] == "ADC"]
         del sys.modules["board"]
         sys.path.pop(0)
+
+
+def test_check_refuses_what_nodes_and_led_refuse_and_touches_no_hardware():
+    # tools/deploy.py runs check() before it writes a config: it must refuse what the board
+    # will, and accept what it will, with nothing but the config.
+    cases = (
+        ("esp32_devkitc", {"adc": [{"pin": 25}]}, {"led_pin": 2}),
+        ("esp32_devkitc", {"led_pin": 34}, {"adc": [], "led_pin": 32}),
+        ("esp32s3_devkitc", {"led_pin": 1}, {"led_pin": 38, "adc": [{"pin": 2}]}),
+        ("esp32c3", {"adc": [{"pin": 4}]}, {"adc": [{"pin": 2}]}),
+    )
+    for name, refused, taken in cases:
+        board = load(name)
+        del CALLS[:]
+        for cfg, ok in ((refused, False), (taken, True)):
+            try:
+                board.check(cfg)
+            except ConfigError:
+                assert not ok, (name, cfg)
+            else:
+                assert ok, (name, cfg)
+        assert not CALLS
+        del sys.modules["board"]
+        sys.path.pop(0)

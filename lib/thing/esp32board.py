@@ -27,12 +27,7 @@ def nodes(config, buses, adc_channels, chip, check_adc_pin=None, raw_mcu=False):
     import esp32
     import machine
 
-    channels = config.get("adc")
-    if channels is None:
-        channels = adc_channels  # an empty list is no channel, not the board's
-    if check_adc_pin is not None:
-        for entry in channels:
-            check_adc_pin(entry["pin"])
+    channels = checked_adc(config, adc_channels, check_adc_pin)
 
     from drivers import detect
 
@@ -52,6 +47,18 @@ def nodes(config, buses, adc_channels, chip, check_adc_pin=None, raw_mcu=False):
         elif raw is not None:
             result.append(("mcu", MCUTemperature(raw_temperature=raw, chip=chip)))
     return result
+
+
+def checked_adc(config, default, check_adc_pin=None):
+    """The ADC channels of `config` (`adc`, else the board's `default`), each pin passed to
+    `check_adc_pin`, which raises ConfigError for one the board cannot sample."""
+    channels = config.get("adc")
+    if channels is None:
+        channels = default  # an empty list is no channel, not the board's
+    if check_adc_pin is not None:
+        for entry in channels:
+            check_adc_pin(entry["pin"])
+    return channels
 
 
 def require_adc1(pin, adc1_gpios, chip):
