@@ -177,10 +177,11 @@ class Markup:
         return e
 
     def _split(self, body, quote):
-        """A long tag's body split at `quote` (a byte value), unless it holds too many
-        attributes: counted first (in C, no allocation), as the split would cost the heap."""
+        """A long tag's body (without its last quote) split at `quote` (a byte value), unless
+        it holds too many attributes: counted first (in C, no allocation), as the split would
+        cost the heap."""
         q = b"'" if quote == 39 else b'"'
-        if body.count(q) > 2 * _ATTRS_MAX:
+        if body.count(q) + 1 > 2 * _ATTRS_MAX:
             _too_many()
         return body.split(q)
 

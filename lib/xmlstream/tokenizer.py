@@ -17,8 +17,10 @@ expected to close but its end tag is reported.
 
 Events are identical for any split of the input: a token is only parsed once complete, and
 text is only reported once the next tag begins. The scanning is done by bytes.find/split in
-C; names are decoded once and cached (bounded caches, per instance). Memory: a partial token
-is kept, never more than max_stanza bytes; whitespace between stanzas is not kept at all.
+C; names are decoded once and cached (bounded caches, per instance). Siblings written alike
+(XEP-0323's fields) are read in place after the first: only their values are cut out.
+Memory: a partial token is kept, never more than max_stanza bytes; whitespace between
+stanzas is not kept at all.
 UTF-8 is validated per reported token: bytes.decode() checks the structure (MicroPython
 enables this check wherever str is unicode, the ESP32 ports included) and utf8.check() the
 overlong forms, surrogates and code points above U+10FFFF of tokens that are not ASCII. Being
@@ -97,6 +99,7 @@ class Tokenizer(Markup):
         self._names = []  # open elements: names
         self._state = _START
         self._text = None  # text pieces waiting for a tag, when CDATA is involved
+        self._memo = None  # the layout of the last tag split (see _parse), within a stanza
         self._err = None
 
     def feed(self, data):
@@ -210,21 +213,24 @@ class Tokenizer(Markup):
             # Tiny chunks would cost an object each: merge, keeping memory near the text size.
             parts[:] = [b"".join(parts)]
 
-    def _parse(self, b, i, len=len, range=range, ws=_WS):  # noqa: A002 - see below
+    def _parse(  # noqa: A002 - see below
+        self, b, i, len=len, range=range, ws=_WS, find=bytes.find, dget=dict.get
+    ):
         """Parse b from i; return the index where an incomplete token starts (or len(b)).
 
         The builtins and _WS come in as defaults, so the loop reads them as locals: a
-        global name costs two dictionary lookups per use (module, then builtins).
+        global name costs two dictionary lookups per use (module, then builtins). Methods
+        are called unbound (find(b, ...), dget(keys, k)) or looked up at the call (h.start):
+        a bound method kept in a local is a heap object, made again at every call.
         """
-        hstart = self._h.start
-        hend = self._h.end
+        h = self._h
         raws = self._raw
         names = self._names
         heads = self._heads
         tags = self._tags  # apart from heads: b"a" heads "<a x='1'/>" but is all of "<a/>"
-        kget = self._keys.get
-        vget = self._values.get
-        find = b.find
+        keys = self._keys
+        values = self._values
+        memo = self._memo
         n = len(b)
         maxdepth = self._maxdepth
         stop = self._sstart + self._max - self._off  # index in b where the stanza is too big
@@ -254,9 +260,10 @@ class Tokenizer(Markup):
                 raws.pop()
                 if self._text is not None:
                     self._flush()
-                hend(names.pop())
+                h.end(names.pop())
                 d = len(raws)
                 if d == 1:
+                    memo = self._memo = None  # the stanza is over
                     if e >= stop:
                         self._limit(self._max + 1)
                 elif not d:
@@ -269,11 +276,11 @@ class Tokenizer(Markup):
                 # The tag ends at the first '>'. A '<' before it is an error, but looking
                 # for one would scan every tag twice: names and keys are validated when
                 # cached and values when first decoded, so a '<' makes the fast path fail.
-                e = find(b">", i + 1)
+                e = find(b, b">", i + 1)
                 if e < 0 or e >= stop:
                     # Sizes are judged before content: a byte at or past `stop` judges
                     # nothing, so every chunking reports the same error.
-                    q = find(b"<", i + 1, n if e < 0 else e)
+                    q = find(b, b"<", i + 1, n if e < 0 else e)
                     if q >= 0:
                         if q >= stop:
                             self._limit(self._max + 1)
@@ -282,32 +289,72 @@ class Tokenizer(Markup):
                         return i
                     self._limit(self._max + 1)
                 empty = b[e - 1] == _SLASH
-                body = b[i + 1 : e - 1] if empty else b[i + 1 : e]
-                # Fast path: split at the quote character. Whatever it cannot read with
-                # certainty (mixed quotes, '>' in a value, odd spacing) the careful parser
-                # below reads again and judges.
-                if b"'" in body:
-                    parts = body.split(b"'") if len(body) < _ATTRS_LONG else self._split(body, 39)
-                elif b'"' in body:
-                    parts = body.split(b'"') if len(body) < _ATTRS_LONG else self._split(body, 34)
+                be = e - 1 if empty else e  # the end of the tag's body
+                qc = b[be - 1]
+                if qc <= 32:  # whitespace before '>' or '/>', as some writers put there
+                    while b[be - 1] in ws:
+                        be -= 1
+                    qc = b[be - 1]
+                # Fast path: split at the quote that ends the last value (without it: no
+                # empty part after it). Whatever it cannot read with certainty (mixed quotes,
+                # '>' in a value, odd spacing) the careful parser below reads again and judges.
+                parts = None
+                hd = None
+                if qc == 39 or qc == 34:
+                    qb = b"'" if qc == 39 else b'"'
+                    m = memo
+                    if m is not None and b.startswith(m[0], i + 1):
+                        # The same head as the last tag split in this stanza (a run of
+                        # siblings): read the tag along its layout, in place. Its key
+                        # segments are compared, not cut out: only the values are.
+                        hd = m[1]
+                        name, rawn, k, ns = hd
+                        p = i + 1 + len(m[0])  # the opening quote of the first value
+                        attrs = {}
+                        try:
+                            for j in range(2, len(m), 2):
+                                q = find(b, qb, p + 1, be)
+                                s = m[j]
+                                if b[p] != qc or q < 0 or not b.startswith(s, q + 1):
+                                    hd = None
+                                    break
+                                v = b[p + 1 : q]
+                                attrs[k] = dget(values, v) or self._value(v)
+                                k = m[j + 1]
+                                p = q + 1 + len(s)
+                            else:
+                                # The last value ends the body.
+                                if b[p] != qc or find(b, qb, p + 1, be) != be - 1:
+                                    hd = None
+                                else:
+                                    v = b[p + 1 : be - 1]
+                                    attrs[k] = dget(values, v) or self._value(v)
+                        except XMLError:
+                            if find(b, b"<", i + 1, e) >= 0:
+                                raise XMLError(NWF, "'<' inside a tag")
+                            raise
+                    if hd is None:
+                        body = b[i + 1 : be - 1]
+                        if len(body) < _ATTRS_LONG:
+                            parts = body.split(qb)
+                        else:
+                            parts = self._split(body, qc)
                 else:
-                    parts = None
+                    body = b[i + 1 : be]
                     hd = tags.get(body) or self._head(body, False)
                     if hd is not None:
                         name, rawn, _, ns = hd
                         attrs = {}
                 if parts is not None:
-                    np = len(parts)
-                    hd = heads.get(parts[0]) if np & 1 else None
-                    if hd is None and np & 1:
-                        hd = self._head(parts[0], True)
+                    np = len(parts)  # head, value, then a key and its value for each further one
+                    hd = None if np & 1 else heads.get(parts[0]) or self._head(parts[0], True)
                     if hd is not None:
                         try:
                             name, rawn, k, ns = hd
                             v = parts[1]
-                            attrs = {k: vget(v) or self._value(v)}
-                            for j in range(2, np - 1, 2):
-                                k = kget(parts[j])
+                            attrs = {k: dget(values, v) or self._value(v)}
+                            for j in range(2, np, 2):
+                                k = dget(keys, parts[j])
                                 if k is None:
                                     k = self._key(parts[j])
                                     if k is None:
@@ -316,24 +363,27 @@ class Tokenizer(Markup):
                                     k, f = k
                                     ns = ns or f
                                 v = parts[j + 1]
-                                attrs[k] = vget(v) or self._value(v)
+                                attrs[k] = dget(values, v) or self._value(v)
+                                parts[j + 1] = k  # for the memo
                             else:
                                 # Only when every segment was read: after a break (a value in
                                 # the other quotes) attributes are missing, not duplicated.
-                                k = parts[-1]
-                                if k and k.strip(ws):
-                                    hd = None
-                                elif len(attrs) != np >> 1:
+                                if len(attrs) != np >> 1:
                                     raise XMLError(NWF, "duplicate attribute")
+                                if ns == hd[3]:
+                                    # The memo: this tag's parts, its values replaced by its
+                                    # head's tuple and the key names (its segments follow them).
+                                    parts[1] = hd
+                                    memo = self._memo = parts
                         except XMLError:
                             # A value that cannot be read (or a duplicate), in a tag with a
                             # '<' before its '>': fed in pieces, the '<' is all that can be
                             # judged (the tag never ends), so it is what is reported whole too.
-                            if find(b"<", i + 1, e) >= 0:
+                            if find(b, b"<", i + 1, e) >= 0:
                                 raise XMLError(NWF, "'<' inside a tag")
                             raise
                 if hd is None:
-                    q = find(b"<", i + 1)
+                    q = find(b, b"<", i + 1)
                     if 0 <= q < e:
                         raise XMLError(NWF, "'<' inside a tag")
                     lim = n if q < 0 else q
@@ -363,10 +413,11 @@ class Tokenizer(Markup):
                     raise XMLError(NWF, "a second root element")
                 else:
                     self._state = _ROOT
-                hstart(name, attrs, ns)
+                h.start(name, attrs, ns)
                 if empty:
-                    hend(name)
+                    h.end(name)
                     if d == 1:
+                        memo = self._memo = None  # the stanza is over
                         if e >= stop:
                             self._limit(self._max + 1)
                     elif not d:
@@ -379,7 +430,7 @@ class Tokenizer(Markup):
             if i < n and b[i] != _LT:
                 if len(raws) > 1:
                     # a run of text inside a stanza (the common case, inlined)
-                    q = find(b"<", i)
+                    q = find(b, b"<", i)
                     if q < 0 or q + 1 >= n:
                         return i  # the run may continue in the next chunk
                     if q + 1 >= stop:
