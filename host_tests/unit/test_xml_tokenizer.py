@@ -5,6 +5,7 @@ from xmltest_support import (
     Null,
     corpus,
     corpus_names,
+    error_of,
     events,
     stream,
 )
@@ -153,3 +154,66 @@ def test_line_ends_in_text_are_read_as_lf_at_every_split_but_a_cr_reference_stay
     assert want in events(data)
     for k in range(len(HEADER), len(data)):
         assert want in events(data, [data[:k], data[k:]]), k
+
+
+# Siblings written alike are read along the first one's layout, in place: each way a later
+# sibling can differ must fall back to the full reading, with the same events or the same
+# error as a tag read on its own, whole and at every split point.
+_SIBLINGS = (
+    b"<n a='1' b='2'/><n a='3' b='4'/>",  # alike: read in place
+    b"<n a='1' b='2'/><n a='3'/>",  # fewer attributes
+    b"<n a='1' b='2'/><n a='3' b='4' c='5'/>",  # more
+    b"<n a='1' b='2'/><n a='3' c='4'/>",  # another key
+    b"<n a='1' b='2'/><n a='3'  b='4'/>",  # other spacing
+    b"<n a='1' b='2'/><n a='3' b=\"4\"/>",  # other quotes
+    b"<n a='1' b='2'/><n a='\"' b='&amp;'/>",  # the other quote, a reference
+    b"<n a='1' b='2'/><n a='3' b='4' />",  # space before '/>'
+    b"<n a='1' b='2'></n><n a='3' b='4'>t</n>",  # not empty
+    b"<n a='1' b='2'/><n a='' b=''/>",  # empty values
+    b"<n a='1' b='2'/><n aa='3' b='4'/>",  # the first key runs on
+)
+
+
+def test_siblings_written_alike_or_not_give_the_events_of_each_tag_read_alone():
+    for body in _SIBLINGS:
+        data = stream(b"<m>" + body + b"</m>")
+        # Alone: each sibling in a stanza of its own, where nothing is remembered.
+        alone = events(stream(b"".join(b"<m>" + t + b"</m>" for t in _tags(body))))
+        got = events(data)
+        assert _inner(got) == _inner(alone), body
+        for cut in range(len(HEADER), len(data)):
+            assert events(data, [data[:cut], data[cut:]]) == got, (body, cut)
+
+
+def test_a_sibling_read_in_place_is_judged_like_any_tag():
+    for second, condition in (
+        (b"<n a='1' a='2'/>", "not-well-formed"),  # duplicate attribute
+        (b"<n a='1' b='<'/>", "not-well-formed"),
+        (b"<n a='1' b='&x;'/>", "restricted-xml"),  # undefined entity
+        (b"<n a='1' b='\xff'/>", "not-well-formed"),  # invalid UTF-8
+        (b"<n a='1' b='2' junk/>", "not-well-formed"),
+        (b"<na='1' b='2'/>", "not-well-formed"),
+        (b"<n a='1' b='2'", None),  # unfinished: nothing to judge yet
+    ):
+        data = stream(b"<m><n a='1' b='2'/>" + second)
+        for cut in (None, len(data) - 3, len(data) - len(second) + 4):
+            assert error_of(data, cut) == condition, (second, cut)
+
+
+def _tags(body):
+    """The top-level tags of a run of siblings (each `<n .../>` or `<n ...>...</n>`)."""
+    out = []
+    i = 0
+    while i < len(body):
+        j = body.find(b"/>", i) + 2
+        k = body.find(b"</n>", i)
+        if k >= 0 and (j < 2 or k < j):
+            j = k + 4
+        out.append(body[i:j])
+        i = j
+    return out
+
+
+def _inner(ev):
+    """Events without the wrapping stanzas."""
+    return [e for e in ev if not (e[0] in ("start", "end") and e[1] == "m")]
