@@ -186,8 +186,13 @@ def test_many_attributes_stop_at_the_limit():
     assert cond == "policy-violation"
 
 
+class _Last(Null):
+    def start(self, name, attrs, ns):
+        self.last = attrs  # only the latest: a list of them all would fill the test heap
+
+
 def test_attribute_values_are_cached_on_their_second_miss_until_the_cache_is_full():
-    t = Tokenizer(Null())
+    t = Tokenizer(_Last())
     t.feed(HEADER)
     t.feed(b"<m id='m1' type='chat'/>")
     assert b"chat" not in t._values  # seen once: an id or a reading, maybe
@@ -196,6 +201,11 @@ def test_attribute_values_are_cached_on_their_second_miss_until_the_cache_is_ful
     for k in range(100):
         t.feed(b"<m a='r%d'/><m a='r%d'/>" % (k, k))
     assert len(t._values) == 24
+    # Full, the cache moved to a larger table (fewer probes per miss), entries and all; the
+    # list of recent misses, no longer needed, went.
+    assert b"chat" in t._values and t._recent is None
+    t.feed(b"<m type='chat' a='r1'/>")
+    assert t._h.last == {"type": "chat", "a": "r1"}
 
 
 def test_a_stanza_of_tiny_elements_is_refused_before_it_holds_many_times_its_size():
