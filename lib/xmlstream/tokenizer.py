@@ -68,6 +68,23 @@ _AFTER = const(3)
 NWF = "not-well-formed"
 
 
+def _room(n):
+    """An empty dict with a table of n slots: fromkeys sizes the table by the length of its
+    argument, here n times the key 0, which sits in slot 0 and, slot 1 being empty, leaves
+    it empty again when deleted. (A dict grows only when full, never shrinks.)"""
+    d = dict.fromkeys(bytes(n))
+    del d[0]
+    return d
+
+
+# Copied for a tag of 3-4 or 5-6 attributes: filled one by one, its dict grew 1 -> 2 -> 4
+# -> 6 slots, a new table each time. The same sizes: an element's attributes hold as much
+# heap as before.
+_FOUR = _room(4)
+_SIX = _room(6)
+_ROOM = (None, None, None, _FOUR, _FOUR, _SIX, _SIX)  # by number of attributes
+
+
 class Tokenizer(Markup):
     def __init__(self, handler, max_stanza=4096, max_depth=16):
         self._h = handler
@@ -215,12 +232,14 @@ class Tokenizer(Markup):
             parts[:] = [b"".join(parts)]
 
     def _parse(  # noqa: A002 - see below
-        self, b, i, len=len, range=range, ws=_WS, find=bytes.find, dget=dict.get
+        self, b, i, len=len, ws=_WS, room=_ROOM, find=bytes.find, dget=dict.get
     ):
         """Parse b from i; return the index where an incomplete token starts (or len(b)).
 
-        The builtins and _WS come in as defaults, so the loop reads them as locals: a
-        global name costs two dictionary lookups per use (module, then builtins). Methods
+        len, _WS and _ROOM come in as defaults, so the loop reads them as locals: a global
+        name costs a dictionary lookup per use, a builtin two (module, then builtins). (The
+        compiler turns `for x in range(...)` into a counting loop: range is never looked up.)
+        Methods
         are called unbound (find(b, ...), dget(keys, k)) or looked up at the call (h.start):
         a bound method kept in a local is a heap object, made again at every call.
         """
@@ -311,9 +330,10 @@ class Tokenizer(Markup):
                         hd = m[1]
                         name, rawn, k, ns = hd
                         p = i + 1 + len(m[0])  # the opening quote of the first value
-                        attrs = {}
+                        np = len(m)
+                        attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
                         try:
-                            for j in range(2, len(m), 2):
+                            for j in range(2, np, 2):
                                 q = find(b, qb, p + 1, be)
                                 s = m[j]
                                 if b[p] != qc or q < 0 or not b.startswith(s, q + 1):
@@ -353,7 +373,12 @@ class Tokenizer(Markup):
                         try:
                             name, rawn, k, ns = hd
                             v = parts[1]
-                            attrs = {k: dget(values, v) or self._value(v)}
+                            v = dget(values, v) or self._value(v)
+                            if np < 6 or np > 12:
+                                attrs = {k: v}
+                            else:
+                                attrs = room[np >> 1].copy()
+                                attrs[k] = v
                             for j in range(2, np, 2):
                                 k = dget(keys, parts[j])
                                 if k is None:
@@ -514,12 +539,9 @@ class Tokenizer(Markup):
         # for the new table (752 B on x64, 376 B on 32-bit, in one piece) keeps the old one.
         self._recent = None
         try:
-            # fromkeys sizes the table by the length of its argument: _SLOTS times the key
-            # 0, which sits in slot 0 and, slot 1 being empty, leaves it empty when deleted.
-            t = dict.fromkeys(bytes(_SLOTS))
+            t = _room(_SLOTS)
         except MemoryError:
             return
-        del t[0]
         t.update(self._values)
         self._values = t
 
