@@ -256,3 +256,16 @@ def test_text_made_of_references_costs_a_few_copies_of_itself_not_objects_per_re
     # One object per reference would be some 64 KB here (x64); replacing the predefined
     # entities in C copies the text a few times.
     assert allocated < 8 * len(run), allocated
+
+
+def test_a_long_tag_is_not_kept_as_the_layout_of_its_siblings():
+    # Siblings written alike are read along the layout of the last tag split in the stanza,
+    # which the parser keeps until the stanza ends: only a short tag's, or a peer's tag of
+    # long attribute names would stay held beside the stanza's own bytes.
+    t = Tokenizer(Null(), max_stanza=8192)
+    big = b"<big" + b"".join(b" k%02d%s='v'" % (k, b"x" * 100) for k in range(30)) + b"/>"
+    t.feed(HEADER + b"<message>" + big + b"</message><message>")  # the caches know it now
+    base = _used()
+    t.feed(big)
+    held = _used() - base
+    assert held < 512, held

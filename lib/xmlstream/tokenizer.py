@@ -58,6 +58,11 @@ _PARTS = const(16)  # chunks of an unfinished text run kept before merging them
 # A tag needs 5 bytes per attribute (" a=''"): only one this long can hold more than
 # markup._ATTRS_MAX, so only such a tag has its quotes counted before it is split.
 _ATTRS_LONG = const(320)
+# Only a short tag inside a stanza is kept as the layout of its siblings (see _parse), so
+# what the parser holds beside the stanza stays small: XEP-0323's fields carry 4-6
+# attributes in under 160 bytes.
+_MEMO_PARTS = const(12)
+_MEMO_BODY = const(160)
 _WS = b" \t\r\n"
 # Parser states
 _START = const(0)  # nothing seen yet: an XML declaration may come
@@ -198,14 +203,17 @@ class Tokenizer(Markup):
             if len(self._raw) > 1:
                 self._limit(self._off + n - i - self._sstart)
         except XMLError as e:
+            self._memo = None  # nothing more is read: hold nothing of it
             self._err = e
             raise
         except UnicodeError:
+            self._memo = None
             self._err = XMLError(NWF, "invalid UTF-8")
             raise self._err
         except Exception as e:
             # The sink stopped the parse (e.g. the peer closed the stream): refuse further
             # input until reset, but let the sink's own exception reach its caller.
+            self._memo = None
             self._err = XMLError("undefined-condition", repr(e))
             raise
 
@@ -398,7 +406,12 @@ class Tokenizer(Markup):
                                 # the other quotes) attributes are missing, not duplicated.
                                 if len(attrs) != np >> 1:
                                     raise XMLError(NWF, "duplicate attribute")
-                                if ns == hd[3]:
+                                if (
+                                    ns == hd[3]
+                                    and np <= _MEMO_PARTS
+                                    and len(body) < _MEMO_BODY
+                                    and len(raws) > 1
+                                ):
                                     # The memo: this tag's parts, its values replaced by its
                                     # head's tuple and the key names (its segments follow them).
                                     parts[1] = hd
