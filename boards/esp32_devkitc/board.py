@@ -50,14 +50,8 @@ def buses(config):
 
 
 def check(config):
-    """Raise ConfigError for the pins of `config` that nodes() and led() refuse, touching no
-    hardware: tools/deploy.py runs it before it writes a config to a board."""
-    esp32board.checked_adc(config, ADC_CHANNELS, check_adc_pin)
-    _led_pin(config)
-
-
-def _led_pin(config):
-    return esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED)
+    """The pins nodes() and led() would refuse, checked without hardware (tools/deploy.py)."""
+    esp32board.check(config, ADC_CHANNELS, check_adc_pin, LED_PIN, RESERVED)
 
 
 def nodes(config):
@@ -65,4 +59,4 @@ def nodes(config):
 
 
 def led(config):
-    return esp32board.pin_led(_led_pin(config))
+    return esp32board.pin_led(esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED))

@@ -44,14 +44,8 @@ def check_adc_pin(pin):
 
 
 def check(config):
-    """Raise ConfigError for the pins of `config` that nodes() and led() refuse, touching no
-    hardware: tools/deploy.py runs it before it writes a config to a board."""
-    esp32board.checked_adc(config, ADC_CHANNELS, check_adc_pin)
-    _led_pin(config)
-
-
-def _led_pin(config):
-    return esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED)
+    """The pins nodes() and led() would refuse, checked without hardware (tools/deploy.py)."""
+    esp32board.check(config, ADC_CHANNELS, check_adc_pin, LED_PIN, RESERVED)
 
 
 def nodes(config):
@@ -59,4 +53,4 @@ def nodes(config):
 
 
 def led(config):
-    return esp32board.RGBStatus(_led_pin(config))
+    return esp32board.RGBStatus(esp32board.led_pin(config, LED_PIN, ADC_CHANNELS, RESERVED))

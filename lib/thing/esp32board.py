@@ -61,6 +61,14 @@ def checked_adc(config, default, check_adc_pin=None):
     return channels
 
 
+def check(config, adc_channels, check_adc_pin, led_default, reserved):
+    """Raise ConfigError for the pins of `config` that nodes() and led_pin() refuse,
+    touching no hardware: a board's check(config), which tools/deploy.py runs before it
+    writes a config to a board."""
+    checked_adc(config, adc_channels, check_adc_pin)
+    led_pin(config, led_default, adc_channels, reserved)
+
+
 def require_adc1(pin, adc1_gpios, chip):
     """Refuse an ADC channel outside ADC1: the ESP32 family reads ADC2 through the WiFi
     driver's arbiter, so with WiFi on every ADC2 read fails (and the C3's ADC2 is unusable)."""
