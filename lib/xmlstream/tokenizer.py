@@ -382,13 +382,9 @@ class Tokenizer(Markup):
                     if hd:
                         try:
                             name, rawn, k, ns = hd
+                            attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
                             v = parts[1]
-                            v = dget(values, v) or self._value(v)
-                            if np < 6 or np > 12:
-                                attrs = {k: v}
-                            else:
-                                attrs = room[np >> 1].copy()
-                                attrs[k] = v
+                            attrs[k] = dget(values, v) or self._value(v)
                             for j in range(2, np, 2):
                                 k = dget(keys, parts[j])
                                 if not k:
