@@ -410,6 +410,30 @@ def test_the_answer_to_a_request_as_large_as_the_stanza_limit_fits_the_output_bu
     assert len(out) > c.opt.max_stanza
 
 
+def test_an_iq_answer_that_finds_the_output_congested_is_answered_resource_constraint():
+    # RFC 6120 §8.2.3: the request is owed an answer with its id. A result that fits the
+    # buffer but not beside what is queued cannot wait (handlers answer synchronously, and
+    # a queue of waiting answers would grow with a peer's requests): a `wait` error, which
+    # tells the requester to try again, is sent in its place.
+    from xmlstream.element import Element
+    from xmpp import stanza as st
+
+    out = _Lines()
+    c = _client(Log("test", out=out))
+    c._online = True
+    big = Element("big", "urn:example:big", None, None, "x" * 3000)
+    c.router.iq("urn:example:big", "big", lambda iq: st.result(iq, big))
+    assert c.outbox.put_nowait(b" " * (c.outbox.size - 2500))
+    iq = Element("iq", st.NS_CLIENT, {"type": "get", "id": "q1", "from": "o@example.org/p"})
+    iq.children = [Element("big", "urn:example:big")]
+    c.router.dispatch(iq)
+    out_bytes = bytes(c.outbox.w.pending()).lstrip()
+    assert out_bytes.startswith(b"<iq ") and b"id='q1'" in out_bytes, out_bytes
+    assert b"type='error'" in out_bytes and b"<resource-constraint " in out_bytes, out_bytes
+    assert b"type='wait'" in out_bytes and b"xxxx" not in out_bytes, out_bytes
+    assert "output full" in out.text and "answered resource-constraint" in out.text, out.text
+
+
 async def test_an_iq_answer_too_large_for_the_output_buffer_becomes_a_small_error_same_id():
     # RFC 6120 §8.2.3: an iq get/set is owed an answer, and it must carry the request's id.
     # A long id and a large payload together can outgrow the output buffer; the error

@@ -95,39 +95,40 @@ class Client:
     def send(self, el):
         """Queue a stanza for the server; False when offline or the output is congested.
 
-        An iq result larger than the whole output buffer goes as a `resource-constraint`
-        error instead; any other stanza that large is dropped with a log line.
+        An iq result that cannot be queued, larger than the whole output buffer or than the
+        room left in it, goes as a `resource-constraint` error instead; any other stanza is
+        dropped with a log line.
         """
         if not self._online:
             return False
         try:
             if self.outbox.put_nowait(el):
                 return True
+            why = "output full"
         except TooLarge as e:
-            self.outbox.dropped += 1
-            self._too_large(el, e)
-            return False
+            why = str(e)
         except MemoryError:
             # The writer kept nothing of it: one stanza lost, as when congested, not the link.
-            self.outbox.dropped += 1
-            self.log.error("out of memory: stanza dropped (%d so far)" % self.outbox.dropped)
-            return False
+            why = "out of memory"
         self.outbox.dropped += 1
-        self.log.warn("output full: stanza dropped (%d so far)" % self.outbox.dropped)
+        self._not_sent(el, why)
         return False
 
-    def _too_large(self, el, e):
+    def _not_sent(self, el, why):
+        n = self.outbox.dropped
         if not isinstance(el, Element):
-            self.log.error("stanza not sent: %s" % e)
+            self.log.error("stanza not sent: %s (%d dropped so far)" % (why, n))
             return
         type_ = el.get("type")
         what = "%s%s to %s" % (el.name, " " + type_ if type_ else "", el.get("to"))
         if el.name != "iq" or type_ != "result" or el.get("id") is None:
-            self.log.error("%s not sent: %s" % (what, e))
+            self.log.warn("%s not sent: %s (%d dropped so far)" % (what, why, n))
             return
         # RFC 6120 §8.2.3: the request is still owed an answer with its id (a long one and a
-        # large payload can outgrow the buffer together); the error carries no payload.
-        self.log.warn("%s %s: answered resource-constraint" % (what, e))
+        # large payload can outgrow the buffer together; handlers answer at once, so a result
+        # cannot wait for room). The error carries no payload; its type `wait` asks the
+        # requester to try again.
+        self.log.warn("%s %s: answered resource-constraint" % (what, why))
         attrs = {"type": "error", "id": el.get("id")}
         if el.get("to") is not None:
             attrs["to"] = el.get("to")
