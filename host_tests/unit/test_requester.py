@@ -261,7 +261,7 @@ async def test_a_message_without_from_or_seqnr_touches_no_free_slot():
             Element("message", st.NS_CLIENT, None, [Element(name, NS, {"done": "true"})])
         )
     assert seen == [] and c.log.lines == []
-    assert all(not s.event.is_set() for s in r.table.slots)
+    assert all(s.deadline == 0 and s.state is None for s in r.table.slots)
 
 
 async def test_a_request_that_cannot_be_sent_ends_at_once_and_frees_its_slot():

@@ -44,8 +44,7 @@ class Requester:
         self.log = client.log
         self.timeout_ms = timeout_ms
         self.table = SessionTable(sessions)
-        for s in self.table.slots:
-            s.event = asyncio.Event()
+        self._timer = None  # the task that ends silent sessions; only while any may be live
         # Not from 1 at every boot: a device may still hold (our JID, seqnr) from before a
         # quick reboot, and would refuse the number as in use.
         self._seq = random.getrandbits(20)
@@ -61,7 +60,8 @@ class Requester:
         """Ask `to_jid` (a full JID) for data; the session, or None when the table is full.
 
         The JID is normalised (answers come from the normal form; a malformed one raises
-        xmpp.jid.JIDError)."""
+        xmpp.jid.JIDError). The request is queued for the server at once; the callback is
+        only ever called after this returns, also when it could not be sent."""
         to_jid = jids.normalize(to_jid)
         self._seq += 1
         seqnr = str(self._seq)
@@ -77,15 +77,107 @@ class Requester:
             children = [Element("node", wire.NS, {"nodeId": n}) for n in node_ids or ()]
             children += [Element("field", wire.NS, {"name": f}) for f in fields or ()]
             req = Element("req", wire.NS, attrs, children)
-            s.callback = callback
-            s.state = "requested"
-            s.event.clear()
-            s.task = asyncio.create_task(self._run(s, req))
+            if self._timer is None:
+                self._timer = asyncio.create_task(self._watch())
         except Exception:
             # The caller gets the exception and no session: none may stay taken in the table.
             self.table.free(s)
             raise
+        s.callback = callback
+        s.state = "requested"
+        s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
+        self._send(s, req, when)
         return s
+
+    def _send(self, s, req, when):
+        # No task per request: the router calls _answered when the iq answer comes, the
+        # messages find the session by (JID, seqnr), and _watch ends the silent ones.
+        id_ = self.client.new_id()
+        router = self.client.router
+        expected = False
+        try:
+            router.expect(id_, self._answered, s.jid)
+            expected = True
+            if self.client.send(st.iq("get", s.jid, id_, req)):
+                # The iq id, and the start time if any: a queued answer waits for it.
+                s.request = (id_, when) if when else id_
+                return
+            # Offline or the output full: no answer can come, so no slot waits for one.
+            why = "not sent: offline or output full"
+        except OverflowError as e:  # the router's table of iqs in flight is full
+            why = str(e)
+        except Exception as e:  # noqa: BLE001 - e.g. MemoryError: the session still ends, once
+            self.log.error("request %s to %s failed: %r" % (s.seqnr, s.jid, e))
+            why = "internal error"
+        if expected:
+            router.forget(id_)
+        self._end_soon(s, why)
+
+    def _end_soon(self, s, error_msg):
+        """End `s` with a failure once request_data has returned, as an answer would."""
+        try:
+            asyncio.create_task(self._fail(s, s.jid, s.seqnr, error_msg))
+        except MemoryError:
+            self._end(s, "failure", error_msg=error_msg)  # at once, rather than never
+
+    async def _fail(self, s, jid, seqnr, error_msg):
+        if s.jid == jid and s.seqnr == seqnr:
+            self._end(s, "failure", error_msg=error_msg)
+
+    def _answered(self, answer):
+        # Called from the router as the iq answer is parsed, so `accepted` is reported
+        # before the `fields` message that may follow it in the same read. None: the
+        # connection ended, and no session waiting for its answer will get one.
+        if answer is None:
+            for s in self.table.slots:
+                if s.request is not None:
+                    self._end(s, "timeout", error_msg="connection lost")
+            return
+        id_ = answer.get("id")
+        for s in self.table.slots:
+            r = s.request
+            if r is not None and (r == id_ or (type(r) is tuple and r[0] == id_)):
+                break
+        else:
+            return  # its session ended meanwhile (the router was told to forget it)
+        s.request = None
+        if answer.get("type") != "result":
+            self._end(s, "rejected", error_msg=_error_text(answer))
+            return
+        acc = answer.find("accepted", wire.NS)
+        queued = acc is not None and acc.get("queued") in ("true", "1")
+        if s.state == "requested":
+            s.state = "accepted"
+        # The answer ends a silence as a message does; a queued readout is silent
+        # until its `when` (XEP-0323 §3.4): that wait is not a timeout either.
+        wait_ms = _until(r[1]) * 1000 if queued and type(r) is tuple else 0
+        s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms + wait_ms)
+        self._call(s, "queued" if queued else "accepted")
+
+    async def _watch(self):
+        """End the sessions silent past their deadline; runs while any session is live."""
+        try:
+            while True:
+                # Never asleep longer than timeout_ms: no new session's deadline is nearer.
+                nearest = self.timeout_ms
+                now = time.ticks_ms()
+                for s in self.table.slots:
+                    if s.jid is None:
+                        continue
+                    left = time.ticks_diff(s.deadline, now)
+                    if left > 0:
+                        nearest = min(nearest, left)
+                        continue
+                    try:
+                        self._end(s, "timeout", error_msg="no final answer in time")
+                    except Exception as e:  # noqa: BLE001 - the other sessions still time out
+                        self.log.error("ending a silent session failed: %r" % (e,))
+                # A callback may have made a request meanwhile, in a slot already looked at.
+                if not self.table.in_use():
+                    return  # the next request starts another task
+                await asyncio.sleep_ms(nearest)
+        finally:
+            self._timer = None
 
     def cancel_request(self, s):
         """Ask the device to stop; the callback hears `cancelled` (or the final result)."""
@@ -106,62 +198,6 @@ class Requester:
             else:
                 self._end(s, "failure", error_msg="cancel not confirmed")
 
-    async def _run(self, s, req):
-        jid, seqnr = s.jid, s.seqnr
-        try:
-            await self._exchange(s, req, jid, seqnr)
-        except Exception as e:  # noqa: BLE001 - e.g. MemoryError: the session still ends, once
-            self.log.error("request %s to %s failed: %r" % (seqnr, jid, e))
-            if s.jid == jid and s.seqnr == seqnr:
-                self._end(s, "failure", error_msg="internal error")
-
-    async def _exchange(self, s, req, jid, seqnr):
-        id_ = self.client.new_id()
-
-        def answered(answer):
-            # Called from the router as the iq answer is parsed, so `accepted` is reported
-            # before the `fields` message that may follow it in the same read.
-            if s.jid != jid or s.seqnr != seqnr:
-                return
-            if answer is None:
-                self._end(s, "timeout", error_msg="connection lost")
-            elif answer.get("type") != "result":
-                self._end(s, "rejected", error_msg=_error_text(answer))
-            else:
-                acc = answer.find("accepted", wire.NS)
-                queued = acc is not None and acc.get("queued") in ("true", "1")
-                if s.state == "requested":
-                    s.state = "accepted"
-                # The answer ends a silence as a message does; a queued readout is silent
-                # until its `when` (XEP-0323 §3.4): that wait is not a timeout either.
-                wait_ms = _until(req.get("when")) * 1000 if queued else 0
-                s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms + wait_ms)
-                self._call(s, "queued" if queued else "accepted")
-
-        s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
-        try:
-            self.client.router.expect(id_, answered, jid)
-        except OverflowError as e:  # the router's table of iqs in flight is full
-            self._end(s, "failure", error_msg=str(e))
-            return
-        try:
-            if not self.client.send(st.iq("get", jid, id_, req)):
-                # Offline or the output full: no answer can come, so no slot waits for one.
-                self._end(s, "failure", error_msg="not sent: offline or output full")
-                return
-            while s.jid == jid and s.seqnr == seqnr:
-                left = time.ticks_diff(s.deadline, time.ticks_ms())
-                if left <= 0:
-                    self._end(s, "timeout", error_msg="no final answer in time")
-                    return
-                s.event.clear()
-                try:
-                    await asyncio.wait_for_ms(s.event.wait(), left)
-                except asyncio.TimeoutError:
-                    pass
-        finally:
-            self.client.router.forget(id_)
-
     # -- messages from the device ----------------------------------------------------------
 
     def _session(self, msg, el):
@@ -178,7 +214,6 @@ class Requester:
 
     def _touch(self, s):
         s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
-        s.event.set()
 
     def _on_started(self, msg):
         el = msg.find("started", wire.NS)
@@ -248,12 +283,15 @@ class Requester:
 
     def _end(self, s, result, error_msg=None, node_id=None, timestamp=None):
         s.state = "ended"
+        r = s.request
         try:
             self._call(s, result, node_id, timestamp, None, error_msg)
         finally:
-            # Even if telling of it failed (its log line found no memory): the slot is free.
-            s.event.set()
+            # Even if telling of it failed (its log line found no memory): the slot is free,
+            # and an iq answer still to come finds no session.
             self.table.free(s)
+            if r is not None:
+                self.client.router.forget(r[0] if type(r) is tuple else r)
 
     def _offline(self):
         for s in self.table.slots:
