@@ -202,12 +202,17 @@ class Requester:
 
     def _session(self, msg, el):
         # In normal form, as the table keeps it and the router matches the iq answer: a
-        # server may write the device's JID otherwise (RFC 7622 §3.2, §3.3).
-        try:
-            frm = jids.normalize(msg.get("from"))
-        except jids.JIDError:
-            frm = None  # matches no session in use
-        s = self.table.find(frm, el.get("seqnr"))
+        # server may write the device's JID otherwise (RFC 7622 §3.2, §3.3). Written as
+        # the table has it, it is in normal form: no parse for the usual case.
+        frm = msg.get("from")
+        seqnr = el.get("seqnr")
+        s = self.table.find(frm, seqnr)
+        if s is None:
+            try:
+                frm = jids.normalize(frm)
+            except jids.JIDError:
+                frm = None  # matches no session in use
+            s = self.table.find(frm, seqnr)
         if s is None:
             self.log.debug("%s for no session from %s" % (el.name, msg.get("from")))
         return s
