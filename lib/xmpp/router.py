@@ -209,7 +209,8 @@ class Router:
         try:
             if to is not None:
                 to = xjid.normalize(to)
-                if frm is not None and xjid.normalize(frm) == to:
+                # Equal to the normal form, frm is in it: no second parse for the usual case.
+                if frm is not None and (frm == to or xjid.normalize(frm) == to):
                     return True
             if acct is None or (to is not None and to != acct and to != xjid.domain(acct)):
                 return False
