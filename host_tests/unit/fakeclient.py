@@ -1,7 +1,7 @@
 """An in-process stand-in for xmpp.client.Client: a real Router and Roster, no socket.
 
 What the code under test sends is serialized (so it must be writable XML) and kept in
-`sent` as bytes, in order.
+`sent` as bytes, in order; bytes are sent as they are, as the client's outbox takes them.
 """
 
 from xmlstream.element import tostring
@@ -50,7 +50,7 @@ class FakeClient:
     def send(self, el):
         if not self.online:
             return False
-        self.sent.append(tostring(el))
+        self.sent.append(bytes(el) if isinstance(el, (bytes, bytearray)) else tostring(el))
         return True
 
     async def send_wait(self, el):

@@ -23,19 +23,10 @@ import asyncio
 import random
 import time
 
-from micropython import const
-
-from sensordata import clock, wire
+from sensordata import reqwire, wire
 from sensordata.sessions import SessionTable
-from xmlstream.element import Element
 from xmpp import jid as jids
 from xmpp import stanza as st
-
-_FIELD_TYPES = wire.FIELD_TYPES + ("int", "long", "date", "time", "duration")
-# The attributes of a field that carry its data; any other one set to true is a flag (a field
-# type, a QoS flag, or `writable`), so a boolean's value='true' is not taken for one.
-_DATA_ATTRS = ("name", "value", "unit", "dataType", "module", "stringIds")
-_QUEUED_MAX_S = const(86400)  # the longest wait for a queued request's `when` (as our sensor's)
 
 
 class Requester:
@@ -48,6 +39,7 @@ class Requester:
         # Not from 1 at every boot: a device may still hold (our JID, seqnr) from before a
         # quick reboot, and would refuse the number as in use.
         self._seq = random.getrandbits(20)
+        self._layout = reqwire.layout()  # ~150 bytes: no Element per request
         r = client.router
         r.message(wire.NS, "fields", self._on_fields)
         r.message(wire.NS, "failure", self._on_failure)
@@ -69,14 +61,10 @@ class Requester:
         if s is None:
             return None
         try:
-            attrs = {"seqnr": seqnr}
-            for name in flags or ("momentary",):
-                attrs[name] = "true"
-            if when:
-                attrs["when"] = when
-            children = [Element("node", wire.NS, {"nodeId": n}) for n in node_ids or ()]
-            children += [Element("field", wire.NS, {"name": f}) for f in fields or ()]
-            req = Element("req", wire.NS, attrs, children)
+            if flags is None and not when:
+                req = None  # the usual request: written from the layout (reqwire.iq)
+            else:
+                req = reqwire.req(seqnr, node_ids, fields, flags, when)
             if self._timer is None:
                 self._timer = asyncio.create_task(self._watch())
         except Exception:
@@ -86,10 +74,10 @@ class Requester:
         s.callback = callback
         s.state = "requested"
         s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
-        self._send(s, req, when)
+        self._send(s, req, when, node_ids, fields)
         return s
 
-    def _send(self, s, req, when):
+    def _send(self, s, req, when, node_ids, fields):
         # No task per request: the router calls _answered when the iq answer comes, the
         # messages find the session by (JID, seqnr), and _watch ends the silent ones.
         id_ = self.client.new_id()
@@ -98,7 +86,11 @@ class Requester:
         try:
             router.expect(id_, self._answered, s.jid)
             expected = True
-            if self.client.send(st.iq("get", s.jid, id_, req)):
+            if req is None:
+                req = reqwire.iq(self._layout, s.jid, id_, s.seqnr, node_ids, fields)
+            else:
+                req = st.iq("get", s.jid, id_, req)
+            if self.client.send(req):
                 # The iq id, and the start time if any: a queued answer waits for it.
                 s.request = (id_, when) if when else id_
                 return
@@ -142,7 +134,7 @@ class Requester:
             return  # its session ended meanwhile (the router was told to forget it)
         s.request = None
         if answer.get("type") != "result":
-            self._end(s, "rejected", error_msg=_error_text(answer))
+            self._end(s, "rejected", error_msg=reqwire.error_text(answer))
             return
         acc = answer.find("accepted", wire.NS)
         queued = acc is not None and acc.get("queued") in ("true", "1")
@@ -150,7 +142,7 @@ class Requester:
             s.state = "accepted"
         # The answer ends a silence as a message does; a queued readout is silent
         # until its `when` (XEP-0323 §3.4): that wait is not a timeout either.
-        wait_ms = _until(r[1]) * 1000 if queued and type(r) is tuple else 0
+        wait_ms = reqwire.until(r[1]) * 1000 if queued and type(r) is tuple else 0
         s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms + wait_ms)
         self._call(s, "queued" if queued else "accepted")
 
@@ -239,7 +231,7 @@ class Requester:
             for ts in node.children:
                 if ts.name != "timestamp":
                     continue
-                fields = [_field(f) for f in ts.children if f.name in _FIELD_TYPES]
+                fields = [reqwire.field(f) for f in ts.children if f.name in reqwire.FIELD_TYPES]
                 self._call(s, "fields", node.get("nodeId"), ts.get("value"), fields)
         if el.get("done") in ("true", "1"):
             self._end(s, "done")
@@ -302,37 +294,3 @@ class Requester:
         for s in self.table.slots:
             if s.jid is not None:
                 self._end(s, "timeout", error_msg="connection lost")
-
-
-def _error_text(answer):
-    rej = answer.find("rejected", wire.NS)
-    if rej is not None:
-        e = rej.find("error", wire.NS)
-        if e is not None and e.text:
-            return e.text
-    err = answer.find("error", st.NS_CLIENT)
-    if err is not None:
-        t = err.find("text", st.NS_STANZAS)
-        if t is not None and t.text:
-            return t.text
-    return st.error_condition(answer) or "rejected"
-
-
-def _field(f):
-    flags = []
-    for k, v in f.attrs.items():
-        if v in ("true", "1") and k not in _DATA_ATTRS:
-            # XEP-0323's own examples still name `identity` by its old name.
-            flags.append("identity" if k == "identification" else k)
-    return (f.get("name"), f.name, f.get("value"), f.get("unit"), f.get("dataType"), tuple(flags))
-
-
-def _until(when):
-    """Seconds from now to `when` (an xs:dateTime), within [0, a day]; 0 if unreadable."""
-    if when is None:
-        return 0
-    try:
-        left = clock.parse(when) - clock.unix_now()
-    except clock.BadTime:
-        return 0
-    return min(max(left, 0), _QUEUED_MAX_S)
