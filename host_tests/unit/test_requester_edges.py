@@ -312,3 +312,18 @@ async def test_requester_matches_messages_from_the_device_jid_written_otherwise(
     c.router.dispatch(Element("message", st.NS_CLIENT, {"from": frm}, [fields]))
     assert [x[0] for x in seen] == ["accepted", "fields", "done"], seen
     assert r.table.in_use() == 0
+
+
+async def test_each_request_checks_its_jid_also_after_one_to_a_good_jid():
+    c, r, seen, cb = start(sessions=3)
+    r.request_data("Thing@Example.org/sensor", cb)
+    from xmpp.jid import JIDError
+
+    for bad in ("thing@exa mple.org/sensor", "@example.org/x"):
+        try:
+            r.request_data(bad, cb)
+            raise AssertionError("no JIDError for " + bad)
+        except JIDError:
+            pass
+    s = r.request_data("Thing@Example.org/sensor", cb)
+    assert s.jid == "thing@example.org/sensor" and r.table.in_use() == 2

@@ -40,6 +40,7 @@ class Requester:
         # quick reboot, and would refuse the number as in use.
         self._seq = random.getrandbits(20)
         self._layout = reqwire.layout()  # ~150 bytes: no Element per request
+        self._to = None  # (the JID last asked, as given; its normal form)
         r = client.router
         r.message(wire.NS, "fields", self._on_fields)
         r.message(wire.NS, "failure", self._on_failure)
@@ -54,7 +55,11 @@ class Requester:
         The JID is normalised (answers come from the normal form; a malformed one raises
         xmpp.jid.JIDError). The request is queued for the server at once; the callback is
         only ever called after this returns, also when it could not be sent."""
-        to_jid = jids.normalize(to_jid)
+        last = self._to
+        if last is None or to_jid != last[0]:
+            # Parsed once per device asked, not once per request: a board asks the same few.
+            self._to = last = (to_jid, jids.normalize(to_jid))
+        to_jid = last[1]
         self._seq += 1
         seqnr = str(self._seq)
         s = self.table.claim(to_jid, seqnr)
