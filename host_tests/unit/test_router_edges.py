@@ -60,3 +60,13 @@ def test_dropping_pending_requests_tells_each_once_and_forgets_them():
     assert told == [None, None] and c.router.pending == {}
     c.router.drop_pending()
     assert told == [None, None]
+
+
+def test_answers_hold_for_each_jid_asked_not_only_the_last_one_parsed():
+    c = FakeClient()
+    r = c.router
+    a, b = "a@example.org/x", "b@example.org/x"
+    assert r.answers(a, a) and r.answers("A@Example.org/x", a)
+    assert not r.answers(a, b) and r.answers(b, b)
+    assert not r.answers(b, a) and not r.answers(a, "a@exa mple.org/x")
+    assert not r.answers("a@exa mple.org/x", "a@exa mple.org/x")

@@ -49,6 +49,7 @@ class Router:
         self.tasks = 0
         self.pending = {}  # id -> (callable(response element or None), JID asked or None)
         self.account = None  # our bare JID: who may answer what we asked without a 'to'
+        self._normal = None  # the JID answers() last parsed, in normal form
         self.iq(st.NS_DISCO_INFO, "query", self._disco_info)
         self.iq(st.NS_DISCO_ITEMS, "query", self._disco_items)
         self.iq(st.NS_PING, "ping", self._ping)
@@ -208,7 +209,10 @@ class Router:
         acct = self.account
         try:
             if to is not None:
-                to = xjid.normalize(to)
+                if to is not self._normal:
+                    # The JID last found normal is this very string (a role asks the same
+                    # device again and again, with the JID it keeps): no parse then.
+                    to = self._normal = xjid.normalize(to)
                 # Equal to the normal form, frm is in it: no second parse for the usual case.
                 if frm is not None and (frm == to or xjid.normalize(frm) == to):
                     return True
