@@ -84,3 +84,19 @@ async def test_an_ended_session_leaves_no_pending_iq_behind():
     c.router.dispatch(_answer(_iq_id(cancel), Element("cancelled", NS, {"seqnr": s.seqnr})))
     await until(lambda: seen)
     assert [x[0] for x in seen] == ["cancelled"] and c.router.pending == {}
+
+
+async def test_going_offline_stops_the_timer_and_a_later_request_starts_another():
+    c, r, seen, cb = start(timeout_ms=50)
+    r.request_data(DEV, cb)
+    await asyncio.sleep_ms(0)
+    timer = r._timer
+    c.go_offline()
+    assert [x[0] for x in seen] == ["timeout"] and r._timer is None
+    await asyncio.sleep_ms(0)
+    assert timer.done()
+    c.online = True
+    r.request_data(DEV, cb)
+    assert r._timer is not None
+    await until(lambda: len(seen) >= 2)
+    assert [x[0] for x in seen] == ["timeout", "timeout"] and r.table.in_use() == 0

@@ -174,7 +174,8 @@ class Requester:
                     return  # the next request starts another task
                 await asyncio.sleep_ms(nearest)
         finally:
-            self._timer = None
+            if self._timer is asyncio.current_task():  # not one _offline stopped
+                self._timer = None
 
     def cancel_request(self, s):
         """Ask the device to stop; the callback hears `cancelled` (or the final result)."""
@@ -299,3 +300,11 @@ class Requester:
         for s in self.table.slots:
             if s.jid is not None:
                 self._end(s, "timeout", error_msg="connection lost")
+        t = self._timer
+        if t is not None and not self.table.in_use():
+            # Nothing is live now: the timer would only hold its task until its next look.
+            self._timer = None
+            try:
+                t.cancel()
+            except RuntimeError:
+                pass  # MicroPython refuses to cancel the running task: it ends anyway
