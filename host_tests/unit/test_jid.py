@@ -112,6 +112,21 @@ def test_a_normal_jid_comes_back_as_the_same_object():
     assert jid.normalize("owner@example.org./phone") == "owner@example.org/phone"
 
 
+def test_normal_gives_what_normalize_and_bare_give_from_one_parse():
+    for j in ("Owner@Example.org./Phone", "owner@example.org/phone", "example.org", "a@b/c/d"):
+        assert jid.normal(j) == (jid.normalize(j), jid.bare(j)), j
+    full = "owner@example.org/phone"
+    assert jid.normal(full)[0] is full
+    b = "owner@example.org"
+    assert jid.normal(b) == (b, b) and jid.normal(b)[1] is b
+    for bad in ("", None, "@example.org", "a@b/", "a b@example.org/x"):
+        try:
+            jid.normal(bad)
+        except jid.JIDError:
+            continue
+        raise AssertionError("accepted %r" % (bad,))
+
+
 def test_forbidden_characters_in_local_part_or_domain_are_rejected():
     for c in "\"&'/:<> ":
         if c != "/":

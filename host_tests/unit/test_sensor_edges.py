@@ -337,6 +337,42 @@ async def test_a_session_is_found_by_the_requesters_jid_in_normal_form():
     assert b"<cancelled" in _norm(c.take()[-1]) and s.table.in_use() == 0
 
 
+def test_requests_from_two_jids_in_turn_are_each_keyed_by_their_own():
+    # The sensor keeps the last 'from' parsed: the next stanza from another JID must not
+    # be taken for it.
+    c, s, _ = _sensor(sessions=4)
+    laptop = "owner@example.org/laptop"
+    for frm in (OWNER, laptop, OWNER, laptop):
+        c.router.dispatch(_queued("1") if frm == OWNER else _req("1", frm=laptop))
+    out = [_norm(m) for m in c.take()]
+    assert [b"<accepted" in m for m in out] == [True, True, False, False], out
+    assert b"seqnr already in use" in out[2] and b"seqnr already in use" in out[3]
+    cancel = Element("cancel", NS, {"seqnr": "1"})
+    c.router.dispatch(
+        Element("iq", st.NS_CLIENT, {"type": "get", "id": "x", "from": OWNER}, [cancel])
+    )
+    assert b"<cancelled" in _norm(c.take()[-1])
+    assert [x.jid for x in s.table.slots if x.jid is not None] == [laptop]
+
+
+def test_a_jid_parsed_for_the_last_request_gets_no_access_the_roster_took_away():
+    c, s, _ = _sensor(sessions=4)
+    c.router.dispatch(_push("friend@example.org", "both"))
+    friend = "friend@example.org/pc"
+    c.router.dispatch(_queued("1"))
+    c.router.dispatch(_req("2", frm=friend, attrs={"momentary": "true", "when": iso(NOW + 60)}))
+    assert b"queued='true'" in _norm(c.take()[-1])
+    c.router.dispatch(_push("friend@example.org", "remove"))
+    c.take()
+    c.router.dispatch(_req("3", frm=friend))
+    assert b"<forbidden" in _norm(c.take()[-1])
+    for bad in ("friend@example.org/", "owner@@example.org/phone", None):
+        c.router.dispatch(_req("4", frm=bad))
+        assert b"<forbidden" in _norm(c.take()[-1]), bad
+    c.router.dispatch(_queued("5"))
+    assert b"<accepted" in _norm(c.take()[-1])
+
+
 def _push(jid, subscription):
     item = Element("item", st.NS_ROSTER, {"jid": jid, "subscription": subscription})
     query = Element("query", st.NS_ROSTER, None, [item])

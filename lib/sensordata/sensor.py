@@ -25,6 +25,8 @@ from xmpp import stanza as st
 _TEXT_MAX = const(120)  # characters of a rejection text
 _SEQNR_ECHO = const(32)  # longest seqnr echoed in a rejection (any longer one is garbage)
 _WHEN_MAX_S = const(86400)  # how far ahead a request may ask to be read (`when`)
+_JID_KEEP = const(128)  # the longest 'from' kept parsed for the next stanza (characters)
+_NOBODY = (None, None, None)
 
 
 class Sensor:
@@ -40,6 +42,7 @@ class Sensor:
         self.served = 0
         self.sampled = None  # ticks_ms of the sampler's last step: the watchdog checks it
         self._sampler = None
+        self._from = _NOBODY  # the last 'from' parsed: (as written, full, bare), see _who
         r = client.router
         r.iq(wire.NS, "req", self._on_req, feature=wire.NS)
         r.iq(wire.NS, "cancel", self._on_cancel)
@@ -87,10 +90,10 @@ class Sensor:
             )
 
     def _request(self, iq):
-        frm = _who(iq.get("from"))
+        _, frm, bare = self._who(iq.get("from"))
         req_el = iq.children[0]
         seqnr = _echo(req_el.get("seqnr"))  # rejections echo it before it is validated
-        if not self.client.roster.is_authorized(frm):
+        if not self.client.roster.allows(bare):
             return self._reject(iq, seqnr, "forbidden", "Access denied")
         try:
             req = wire.parse_req(req_el)
@@ -120,7 +123,6 @@ class Sensor:
             queued = ahead > 0
         # A contact (not on the allow list) may hold at most half of the queued places (at
         # least one): it must not keep the owner's own scheduled readouts out for a day.
-        bare = jids.bare(frm)
         if queued and (
             self._queued() >= self.queue_max
             or bare not in self.client.roster.allow
@@ -145,7 +147,7 @@ class Sensor:
             raise
 
     def _on_cancel(self, iq):
-        frm = _who(iq.get("from"))
+        frm = self._who(iq.get("from"))[1]
         try:
             seqnr = wire.seqnr_of(iq.children[0])
         except wire.BadRequest as e:
@@ -161,7 +163,7 @@ class Sensor:
     def _on_presence(self, el):
         if el.get("type") != "unavailable":
             return
-        frm = _who(el.get("from"))
+        frm = self._who(el.get("from"))[1]
         if frm:
             for s in list(self.table.owned_by(frm)):
                 self.log.info("%s went offline: seqnr=%s ended" % (s.jid, s.seqnr))
@@ -198,11 +200,31 @@ class Sensor:
         err = msg.find("error", st.NS_CLIENT)
         if err is not None and err.get("type") == "continue":
             return  # a warning: the message was delivered
-        s = self.table.find(_who(msg.get("from")), id_[dot + 1 :])
+        s = self.table.find(self._who(msg.get("from"))[1], id_[dot + 1 :])
         if s is not None:
             cond = st.error_condition(msg)
             self.log.info("%s unreachable (%s): seqnr=%s ended" % (s.jid, cond, s.seqnr))
             self.table.free(s)
+
+    def _who(self, jid):
+        """(jid, full, bare) for a stanza's 'from': the JID in normal form, full and bare, or
+        Nones when it is missing or malformed. Sessions are keyed by the normal full JID: the
+        server may write it otherwise in a later stanza (an unavailable presence) than the
+        request did. The last one is kept: a requester's stanzas tend to come in a row, and
+        each parse makes new strings, each looked up among the interned ones by MicroPython."""
+        last = self._from
+        if jid == last[0]:
+            return last
+        if not jid:
+            return _NOBODY
+        try:
+            full, bare = jids.normal(jid)
+        except jids.JIDError:
+            return _NOBODY
+        got = (jid, full, bare)
+        if len(jid) <= _JID_KEEP:  # a long one is not worth holding on to
+            self._from = got
+        return got
 
     def _id(self, seqnr):
         """A message id unique on the stream that names the session's seqnr."""
@@ -388,15 +410,6 @@ def _hist_kind(t):
     if t % 86400:
         return "historicalHour"
     return "historicalDay"
-
-
-def _who(jid):
-    # Sessions are keyed by the requester's JID in normal form: the server may write it
-    # otherwise in a later stanza (an unavailable presence) than the request did.
-    try:
-        return jids.normalize(jid) if jid else None
-    except jids.JIDError:
-        return None
 
 
 def _echo(seqnr):

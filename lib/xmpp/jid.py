@@ -101,6 +101,17 @@ def normalize(jid):
     return b + jid[slash:]
 
 
+def normal(jid):
+    """(normalised full JID, normalised bare JID), from one parse: what normalize() and
+    bare() return, for a caller that needs both."""
+    b, slash = _parse(jid)
+    if slash < 0:
+        return b, b
+    if len(b) == slash and jid.startswith(b):
+        return jid, b
+    return b + jid[slash:], b
+
+
 def bare(jid):
     """The JID without its resource, normalised."""
     return _parse(jid)[0]

@@ -31,8 +31,11 @@ class Roster:
         client.router.presence(self._presence)
 
     def is_authorized(self, jid):
-        b = _bare(jid)
-        return b is not None and (b in self.allow or b in self.contacts)
+        return self.allows(_bare(jid))
+
+    def allows(self, bare):
+        """is_authorized() for a bare JID already normalised (or None: nobody)."""
+        return bare is not None and (bare in self.allow or bare in self.contacts)
 
     async def load(self):
         """Fetch the roster once per login (RFC 6121 §2.2); without an answer, no contacts."""
