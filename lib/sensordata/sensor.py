@@ -347,9 +347,8 @@ class Sensor:
                 kind = hist_flag
             if values[i] is None:
                 continue  # no valid reading: a field without a value would break the schema
-            out.append(
-                wire.field_bytes(f[0], f[1], values[i], f[2], kind, f[4] if len(f) > 4 else None)
-            )
+            dtype = f[4] if len(f) > 4 else None
+            out.append(wire.field_bytes(f[0], f[1], values[i], f[2], kind, dtype, node.plain))
         return wire.node_block(node.id, ts, out) if out else None
 
     # -- periodic sampling for history ----------------------------------------------------

@@ -162,20 +162,25 @@ def message(to, child, id_=None):
     return Element("message", "jabber:client", attrs, [child])
 
 
-def field_bytes(name, typename, value, unit, kind, data_type=None):
+def field_bytes(name, typename, value, unit, kind, data_type=None, plain=False):
     """One serialized field element (a value is required: fields without one are not sent).
 
     Formatted as bytes: MicroPython's bytes % writes a str argument as its UTF-8 (see
-    Element.write for why no str is built on the way).
+    Element.write for why no str is built on the way). `plain`: name, unit and data_type
+    are known to need no escaping (a node's declarations, checked once: see Node.plain).
     """
     if value is True or value is False:
         value = "true" if value else "false"
-    b = b"<%s name='%s' value='%s'" % (typename, escape_attr(name), escape_attr(value))
+    if not plain:
+        name, unit = escape_attr(name), escape_attr(unit or "")
+        if data_type:
+            data_type = escape_attr(data_type)
+    b = b"<%s name='%s' value='%s'" % (typename, name, escape_attr(value))
     if unit or typename == "numeric":
         # XEP-0323's schema requires a unit on numeric; a unitless value leaves it blank.
-        b += b" unit='%s'" % escape_attr(unit or "")
+        b += b" unit='%s'" % (unit or "")
     if data_type:
-        b += b" dataType='%s'" % escape_attr(data_type)
+        b += b" dataType='%s'" % data_type
     return b + b" %s='true' automaticReadout='true'/>" % kind
 
 
