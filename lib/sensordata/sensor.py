@@ -230,6 +230,11 @@ class Sensor:
         """A message id unique on the stream that names the session's seqnr."""
         return "%s.%s" % (self.client.new_id(), seqnr)
 
+    def _fields(self, to, seqnr):
+        """An empty fields message; its id is _id's, as bytes (no str to intern: a new str is
+        looked up among all the interned ones), and seqnr is the request's, checked."""
+        return wire.FieldsMessage(to, seqnr, b"%s.%s" % (self.client.new_id(), seqnr))
+
     def _selected(self, req):
         if req.nodes is None:
             return self.nodes
@@ -277,7 +282,7 @@ class Sensor:
         await self.client.send_wait(el)
 
     async def _readout(self, s, req, to):
-        msg = wire.FieldsMessage(to, req.seqnr, self._id(req.seqnr))
+        msg = self._fields(to, req.seqnr)
         errors = []
         if not self.clock.synced:
             # No time to give: the errors go without a timestamp rather than with a false one.
@@ -321,7 +326,7 @@ class Sensor:
         the message to add the next block to."""
         if msg.blocks and msg.size + len(block) > self.budget:
             await self._send(msg)
-            msg = wire.FieldsMessage(to, req.seqnr, self._id(req.seqnr))
+            msg = self._fields(to, req.seqnr)
         msg.add(block)
         return msg
 

@@ -192,11 +192,13 @@ class FieldsMessage:
     """
 
     def __init__(self, to, seqnr, id_=None):
+        # `seqnr` passed seqnr_of (an integer) and `id_` is the sensor's own (bytes, see
+        # Sensor._fields): neither has anything to escape; `to` may.
         self.head = b"<message to='%s'%s><fields xmlns='%s' seqnr='%s'" % (
             escape_attr(to),
-            b" id='%s'" % escape_attr(id_) if id_ else b"",
+            b" id='%s'" % id_ if id_ else b"",
             NS,
-            escape_attr(seqnr),
+            seqnr,
         )
         self.blocks = []
         self.size = len(self.head) + 40
