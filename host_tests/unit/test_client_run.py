@@ -463,6 +463,27 @@ async def test_an_iq_answer_too_large_for_the_output_buffer_becomes_a_small_erro
     srv.close()
 
 
+def test_an_accepted_readout_too_large_for_the_output_buffer_is_handled_as_its_tree_is():
+    # The sensor's `accepted` is written without a tree (sensordata.wire.Accepted): it is
+    # still an iq result to the client, answered resource-constraint when too large.
+    from sensordata import wire
+    from xmlstream.element import Element
+    from xmpp import stanza as st
+
+    iq = Element("iq", st.NS_CLIENT, {"type": "get", "id": "i" * 60, "from": "o@example.org/x"})
+    seen = []
+    tree = st.result(iq, wire.seq_element("accepted", "7", {"queued": "true"}))
+    for el in (wire.Accepted(iq, "7", True), tree):
+        out = _Lines()
+        c = _client(Log("test", out=out), out_buffer=150)
+        c._online = True
+        assert not c.send(el)
+        lines = [line.split(": ", 1)[1] for line in out.text.splitlines()]
+        seen.append((lines, bytes(c.outbox.w.pending())))
+    assert "iq result to o@example.org/x larger" in seen[0][0][0], seen
+    assert seen[0] == seen[1]
+
+
 async def test_an_answer_that_cannot_fit_even_as_an_error_is_dropped_with_a_log_line():
     # A hostile server can send an id of '>' unescaped: each goes out as &gt;, four times
     # its size. No answer with that id fits; the link and the next stanzas go on.

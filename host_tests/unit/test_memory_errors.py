@@ -104,19 +104,19 @@ async def test_a_readout_that_fails_before_the_part_is_asked_fails_that_readout_
 
 async def test_a_request_failing_after_its_slot_was_taken_frees_the_slot_and_reads_nothing():
     c, s, dev = _sensor()
-    real = wire.seq_element
+    real = wire.Accepted
     fails = [1]
 
-    def seq_element(*args):
+    def accepted(*args):
         if fails.pop() if fails else 0:
             raise MemoryError()  # the `accepted`; the rejection that follows finds memory
         return real(*args)
 
-    wire.seq_element = seq_element
+    wire.Accepted = accepted
     try:
         c.router.dispatch(_req())
     finally:
-        wire.seq_element = real
+        wire.Accepted = real
     (out,) = c.take()
     assert b"<rejected" in out and b"internal-server-error" in out
     assert s.table.in_use() == 0

@@ -6,7 +6,7 @@ from sensordata.clock import Clock
 from sensordata.device import MemoryDevice
 from sensordata.sensor import Sensor
 from sensordata.wire import NS
-from xmlstream.element import Element
+from xmlstream.element import Element, tostring
 from xmpp import stanza as st
 
 HEAPSIZE = "192k"  # the sensor, the router and the XML layer, compiled from source
@@ -119,6 +119,30 @@ def test_historical_covers_every_historical_flag_and_all_covers_every_flag():
     assert _parse({"historical": "true"}).flags == hist == wire.HISTORICAL
     assert wire.HISTORICAL | wire.CURRENT == wire.ALL
     assert wire.HISTORICAL & wire.CURRENT == 0
+
+
+def test_accepted_is_written_as_the_tree_it_stands_for_with_id_and_jid_escaped():
+    for frm, id_ in (
+        (OWNER, "1"),
+        ("o@example.org/a'b\"c<&>", "x'\"<&>\t\n\r"),
+        ("o@example.org/Tél\u00e9phone", "\u263a"),
+        ("o@example.org/x\x01y", "i\ud800d"),  # U+FFFD for what XML cannot carry
+        (None, "1"),  # the tree's own forms: never accepted, still written the same
+        (OWNER, None),
+        ("", ""),
+    ):
+        attrs = {"type": "get", "from": frm, "id": id_}
+        iq = Element("iq", st.NS_CLIENT, {k: v for k, v in attrs.items() if v is not None})
+        for seqnr in ("5", "-12345678901"):
+            for queued in (False, True):
+                q = {"queued": "true"} if queued else None
+                tree = st.result(iq, wire.seq_element("accepted", seqnr, q))
+                fast = wire.Accepted(iq, seqnr, queued)
+                for ns in (st.NS_CLIENT, "jabber:server"):
+                    assert tostring(fast, ns) == tostring(tree, ns), (frm, id_, queued, ns)
+                for key in ("type", "to", "id"):
+                    assert fast.get(key) == tree.get(key), key
+                assert fast.name == "iq" and fast.ns == st.NS_CLIENT and not fast.children
 
 
 def test_a_string_field_value_is_escaped_in_the_attribute():

@@ -139,8 +139,7 @@ class Sensor:
             s.state = "queued" if queued else "reading"
             # The task starts after this handler returns, so `accepted` is queued first.
             s.task = asyncio.create_task(self._serve(s))
-            attrs = {"queued": "true"} if queued else None
-            return st.result(iq, wire.seq_element("accepted", req.seqnr, attrs))
+            return wire.Accepted(iq, req.seqnr, queued)
         except Exception:
             # The answer becomes a rejection (_on_req): no slot may stay taken, no readout run.
             self.table.free(s)

@@ -8,7 +8,8 @@ standard `<error/>` next to `<rejected>`); see the README's wire-format section.
 from micropython import const
 
 from sensordata import clock
-from xmlstream.element import Element, escape_attr
+from xmlstream.element import CLIENT_NS, Element, escape_attr
+from xmpp import stanza as st
 
 NS = "urn:xmpp:iot:sensordata"
 
@@ -148,6 +149,48 @@ def seq_element(name, seqnr, attrs=None, children=None):
     if attrs:
         a.update(attrs)
     return Element(name, NS, a, children)
+
+
+class Accepted(Element):
+    """The iq result accepting request `iq`: st.result(iq, seq_element("accepted", seqnr,
+    {"queued": "true"} if queued else None)), the same bytes, written in one piece.
+
+    An Element with that iq's attributes (the client reads them to answer one too large to
+    send with resource-constraint), but no tree: the request's id and JID are escaped, the
+    rest is constant or checked (seqnr passed seqnr_of).
+    """
+
+    name = "iq"
+    ns = CLIENT_NS
+    children = ()
+
+    def __init__(self, iq, seqnr, queued=False):
+        to, id_ = iq.get("from"), iq.get("id")
+        if to and id_ is not None:
+            self.attrs = {"type": "result", "to": to, "id": id_}
+        else:  # never for a request the sensor accepts; the tree's attributes all the same
+            self.attrs = st.iq("result", to, id_).attrs
+        self.seqnr = seqnr
+        self.queued = queued
+
+    def write(self, w, parent_ns=CLIENT_NS):
+        a = self.attrs
+        to, id_ = a.get("to"), a.get("id")
+        if to is None or id_ is None or parent_ns != CLIENT_NS:  # as the tree, see __init__
+            q = {"queued": "true"} if self.queued else None
+            st.iq("result", to, id_, seq_element("accepted", self.seqnr, q)).write(w, parent_ns)
+            return
+        # The attributes in the order Element.write gives them (MicroPython's dict order).
+        w.write(
+            b"<iq id='%s' type='result' to='%s'><accepted xmlns='%s' seqnr='%s'%s/></iq>"
+            % (
+                escape_attr(id_),
+                escape_attr(to),
+                NS,
+                self.seqnr,
+                b" queued='true'" if self.queued else b"",
+            )
+        )
 
 
 def rejected(seqnr, text):
