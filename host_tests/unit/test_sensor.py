@@ -521,9 +521,12 @@ async def test_field_names_units_and_data_types_that_need_escaping_are_escaped()
         ("Bell", "string", "a\x07b", "momentary"),
     )
     s.register_node("odd", MemoryDevice(odd, ("1", "2", "on", "<&'>")))
-    c.router.dispatch(_req(nodes=("odd", "sht4x-44")))
+    s.register_node("a'b&c", MemoryDevice(TH[:1], ("3",)))
+    c.router.dispatch(_req(nodes=("odd", "sht4x-44", "a'b&c")))
     await _ended(s)
     msg = c.take()[1]
+    assert b"<node nodeId='a&apos;b&amp;c'><timestamp" in msg
+    assert b"<node nodeId='sht4x-44'><timestamp" in msg
     assert b"<numeric name='T\xc2\xb0C' value='1' unit='\xc2\xb0C' momentary='true'" in msg
     assert b"<numeric name='R&amp;D &apos;x&apos;' value='2' unit='&lt;u&gt;'" in msg
     assert b"<enum name='Mode' value='on' dataType='a&quot;b' momentary='true'" in msg

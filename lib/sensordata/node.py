@@ -24,9 +24,10 @@ class Node:
         self.id = node_id
         self.device = device
         self.fields = device.FIELDS
-        # Whether no field's name, unit or data type needs escaping: then a readout writes
-        # them as declared (escaping '°C' alone took ~4% of a readout's instructions).
-        self.plain = _plain(self.fields)
+        # Whether neither the node id nor any field's name, unit or data type needs escaping:
+        # then a readout writes them as declared (escaping '°C' alone took ~4% of a
+        # readout's instructions).
+        self.plain = _plain(node_id, self.fields)
         # A part may need longer than the configured timeout even when it works (an SCD4x
         # waits up to an interval for its first sample): it says so in read_ms.
         self.comm_timeout = max(comm_timeout, getattr(device, "read_ms", 0))
@@ -90,9 +91,11 @@ class Node:
             slot[0].set()
 
 
-def _plain(fields):
+def _plain(node_id, fields):
     # escape_attr returns the very str it was given when nothing needs escaping.
     try:
+        if escape_attr(node_id) is not node_id:
+            return False
         return all(not x or escape_attr(x) is x for f in fields for x in f[:1] + f[2:3] + f[4:])
     except Exception:  # noqa: BLE001 - e.g. a unit that is no str: left to the readout to fail
         return False

@@ -353,7 +353,7 @@ class Sensor:
                 continue  # no valid reading: a field without a value would break the schema
             dtype = f[4] if len(f) > 4 else None
             out.append(wire.field_bytes(f[0], f[1], values[i], f[2], kind, dtype, node.plain))
-        return wire.node_block(node.id, ts, out) if out else None
+        return wire.node_block(node.id, ts, out, node.plain) if out else None
 
     # -- periodic sampling for history ----------------------------------------------------
 

@@ -262,12 +262,13 @@ class FieldsMessage:
         w.write(b"</fields></message>")
 
 
-def node_block(node_id, ts, field_xml):
-    """`<node><timestamp>fields</timestamp></node>` as bytes; `field_xml` is a list of bytes."""
+def node_block(node_id, ts, field_xml, plain=False):
+    """`<node><timestamp>fields</timestamp></node>` as bytes; `field_xml` is a list of bytes;
+    `plain`: the node id is known to need no escaping (see Node.plain)."""
     return b"".join(
         (
             b"<node nodeId='%s'><timestamp value='%s'>"
-            % (escape_attr(node_id), clock.iso_bytes(ts)),
+            % (node_id if plain else escape_attr(node_id), clock.iso_bytes(ts)),
             b"".join(field_xml),
             b"</timestamp></node>",
         )
