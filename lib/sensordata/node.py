@@ -20,6 +20,11 @@ _UNKNOWN = (None, None, "Internal error")
 
 
 class Node:
+    # Set by Sensor.register_node when given: class defaults keep them out of each node's
+    # attribute table, which would otherwise grow a step (5 slots) past its 12th entry.
+    source_id = None
+    cache_type = None
+
     def __init__(self, node_id, device, comm_timeout, clock, log, history=0):
         self.id = node_id
         self.device = device

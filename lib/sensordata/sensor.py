@@ -59,7 +59,11 @@ class Sensor:
         if self.node(node_id) is not None:
             raise ValueError("node %s registered twice" % node_id)
         node = Node(node_id, device, comm_timeout, self.clock, self.log, self.history)
-        node.source_id, node.cache_type = source_id, cache_type  # as slixmpp's API keeps them
+        # Kept as slixmpp's API keeps them; on the node only when given (see Node).
+        if source_id is not None:
+            node.source_id = source_id
+        if cache_type is not None:
+            node.cache_type = cache_type
         self.nodes.append(node)
 
     def node(self, node_id):
