@@ -510,30 +510,6 @@ async def test_a_numeric_field_without_a_unit_still_carries_the_required_unit_at
     assert b"<numeric name='Count' value='3' unit=''" in msg
 
 
-async def test_field_names_units_and_data_types_that_need_escaping_are_escaped():
-    # A node's declarations are checked for escaping once, at registration: those of a
-    # node with one that needs it are escaped in every readout, the others written as is.
-    c, s, _ = _sensor()
-    odd = (
-        ("T°C", "numeric", "°C", "momentary"),
-        ("R&D 'x'", "numeric", "<u>", "momentary"),
-        ("Mode", "enum", "", "momentary", 'a"b'),
-        ("Bell", "string", "a\x07b", "momentary"),
-    )
-    s.register_node("odd", MemoryDevice(odd, ("1", "2", "on", "<&'>")))
-    s.register_node("a'b&c", MemoryDevice(TH[:1], ("3",)))
-    c.router.dispatch(_req(nodes=("odd", "sht4x-44", "a'b&c")))
-    await _ended(s)
-    msg = c.take()[1]
-    assert b"<node nodeId='a&apos;b&amp;c'><timestamp" in msg
-    assert b"<node nodeId='sht4x-44'><timestamp" in msg
-    assert b"<numeric name='T\xc2\xb0C' value='1' unit='\xc2\xb0C' momentary='true'" in msg
-    assert b"<numeric name='R&amp;D &apos;x&apos;' value='2' unit='&lt;u&gt;'" in msg
-    assert b"<enum name='Mode' value='on' dataType='a&quot;b' momentary='true'" in msg
-    assert b"<string name='Bell' value='&lt;&amp;&apos;&gt;' unit='a\xef\xbf\xbdb'" in msg
-    assert b"<numeric name='Temperature' value='21.53' unit='\xc2\xb0C' momentary" in msg
-
-
 async def test_the_sampler_marks_each_node_read_so_failing_parts_do_not_look_like_a_hang():
     # The watchdog's probe passes while `sampled` is recent. A turn reads every node, each up
     # to its comm timeout: with several unplugged parts a turn outlasts the probe's limit

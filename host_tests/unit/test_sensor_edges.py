@@ -420,3 +420,27 @@ def test_a_nodes_source_id_and_cache_type_are_kept_as_given_and_none_otherwise()
     s.register_node("n2", MemoryDevice(TH, ("1", "2", "c", True)), 200, "src", "cache")
     assert (s.node("n2").source_id, s.node("n2").cache_type) == ("src", "cache")
     assert (s.node("sht4x-44").source_id, s.node("sht4x-44").cache_type) == (None, None)
+
+
+async def test_field_names_units_and_data_types_that_need_escaping_are_escaped():
+    # A node's declarations are checked for escaping once, at registration: those of a
+    # node with one that needs it are escaped in every readout, the others written as is.
+    c, s, _ = _sensor()
+    odd = (
+        ("T°C", "numeric", "°C", "momentary"),
+        ("R&D 'x'", "numeric", "<u>", "momentary"),
+        ("Mode", "enum", "", "momentary", 'a"b'),
+        ("Bell", "string", "a\x07b", "momentary"),
+    )
+    s.register_node("odd", MemoryDevice(odd, ("1", "2", "on", "<&'>")))
+    s.register_node("a'b&c", MemoryDevice(TH[:1], ("3",)))
+    c.router.dispatch(_req(nodes=("odd", "sht4x-44", "a'b&c")))
+    await _ended(s)
+    msg = c.take()[1]
+    assert b"<node nodeId='a&apos;b&amp;c'><timestamp" in msg
+    assert b"<node nodeId='sht4x-44'><timestamp" in msg
+    assert b"<numeric name='T\xc2\xb0C' value='1' unit='\xc2\xb0C' momentary='true'" in msg
+    assert b"<numeric name='R&amp;D &apos;x&apos;' value='2' unit='&lt;u&gt;'" in msg
+    assert b"<enum name='Mode' value='on' dataType='a&quot;b' momentary='true'" in msg
+    assert b"<string name='Bell' value='&lt;&amp;&apos;&gt;' unit='a\xef\xbf\xbdb'" in msg
+    assert b"<numeric name='Temperature' value='21.53' unit='\xc2\xb0C' momentary" in msg
