@@ -120,20 +120,23 @@ def test_logs_in_to_ejabberd(ejabberd, board):
     fw.wait_log(ONLINE, timeout=60)
 
 
-def test_twenty_reconnects_leave_the_heap_as_one_did(prosody, board):
+def test_twenty_six_reconnects_leave_the_heap_as_one_did(prosody, board):
     fw = board(board_config(prosody, backoff_base_s=1, backoff_cap_s=1))
     heaps = [int(fw.wait_log(r"online as \S+ \(heap in use: (\d+)\)").group(1))]
-    for _ in range(21):
+    for _ in range(26):
         mark = fw.mark()
         prosody.restart()
         m = fw.wait_log(r"online as \S+ \(heap in use: (\d+)\)", timeout=60, after=mark)
         heaps.append(int(m.group(1)))
     # The first reconnects fill what is bounded (the latest warning kept for `status`, the
-    # tokenizer's name caches); after that, reconnecting costs nothing that stays. Each
-    # figure is one moment of a heap that takes a few values (a log line or a task more or
-    # less), so runs of five logins are judged by their floors, as tools/soak.py does.
+    # tokenizer's name and value caches); after that, reconnecting costs nothing that stays.
+    # Each figure is one moment of a heap that takes a few values (a log line or a task more
+    # or less), so runs of five logins are judged by their floors, as tools/soak.py does.
+    # The caches take their last entries slowly (a few new values per login), in steps of
+    # about 224 B: up to 544 B came after the middle run on a loaded machine. A task or a buffer kept per reconnect (200 B at least) shows as 2 KB over the
+    # ten reconnects between the runs.
     middle, last = min(heaps[12:17]), min(heaps[-5:])
-    assert last - middle <= 512, heaps
+    assert last - middle <= 1024, heaps
     assert last - heaps[1] <= 6144, heaps
 
 
