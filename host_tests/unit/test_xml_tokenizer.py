@@ -171,6 +171,8 @@ _SIBLINGS = (
     b"<n a='1' b='2'></n><n a='3' b='4'>t</n>",  # not empty
     b"<n a='1' b='2'/><n a='' b=''/>",  # empty values
     b"<n a='1' b='2'/><n aa='3' b='4'/>",  # the first key runs on
+    b"<n a='1' b='2'/><n a='3 b=' b='4'/>",  # the next key's segment inside a value
+    b"<n a='1' b='2'></n><n a='3' b='>'></n>",  # the tag's first '>' inside its last value
 )
 
 
@@ -194,10 +196,21 @@ def test_a_sibling_read_in_place_is_judged_like_any_tag():
         (b"<n a='1' b='2' junk/>", "not-well-formed"),
         (b"<na='1' b='2'/>", "not-well-formed"),
         (b"<n a='1' b='2'", None),  # unfinished: nothing to judge yet
+        (b"<n a='1' b='/>", None),  # the last value's opening quote ends the tag's body
+        (b"<n a='3 4 b='5'/>", "not-well-formed"),  # the next key's segment inside a value
     ):
         data = stream(b"<m><n a='1' b='2'/>" + second)
         for cut in (None, len(data) - 3, len(data) - len(second) + 4):
             assert error_of(data, cut) == condition, (second, cut)
+
+
+def test_a_value_holding_a_quote_is_never_cached_so_a_sibling_cannot_end_inside_one():
+    # Read in place, a value is cut at the next key segment; only a value without quotes
+    # proves it ended there. "it's", missed twice, would otherwise have been cached.
+    seen = b'<x v="it\'s"/>' * 3
+    data = stream(b"<m>" + seen + b"<n a='1' b='2'/><n a='it's' b='2'/>")
+    for cut in (None, len(data) - 5, len(data) - 16):
+        assert error_of(data, cut) == "not-well-formed", cut
 
 
 def _tags(body):

@@ -343,23 +343,34 @@ class Tokenizer(Markup):
                         np = len(m)
                         attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
                         try:
+                            # One find per value: for the key segment after it, whose byte
+                            # before must be the closing quote. A value with a quote in it
+                            # ended earlier: none is cached (see _value), so only a miss
+                            # is looked at for one.
                             for j in range(2, np, 2):
-                                q = find(b, qb, p + 1, be)
                                 s = m[j]
-                                if b[p] != qc or q < 0 or not b.startswith(s, q + 1):
+                                q = find(b, s, p + 2, be)
+                                if b[p] != qc or q < 0 or b[q - 1] != qc:
                                     hd = None
                                     break
-                                v = b[p + 1 : q]
-                                attrs[k] = dget(values, v) or self._value(v)
+                                v = b[p + 1 : q - 1]
+                                x = dget(values, v)
+                                if not x:
+                                    if qb in v:
+                                        hd = None
+                                        break
+                                    x = self._value(v)
+                                attrs[k] = x
                                 k = m[j + 1]
-                                p = q + 1 + len(s)
+                                p = q + len(s)
                             else:
-                                # The last value ends the body.
-                                if b[p] != qc or find(b, qb, p + 1, be) != be - 1:
+                                # The last value ends the body (b[be - 1] is qc).
+                                v = b[p + 1 : be - 1]
+                                x = dget(values, v)
+                                if b[p] != qc or p == be - 1 or not x and qb in v:
                                     hd = None
                                 else:
-                                    v = b[p + 1 : be - 1]
-                                    attrs[k] = dget(values, v) or self._value(v)
+                                    attrs[k] = x or self._value(v)
                         except XMLError:
                             if find(b, b"<", i + 1, e) >= 0:
                                 raise XMLError(NWF, "'<' inside a tag")
@@ -530,7 +541,10 @@ class Tokenizer(Markup):
         s = v.decode()
         if len(s) != len(v) or v and min(v) < 32:
             s = decode(v, True)
+        # A value with a quote is never cached: a hit proves there is none (see _parse).
         if len(self._values) < _VALUES and len(v) <= _VALUE_MAX:
+            if b"'" in v or b'"' in v:
+                return s
             h = hash(v)
             if h in self._recent:
                 self._values[v] = s
