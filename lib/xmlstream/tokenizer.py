@@ -261,7 +261,9 @@ class Tokenizer(Markup):
         keys = self._keys
         values = self._values
         memo = self._memo
+        text = self._text  # kept in step with self._text: tested at every tag
         n = len(b)
+        last = n - 1  # a '<' there is all of its token: kept for the next chunk
         maxdepth = self._maxdepth
         stop = self._sstart + self._max - self._off  # index in b where the stanza is too big
         if b[i] != _LT:
@@ -269,12 +271,12 @@ class Tokenizer(Markup):
             if j < 0:
                 return n if len(raws) < 2 else i
             i = j
-        while i < n:
+        # Outside a stanza each token has the stanza limit: `stop` is set anew wherever the
+        # depth drops below 2, for the token that follows (not tested at every token).
+        if len(raws) < 2:
+            stop = i + self._max
+        while i < last:
             # b[i] is '<'
-            if i + 1 >= n:
-                return i
-            if len(raws) < 2:
-                stop = i + self._max  # outside a stanza, each token has the stanza limit
             c = b[i + 1]
             if c == _SLASH:
                 if not raws:
@@ -288,20 +290,23 @@ class Tokenizer(Markup):
                 if e >= stop:
                     self._limit(self._max + 1)
                 raws.pop()
-                if self._text:
-                    self._flush()
+                if text:
+                    text = self._flush()
                 h.end(names.pop())
                 d = len(raws)
-                if d == 1:
-                    memo = self._memo = None  # the stanza is over
-                    if e >= stop:
-                        self._limit(self._max + 1)
-                elif not d:
-                    self._state = _AFTER
-            elif c == _BANG or c == _QMARK:
+                if d < 2:
+                    if d:
+                        memo = self._memo = None  # the stanza is over
+                    else:
+                        self._state = _AFTER
+                    stop = e + 1 + self._max
+            elif c < 64 and (c == _BANG or c == _QMARK):
                 e = self._markup(b, i, stop)
                 if e < 0:
                     return i
+                text = self._text  # CDATA is kept there
+                if len(raws) < 2:
+                    stop = e + 1 + self._max
             else:
                 # The tag ends at the first '>'. A '<' before it is an error, but looking
                 # for one would scan every tag twice: names and keys are validated when
@@ -446,28 +451,26 @@ class Tokenizer(Markup):
                             raise XMLError(NWF, "'<' inside a tag")
                         return i
                     e, empty, name, rawn, attrs, ns = hd
+                # Here e < stop: a tag ending at or past it was refused above.
                 d = len(raws)
                 if d:
                     if d >= maxdepth:
                         raise XMLError("policy-violation", "elements nested too deep")
                     if d == 1:
-                        self._sstart = self._off + i
-                        stop = i + self._max
-                    elif i > stop:
-                        self._limit(self._max + 1)
-                    if self._text:
-                        self._flush()
+                        self._sstart = self._off + i  # `stop` is already i + self._max
+                    if text:
+                        text = self._flush()
                 elif self._state == _AFTER:
                     raise XMLError(NWF, "a second root element")
                 else:
                     self._state = _ROOT
+                    stop = e + 1 + self._max
                 h.start(name, attrs, ns)
                 if empty:
                     h.end(name)
                     if d == 1:
                         memo = self._memo = None  # the stanza is over
-                        if e >= stop:
-                            self._limit(self._max + 1)
+                        stop = e + 1 + self._max
                     elif not d:
                         self._state = _AFTER
                 else:
@@ -487,16 +490,17 @@ class Tokenizer(Markup):
                     if b"\r" in t:
                         t = lines(t)
                     t = unescape(t) if b"&" in t else decode(t)
-                    if b[q + 1] == _BANG or self._text:
-                        self._pile(t)
+                    if b[q + 1] == _BANG or text:
+                        text = self._pile(t)
                     else:
-                        self._h.text(t)
+                        h.text(t)
                     i = q
                 else:
                     i = self._chars(b, i)
                     if i < 0:
                         return n
-        return n
+                    stop = i + self._max
+        return i  # n, or a '<' at the end (last)
 
     def _chars(self, b, i):
         """Character data from i. Returns the index of the next '<', or -1 if there is none."""
@@ -571,13 +575,16 @@ class Tokenizer(Markup):
         self._values = t
 
     def _pile(self, s):
-        # Text next to CDATA: collected, reported as one run at the next tag.
+        """Text next to CDATA: collected, reported as one run at the next tag. Returns the
+        list (for _parse's copy of self._text)."""
         if self._text is None:
             self._text = [s]
         else:
             self._text.append(s)
+        return self._text
 
     def _flush(self):
+        """Report the collected text; returns None (for _parse's copy of self._text)."""
         t = self._text
         self._text = None
         self._h.text("".join(t))
