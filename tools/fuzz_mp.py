@@ -272,6 +272,8 @@ def fill_caches(t):
     while len(t._values) < 24:  # values: made here, as the cache admits only repeated ones
         t._values[b"%d" % k] = ""
         k += 1
+    if t._recent is not None:
+        t._full()  # as the parser does when its cache fills: it admits no more
 
 
 def check_memory(data, max_stanza, max_depth):

@@ -333,8 +333,6 @@ class Tokenizer(Markup):
                 # Fast path: split at the quote that ends the last value (without it: no
                 # empty part after it). Whatever it cannot read with certainty (mixed quotes,
                 # '>' in a value, odd spacing) the careful parser below reads again and judges.
-                parts = None
-                hd = None
                 if qc == 39 or qc == 34:
                     qb = b"'" if qc == 39 else b'"'
                     m = memo
@@ -380,61 +378,62 @@ class Tokenizer(Markup):
                             if find(b, b"<", i + 1, e) >= 0:
                                 raise XMLError(NWF, "'<' inside a tag")
                             raise
+                    else:
+                        hd = None
                     if not hd:
                         body = b[i + 1 : be - 1]
                         if len(body) < _ATTRS_LONG:
                             parts = body.split(qb)
                         else:
                             parts = self._split(body, qc)
+                        np = len(parts)  # head, value, then a key and a value for each further
+                        hd = None if np & 1 else heads.get(parts[0]) or self._head(parts[0], True)
+                        if hd:
+                            try:
+                                name, rawn, k, ns = hd
+                                attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
+                                v = parts[1]
+                                attrs[k] = dget(values, v) or self._value(v)
+                                for j in range(2, np, 2):
+                                    k = dget(keys, parts[j])
+                                    if not k:
+                                        k = self._key(parts[j])
+                                        if not k:
+                                            hd = None
+                                            break
+                                        k, f = k
+                                        ns = ns or f
+                                    v = parts[j + 1]
+                                    attrs[k] = dget(values, v) or self._value(v)
+                                    parts[j + 1] = k  # for the memo
+                                else:
+                                    # Only when every segment was read: after a break (a value
+                                    # in the other quotes) attributes are missing, not doubled.
+                                    if len(attrs) != np >> 1:
+                                        raise XMLError(NWF, "duplicate attribute")
+                                    if (
+                                        ns == hd[3]
+                                        and np <= _MEMO_PARTS
+                                        and len(body) < _MEMO_BODY
+                                        and len(raws) > 1
+                                    ):
+                                        # The memo: this tag's parts, its values replaced by
+                                        # its head's tuple and the key names (segments follow).
+                                        parts[1] = hd
+                                        memo = self._memo = parts
+                            except XMLError:
+                                # A value that cannot be read (or a duplicate), in a tag with
+                                # a '<' before its '>': fed in pieces, the '<' is all that can
+                                # be judged (the tag never ends), so it is reported whole too.
+                                if find(b, b"<", i + 1, e) >= 0:
+                                    raise XMLError(NWF, "'<' inside a tag")
+                                raise
                 else:
                     body = b[i + 1 : be]
                     hd = tags.get(body) or self._head(body, False)
                     if hd:
                         name, rawn, _, ns = hd
                         attrs = {}
-                if parts:
-                    np = len(parts)  # head, value, then a key and its value for each further one
-                    hd = None if np & 1 else heads.get(parts[0]) or self._head(parts[0], True)
-                    if hd:
-                        try:
-                            name, rawn, k, ns = hd
-                            attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
-                            v = parts[1]
-                            attrs[k] = dget(values, v) or self._value(v)
-                            for j in range(2, np, 2):
-                                k = dget(keys, parts[j])
-                                if not k:
-                                    k = self._key(parts[j])
-                                    if not k:
-                                        hd = None
-                                        break
-                                    k, f = k
-                                    ns = ns or f
-                                v = parts[j + 1]
-                                attrs[k] = dget(values, v) or self._value(v)
-                                parts[j + 1] = k  # for the memo
-                            else:
-                                # Only when every segment was read: after a break (a value in
-                                # the other quotes) attributes are missing, not duplicated.
-                                if len(attrs) != np >> 1:
-                                    raise XMLError(NWF, "duplicate attribute")
-                                if (
-                                    ns == hd[3]
-                                    and np <= _MEMO_PARTS
-                                    and len(body) < _MEMO_BODY
-                                    and len(raws) > 1
-                                ):
-                                    # The memo: this tag's parts, its values replaced by its
-                                    # head's tuple and the key names (its segments follow them).
-                                    parts[1] = hd
-                                    memo = self._memo = parts
-                        except XMLError:
-                            # A value that cannot be read (or a duplicate), in a tag with a
-                            # '<' before its '>': fed in pieces, the '<' is all that can be
-                            # judged (the tag never ends), so it is what is reported whole too.
-                            if find(b, b"<", i + 1, e) >= 0:
-                                raise XMLError(NWF, "'<' inside a tag")
-                            raise
                 if not hd:
                     q = find(b, b"<", i + 1)
                     if 0 <= q < e:
@@ -546,7 +545,7 @@ class Tokenizer(Markup):
         if len(s) != len(v) or v and min(v) < 32:
             s = decode(v, True)
         # A value with a quote is never cached: a hit proves there is none (see _parse).
-        if len(self._values) < _VALUES and len(v) <= _VALUE_MAX:
+        if self._recent and len(v) <= _VALUE_MAX:  # (no list of misses: the cache is full)
             if b"'" in v or b'"' in v:
                 return s
             h = hash(v)
