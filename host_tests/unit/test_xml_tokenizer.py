@@ -10,7 +10,7 @@ from xmltest_support import (
     stream,
 )
 
-from xmlstream.tokenizer import Tokenizer
+from xmlstream.tokenizer import Tokenizer, XMLError
 
 
 def test_memoryview_and_bytearray_chunks_are_accepted():
@@ -230,3 +230,48 @@ def _tags(body):
 def _inner(ev):
     """Events without the wrapping stanzas."""
     return [e for e in ev if not (e[0] in ("start", "end") and e[1] == "m")]
+
+
+def _full_cache(h):
+    """A tokenizer whose value cache is full (24 values, each missed twice): from then on
+    its misses are decoded inline."""
+    t = Tokenizer(h)
+    t.feed(HEADER + b"<m>" + b"".join(b"<v a='x%d'/><v a='x%d'/>" % (k, k) for k in range(24)))
+    assert t._recent is None
+    t.feed(b"</m>")
+    return t
+
+
+# Values that leave the inline decode for _value: whitespace, a control, non-ASCII, a
+# reference, '<'; in a tag read in place (the second <n>) and in one split (<s>).
+_ODD_VALUES = (b"a\tb", b"a\r\nb", b"\xc3\xa9t\xc3\xa9", b"&amp;x", b"&#9;", b"", b"7")
+_BAD_VALUES = (
+    (b"a\x01b", "not-well-formed"),
+    (b"\xc0\x80", "not-well-formed"),  # overlong
+    (b"\xed\xa0\x80", "not-well-formed"),  # a surrogate
+    (b"a<b", "not-well-formed"),
+    (b"&x;", "restricted-xml"),
+    (b"\xff", "not-well-formed"),
+)
+
+
+def test_a_full_value_cache_reads_every_value_as_a_fresh_parser_does():
+    for v in _ODD_VALUES:
+        body = b"<m><n a='1' b='2'/><n a='%s' b='%s'/><s c='1' d='%s'/></m>" % (v, v, v)
+        h = Events()
+        _full_cache(h).feed(body)
+        got = _inner([e for e in h.events if e[1] != "v"])
+        assert got == _inner(events(stream(body))), v
+
+
+def test_a_full_value_cache_refuses_every_value_a_fresh_parser_refuses():
+    for v, condition in _BAD_VALUES:
+        for body in (b"<m><n a='1' b='2'/><n a='%s' b='2'/>" % v, b"<m><s c='1' d='%s'/>" % v):
+            assert error_of(stream(body)) == condition, (v, body)
+            t = _full_cache(Null())
+            try:
+                t.feed(body)
+            except XMLError as e:
+                assert e.condition == condition, (v, body)
+            else:
+                raise AssertionError((v, body))

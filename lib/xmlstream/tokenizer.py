@@ -242,11 +242,11 @@ class Tokenizer(Markup):
             parts[:] = [b"".join(parts)]
 
     def _parse(  # noqa: A002 - see below
-        self, b, i, len=len, ws=_WS, room=_ROOM, find=bytes.find, dget=dict.get
+        self, b, i, len=len, min=min, ws=_WS, room=_ROOM, find=bytes.find, dget=dict.get
     ):
         """Parse b from i; return the index where an incomplete token starts (or len(b)).
 
-        len, _WS and _ROOM come in as defaults, so the loop reads them as locals: a global
+        len, min, _WS and _ROOM come in as defaults, so the loop reads them as locals: a global
         name costs a dictionary lookup per use, a builtin two (module, then builtins). (The
         compiler turns `for x in range(...)` into a counting loop: range is never looked up.)
         Methods are called unbound (find(b, ...), dget(keys, k)) or looked up at the call
@@ -262,6 +262,9 @@ class Tokenizer(Markup):
         values = self._values
         memo = self._memo
         text = self._text  # kept in step with self._text: tested at every tag
+        # Once the value cache is full, the usual miss (ASCII, no '<', '&' or byte below 32:
+        # _value's first tests) is decoded here: a call costs as much as the decode.
+        full = not self._recent
         n = len(b)
         last = n - 1  # a '<' there is all of its token: kept for the next chunk
         maxdepth = self._maxdepth
@@ -362,7 +365,12 @@ class Tokenizer(Markup):
                                     if qb in v:
                                         hd = None
                                         break
-                                    x = self._value(v)
+                                    if full and b"<" not in v and b"&" not in v:
+                                        x = v.decode()
+                                        if len(x) != len(v) or v and min(v) < 32:
+                                            x = self._value(v)
+                                    else:
+                                        x = self._value(v)
                                 attrs[k] = x
                                 k = m[j + 1]
                                 p = q + len(s)
@@ -404,7 +412,15 @@ class Tokenizer(Markup):
                                         k, f = k
                                         ns = ns or f
                                     v = parts[j + 1]
-                                    attrs[k] = dget(values, v) or self._value(v)
+                                    x = dget(values, v)
+                                    if not x:
+                                        if full and b"<" not in v and b"&" not in v:
+                                            x = v.decode()
+                                            if len(x) != len(v) or v and min(v) < 32:
+                                                x = self._value(v)
+                                        else:
+                                            x = self._value(v)
+                                    attrs[k] = x
                                     parts[j + 1] = k  # for the memo
                                 else:
                                     # Only when every segment was read: after a break (a value
