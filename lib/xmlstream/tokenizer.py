@@ -200,8 +200,8 @@ class Tokenizer(Markup):
             else:
                 self._pend = b""
             self._off += i
-            if len(self._raw) > 1:
-                self._limit(self._off + n - i - self._sstart)
+            if len(self._raw) > 1 and self._off + n - i - self._sstart > self._max:
+                self._limit(self._max + 1)
         except XMLError as e:
             self._memo = None  # nothing more is read: hold nothing of it
             self._err = e
@@ -229,7 +229,8 @@ class Tokenizer(Markup):
             self._pend = b""
         else:
             self._pend = b[i:]
-        self._limit(len(b) - i)
+        if len(b) - i > self._max:
+            self._limit(self._max + 1)
 
     def _more_text(self, data):
         parts = self._tparts
@@ -257,7 +258,6 @@ class Tokenizer(Markup):
         raws = self._raw
         names = self._names
         heads = self._heads
-        tags = self._tags  # apart from heads: b"a" heads "<a x='1'/>" but is all of "<a/>"
         keys = self._keys
         values = self._values
         memo = self._memo
@@ -446,7 +446,10 @@ class Tokenizer(Markup):
                                 raise
                 else:
                     body = b[i + 1 : be]
-                    hd = tags.get(body) or self._head(body, False)
+                    # _tags apart from heads: b"a" heads "<a x='1'/>" but is all of "<a/>".
+                    # (Read here, not at each call: fewer tags have no attributes than
+                    # there are calls.)
+                    hd = self._tags.get(body) or self._head(body, False)
                     if hd:
                         name, rawn, _, ns = hd
                         attrs = {}
