@@ -136,7 +136,6 @@ class Tokenizer(Markup):
         if not data:
             return
         try:
-            i = 0
             if self._tparts:
                 q = data.find(b"<")
                 if q < 0:
@@ -149,15 +148,17 @@ class Tokenizer(Markup):
                     self._tparts = None
                     self._limit(self._off + q + 2 - self._sstart)
                     self._run(t, data[q + 1])
-                    i = q
                     b = data
+                    i = self._parse(b, q)
                 else:
                     b = b"".join(self._tparts) + data
                     self._tparts = None
+                    i = self._parse(b, 0)
             elif self._pend and self._pend[0] != _LT:
                 # A run of text, then the '<' that ended the last chunk: parse from the text,
                 # once (the shortcut below would report the text twice).
                 b = self._pend + data
+                i = self._parse(b, 0)
             elif self._pend:
                 j = data.find(b">")
                 p = self._pend
@@ -181,19 +182,17 @@ class Tokenizer(Markup):
                 if more:
                     p = self._pend = b"".join([p] + more)
                     more.clear()
-                b = p + data[: j + 1]
-                if j >= 0 and self._parse(b, 0) == len(b):
-                    # The pending token is complete: go on in the chunk itself.
-                    self._off += len(self._pend)
-                    self._pend = b""
-                    i = j + 1
-                    b = data
-                else:
+                b = data
+                if j >= 0:
+                    # The pending token, completed up to the first '>': if whole, _parse goes
+                    # on in the chunk itself (and empties _pend).
+                    i = self._parse(p + data[: j + 1], 0, data, j + 1)
+                if j < 0 or self._pend:
                     b = self._pend + data
+                    i = self._parse(b, 0)
             else:
                 b = data
-            if i < len(b):
-                i = self._parse(b, i)
+                i = self._parse(b, 0)
             n = len(b)
             if i < n:
                 self._keep(b, i)
@@ -243,9 +242,22 @@ class Tokenizer(Markup):
             parts[:] = [b"".join(parts)]
 
     def _parse(  # noqa: A002 - see below
-        self, b, i, len=len, min=min, ws=_WS, room=_ROOM, find=bytes.find, dget=dict.get
+        self,
+        b,
+        i,
+        nxt=None,
+        at=0,
+        len=len,
+        min=min,
+        ws=_WS,
+        room=_ROOM,
+        find=bytes.find,
+        dget=dict.get,
     ):
         """Parse b from i; return the index where an incomplete token starts (or len(b)).
+        With nxt: b is the pending token joined to the start of the chunk nxt; if it is
+        whole, the parse goes on in nxt from `at` (one call, one frame for both), and the
+        index returned is in nxt.
 
         len, min, _WS and _ROOM come in as defaults, so the loop reads them as locals: a global
         name costs a dictionary lookup per use, a builtin two (module, then builtins). (The
@@ -278,7 +290,29 @@ class Tokenizer(Markup):
         # depth drops below 2, for the token that follows (not tested at every token).
         if len(raws) < 2:
             stop = i + self._max
-        while i < last:
+        while True:
+            if i >= last:
+                if nxt is None or i < n:
+                    return i  # n, or a '<' at the end (last)
+                # b was the pending token, whole: go on in the chunk, as a new call would.
+                self._off += len(self._pend)
+                self._pend = b""
+                b = nxt
+                nxt = None
+                i = at
+                n = len(b)
+                last = n - 1
+                if i >= n:
+                    return i
+                stop = self._sstart + self._max - self._off
+                if b[i] != _LT:
+                    i = self._chars(b, i)
+                    text = self._text
+                    if i < 0:
+                        return n if len(raws) < 2 else at
+                if len(raws) < 2:
+                    stop = i + self._max
+                continue
             # b[i] is '<'
             c = b[i + 1]
             if c == _SLASH:
@@ -518,7 +552,6 @@ class Tokenizer(Markup):
                     if i < 0:
                         return n
                     stop = i + self._max
-        return i  # n, or a '<' at the end (last)
 
     def _chars(self, b, i):
         """Character data from i. Returns the index of the next '<', or -1 if there is none."""
