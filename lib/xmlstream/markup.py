@@ -264,7 +264,7 @@ class Markup:
             raise XMLError("restricted-xml", "DTD declarations are not allowed (RFC 6120 11.1)")
         if op == b"<!--":
             raise XMLError("restricted-xml", "comments are not allowed (RFC 6120 11.1)")
-        depth = len(self._raw)  # CDATA
+        depth = len(self._open)  # CDATA
         if depth < 2:
             raise XMLError("bad-format" if depth else NWF, "CDATA outside a stanza")
         e = b.find(b"]]>", i + 9)

@@ -120,8 +120,8 @@ class Tokenizer(Markup):
         self._tlen = 0
         self._off = 0  # stream offset of the first byte of the current buffer
         self._sstart = 0  # stream offset where the current stanza began
-        self._raw = []  # open elements: raw name bytes (for end tag matching)
-        self._names = []  # open elements: names
+        # Open elements: their head tuples (above; a tag read slowly: its name, raw name).
+        self._open = []
         self._state = _START
         self._text = None  # text pieces waiting for a tag, when CDATA is involved
         self._memo = None  # the layout of the last tag split (see _parse), within a stanza
@@ -176,7 +176,7 @@ class Tokenizer(Markup):
                     for m in more:  # at most _PARTS pieces; a loop allocates nothing
                         size += len(m)
                     self._limit(size)
-                    if len(self._raw) > 1:
+                    if len(self._open) > 1:
                         self._limit(self._off + size - self._sstart)
                     return
                 if more:
@@ -199,7 +199,7 @@ class Tokenizer(Markup):
             else:
                 self._pend = b""
             self._off += i
-            if len(self._raw) > 1 and self._off + n - i - self._sstart > self._max:
+            if len(self._open) > 1 and self._off + n - i - self._sstart > self._max:
                 self._limit(self._max + 1)
         except XMLError as e:
             self._memo = None  # nothing more is read: hold nothing of it
@@ -267,8 +267,7 @@ class Tokenizer(Markup):
         Bound once per parser instead, they held 96-192 B more and saved nothing measurable.
         """
         h = self._h
-        raws = self._raw
-        names = self._names
+        raws = self._open
         heads = self._heads
         keys = self._keys
         values = self._values
@@ -318,7 +317,8 @@ class Tokenizer(Markup):
             if c == _SLASH:
                 if not raws:
                     raise XMLError(NWF, "end tag outside the root")
-                r = raws[-1]
+                t = raws[-1]
+                r = t[1]
                 e = i + 2 + len(r)
                 if e >= n or b[e] != _GT or not b.startswith(r, i + 2):
                     e = self._end_slow(b, i, r, stop)
@@ -329,7 +329,7 @@ class Tokenizer(Markup):
                 raws.pop()
                 if text:
                     text = self._flush()
-                h.end(names.pop())
+                h.end(t[0])
                 d = len(raws)
                 if d < 2:
                     if d:
@@ -378,7 +378,7 @@ class Tokenizer(Markup):
                         # siblings): read the tag along its layout, in place. Its key
                         # segments are compared, not cut out: only the values are.
                         hd = m[1]
-                        name, rawn, k, ns = hd
+                        name, _, k, ns = hd
                         p = i + 1 + len(m[0])  # the opening quote of the first value
                         np = len(m)
                         attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
@@ -432,7 +432,7 @@ class Tokenizer(Markup):
                         hd = None if np & 1 else heads.get(parts[0]) or self._head(parts[0], True)
                         if hd:
                             try:
-                                name, rawn, k, ns = hd
+                                name, _, k, ns = hd
                                 attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
                                 v = parts[1]
                                 attrs[k] = dget(values, v) or self._value(v)
@@ -485,7 +485,7 @@ class Tokenizer(Markup):
                     # there are calls.)
                     hd = self._tags.get(body) or self._head(body, False)
                     if hd:
-                        name, rawn, _, ns = hd
+                        name, _, _, ns = hd
                         attrs = {}
                 if not hd:
                     q = find(b, b"<", i + 1)
@@ -503,6 +503,7 @@ class Tokenizer(Markup):
                             raise XMLError(NWF, "'<' inside a tag")
                         return i
                     e, empty, name, rawn, attrs, ns = hd
+                    hd = (name, rawn)
                 # Here e < stop: a tag ending at or past it was refused above.
                 d = len(raws)
                 if d:
@@ -526,8 +527,7 @@ class Tokenizer(Markup):
                     elif not d:
                         self._state = _AFTER
                 else:
-                    raws.append(rawn)
-                    names.append(name)
+                    raws.append(hd)
             # after the token ending at e
             i = e + 1
             if i < n and b[i] != _LT:
@@ -556,10 +556,10 @@ class Tokenizer(Markup):
     def _chars(self, b, i):
         """Character data from i. Returns the index of the next '<', or -1 if there is none."""
         q = b.find(b"<", i)
-        if len(self._raw) < 2:
+        if len(self._open) < 2:
             t = b[i:] if q < 0 else b[i:q]
             if t.strip(_WS):
-                if self._raw:
+                if self._open:
                     raise XMLError("bad-format", "text at the stream level")
                 raise XMLError(NWF, "text outside the root element")
             if self._state == _START:
