@@ -114,6 +114,8 @@ class Tokenizer(Markup):
         """Forget everything but the name caches: the next byte starts a new document."""
         self._pend = b""  # an incomplete tag (or markup) kept from the previous chunk
         self._pmore = []  # chunks that continue it, not yet joined to it
+        self._next = None  # the chunk that completed it, while _parse reads it (see there)
+        self._at = 0
         # An incomplete run of text inside a stanza, as chunks: a list never empty, as is
         # _text, so both are tested by truth (one step less than `is None`).
         self._tparts = None
@@ -186,8 +188,11 @@ class Tokenizer(Markup):
                 if j >= 0:
                     # The pending token, completed up to the first '>': if whole, _parse goes
                     # on in the chunk itself (and empties _pend).
-                    i = self._parse(p + data[: j + 1], 0, data, j + 1)
+                    self._next = data
+                    self._at = j + 1
+                    i = self._parse(p + data[: j + 1], 0)
                 if j < 0 or self._pend:
+                    self._next = None
                     b = self._pend + data
                     i = self._parse(b, 0)
             else:
@@ -242,30 +247,23 @@ class Tokenizer(Markup):
             parts[:] = [b"".join(parts)]
 
     def _parse(  # noqa: A002 - see below
-        self,
-        b,
-        i,
-        nxt=None,
-        at=0,
-        len=len,
-        min=min,
-        ws=_WS,
-        room=_ROOM,
-        find=bytes.find,
-        dget=dict.get,
+        self, b, i, len=len, min=min, room=_ROOM, find=bytes.find, dget=dict.get
     ):
         """Parse b from i; return the index where an incomplete token starts (or len(b)).
-        With nxt: b is the pending token joined to the start of the chunk nxt; if it is
-        whole, the parse goes on in nxt from `at` (one call, one frame for both), and the
-        index returned is in nxt.
+        With self._next set (by feed): b is the pending token joined to the start of that
+        chunk; if it is whole, the parse goes on in the chunk from self._at (one call, one
+        frame for both), and the index returned is in the chunk.
 
-        len, min, _WS and _ROOM come in as defaults, so the loop reads them as locals: a global
+        len, min and _ROOM come in as defaults, so the loop reads them as locals: a global
         name costs a dictionary lookup per use, a builtin two (module, then builtins). (The
         compiler turns `for x in range(...)` into a counting loop: range is never looked up.)
+        Locals are numbered in the order they first appear, and only the first 16 are read
+        by a one-byte opcode: hence few arguments, and the hottest names made first.
         Methods are called unbound (find(b, ...), dget(keys, k)) or looked up at the call
         (h.start): a bound method kept in a local is a heap object, made again at every call.
         Bound once per parser instead, they held 96-192 B more and saved nothing measurable.
         """
+        v = e = x = q = j = qc = k = p = None  # the hottest (see above)
         h = self._h
         raws = self._open
         heads = self._heads
@@ -281,24 +279,24 @@ class Tokenizer(Markup):
         maxdepth = self._maxdepth
         stop = self._sstart + self._max - self._off  # index in b where the stanza is too big
         if b[i] != _LT:
-            j = self._chars(b, i)
-            if j < 0:
+            q = self._chars(b, i)
+            if q < 0:
                 return n if len(raws) < 2 else i
-            i = j
+            i = q
         # Outside a stanza each token has the stanza limit: `stop` is set anew wherever the
         # depth drops below 2, for the token that follows (not tested at every token).
         if len(raws) < 2:
             stop = i + self._max
         while True:
             if i >= last:
-                if nxt is None or i < n:
+                if i < n or self._next is None:
                     return i  # n, or a '<' at the end (last)
                 # b was the pending token, whole: go on in the chunk, as a new call would.
                 self._off += len(self._pend)
                 self._pend = b""
-                b = nxt
-                nxt = None
-                i = at
+                b = self._next
+                self._next = None
+                i = q = self._at
                 n = len(b)
                 last = n - 1
                 if i >= n:
@@ -308,7 +306,7 @@ class Tokenizer(Markup):
                     i = self._chars(b, i)
                     text = self._text
                     if i < 0:
-                        return n if len(raws) < 2 else at
+                        return n if len(raws) < 2 else q
                 if len(raws) < 2:
                     stop = i + self._max
                 continue
@@ -364,7 +362,7 @@ class Tokenizer(Markup):
                 be = e - 1 if empty else e  # the end of the tag's body
                 qc = b[be - 1]
                 if qc <= 32:  # whitespace before '>' or '/>', as some writers put there
-                    while b[be - 1] in ws:
+                    while b[be - 1] in _WS:
                         be -= 1
                     qc = b[be - 1]
                 # Fast path: split at the quote that ends the last value (without it: no
