@@ -460,10 +460,10 @@ class Tokenizer(Markup):
                                     if len(attrs) != np >> 1:
                                         raise XMLError(NWF, "duplicate attribute")
                                     if (
-                                        ns == hd[3]
+                                        len(raws) > 1
                                         and np <= _MEMO_PARTS
                                         and len(body) < _MEMO_BODY
-                                        and len(raws) > 1
+                                        and ns == hd[3]
                                     ):
                                         # The memo: this tag's parts, its values replaced by
                                         # its head's tuple and the key names (segments follow).
@@ -504,13 +504,13 @@ class Tokenizer(Markup):
                     hd = (name, rawn)
                 # Here e < stop: a tag ending at or past it was refused above.
                 d = len(raws)
-                if d:
+                if d > 1:  # inside a stanza (the usual tag)
                     if d >= maxdepth:
                         raise XMLError("policy-violation", "elements nested too deep")
-                    if d == 1:
-                        self._sstart = self._off + i  # `stop` is already i + self._max
                     if text:
                         text = self._flush()
+                elif d:
+                    self._sstart = self._off + i  # `stop` is already i + self._max
                 elif self._state == _AFTER:
                     raise XMLError(NWF, "a second root element")
                 else:
@@ -519,11 +519,12 @@ class Tokenizer(Markup):
                 h.start(name, attrs, ns)
                 if empty:
                     h.end(name)
-                    if d == 1:
-                        memo = self._memo = None  # the stanza is over
-                        stop = e + 1 + self._max
-                    elif not d:
-                        self._state = _AFTER
+                    if d < 2:
+                        if d:
+                            memo = self._memo = None  # the stanza is over
+                            stop = e + 1 + self._max
+                        else:
+                            self._state = _AFTER
                 else:
                     raws.append(hd)
             # after the token ending at e
