@@ -427,7 +427,9 @@ class Tokenizer(Markup):
                         else:
                             parts = self._split(body, qc)
                         np = len(parts)  # head, value, then a key and a value for each further
-                        hd = None if np & 1 else heads.get(parts[0]) or self._head(parts[0], True)
+                        hd = (
+                            None if np & 1 else dget(heads, parts[0]) or self._head(parts[0], True)
+                        )
                         if hd:
                             try:
                                 name, _, k, ns = hd
@@ -481,7 +483,7 @@ class Tokenizer(Markup):
                     # _tags apart from heads: b"a" heads "<a x='1'/>" but is all of "<a/>".
                     # (Read here, not at each call: fewer tags have no attributes than
                     # there are calls.)
-                    hd = self._tags.get(body) or self._head(body, False)
+                    hd = dget(self._tags, body) or self._head(body, False)
                     if hd:
                         name, _, _, ns = hd
                         attrs = {}
