@@ -133,8 +133,9 @@ def test_twenty_six_reconnects_leave_the_heap_as_one_did(prosody, board):
     # Each figure is one moment of a heap that takes a few values (a log line or a task more
     # or less), so runs of five logins are judged by their floors, as tools/soak.py does.
     # The caches take their last entries slowly (a few new values per login), in steps of
-    # about 224 B: up to 544 B came after the middle run on a loaded machine. A task or a buffer kept per reconnect (200 B at least) shows as 2 KB over the
-    # ten reconnects between the runs.
+    # about 224 B: up to 544 B came after the middle run on a loaded machine. A task or a
+    # buffer kept per reconnect (200 B at least) shows as 2 KB over the ten reconnects
+    # between the runs.
     middle, last = min(heaps[12:17]), min(heaps[-5:])
     assert last - middle <= 1024, heaps
     assert last - heaps[1] <= 6144, heaps
