@@ -4,6 +4,8 @@ requester-role tests start from."""
 from fakeclient import FakeClient
 
 from sensordata.requester import Requester
+from xmlstream.element import Element
+from xmpp import stanza as st
 
 DEV = "thing@example.org/sensor"
 
@@ -18,3 +20,16 @@ def start(timeout_ms=1000, sessions=2):
         seen.append((result, node_id, fields, error_msg))
 
     return c, r, seen, cb
+
+
+def iq_id(sent):
+    """The id of a stanza the requester sent (bytes, either quote style)."""
+    s = sent.replace(b'"', b"'")
+    i = s.index(b"id='") + 4
+    return s[i : s.index(b"'", i)].decode()
+
+
+def answer(id_, child=None, type_="result"):
+    """The device's iq answer with that id, holding `child` if given."""
+    kids = [child] if child is not None else None
+    return Element("iq", st.NS_CLIENT, {"type": type_, "id": id_, "from": DEV}, kids)

@@ -1,21 +1,11 @@
 import asyncio
 
-from reqtest import DEV, start
+from reqtest import DEV, answer, iq_id, start
 from waits import until
 
 from sensordata.wire import NS
 from xmlstream.element import Element
 from xmpp import stanza as st
-
-
-def _iq_id(sent):
-    s = sent.replace(b'"', b"'")
-    i = s.index(b"id='") + 4
-    return s[i : s.index(b"'", i)].decode()
-
-
-def _answer(id_, child, type_="result"):
-    return Element("iq", st.NS_CLIENT, {"type": type_, "id": id_, "from": DEV}, [child])
 
 
 def _fields(seqnr, done=True):
@@ -33,7 +23,7 @@ async def test_accepted_is_reported_before_fields_that_arrive_in_the_same_read()
     (req,) = c.take()
     assert b"<req" in req and b"momentary='true'" in req.replace(b'"', b"'")
     seqnr = s.seqnr
-    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": seqnr})))
+    c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": seqnr})))
     c.router.dispatch(_fields(seqnr))
     assert [x[0] for x in seen] == ["accepted", "fields", "done"]
     assert seen[1][1] == "n1"
@@ -48,7 +38,7 @@ async def test_a_rejection_reports_the_text_and_frees_the_session():
     await asyncio.sleep_ms(0)
     (req,) = c.take()
     rej = Element("rejected", NS, {"seqnr": s.seqnr}, [Element("error", NS, None, None, "No")])
-    c.router.dispatch(_answer(_iq_id(req), rej, "error"))
+    c.router.dispatch(answer(iq_id(req), rej, "error"))
     assert seen == [("rejected", None, None, "No")]
     assert r.table.in_use() == 0
 
@@ -82,7 +72,7 @@ async def test_failure_ends_the_session_with_the_node_and_text():
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     req = c.take()[0]
-    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
     err = Element(
         "error", NS, {"nodeId": "n1", "timestamp": "2026-11-23T21:02:03Z"}, None, "Timeout"
     )
@@ -123,7 +113,7 @@ async def test_losing_the_connection_ends_no_free_slot():
 
 def _accept(c, r, s):
     req = c.take()[0]
-    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
 
 
 def _failure(seqnr, node_id, text, done):
@@ -232,7 +222,7 @@ async def _queued_seconds_ahead(timeout_ms, ahead=2):
     await asyncio.sleep_ms(0)
     req = c.take()[0]
     acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
-    c.router.dispatch(_answer(_iq_id(req), acc))
+    c.router.dispatch(answer(iq_id(req), acc))
     return c, r, s, seen
 
 
@@ -295,7 +285,7 @@ async def test_a_jid_written_in_capitals_still_matches_the_answers_from_its_norm
     await asyncio.sleep_ms(0)
     (req,) = c.take()
     assert b"to='thing@example.org/sensor'" in req.replace(b'"', b"'")
-    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
     c.router.dispatch(_fields(s.seqnr))
     assert [x[0] for x in seen] == ["accepted", "fields", "done"]
 

@@ -3,7 +3,7 @@ import asyncio
 import time
 
 from esp32ticks import install
-from reqtest import DEV, start
+from reqtest import DEV, answer, iq_id, start
 
 from sensordata import requester as requester_module
 from sensordata.clock import iso, unix_now
@@ -14,17 +14,6 @@ from xmpp import stanza as st
 
 def _q(sent):
     return sent.replace(b'"', b"'")
-
-
-def _iq_id(sent):
-    s = _q(sent)
-    i = s.index(b"id='") + 4
-    return s[i : s.index(b"'", i)].decode()
-
-
-def _answer(id_, child=None, type_="result"):
-    kids = [child] if child is not None else None
-    return Element("iq", st.NS_CLIENT, {"type": type_, "id": id_, "from": DEV}, kids)
 
 
 def _msg(child):
@@ -46,7 +35,7 @@ async def _accepted(c, r, cb, **kw):
     s = r.request_data(DEV, cb, **kw)
     await asyncio.sleep_ms(0)
     req = c.take()[0]
-    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
     return s
 
 
@@ -84,7 +73,7 @@ async def test_a_confirmed_cancel_ends_in_cancelled():
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
     (iq,) = _cancels(c.take())
-    c.router.dispatch(_answer(_iq_id(iq), Element("cancelled", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(answer(iq_id(iq), Element("cancelled", NS, {"seqnr": s.seqnr})))
     await _settle(lambda: len(seen) > 1)
     assert [x[0] for x in seen] == ["accepted", "cancelled"]
     assert r.table.in_use() == 0
@@ -96,7 +85,7 @@ async def test_a_refused_cancel_is_a_failure_not_cancelled():
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
     (iq,) = _cancels(c.take())
-    c.router.dispatch(_answer(_iq_id(iq), None, "error"))
+    c.router.dispatch(answer(iq_id(iq), None, "error"))
     await _settle(lambda: len(seen) > 1)
     assert [x[0] for x in seen] == ["accepted", "failure"]
     assert seen[1][3] == "cancel not confirmed"
@@ -109,7 +98,7 @@ async def test_a_second_cancel_sends_nothing_more():
     (req,) = c.take()
     r.cancel_request(s)
     # The accepted answer comes after the cancel was asked for: still cancelling.
-    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
     assert len(_cancels(c.take())) == 1
@@ -137,7 +126,7 @@ async def test_a_late_cancel_answer_leaves_the_next_session_in_the_slot_alone():
     c.router.dispatch(_fields(s.seqnr))  # the readout finished before the cancel arrived
     t = await _accepted(c, r, cb)
     assert t is s  # the same slot, now another session
-    c.router.dispatch(_answer(_iq_id(iq), Element("cancelled", NS, {"seqnr": "0"})))
+    c.router.dispatch(answer(iq_id(iq), Element("cancelled", NS, {"seqnr": "0"})))
     await asyncio.sleep_ms(20)  # the cancel task runs to its end
     assert [x[0] for x in seen] == ["accepted", "fields", "done", "accepted"]
     assert r.table.in_use() == 1 and t.state == "accepted"
@@ -151,7 +140,7 @@ async def test_an_answer_to_an_ended_request_does_not_reach_the_next_one():
     c.router.dispatch(_fields(s.seqnr))  # fields and done before the iq answer
     t = r.request_data(DEV, cb)
     assert t is s
-    c.router.dispatch(_answer(_iq_id(first), Element("accepted", NS, {"seqnr": "0"})))
+    c.router.dispatch(answer(iq_id(first), Element("accepted", NS, {"seqnr": "0"})))
     assert [x[0] for x in seen] == ["fields", "done"], seen
     assert t.state == "requested"
 
@@ -162,7 +151,7 @@ async def test_queued_and_done_may_be_written_as_1():
     await asyncio.sleep_ms(0)
     (req,) = c.take()
     acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "1"})
-    c.router.dispatch(_answer(_iq_id(req), acc))
+    c.router.dispatch(answer(iq_id(req), acc))
     c.router.dispatch(_fields(s.seqnr, done="1"))
     assert [x[0] for x in seen] == ["queued", "fields", "done"]
     assert r.table.in_use() == 0
@@ -197,7 +186,7 @@ async def test_a_stanza_error_text_is_the_rejection_message():
     text = Element("text", st.NS_STANZAS, None, None, "Not now")
     cond = Element("forbidden", st.NS_STANZAS)
     err = Element("error", st.NS_CLIENT, {"type": "auth"}, [cond, text])
-    c.router.dispatch(_answer(_iq_id(req), err, "error"))
+    c.router.dispatch(answer(iq_id(req), err, "error"))
     assert seen == [("rejected", None, None, "Not now")]
 
 
@@ -239,7 +228,7 @@ async def test_the_silence_timeout_starts_again_when_the_request_is_accepted():
     await asyncio.sleep_ms(0)
     (req,) = c.take()
     ticks.advance(400)
-    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
     ticks.advance(400)  # 800 ms since the request, 400 ms since the device last spoke
     await asyncio.sleep_ms(700)  # the waiting task wakes and looks at its deadline
     assert [x[0] for x in seen] == ["accepted"], seen
@@ -253,7 +242,7 @@ async def test_a_queued_request_for_a_past_time_still_waits_the_silence_timeout(
     await asyncio.sleep_ms(0)
     (req,) = c.take()
     acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
-    c.router.dispatch(_answer(_iq_id(req), acc))
+    c.router.dispatch(answer(iq_id(req), acc))
     assert time.ticks_diff(s.deadline, time.ticks_ms()) > 0
 
 
@@ -263,7 +252,7 @@ async def test_a_queued_request_waits_at_most_a_day_for_its_when():
     await asyncio.sleep_ms(0)
     (req,) = c.take()
     acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
-    c.router.dispatch(_answer(_iq_id(req), acc))
+    c.router.dispatch(answer(iq_id(req), acc))
     assert seen[0][0] == "queued"
     left = time.ticks_diff(s.deadline, time.ticks_ms())
     assert 0 < left <= 86400 * 1000 + 1000, left
@@ -278,7 +267,7 @@ async def test_a_device_going_offline_ends_its_sessions_at_once_even_a_queued_on
     await asyncio.sleep_ms(0)
     (req,) = c.take()
     acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "true"})
-    c.router.dispatch(_answer(_iq_id(req), acc))
+    c.router.dispatch(answer(iq_id(req), acc))
     other = {"type": "unavailable", "from": "thing@example.org/other"}
     c.router.dispatch(Element("presence", st.NS_CLIENT, other))
     c.router.dispatch(Element("presence", st.NS_CLIENT, {"from": DEV}))  # available
@@ -299,7 +288,7 @@ async def test_requester_matches_messages_from_the_device_jid_written_otherwise(
     frm = "Thing@Example.ORG/sensor"
     acc = Element("accepted", NS, {"seqnr": s.seqnr})
     c.router.dispatch(
-        Element("iq", st.NS_CLIENT, {"type": "result", "id": _iq_id(req), "from": frm}, [acc])
+        Element("iq", st.NS_CLIENT, {"type": "result", "id": iq_id(req), "from": frm}, [acc])
     )
     f = Element("numeric", NS, {"name": "T", "value": "1", "unit": "", "momentary": "true"})
     ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [f])

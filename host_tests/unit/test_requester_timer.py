@@ -2,22 +2,12 @@
 # answer callback finds its session by iq id, and no callback runs inside request_data.
 import asyncio
 
-from reqtest import DEV, start
+from reqtest import DEV, answer, iq_id, start
 from waits import until
 
 from sensordata.wire import NS
 from xmlstream.element import Element
 from xmpp import stanza as st
-
-
-def _iq_id(sent):
-    s = sent.replace(b'"', b"'")
-    i = s.index(b"id='") + 4
-    return s[i : s.index(b"'", i)].decode()
-
-
-def _answer(id_, child, type_="result"):
-    return Element("iq", st.NS_CLIENT, {"type": type_, "id": id_, "from": DEV}, [child])
 
 
 async def test_no_callback_runs_inside_request_data_even_when_nothing_can_be_sent():
@@ -49,7 +39,7 @@ async def test_the_timer_ends_once_no_session_is_live():
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     (req,) = c.take()
-    c.router.dispatch(_answer(_iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
     c.router.dispatch(
         Element("message", st.NS_CLIENT, {"from": DEV}, [Element("done", NS, {"seqnr": s.seqnr})])
     )
@@ -68,7 +58,7 @@ async def test_a_lost_connection_ends_a_session_still_waiting_for_its_iq_answer(
     b = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     first = c.take()[0]
-    c.router.dispatch(_answer(_iq_id(first), Element("accepted", NS, {"seqnr": a.seqnr})))
+    c.router.dispatch(answer(iq_id(first), Element("accepted", NS, {"seqnr": a.seqnr})))
     c.router.drop_pending()
     assert [x[0] for x in seen] == ["accepted", "timeout"] and seen[1][3] == "connection lost"
     assert a.state == "accepted" and b.jid is None and c.router.pending == {}
@@ -81,7 +71,7 @@ async def test_an_ended_session_leaves_no_pending_iq_behind():
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
     cancel = c.take()[1]
-    c.router.dispatch(_answer(_iq_id(cancel), Element("cancelled", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(answer(iq_id(cancel), Element("cancelled", NS, {"seqnr": s.seqnr})))
     await until(lambda: seen)
     assert [x[0] for x in seen] == ["cancelled"] and c.router.pending == {}
 
