@@ -97,7 +97,7 @@ class Requester:
                 req = st.iq("get", s.jid, id_, req)
             if self.client.send(req):
                 # The iq id, and the start time if any: a queued answer waits for it.
-                s.request = (id_, when) if when else id_
+                s.request = (id_, when)
                 return
             # Offline or the output full: no answer can come, so no slot waits for one.
             why = "not sent: offline or output full"
@@ -133,7 +133,7 @@ class Requester:
         id_ = answer.get("id")
         for s in self.table.slots:
             r = s.request
-            if r is not None and (r == id_ or (type(r) is tuple and r[0] == id_)):
+            if r is not None and r[0] == id_:
                 break
         else:
             return  # its session ended meanwhile (the router was told to forget it)
@@ -147,7 +147,7 @@ class Requester:
             s.state = "accepted"
         # The answer ends a silence as a message does; a queued readout is silent
         # until its `when` (XEP-0323 §3.4): that wait is not a timeout either.
-        wait_ms = reqwire.until(r[1]) * 1000 if queued and type(r) is tuple else 0
+        wait_ms = reqwire.until(r[1]) * 1000 if queued else 0
         s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms + wait_ms)
         self._call(s, "queued" if queued else "accepted")
 
@@ -294,7 +294,7 @@ class Requester:
             # and an iq answer still to come finds no session.
             self.table.free(s)
             if r is not None:
-                self.client.router.forget(r[0] if type(r) is tuple else r)
+                self.client.router.forget(r[0])
 
     def _offline(self):
         for s in self.table.slots:

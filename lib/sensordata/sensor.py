@@ -229,14 +229,15 @@ class Sensor:
             self._from = got
         return got
 
-    def _id(self, seqnr):
-        """A message id unique on the stream that names the session's seqnr."""
-        return "%s.%s" % (self.client.new_id(), seqnr)
+    def _id(self, seqnr, fmt="%s.%s"):
+        """A message id unique on the stream that names the session's seqnr (bytes with a
+        bytes `fmt`)."""
+        return fmt % (self.client.new_id(), seqnr)
 
     def _fields(self, to, seqnr):
         """An empty fields message; its id is _id's, as bytes (no str to intern: a new str is
         looked up among all the interned ones), and seqnr is the request's, checked."""
-        return wire.FieldsMessage(to, seqnr, b"%s.%s" % (self.client.new_id(), seqnr))
+        return wire.FieldsMessage(to, seqnr, self._id(seqnr, b"%s.%s"))
 
     def _selected(self, req):
         if req.nodes is None:

@@ -94,22 +94,23 @@ def join(local, domain, resource=""):
 def normalize(jid):
     """The checked, normalised full JID (the object passed in when it already is)."""
     b, slash = _parse(jid)
-    if slash < 0:
-        return b
-    if len(b) == slash and jid.startswith(b):
-        return jid
-    return b + jid[slash:]
+    return _full(jid, b, slash)
 
 
 def normal(jid):
     """(normalised full JID, normalised bare JID), from one parse: what normalize() and
     bare() return, for a caller that needs both."""
     b, slash = _parse(jid)
+    return _full(jid, b, slash), b
+
+
+def _full(jid, b, slash):
+    # jid with its bare part `b` (normalised) before the '/' at `slash` (-1: none).
     if slash < 0:
-        return b, b
+        return b
     if len(b) == slash and jid.startswith(b):
-        return jid, b
-    return b + jid[slash:], b
+        return jid
+    return b + jid[slash:]
 
 
 def bare(jid):
