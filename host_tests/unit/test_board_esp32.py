@@ -8,6 +8,8 @@ from sim_sht4x import SimSHT4x
 
 from drivers.errors import ConfigError
 
+HEAPSIZE = "160k"  # the board and its drivers compiled from source, with margin
+
 CALLS = []
 
 

@@ -6,6 +6,8 @@ from sim_i2c import SimI2C
 
 from drivers import detect
 
+HEAPSIZE = "160k"  # the board and its drivers compiled from source, with margin
+
 CONFIG = {
     "board": "host",
     "sim": {

@@ -8,7 +8,7 @@ from xmpp import errors
 from xmpp.client import Client
 from xmpp.log import Log
 
-HEAPSIZE = "512k"  # the whole client, compiled from source on the heap
+HEAPSIZE = "640k"  # the whole client, compiled from source on the heap
 
 
 def _closed_port():

@@ -13,6 +13,8 @@ from sim_sht4x import SimSHT4x
 from drivers import detect
 from drivers.errors import ConfigError
 
+HEAPSIZE = "160k"  # the drivers compiled from source, with margin
+
 LONG_POWERED = 60_000  # ms the parts have had power: every one has started up
 
 

@@ -15,7 +15,7 @@ from xmlstream.stream import XMLStream
 from xmlstream.tokenizer import Tokenizer, XMLError
 from xmpp import stanza as st
 
-HEAPSIZE = "320k"  # the XML layer, the sensor and the JID checks, compiled from source
+HEAPSIZE = "384k"  # the XML layer, the sensor and the JID checks, compiled from source
 
 
 def _run(chunks, **kw):

@@ -7,6 +7,8 @@ from sensordata.wire import NS
 from xmlstream.element import Element
 from xmpp import stanza as st
 
+HEAPSIZE = "160k"  # the requester and the XML layer compiled from source, with margin
+
 
 def _fields(seqnr, done=True):
     f = Element("numeric", NS, {"name": "T", "value": "1.5", "unit": "C", "momentary": "true"})

@@ -11,6 +11,8 @@ from sensordata.wire import NS
 from xmlstream.element import Element
 from xmpp import stanza as st
 
+HEAPSIZE = "160k"  # the requester and the XML layer compiled from source, with margin
+
 
 def _q(sent):
     return sent.replace(b'"', b"'")

@@ -9,6 +9,8 @@ from sensordata.wire import NS
 from xmlstream.element import Element
 from xmpp import stanza as st
 
+HEAPSIZE = "160k"  # the requester and the XML layer compiled from source, with margin
+
 
 async def test_no_callback_runs_inside_request_data_even_when_nothing_can_be_sent():
     c, r, seen, cb = start()

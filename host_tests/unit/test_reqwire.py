@@ -7,6 +7,8 @@ from sensordata import reqwire
 from xmlstream.element import tostring
 from xmpp import stanza as st
 
+HEAPSIZE = "160k"  # the requester and the XML layer compiled from source, with margin
+
 _SHAPES = (
     (DEV, None, None),
     (DEV, ("bme280-76",), None),

@@ -5,6 +5,8 @@ from xmlstream.builder import STREAMS_NS
 from xmlstream.stream import XMLStream
 from xmlstream.tokenizer import XMLError
 
+HEAPSIZE = "160k"  # the XML layer compiled from source, with margin for the heap's layout
+
 
 def _parse(data, **kw):
     sink = Sink()

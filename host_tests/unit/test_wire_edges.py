@@ -9,7 +9,7 @@ from sensordata.wire import NS
 from xmlstream.element import Element, tostring
 from xmpp import stanza as st
 
-HEAPSIZE = "192k"  # the sensor, the router and the XML layer, compiled from source
+HEAPSIZE = "256k"  # the sensor, the router and the XML layer, compiled from source
 
 OWNER = "owner@example.org/phone"
 

@@ -6,6 +6,8 @@ from xmltest_support import HEADER, Null, Sink, error_of, events, stream
 from xmlstream.stream import XMLStream
 from xmlstream.tokenizer import Tokenizer, XMLError
 
+HEAPSIZE = "160k"  # the XML layer compiled from source, with margin for the heap's layout
+
 
 def test_a_cached_tag_head_is_never_taken_for_the_other_kind_of_tag():
     # The head of "<a/>" and the first segment of "<a''/>" are the same bytes, as are the

@@ -12,6 +12,8 @@ from xmltest_support import (
 
 from xmlstream.tokenizer import Tokenizer, XMLError
 
+HEAPSIZE = "160k"  # the XML layer compiled from source, with margin for the heap's layout
+
 
 def test_memoryview_and_bytearray_chunks_are_accepted():
     data = corpus("xep0323_device.xml")
