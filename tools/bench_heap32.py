@@ -16,7 +16,6 @@ Needs node (>= 18) and npm; without them the section says so and is skipped.
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -115,14 +114,9 @@ def wasm_imports(tree):
 
 
 def romfs_image(out):
-    mpremote = Path(sys.executable).parent / "mpremote"
-    subprocess.run(
-        [str(mpremote), "romfs", "--no-mpy", "-o", str(out), "build", str(MPY / "lib")],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return out.stat().st_size
+    import hostboard
+
+    return hostboard.romfs_image(out, MPY / "lib").stat().st_size
 
 
 def main():

@@ -15,7 +15,8 @@ momentary fields) in a CPython process of its own. The anchor is slixmpp's senso
 3. Heap: bisect -X heapsize (1 KiB steps) for the smallest heap at which the firmware from
    .mpy serves HEAP_READOUTS readouts to 4 requesters in flight (a full session table),
    bench_xmpp.CONFIRM times in a row; and heap in use per session, from
-   tools/bench_sensordata_mp.py (the Thing in-process).
+   tools/bench_sensordata_mp.py (the Thing in-process). Then the same bisection with the
+   code in place from a ROMFS image of build/mpy (tools/run-host ROMFS=), less the image.
 """
 
 import asyncio
@@ -304,12 +305,12 @@ def board_cfg(server, user="sensor"):
     return board_config(server, user, allow=("requester",) + REQUESTERS)
 
 
-def heap_trial(server, reqs, workdir, heap_kb):
+def heap_trial(server, reqs, workdir, heap_kb, romfs=None):
     from bench_xmpp import wait_online
     from hostboard import HostBoard
 
-    fw = HostBoard(board_cfg(server), Path(workdir) / ("heap-%d" % heap_kb), "%dk" % heap_kb, True)
-    fw.start()
+    where = Path(workdir) / ("heap-%d" % heap_kb)
+    fw = HostBoard(board_cfg(server), where, "%dk" % heap_kb, True, romfs).start()
     try:
         m = wait_online(fw)
         if m is None:
@@ -373,8 +374,8 @@ def session_heap(server, reqs, workdir):
 
 
 def main():
-    from bench_xmpp import bisect_heap, build_mpy, sim_heap
-    from hostboard import HostBoard
+    from bench_xmpp import bisect_heap, build_mpy, print_romfs_rows, sim_heap
+    from hostboard import HostBoard, heap_blocks, romfs_image
     from localxmpp import Prosody
     from localxmpp.client import ClientLoop
     from sdrequester import SDRequester
@@ -487,6 +488,16 @@ def main():
                                                        HEAP_TARGET_KB, used))  # fmt: skip
             fails = "; ".join("%dk %s" % (h, why[:110]) for h, ok, why in trials if not ok)
             print("  failures seen: %s  (%.0f s)" % (fails or "none", time.perf_counter() - t0))
+        image = romfs_image()
+        rom = heap_blocks(image.stat().st_size)
+        base = -(-rom // 1024)
+        t0 = time.perf_counter()
+        kb, used, trials = bisect_heap(
+            lambda h: heap_trial(server, reqs, workdir, h, image), base + 64, base + 384
+        )
+        label = "serving %d readouts (run-host, ROMFS=)" % HEAP_READOUTS
+        print_romfs_rows([(label, kb, used, trials)], rom, image.stat().st_size, "job")
+        print("  (%.0f s)" % (time.perf_counter() - t0))
         print("  (the host board's chip simulators are in these figures: %d B of heap for their"
               % sim_heap())  # fmt: skip
         print("  sim_* modules, which a board does not load; not subtracted)")

@@ -16,7 +16,11 @@ slixmpp's median login.
 Heap: bisect -X heapsize (1 KiB steps) for the smallest heap at which the bare Client from
 .mpy (its driver script too) logs in over TLS and answers 1000 pings from a slixmpp client,
 CONFIRM times in a row, then the same for the full firmware (Thing with the host board's
-five nodes, tools/run-host with MPY=1; the heap its chip simulators hold is printed).
+five nodes, tools/run-host with MPY=1; the heap its chip simulators hold is printed). Both
+again with the code in place from a ROMFS image of build/mpy (tools/romfs_mp.py reads it
+into the heap first and mounts it at /rom): the smallest heap less the image is what a board
+with frozen or ROMFS code needs on x64. With the code in place, the bare client's heap in
+use at points of its login (imports, Client built, TLS handshake, SASL, online).
 """
 
 import json
@@ -255,10 +259,11 @@ def print_logins(columns, anchor):
 # -- heap bisection -------------------------------------------------------------------------
 
 
-def script_board(script, config, workdir, heap_kb, *args):
+def script_board(script, config, workdir, heap_kb, *args, romfs=None):
     """A HostBoard (log, wait_log, stop) running tools/SCRIPT under MicroPython, the script
-    and the libraries from .mpy (build_mpy); its stdin is a pipe, for scripts that take
-    commands."""
+    and the libraries from .mpy (build_mpy), or in place from `romfs`, an image of build/mpy
+    (hostboard.romfs_image, after build_mpy), as tools/run-host's ROMFS= does; its stdin is
+    a pipe, for scripts that take commands."""
     import os
     import threading
 
@@ -266,15 +271,19 @@ def script_board(script, config, workdir, heap_kb, *args):
 
     module = script.removesuffix(".py")
     assert module in SCRIPTS, script
-    path = ".frozen:%s" % (ROOT / "build" / "mpy" / "tools")
+    tree = "/rom" if romfs else str(ROOT / "build" / "mpy")
+    heap = "heapsize=%dk" % heap_kb
+    if romfs:
+        run = [tool("micropython"), "-X", heap, str(ROOT / "tools" / "romfs_mp.py"), str(romfs)]
+    else:
+        run = [tool("micropython"), "-X", heap, "-m"]
 
     class ScriptBoard(HostBoard):
         def start(self):
             self.proc = subprocess.Popen(
-                [tool("micropython"), "-X", "heapsize=%dk" % heap_kb, "-m", module,
-                 str(ROOT / "build" / "mpy"), str(self.config_path), *args],
+                run + [module, tree, str(self.config_path), *args],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                cwd=ROOT, env=dict(os.environ, MICROPYPATH=path),
+                cwd=ROOT, env=dict(os.environ, MICROPYPATH=".frozen:%s/tools" % tree),
             )  # fmt: skip
             _live.add(self.proc)  # killed at exit whatever happens
             threading.Thread(target=self._pump, daemon=True).start()
@@ -283,16 +292,18 @@ def script_board(script, config, workdir, heap_kb, *args):
     return ScriptBoard(config, workdir)
 
 
-def _mp_client_board(server, workdir, heap_kb):
+def _mp_client_board(server, workdir, heap_kb, romfs=None, mode="serve"):
     cfg = client_config(server, "mp")
-    return script_board("bench_xmpp_mp.py", cfg, Path(workdir) / "client", heap_kb, "serve")
+    where = Path(workdir) / "client"
+    return script_board("bench_xmpp_mp.py", cfg, where, heap_kb, mode, romfs=romfs)
 
 
-def _thing_board(server, workdir, heap_kb):
+def _thing_board(server, workdir, heap_kb, romfs=None):
     from hostboard import HostBoard, board_config
 
     cfg = board_config(server, "thing")
-    return HostBoard(cfg, Path(workdir) / ("thing-%d" % heap_kb), heap="%dk" % heap_kb, mpy=True)
+    where = Path(workdir) / ("thing-%d" % heap_kb)
+    return HostBoard(cfg, where, heap="%dk" % heap_kb, mpy=True, romfs=romfs)
 
 
 def wait_online(fw, timeout=20):
@@ -365,23 +376,47 @@ def bisect_heap(trial, lo_kb, hi_kb, confirm=CONFIRM):
     return hi_kb, best_used, trials
 
 
-def heap_breakdown(server, workdir):
-    """Heap in use (bytes, after a collection) at three points of the bare client's start."""
-    fw = _mp_client_board(server, workdir, 512).start()
+HEAP_POINTS = (
+    ("imports", r"heap after imports: (\d+)"),
+    ("built", r"heap with the client built: (\d+)"),
+    ("tls", r"heap after the TLS handshake: (\d+)"),
+    ("sasl", r"heap after SASL: (\d+)"),
+    ("online", r"heap in use: (\d+)"),
+)
+
+
+def heap_breakdown(server, workdir, romfs=None):
+    """Heap in use (bytes, after a collection) at points of the bare client's start."""
+    fw = _mp_client_board(server, workdir, 512, romfs, "phases" if romfs else "serve").start()
     try:
         wait_online(fw)
         log = fw.log
     finally:
         fw.stop()
     out = {}
-    for key, rx in (
-        ("imports", r"heap after imports: (\d+)"),
-        ("built", r"heap with the client built: (\d+)"),
-        ("online", r"heap in use: (\d+)"),
-    ):
+    for key, rx in HEAP_POINTS:
         m = re.search(rx, log)
         out[key] = int(m.group(1)) if m else -1
     return out
+
+
+def client_buffers(server):
+    """The bare client's own buffers (bytes): (max_stanza, out_buffer, read_chunk)."""
+    out = subprocess.run(
+        [tool("micropython"), "-c", CLIENT_BUFFERS % (str(ROOT / "build" / "mpy"),
+         json.dumps(client_config(server, "mp")))],
+        capture_output=True, text=True, check=True, timeout=60, env={"MICROPYPATH": ".frozen"},
+    ).stdout.split()  # fmt: skip
+    return [int(x) for x in out]
+
+
+CLIENT_BUFFERS = """
+import json, sys
+sys.path[:0] = [%r + "/lib"]
+from xmpp.options import Options
+o = Options(json.loads(%r))
+print(o.max_stanza, o.out_buffer, o.read_chunk)
+"""
 
 
 SIM_MODULES = """
@@ -419,22 +454,48 @@ def sim_heap():
     return int(subprocess.run(cmd + [SIM_HEAP % (tree, tree, rest, sims)], **run).stdout)
 
 
+def print_romfs_rows(rows, rom, size, job):
+    """The ROMFS bisections' rows: smallest heapsize less the image (`rom` bytes of heap)."""
+    print("the same %s with the code in place from a ROMFS image of build/mpy (%d B, %d B of"
+          % (job, size, rom))  # fmt: skip
+    print("  heap: read into the heap first, tools/romfs_mp.py): what a board with frozen or")
+    print("  ROMFS code needs on x64 (pointers still 64-bit) = smallest heapsize - the image:")
+    for label, kb, used, trials in rows:
+        if kb is None:
+            print("  %-52s  > %d KiB (failed: %s)" % (label, trials[-1][0], trials[-1][2]))
+            continue
+        need = (kb * 1024 - rom) / 1024
+        print("  %-52s %6.1f KiB  (%d KiB - image; %.2fx the %d KiB target; heap in use"
+              % (label, need, kb, need / HEAP_TARGET_KB, HEAP_TARGET_KB))  # fmt: skip
+        print("  %-52s  when online less the image: %d B)" % ("", used - rom))
+        fails = "; ".join("%dk %s" % (h, why[:110]) for h, ok, why in trials if not ok)
+        print("  %-52s  failures seen: %s" % ("", fails or "none"))
+
+
 def heap_section(server, workdir):
+    from hostboard import heap_blocks, romfs_image
     from localxmpp.client import ClientLoop
 
     logging.getLogger().setLevel(logging.ERROR)
+    image = romfs_image()
+    size = image.stat().st_size
+    rom = heap_blocks(size)
+    rom_kb = -(-rom // 1024)
     with ClientLoop() as clients:
         pinger = clients.connect(server, "pinger")
         t0 = time.perf_counter()
-        rows = []
-        for label, make, lo, hi in (
-            ("Client only (bench_xmpp_mp.py serve)",
-             lambda kb: _mp_client_board(server, workdir, kb), 32, 256),
-            ("full Thing, host board's 5 nodes (run-host, MPY=1)",
-             lambda kb: _thing_board(server, workdir, kb), 64, 512),
-        ):  # fmt: skip
-            kb, used, trials = bisect_heap(lambda h, m=make: ping_trial(m, pinger, h), lo, hi)
-            rows.append((label, kb, used, trials))
+        rows, rom_rows = [], []
+        for out, romfs, base in ((rows, None, 0), (rom_rows, image, rom_kb)):
+            for label, make, lo, hi in (
+                ("Client only (bench_xmpp_mp.py serve)",
+                 lambda kb, r=romfs: _mp_client_board(server, workdir, kb, r), 32, 256),
+                ("full Thing, host board's 5 nodes (run-host, MPY=1)"
+                 if romfs is None else "full Thing, host board's 5 nodes (run-host, ROMFS=)",
+                 lambda kb, r=romfs: _thing_board(server, workdir, kb, r), 64, 512),
+            ):  # fmt: skip
+                trial = lambda h, m=make: ping_trial(m, pinger, h)  # noqa: E731
+                kb, used, trials = bisect_heap(trial, base + lo, base + hi)
+                out.append((label, kb, used, trials))
         elapsed = time.perf_counter() - t0
     print("smallest -X heapsize that logs in over TLS and answers %d pings (from .mpy):" % PINGS)
     for label, kb, used, trials in rows:
@@ -447,21 +508,32 @@ def heap_section(server, workdir):
         )
         fails = "; ".join("%dk %s" % (h, why[:110]) for h, ok, why in trials if not ok)
         print("  %-52s  failures seen: %s" % ("", fails or "none"))
+    print_romfs_rows(rom_rows, rom, size, "job")
     b = heap_breakdown(server, workdir)
     print("  bare client at 512k: %d B in use after importing its modules from .mpy, %d B"
           % (b["imports"], b["built"]))  # fmt: skip
     print("  with the Client built (buffers: outbox, stanza, read chunk), %d B online"
           % b["online"])  # fmt: skip
+    r = heap_breakdown(server, workdir, image)
+    stanza, out, chunk = client_buffers(server)
+    print("  bare client at 512k, code in place (ROMFS), heap in use less the image, after a")
+    print("  collection at each point: imports %d B, Client built %d B, TLS handshake done %d B,"
+          % tuple(r[k] - rom for k in ("imports", "built", "tls")))  # fmt: skip
+    print("  SASL done %d B, online %d B; the Client's own buffers: output %d B (out_buffer),"
+          % (r["sasl"] - rom, r["online"] - rom, out))  # fmt: skip
+    print("  read chunk %d B (read_chunk); a partial stanza is held up to %d B (max_stanza)"
+          % (chunk, stanza))  # fmt: skip
     print("  the full Thing's figure counts the host board's chip simulators, %d B of heap for"
           % sim_heap())  # fmt: skip
     print("  their sim_* modules, which a board does not load (not subtracted: a smallest heap")
-    print("  is no sum of parts)")
+    print("  is no sum of parts; from ROMFS only their objects are on the heap)")
     print("  (bisected in 1 KiB steps; a size passes when %d runs in a row do, each: first login"
           % CONFIRM)  # fmt: skip
     print("  succeeds, every ping answered within 3 s, one login only, no MemoryError; the")
-    print("  driver script runs from .mpy too.  On the unix port mbedTLS allocates its")
-    print("  buffers with malloc, outside the MicroPython heap; on an ESP32 they come from the")
-    print("  IDF heap, ~20 KB per TLS session, on top of these figures.  %.0f s)" % elapsed)
+    print("  driver script runs from .mpy too (in place, from ROMFS).  On the unix port mbedTLS")
+    print("  allocates its buffers with malloc, outside the MicroPython heap; on an ESP32 they")
+    print("  come from the IDF heap, ~20 KB per TLS session, on top of these figures.  %.0f s)"
+          % elapsed)  # fmt: skip
     print("  load average at the end: %.1f (other work on this machine shows up here)"
           % os.getloadavg()[0])  # fmt: skip
 

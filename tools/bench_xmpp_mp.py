@@ -10,6 +10,9 @@
 # serve: the bare Client (no sensor, no chat), connected until killed; it logs
 #   "online as JID (heap in use: N)" like the firmware does, after printing the heap in use
 #   once the modules are imported and once the Client is built.
+# phases: serve, also printing the heap in use (after a collection) once the TLS handshake
+#   is done and once SASL succeeded; the collections move the heap's layout, so the smallest
+#   heaps are bisected with serve.
 import sys
 
 _tree = sys.argv[1]
@@ -84,6 +87,28 @@ def instrument():
     xl.authenticate, xl.bind, C.send = c_authenticate, c_bind, c_send
 
 
+def trace_heap():
+    """Print the heap in use after the TLS handshake and after SASL, in serve's words."""
+    T = xt.Transport
+    write, authenticate = T.write, xl.authenticate
+
+    def used(what):
+        gc.collect()
+        print("heap %s: %d" % (what, gc.mem_alloc()))
+
+    async def t_write(self, data):
+        tls = self.tls and not self._up  # the first write under TLS waits out the handshake
+        await write(self, data)
+        if tls:
+            used("after the TLS handshake")
+
+    async def c_authenticate(c, features):
+        await authenticate(c, features)
+        used("after SASL")
+
+    T.write, xl.authenticate = t_write, c_authenticate
+
+
 def phases():
     got = dict(marks)
     out = {}
@@ -136,6 +161,8 @@ def main():
         c = xc.Client(cfg, ca_der, log)
         asyncio.run(logins(c, int(sys.argv[4])))
     else:
+        if mode == "phases":
+            trace_heap()
         gc.collect()
         print("heap after imports: %d" % gc.mem_alloc())
         c = xc.Client(cfg, ca_der, log)

@@ -1,6 +1,7 @@
 """Run the firmware on the simulated host board as a child process (tests, demo, bench).
 
 fw = HostBoard(config_dict, workdir)      # writes config.json (+ ca.der if given)
+fw = HostBoard(cfg, workdir, romfs=romfs_image())  # code in place from a ROMFS image
 fw.start()
 fw.wait_log(r"online as (\\S+)")          # -> the match, or AssertionError with the log
 fw.wait_exit()                            # a board that ends by itself: its exit code
@@ -13,6 +14,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -40,13 +42,14 @@ def board_config(server, user="sensor", password=None, allow=("requester",), **x
 
 
 class HostBoard:
-    def __init__(self, config, workdir, heap="512k", mpy=False):
+    def __init__(self, config, workdir, heap="512k", mpy=False, romfs=None):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.dir / "config.json"
         self.config_path.write_text(json.dumps(config, indent=1, ensure_ascii=False))
         self.heap = heap
         self.mpy = mpy
+        self.romfs = romfs  # an image of build/mpy (romfs_image): tools/run-host ROMFS=
         self.proc = None
         self.lines = []
         self._eof = False  # every line the process wrote is in self.lines
@@ -54,6 +57,9 @@ class HostBoard:
 
     def start(self):
         env = dict(os.environ, HEAP=self.heap, MPY="1" if self.mpy else "0")
+        env.pop("ROMFS", None)
+        if self.romfs:
+            env["ROMFS"] = str(self.romfs)
         self.proc = subprocess.Popen(
             [str(ROOT / "tools" / "run-host"), str(self.config_path)],
             stdout=subprocess.PIPE,
@@ -168,6 +174,26 @@ class HostBoard:
                 p.wait(timeout)
         _live.discard(p)
         return p.returncode
+
+
+def romfs_image(out=ROOT / "build" / "mpy.romfs", tree=ROOT / "build" / "mpy"):
+    """A ROMFS image of the compiled tree (make compile), for tools/romfs_mp.py: mounted at
+    /rom it stands for build/mpy, so /rom/lib, /rom/boards/host, /rom/firmware (and
+    /rom/tools when the benchmarks compiled their scripts) hold what build/mpy holds.
+    Returns its path."""
+    mpremote = Path(sys.executable).parent / "mpremote"
+    subprocess.run(
+        [str(mpremote), "romfs", "--no-mpy", "-o", str(out), "build", str(tree)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return out
+
+
+def heap_blocks(size):
+    """Bytes of heap that `size` bytes take on the x64 unix port (16-byte blocks)."""
+    return -(-size // 16) * 16
 
 
 @atexit.register

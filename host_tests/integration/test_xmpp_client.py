@@ -2,11 +2,13 @@
 
 import json
 import os
+import shutil
 import subprocess
 import time
 
+import mpy_build
 import pytest
-from hostboard import ROOT, board_config
+from hostboard import ROOT, board_config, romfs_image
 from slixmpp.exceptions import IqError
 
 ONLINE = r"online as (\S+)"
@@ -35,6 +37,20 @@ def test_logs_in_over_direct_tls(prosody_direct_tls, board):
     s = prosody_direct_tls
     fw = board(board_config(s, tls="direct", port=s.direct_tls_port))
     fw.wait_log(ONLINE)
+
+
+def test_the_firmware_comes_online_with_its_code_in_place_from_a_romfs_image(
+    prosody, board, clients, tmp_path
+):
+    # The compiled tree exists only inside the image: what runs came from /rom.
+    tree = tmp_path / "mpy"
+    assert not mpy_build.build(tree)[1]
+    image = romfs_image(tmp_path / "mpy.romfs", tree)
+    shutil.rmtree(tree)
+    fw = board(board_config(prosody), romfs=image)
+    jid = fw.wait_log(ONLINE).group(1)
+    requester = clients.connect(prosody, "requester")
+    requester.ping(jid, timeout=30)  # raises unless the board answers, however slowly
 
 
 def test_wrong_password_stops_and_backs_off_long(prosody, board):
