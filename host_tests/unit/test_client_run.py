@@ -210,6 +210,19 @@ async def test_a_stopping_client_waits_for_the_servers_closing_tag_before_closin
     srv.close()
 
 
+async def test_the_names_the_login_read_are_not_kept_once_online():
+    # Header and features are not read again on this connection: in the parser's caches
+    # they would hold heap and places for as long as it lasts.
+    srv = _Server()
+    c, run = await _online(srv)
+    tok = c.xml._tok
+    assert not (tok._heads or tok._tags or tok._keys or tok._nskeys or tok._values)
+    c.close_wait_ms = 200
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()
+
+
 async def test_stanzas_after_our_closing_tag_are_read_and_nothing_more_is_sent():
     srv = _Server()
     c, run = await _online(srv)

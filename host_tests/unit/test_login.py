@@ -178,6 +178,9 @@ class _Header(_Client):
         def reset():
             pass
 
+        def forget():
+            pass
+
     async def next_stanza(self, keep=0):
         return Element("features", st.NS_STREAM)
 
@@ -192,6 +195,32 @@ async def test_the_stream_header_names_our_account_only_inside_tls():
         header = c.transport.sent[0]
         assert b"to='example.org'" in header, header
         assert (b" from='dev@example.org'" in header) == tls, header
+
+
+class _Sink:
+    def stream_start(self, attrs):
+        pass
+
+    def stanza(self, el):
+        pass
+
+
+async def test_each_stream_of_the_login_starts_with_empty_name_caches():
+    # What one stream of the login read (STARTTLS, SASL) is not read again: its names would
+    # hold heap through the rest of the login, where the client's heap peaks.
+    from xmlstream.stream import XMLStream
+
+    c = _Header()
+    c.opt.domain = "example.org"
+    c.xml = XMLStream(_Sink())
+    c.xml.feed(
+        b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+        b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>"
+    )
+    tok = c.xml._tok
+    assert tok._heads and tok._tags
+    await login.open_stream(c)
+    assert not (tok._heads or tok._tags or tok._keys or tok._nskeys or tok._values)
 
 
 async def test_a_session_or_bind_answer_from_a_peer_is_no_answer_and_is_kept():

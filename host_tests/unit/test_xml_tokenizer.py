@@ -277,3 +277,19 @@ def test_a_full_value_cache_refuses_every_value_a_fresh_parser_refuses():
                 assert e.condition == condition, (v, body)
             else:
                 raise AssertionError((v, body))
+
+
+def test_forgotten_names_and_values_are_read_again_alike_and_new_values_get_cached():
+    # An XMPP client empties the caches once its login is done: what it read then must not
+    # hold a place (a full value cache took no new value, ever) nor change what is read.
+    body = b"<m>" + b"".join(b"<q a='y%d' xmlns='urn:x'/>" % (k % 3) for k in range(6)) + b"</m>"
+    h = Events()
+    t = _full_cache(h)
+    t.feed(body)
+    assert b"y1" not in t._values  # the full cache took no new value
+    t.forget()
+    assert not (t._heads or t._tags or t._keys or t._nskeys or t._values)
+    del h.events[:]
+    t.feed(body)
+    assert _inner(h.events) == _inner(events(stream(body))[1:])  # [1:]: the header
+    assert b"y1" in t._values and b"q a=" in t._heads

@@ -3,6 +3,7 @@
 xs = XMLStream(sink, max_stanza=4096, max_depth=16)
 xs.feed(data)   # calls sink.stream_start/stanza/stream_error/stream_end; raises XMLError
 xs.reset()      # at every stream restart (after STARTTLS and SASL): a clean parser
+xs.forget()     # empty the name caches: at each stream of a login, and once online
 """
 
 from xmlstream.builder import StanzaBuilder
@@ -21,3 +22,6 @@ class XMLStream:
     def reset(self):
         self._tok.reset()
         self._builder.reset()
+
+    def forget(self):
+        self._tok.forget()

@@ -95,6 +95,12 @@ class Tokenizer(Markup):
         self._h = handler
         self._max = max_stanza
         self._maxdepth = max_depth
+        self.forget()
+        self.reset()
+
+    def forget(self):
+        """Empty the name and value caches, for what comes next: an XMPP login's names and
+        namespaces are not read again on its connection, yet would keep their places."""
         # Raw bytes -> decoded, validated names. Keys include the surrounding syntax ('to=')
         # so a hit also proves the whitespace and '=' were right.
         self._heads = {}  # head of a tag with attributes -> (name, raw name, 1st attr name, ns)
@@ -108,7 +114,6 @@ class Tokenizer(Markup):
         # missed again while its hash is here enters the cache.
         self._recent = [0] * _RECENT
         self._ri = 0
-        self.reset()
 
     def reset(self):
         """Forget everything but the name caches: the next byte starts a new document."""

@@ -269,6 +269,7 @@ class Client:
             self.inbox.clear()
             self.send(Element("presence", st.NS_CLIENT))
             self.online.set()
+            self.xml.forget()  # the login's names, never read again on this connection
             gc.collect()  # a quiet point: what the login left behind goes now
             self.log.info("online as %s (heap in use: %d)" % (self.full_jid, gc.mem_alloc()))
             for cb in self.on_online:

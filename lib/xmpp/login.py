@@ -31,12 +31,14 @@ async def login(c):
         t.start_tls(tls_context(c.ca_der), o.domain)
         features = await open_stream(c)
     await authenticate(c, features)
+    features = None  # not held while the next stream's features are read
     await bind(c, await open_stream(c))
 
 
 async def open_stream(c):
     """Send a stream header (RFC 6120 §4.7) and return the server's features."""
     c.xml.reset()
+    c.xml.forget()  # the names the last stream read (STARTTLS, SASL) are not read again
     c.inbox.clear()
     o = c.opt
     frm = " from='%s'" % jids.bare(o.jid) if c.transport.tls else ""
@@ -101,6 +103,10 @@ async def bind(c, features):
     o = c.opt
     if features.find("bind", st.NS_BIND) is None:
         raise LoginFailed("server offers no resource binding")
+    # RFC 6121 §A: only servers that mark the session as required still need it.
+    session = features.find("session", st.NS_SESSION)
+    session = session is not None and session.find("optional") is None
+    features = None  # not held over the round trips below: the login's heap peaks here
     res = Element("resource", st.NS_BIND, None, None, o.resource)
     await c.transport.write(
         tostring(st.iq("set", None, "bind", Element("bind", st.NS_BIND, None, [res])))
@@ -118,9 +124,7 @@ async def bind(c, features):
         c.full_jid = jid_el.text
     else:
         c.full_jid = "%s/%s" % (jids.bare(o.jid), o.resource)
-    # RFC 6121 §A: only servers that mark the session as required still need it.
-    session = features.find("session", st.NS_SESSION)
-    if session is not None and session.find("optional") is None:
+    if session:
         iq = st.iq("set", None, "sess", Element("session", st.NS_SESSION))
         await c.transport.write(tostring(iq))
         if (await _answer(c, "sess")).get("type") != "result":
