@@ -27,6 +27,32 @@ def _client(log=None, **extra):
     return Client(cfg, None, log or Log("test"))
 
 
+def _tls_cfg():
+    return {"jid": "dev@example.org", "password": "x", "host": "127.0.0.1", "tls": "starttls"}
+
+
+def test_the_tls_context_is_made_once_when_the_client_is_built():
+    # 3 KB in one piece: made at each login, it found no room on a heap split up by then.
+    from xmpp import client as xc
+
+    made = []
+    real = xc.tls_context
+    xc.tls_context = lambda ca: made.append(ca) or ("context", ca)
+    try:
+        c = Client(_tls_cfg(), b"DER", Log("test"))
+    finally:
+        xc.tls_context = real
+    assert made == [b"DER"]
+    assert c.context == ("context", b"DER")
+
+
+def test_a_ca_the_tls_layer_cannot_read_is_left_to_each_connection_attempt():
+    # Each attempt makes the context again and logs why it failed, as a bad CA always did.
+    c = Client(_tls_cfg(), b"not a certificate", Log("test"))
+    assert c.context is None
+    assert Client(dict(_tls_cfg(), tls="plain"), None, Log("test")).context is None
+
+
 async def test_each_attempt_from_the_configured_host_starts_a_new_redirect_chain():
     c = _client()
     c._redirects = errors.MAX_REDIRECTS  # an earlier chain used up its hops

@@ -28,7 +28,7 @@ async def login(c):
         await t.write(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
         if (await c.next_stanza()).name != "proceed":
             raise LoginFailed("STARTTLS refused by server")
-        t.start_tls(tls_context(c.ca_der), o.domain)
+        t.start_tls(c.context or tls_context(c.ca_der), o.domain)
         features = await open_stream(c)
     await authenticate(c, features)
     features = None  # not held while the next stream's features are read
