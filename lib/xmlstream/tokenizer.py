@@ -119,8 +119,6 @@ class Tokenizer(Markup):
         """Forget everything but the name caches: the next byte starts a new document."""
         self._pend = b""  # an incomplete tag (or markup) kept from the previous chunk
         self._pmore = []  # chunks that continue it, not yet joined to it
-        self._next = None  # the chunk that completed it, while _parse reads it (see there)
-        self._at = 0
         # An incomplete run of text inside a stanza, as chunks: a list never empty, as is
         # _text, so both are tested by truth (one step less than `is None`).
         self._tparts = None
@@ -138,71 +136,58 @@ class Tokenizer(Markup):
         """Parse a chunk (bytes, bytearray or memoryview)."""
         if self._err:
             raise self._err
-        if type(data) is not bytes:
-            data = bytes(data)
         if not data:
             return
         try:
-            if self._tparts:
-                q = data.find(b"<")
-                if q < 0:
-                    self._more_text(data)
-                    return
-                if q + 1 < len(data):
-                    # Finish the run of text without copying the rest of the chunk.
-                    t = b"".join(self._tparts) + data[:q]
-                    self._off += self._tlen
-                    self._tparts = None
-                    self._limit(self._off + q + 2 - self._sstart)
-                    self._run(t, data[q + 1])
-                    b = data
-                    i = self._parse(b, q)
-                else:
-                    b = b"".join(self._tparts) + data
-                    self._tparts = None
-                    i = self._parse(b, 0)
-            elif self._pend and self._pend[0] != _LT:
-                # A run of text, then the '<' that ended the last chunk: parse from the text,
-                # once (the shortcut below would report the text twice).
-                b = self._pend + data
-                i = self._parse(b, 0)
-            elif self._pend:
-                j = data.find(b">")
-                p = self._pend
-                # Nothing in the chunk ends the pending token: keep it, unless it is a '<!'
-                # opener still too short to judge (comments, DTDs are refused at once).
-                more = self._pmore
-                if j < 0 and b"<" not in data and len(p) > 1 and (p[1] != _BANG or len(p) > 9):
-                    # Kept aside and joined when the token ends: appending would copy the
-                    # whole token once per chunk, quadratic for one fed in tiny pieces.
-                    more.append(data)
-                    if len(more) > _PARTS:
-                        self._pend = p = b"".join([p] + more)
+            p = self._pend
+            i = 0
+            if self._tparts or self._pmore or len(p) > len(data):
+                # A run of text pending, or a tag longer than the chunk: copied for each
+                # chunk, it would cost time quadratic in the number of pieces.
+                if type(data) is not bytes:
+                    data = bytes(data)
+                if self._tparts:
+                    q = data.find(b"<")
+                    if q < 0:
+                        self._more_text(data)
+                        return
+                    if q + 1 < len(data):
+                        # Finish the run of text without copying the rest of the chunk.
+                        t = b"".join(self._tparts) + data[:q]
+                        self._off += self._tlen
+                        self._tparts = None
+                        self._limit(self._off + q + 2 - self._sstart)
+                        self._run(t, data[q + 1])
+                        i = q
+                    else:
+                        p = b"".join(self._tparts)
+                        self._tparts = None
+                elif p[0] == _LT:
+                    j = data.find(b">")
+                    # Nothing in the chunk ends the pending token: keep it, unless it is a
+                    # '<!' opener still too short to judge (comments, DTDs are refused at once).
+                    more = self._pmore
+                    if j < 0 and b"<" not in data and len(p) > 1 and (p[1] != _BANG or len(p) > 9):
+                        # Kept aside and joined when the token ends: appending would copy the
+                        # whole token once per chunk, quadratic for one fed in tiny pieces.
+                        more.append(data)
+                        if len(more) > _PARTS:
+                            self._pend = p = b"".join([p] + more)
+                            more.clear()
+                        size = len(p)
+                        for m in more:  # at most _PARTS pieces; a loop allocates nothing
+                            size += len(m)
+                        self._limit(size)
+                        if len(self._open) > 1:
+                            self._limit(self._off + size - self._sstart)
+                        return
+                    if more:
+                        p = b"".join([p] + more)
                         more.clear()
-                    size = len(p)
-                    for m in more:  # at most _PARTS pieces; a loop allocates nothing
-                        size += len(m)
-                    self._limit(size)
-                    if len(self._open) > 1:
-                        self._limit(self._off + size - self._sstart)
-                    return
-                if more:
-                    p = self._pend = b"".join([p] + more)
-                    more.clear()
-                b = data
-                if j >= 0:
-                    # The pending token, completed up to the first '>': if whole, _parse goes
-                    # on in the chunk itself (and empties _pend).
-                    self._next = data
-                    self._at = j + 1
-                    i = self._parse(p + data[: j + 1], 0)
-                if j < 0 or self._pend:
-                    self._next = None
-                    b = self._pend + data
-                    i = self._parse(b, 0)
-            else:
-                b = data
-                i = self._parse(b, 0)
+            # The pending token (if any) and the chunk, in one copy: a chunk that is not bytes
+            # is copied anyway, and b"" + a bytes chunk is that chunk itself.
+            b = p + data
+            i = self._parse(b, i)
             n = len(b)
             if i < n:
                 self._keep(b, i)
@@ -255,9 +240,6 @@ class Tokenizer(Markup):
         self, b, i, len=len, min=min, room=_ROOM, find=bytes.find, dget=dict.get
     ):
         """Parse b from i; return the index where an incomplete token starts (or len(b)).
-        With self._next set (by feed): b is the pending token joined to the start of that
-        chunk; if it is whole, the parse goes on in the chunk from self._at (one call, one
-        frame for both), and the index returned is in the chunk.
 
         len, min and _ROOM come in as defaults, so the loop reads them as locals: a global
         name costs a dictionary lookup per use, a builtin two (module, then builtins). (The
@@ -294,27 +276,7 @@ class Tokenizer(Markup):
             stop = i + self._max
         while True:
             if i >= last:
-                if i < n or self._next is None:
-                    return i  # n, or a '<' at the end (last)
-                # b was the pending token, whole: go on in the chunk, as a new call would.
-                self._off += len(self._pend)
-                self._pend = b""
-                b = self._next
-                self._next = None
-                i = q = self._at
-                n = len(b)
-                last = n - 1
-                if i >= n:
-                    return i
-                stop = self._sstart + self._max - self._off
-                if b[i] != _LT:
-                    i = self._chars(b, i)
-                    text = self._text
-                    if i < 0:
-                        return n if len(raws) < 2 else q
-                if len(raws) < 2:
-                    stop = i + self._max
-                continue
+                return i  # n, or a '<' at the end (last)
             # b[i] is '<'
             c = b[i + 1]
             if c == _SLASH:
