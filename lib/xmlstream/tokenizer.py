@@ -138,93 +138,71 @@ class Tokenizer(Markup):
             raise self._err
         if not data:
             return
-        try:
-            p = self._pend
-            i = 0
-            if self._tparts or self._pmore or len(p) > len(data):
-                # A run of text pending, or a tag longer than the chunk: copied for each
-                # chunk, it would cost time quadratic in the number of pieces.
-                if type(data) is not bytes:
-                    data = bytes(data)
-                if self._tparts:
-                    q = data.find(b"<")
-                    if q < 0:
-                        self._more_text(data)
-                        return
-                    if q + 1 < len(data):
-                        # Finish the run of text without copying the rest of the chunk.
-                        t = b"".join(self._tparts) + data[:q]
-                        self._off += self._tlen
-                        self._tparts = None
-                        self._limit(self._off + q + 2 - self._sstart)
-                        self._run(t, data[q + 1])
-                        i = q
-                    else:
-                        p = b"".join(self._tparts)
-                        self._tparts = None
-                elif p[0] == _LT:
-                    j = data.find(b">")
-                    # Nothing in the chunk ends the pending token: keep it, unless it is a
-                    # '<!' opener still too short to judge (comments, DTDs are refused at once).
-                    more = self._pmore
-                    if j < 0 and b"<" not in data and len(p) > 1 and (p[1] != _BANG or len(p) > 9):
-                        # Kept aside and joined when the token ends: appending would copy the
-                        # whole token once per chunk, quadratic for one fed in tiny pieces.
-                        more.append(data)
-                        if len(more) > _PARTS:
-                            self._pend = p = b"".join([p] + more)
-                            more.clear()
-                        size = len(p)
-                        for m in more:  # at most _PARTS pieces; a loop allocates nothing
-                            size += len(m)
-                        self._limit(size)
-                        if len(self._open) > 1:
-                            self._limit(self._off + size - self._sstart)
-                        return
-                    if more:
-                        p = b"".join([p] + more)
-                        more.clear()
-            # The pending token (if any) and the chunk, in one copy: a chunk that is not bytes
-            # is copied anyway, and b"" + a bytes chunk is that chunk itself.
-            b = p + data
-            i = self._parse(b, i)
-            n = len(b)
-            if i < n:
-                self._keep(b, i)
-            else:
-                self._pend = b""
-            self._off += i
-            if len(self._open) > 1 and self._off + n - i - self._sstart > self._max:
-                self._limit(self._max + 1)
-        except XMLError as e:
-            self._memo = None  # nothing more is read: hold nothing of it
+        # No try here (see _parse): so small a frame is made on the C stack, not the heap.
+        if self._tparts or self._pmore or len(self._pend) > len(data):
+            data = self._more(data)
+            if data is None:
+                return
+        self._parse(data)
+
+    def _failed(self, e):
+        """The exception feed() raises for e; what it raises again until reset()."""
+        self._memo = None  # nothing more is read: hold nothing of it
+        if isinstance(e, XMLError):
             self._err = e
-            raise
-        except UnicodeError:
-            self._memo = None
-            self._err = XMLError(NWF, "invalid UTF-8")
-            raise self._err
-        except Exception as e:
+        elif isinstance(e, UnicodeError):
+            self._err = e = XMLError(NWF, "invalid UTF-8")
+        else:
             # The sink stopped the parse (e.g. the peer closed the stream): refuse further
             # input until reset, but let the sink's own exception reach its caller.
-            self._memo = None
             self._err = XMLError("undefined-condition", repr(e))
-            raise
+        return e
+
+    def _more(self, data, len=len):  # noqa: A002 - as in _parse
+        """feed() with a run of text pending, or a tag longer than the chunk (copied for each
+        chunk, it would cost time quadratic in the number of pieces). Returns the bytes to
+        parse, the pending part included (and _pend emptied), or None when the chunk was only
+        kept."""
+        try:
+            if type(data) is not bytes:
+                data = bytes(data)
+            p = self._pend
+            if self._tparts:
+                if b"<" not in data:
+                    self._more_text(data)
+                    return None
+                p = b"".join(self._tparts)
+                self._tparts = None
+            elif p[0] == _LT:
+                # Nothing in the chunk ends the pending token: keep it, unless it is a '<!'
+                # opener still too short to judge (comments, DTDs are refused at once).
+                j = data.find(b">")
+                more = self._pmore
+                if j < 0 and b"<" not in data and len(p) > 1 and (p[1] != _BANG or len(p) > 9):
+                    # Kept aside and joined when the token ends: appending would copy the whole
+                    # token once per chunk, quadratic for one fed in tiny pieces.
+                    more.append(data)
+                    if len(more) > _PARTS:
+                        self._pend = p = b"".join([p] + more)
+                        more.clear()
+                    size = len(p)
+                    for m in more:  # at most _PARTS pieces; a loop allocates nothing
+                        size += len(m)
+                    self._limit(size)
+                    if len(self._open) > 1:
+                        self._limit(self._off + size - self._sstart)
+                    return None
+                if more:
+                    p = b"".join([p] + more)
+                    more.clear()
+            self._pend = b""
+            return p + data
+        except Exception as e:
+            raise self._failed(e)
 
     def _limit(self, size):
         if size > self._max:
             raise XMLError("policy-violation", "stanza larger than %d bytes" % self._max)
-
-    def _keep(self, b, i):
-        # Keep the unparsed rest: text as chunks (no copying, no rescanning), tags as bytes.
-        if b[i] != _LT and b.find(b"<", i) < 0:
-            self._tparts = [b[i:]]
-            self._tlen = len(b) - i
-            self._pend = b""
-        else:
-            self._pend = b[i:]
-        if len(b) - i > self._max:
-            self._limit(self._max + 1)
 
     def _more_text(self, data):
         parts = self._tparts
@@ -237,9 +215,13 @@ class Tokenizer(Markup):
             parts[:] = [b"".join(parts)]
 
     def _parse(  # noqa: A002 - see below
-        self, b, i, len=len, min=min, room=_ROOM, find=bytes.find, dget=dict.get
+        self, b, len=len, min=min, room=_ROOM, find=bytes.find, dget=dict.get
     ):
-        """Parse b from i; return the index where an incomplete token starts (or len(b)).
+        """Parse the pending token (if any) and the chunk b, and keep what is left: an
+        incomplete token, or a run of text that may go on in the next chunk.
+        The two are joined in one copy: a chunk that is not bytes is copied anyway, and
+        b"" + a bytes chunk is that chunk itself. The try is here, not in feed(): a frame as
+        small as feed's is made on the C stack, not on the heap, but not with a try in it.
 
         len, min and _ROOM come in as defaults, so the loop reads them as locals: a global
         name costs a dictionary lookup per use, a builtin two (module, then builtins). (The
@@ -250,171 +232,126 @@ class Tokenizer(Markup):
         (h.start): a bound method kept in a local is a heap object, made again at every call.
         Bound once per parser instead, they held 96-192 B more and saved nothing measurable.
         """
-        v = e = x = q = j = qc = k = p = None  # the hottest (see above)
-        h = self._h
-        raws = self._open
-        heads = self._heads
-        keys = self._keys
-        values = self._values
-        memo = self._memo
-        text = self._text  # kept in step with self._text: tested at every tag
-        # Once the value cache is full, the usual miss (ASCII, no '<', '&' or byte below 32:
-        # _value's first tests) is decoded here: a call costs as much as the decode.
-        full = not self._recent
-        n = len(b)
-        last = n - 1  # a '<' there is all of its token: kept for the next chunk
-        maxdepth = self._maxdepth
-        stop = self._sstart + self._max - self._off  # index in b where the stanza is too big
-        if b[i] != _LT:
-            q = self._chars(b, i)
-            if q < 0:
-                return n if len(raws) < 2 else i
-            i = q
-        # Outside a stanza each token has the stanza limit: `stop` is set anew wherever the
-        # depth drops below 2, for the token that follows (not tested at every token).
-        if len(raws) < 2:
-            stop = i + self._max
-        while True:
-            if i >= last:
-                return i  # n, or a '<' at the end (last)
-            # b[i] is '<'
-            c = b[i + 1]
-            if c == _SLASH:
-                if not raws:
-                    raise XMLError(NWF, "end tag outside the root")
-                t = raws[-1]
-                r = t[1]
-                e = i + 2 + len(r)
-                if e >= n or b[e] != _GT or not b.startswith(r, i + 2):
-                    e = self._end_slow(b, i, r, stop)
+        try:
+            v = e = x = q = j = qc = k = p = None  # the hottest (see above)
+            i = 0
+            b = self._pend + b
+            h = self._h
+            raws = self._open
+            heads = self._heads
+            keys = self._keys
+            values = self._values
+            memo = self._memo
+            text = self._text  # kept in step with self._text: tested at every tag
+            # Once the value cache is full, the usual miss (ASCII, no '<', '&' or byte below 32:
+            # _value's first tests) is decoded here: a call costs as much as the decode.
+            full = not self._recent
+            n = len(b)
+            last = n - 1  # a '<' there is all of its token: kept for the next chunk
+            maxdepth = self._maxdepth
+            stop = self._sstart + self._max - self._off  # index in b where the stanza is too big
+            if b[0] != _LT:
+                q = self._chars(b, 0)
+                if q >= 0:
+                    i = q
+                else:
+                    last = -1  # nothing more to parse: the loop ends at once
+                    if len(raws) < 2:
+                        i = n
+            # Outside a stanza each token has the stanza limit: `stop` is set anew wherever the
+            # depth drops below 2, for the token that follows (not tested at every token).
+            if len(raws) < 2:
+                stop = i + self._max
+            while True:
+                if i >= last:
+                    break  # n, or a '<' at the end (last)
+                # b[i] is '<'
+                c = b[i + 1]
+                if c == _SLASH:
+                    if not raws:
+                        raise XMLError(NWF, "end tag outside the root")
+                    t = raws[-1]
+                    r = t[1]
+                    e = i + 2 + len(r)
+                    if e >= n or b[e] != _GT or not b.startswith(r, i + 2):
+                        e = self._end_slow(b, i, r, stop)
+                        if e < 0:
+                            break
+                    if e >= stop:
+                        self._limit(self._max + 1)
+                    raws.pop()
+                    if text:
+                        text = self._flush()
+                    h.end(t[0])
+                    d = len(raws)
+                    if d < 2:
+                        if d:
+                            memo = self._memo = None  # the stanza is over
+                        else:
+                            self._state = _AFTER
+                        stop = e + 1 + self._max
+                elif c < 64 and (c == _BANG or c == _QMARK):
+                    e = self._markup(b, i, stop)
                     if e < 0:
-                        return i
-                if e >= stop:
-                    self._limit(self._max + 1)
-                raws.pop()
-                if text:
-                    text = self._flush()
-                h.end(t[0])
-                d = len(raws)
-                if d < 2:
-                    if d:
-                        memo = self._memo = None  # the stanza is over
-                    else:
-                        self._state = _AFTER
-                    stop = e + 1 + self._max
-            elif c < 64 and (c == _BANG or c == _QMARK):
-                e = self._markup(b, i, stop)
-                if e < 0:
-                    return i
-                text = self._text  # CDATA is kept there
-                if len(raws) < 2:
-                    stop = e + 1 + self._max
-            else:
-                # The tag ends at the first '>'. A '<' before it is an error, but looking
-                # for one would scan every tag twice: names and keys are validated when
-                # cached and values when first decoded, so a '<' makes the fast path fail.
-                e = find(b, b">", i + 1)
-                if e < 0 or e >= stop:
-                    # Sizes are judged before content: a byte at or past `stop` judges
-                    # nothing, so every chunking reports the same error.
-                    q = find(b, b"<", i + 1, n if e < 0 else e)
-                    if q >= 0:
-                        if q >= stop:
-                            self._limit(self._max + 1)
-                        raise XMLError(NWF, "'<' inside a tag")
-                    if e < 0:
-                        return i
-                    self._limit(self._max + 1)
-                empty = b[e - 1] == _SLASH
-                be = e - 1 if empty else e  # the end of the tag's body
-                qc = b[be - 1]
-                if qc <= 32:  # whitespace before '>' or '/>', as some writers put there
-                    while b[be - 1] in _WS:
-                        be -= 1
+                        break
+                    text = self._text  # CDATA is kept there
+                    if len(raws) < 2:
+                        stop = e + 1 + self._max
+                else:
+                    # The tag ends at the first '>'. A '<' before it is an error, but looking
+                    # for one would scan every tag twice: names and keys are validated when
+                    # cached and values when first decoded, so a '<' makes the fast path fail.
+                    e = find(b, b">", i + 1)
+                    if e < 0 or e >= stop:
+                        # Sizes are judged before content: a byte at or past `stop` judges
+                        # nothing, so every chunking reports the same error.
+                        q = find(b, b"<", i + 1, n if e < 0 else e)
+                        if q >= 0:
+                            if q >= stop:
+                                self._limit(self._max + 1)
+                            raise XMLError(NWF, "'<' inside a tag")
+                        if e < 0:
+                            break
+                        self._limit(self._max + 1)
+                    empty = b[e - 1] == _SLASH
+                    be = e - 1 if empty else e  # the end of the tag's body
                     qc = b[be - 1]
-                # Fast path: split at the quote that ends the last value (without it: no
-                # empty part after it). Whatever it cannot read with certainty (mixed quotes,
-                # '>' in a value, odd spacing) the careful parser below reads again and judges.
-                if qc == 39 or qc == 34:
-                    qb = b"'" if qc == 39 else b'"'
-                    m = memo
-                    if m and b.startswith(m[0], i + 1):
-                        # The same head as the last tag split in this stanza (a run of
-                        # siblings): read the tag along its layout, in place. Its key
-                        # segments are compared, not cut out: only the values are.
-                        hd = m[1]
-                        name, _, k, ns = hd
-                        p = i + 1 + len(m[0])  # the opening quote of the first value
-                        np = len(m)
-                        attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
-                        try:
-                            # One find per value: for the key segment after it, whose byte
-                            # before must be the closing quote. A value with a quote in it
-                            # ended earlier: none is cached (see _value), so only a miss
-                            # is looked at for one.
-                            for j in range(2, np, 2):
-                                s = m[j]
-                                q = find(b, s, p + 2, be)
-                                if b[p] != qc or q < 0 or b[q - 1] != qc:
-                                    hd = None
-                                    break
-                                v = b[p + 1 : q - 1]
-                                x = dget(values, v)
-                                if not x:
-                                    if qb in v:
+                    if qc <= 32:  # whitespace before '>' or '/>', as some writers put there
+                        while b[be - 1] in _WS:
+                            be -= 1
+                        qc = b[be - 1]
+                    # Fast path: split at the quote that ends the last value (without it: no
+                    # empty part after it). Whatever it cannot read with certainty (mixed quotes,
+                    # '>' in a value, odd spacing) the careful parser below reads again and judges.
+                    if qc == 39 or qc == 34:
+                        qb = b"'" if qc == 39 else b'"'
+                        m = memo
+                        if m and b.startswith(m[0], i + 1):
+                            # The same head as the last tag split in this stanza (a run of
+                            # siblings): read the tag along its layout, in place. Its key
+                            # segments are compared, not cut out: only the values are.
+                            hd = m[1]
+                            name, _, k, ns = hd
+                            p = i + 1 + len(m[0])  # the opening quote of the first value
+                            np = len(m)
+                            attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
+                            try:
+                                # One find per value: for the key segment after it, whose byte
+                                # before must be the closing quote. A value with a quote in it
+                                # ended earlier: none is cached (see _value), so only a miss
+                                # is looked at for one.
+                                for j in range(2, np, 2):
+                                    s = m[j]
+                                    q = find(b, s, p + 2, be)
+                                    if b[p] != qc or q < 0 or b[q - 1] != qc:
                                         hd = None
                                         break
-                                    if full and b"<" not in v and b"&" not in v:
-                                        x = v.decode()
-                                        if len(x) != len(v) or v and min(v) < 32:
-                                            x = self._value(v)
-                                    else:
-                                        x = self._value(v)
-                                attrs[k] = x
-                                k = m[j + 1]
-                                p = q + len(s)
-                            else:
-                                # The last value ends the body (b[be - 1] is qc).
-                                v = b[p + 1 : be - 1]
-                                x = dget(values, v)
-                                if b[p] != qc or p == be - 1 or not x and qb in v:
-                                    hd = None
-                                else:
-                                    attrs[k] = x or self._value(v)
-                        except XMLError:
-                            if find(b, b"<", i + 1, e) >= 0:
-                                raise XMLError(NWF, "'<' inside a tag")
-                            raise
-                    else:
-                        hd = None
-                    if not hd:
-                        body = b[i + 1 : be - 1]
-                        if len(body) < _ATTRS_LONG:
-                            parts = body.split(qb)
-                        else:
-                            parts = self._split(body, qc)
-                        np = len(parts)  # head, value, then a key and a value for each further
-                        hd = (
-                            None if np & 1 else dget(heads, parts[0]) or self._head(parts[0], True)
-                        )
-                        if hd:
-                            try:
-                                name, _, k, ns = hd
-                                attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
-                                v = parts[1]
-                                attrs[k] = dget(values, v) or self._value(v)
-                                for j in range(2, np, 2):
-                                    k = dget(keys, parts[j])
-                                    if not k:
-                                        k = self._key(parts[j])
-                                        if not k:
-                                            hd = None
-                                            break
-                                        k, f = k
-                                        ns = ns or f
-                                    v = parts[j + 1]
+                                    v = b[p + 1 : q - 1]
                                     x = dget(values, v)
                                     if not x:
+                                        if qb in v:
+                                            hd = None
+                                            break
                                         if full and b"<" not in v and b"&" not in v:
                                             x = v.decode()
                                             if len(x) != len(v) or v and min(v) < 32:
@@ -422,104 +359,176 @@ class Tokenizer(Markup):
                                         else:
                                             x = self._value(v)
                                     attrs[k] = x
-                                    parts[j + 1] = k  # for the memo
+                                    k = m[j + 1]
+                                    p = q + len(s)
                                 else:
-                                    # Only when every segment was read: after a break (a value
-                                    # in the other quotes) attributes are missing, not doubled.
-                                    if len(attrs) != np >> 1:
-                                        raise XMLError(NWF, "duplicate attribute")
-                                    if (
-                                        len(raws) > 1
-                                        and np <= _MEMO_PARTS
-                                        and len(body) < _MEMO_BODY
-                                        and ns == hd[3]
-                                    ):
-                                        # The memo: this tag's parts, its values replaced by
-                                        # its head's tuple and the key names (segments follow).
-                                        parts[1] = hd
-                                        memo = self._memo = parts
+                                    # The last value ends the body (b[be - 1] is qc).
+                                    v = b[p + 1 : be - 1]
+                                    x = dget(values, v)
+                                    if b[p] != qc or p == be - 1 or not x and qb in v:
+                                        hd = None
+                                    else:
+                                        attrs[k] = x or self._value(v)
                             except XMLError:
-                                # A value that cannot be read (or a duplicate), in a tag with
-                                # a '<' before its '>': fed in pieces, the '<' is all that can
-                                # be judged (the tag never ends), so it is reported whole too.
                                 if find(b, b"<", i + 1, e) >= 0:
                                     raise XMLError(NWF, "'<' inside a tag")
                                 raise
-                else:
-                    body = b[i + 1 : be]
-                    # _tags apart from heads: b"a" heads "<a x='1'/>" but is all of "<a/>".
-                    # (Read here, not at each call: fewer tags have no attributes than
-                    # there are calls.)
-                    hd = dget(self._tags, body) or self._head(body, False)
-                    if hd:
-                        name, _, _, ns = hd
-                        attrs = {}
-                if not hd:
-                    q = find(b, b"<", i + 1)
-                    if 0 <= q < e:
-                        raise XMLError(NWF, "'<' inside a tag")
-                    lim = n if q < 0 else q
-                    # ('>' in a value) Judge nothing after the last '>' in sight, nor past the
-                    # limit: a chunking that ends there has seen no more of the tag.
-                    end = b.rfind(b">", e, min(lim, stop)) + 1
-                    hd = self._tag_slow(b, i, end)
-                    if not hd:
-                        if lim > stop or q >= stop:
-                            self._limit(self._max + 1)
-                        if q >= 0:
-                            raise XMLError(NWF, "'<' inside a tag")
-                        return i
-                    e, empty, name, rawn, attrs, ns = hd
-                    hd = (name, rawn)
-                # Here e < stop: a tag ending at or past it was refused above.
-                d = len(raws)
-                if d > 1:  # inside a stanza (the usual tag)
-                    if d >= maxdepth:
-                        raise XMLError("policy-violation", "elements nested too deep")
-                    if text:
-                        text = self._flush()
-                elif d:
-                    self._sstart = self._off + i  # `stop` is already i + self._max
-                elif self._state == _AFTER:
-                    raise XMLError(NWF, "a second root element")
-                else:
-                    self._state = _ROOT
-                    stop = e + 1 + self._max
-                h.start(name, attrs, ns)
-                if empty:
-                    h.end(name)
-                    if d < 2:
-                        if d:
-                            memo = self._memo = None  # the stanza is over
-                            stop = e + 1 + self._max
                         else:
-                            self._state = _AFTER
-                else:
-                    raws.append(hd)
-            # after the token ending at e
-            i = e + 1
-            if i < n and b[i] != _LT:
-                if len(raws) > 1:
-                    # a run of text inside a stanza (the common case, inlined)
-                    q = find(b, b"<", i)
-                    if q < 0 or q + 1 >= n:
-                        return i  # the run may continue in the next chunk
-                    if q + 1 >= stop:
-                        self._limit(self._max + 1)
-                    t = b[i:q]
-                    if b"\r" in t:
-                        t = lines(t)
-                    t = unescape(t) if b"&" in t else decode(t)
-                    if b[q + 1] == _BANG or text:
-                        text = self._pile(t)
+                            hd = None
+                        if not hd:
+                            body = b[i + 1 : be - 1]
+                            if len(body) < _ATTRS_LONG:
+                                parts = body.split(qb)
+                            else:
+                                parts = self._split(body, qc)
+                            np = len(parts)  # head, value, then a key and a value for each further
+                            hd = (
+                                None
+                                if np & 1
+                                else dget(heads, parts[0]) or self._head(parts[0], True)
+                            )
+                            if hd:
+                                try:
+                                    name, _, k, ns = hd
+                                    attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
+                                    v = parts[1]
+                                    attrs[k] = dget(values, v) or self._value(v)
+                                    for j in range(2, np, 2):
+                                        k = dget(keys, parts[j])
+                                        if not k:
+                                            k = self._key(parts[j])
+                                            if not k:
+                                                hd = None
+                                                break
+                                            k, f = k
+                                            ns = ns or f
+                                        v = parts[j + 1]
+                                        x = dget(values, v)
+                                        if not x:
+                                            if full and b"<" not in v and b"&" not in v:
+                                                x = v.decode()
+                                                if len(x) != len(v) or v and min(v) < 32:
+                                                    x = self._value(v)
+                                            else:
+                                                x = self._value(v)
+                                        attrs[k] = x
+                                        parts[j + 1] = k  # for the memo
+                                    else:
+                                        # Only when every segment was read: after a break (a value
+                                        # in the other quotes) attributes are missing, not doubled.
+                                        if len(attrs) != np >> 1:
+                                            raise XMLError(NWF, "duplicate attribute")
+                                        if (
+                                            len(raws) > 1
+                                            and np <= _MEMO_PARTS
+                                            and len(body) < _MEMO_BODY
+                                            and ns == hd[3]
+                                        ):
+                                            # The memo: this tag's parts, its values replaced by
+                                            # its head's tuple and the key names (segments follow).
+                                            parts[1] = hd
+                                            memo = self._memo = parts
+                                except XMLError:
+                                    # A value that cannot be read (or a duplicate), in a tag with
+                                    # a '<' before its '>': fed in pieces, the '<' is all that can
+                                    # be judged (the tag never ends), so it is reported whole too.
+                                    if find(b, b"<", i + 1, e) >= 0:
+                                        raise XMLError(NWF, "'<' inside a tag")
+                                    raise
                     else:
-                        h.text(t)
-                    i = q
+                        body = b[i + 1 : be]
+                        # _tags apart from heads: b"a" heads "<a x='1'/>" but is all of "<a/>".
+                        # (Read here, not at each call: fewer tags have no attributes than
+                        # there are calls.)
+                        hd = dget(self._tags, body) or self._head(body, False)
+                        if hd:
+                            name, _, _, ns = hd
+                            attrs = {}
+                    if not hd:
+                        q = find(b, b"<", i + 1)
+                        if 0 <= q < e:
+                            raise XMLError(NWF, "'<' inside a tag")
+                        lim = n if q < 0 else q
+                        # ('>' in a value) Judge nothing after the last '>' in sight, nor past the
+                        # limit: a chunking that ends there has seen no more of the tag.
+                        end = b.rfind(b">", e, min(lim, stop)) + 1
+                        hd = self._tag_slow(b, i, end)
+                        if not hd:
+                            if lim > stop or q >= stop:
+                                self._limit(self._max + 1)
+                            if q >= 0:
+                                raise XMLError(NWF, "'<' inside a tag")
+                            break
+                        e, empty, name, rawn, attrs, ns = hd
+                        hd = (name, rawn)
+                    # Here e < stop: a tag ending at or past it was refused above.
+                    d = len(raws)
+                    if d > 1:  # inside a stanza (the usual tag)
+                        if d >= maxdepth:
+                            raise XMLError("policy-violation", "elements nested too deep")
+                        if text:
+                            text = self._flush()
+                    elif d:
+                        self._sstart = self._off + i  # `stop` is already i + self._max
+                    elif self._state == _AFTER:
+                        raise XMLError(NWF, "a second root element")
+                    else:
+                        self._state = _ROOT
+                        stop = e + 1 + self._max
+                    h.start(name, attrs, ns)
+                    if empty:
+                        h.end(name)
+                        if d < 2:
+                            if d:
+                                memo = self._memo = None  # the stanza is over
+                                stop = e + 1 + self._max
+                            else:
+                                self._state = _AFTER
+                    else:
+                        raws.append(hd)
+                # after the token ending at e
+                i = e + 1
+                if i < n and b[i] != _LT:
+                    if len(raws) > 1:
+                        # a run of text inside a stanza (the common case, inlined)
+                        q = find(b, b"<", i)
+                        if q < 0 or q + 1 >= n:
+                            break  # the run may continue in the next chunk
+                        if q + 1 >= stop:
+                            self._limit(self._max + 1)
+                        t = b[i:q]
+                        if b"\r" in t:
+                            t = lines(t)
+                        t = unescape(t) if b"&" in t else decode(t)
+                        if b[q + 1] == _BANG or text:
+                            text = self._pile(t)
+                        else:
+                            h.text(t)
+                        i = q
+                    else:
+                        q = self._chars(b, i)
+                        if q < 0:
+                            i = n
+                            break
+                        i = q
+                        stop = i + self._max
+            # Keep the unparsed rest: text as chunks (no copying, no rescanning), tags as bytes.
+            if i == n:
+                self._pend = b""
+            else:
+                if b[i] != _LT and find(b, b"<", i) < 0:
+                    self._tparts = [b[i:]]
+                    self._tlen = n - i
+                    self._pend = b""
                 else:
-                    i = self._chars(b, i)
-                    if i < 0:
-                        return n
-                    stop = i + self._max
+                    self._pend = b[i:] if i else b
+                if n - i > self._max:
+                    self._limit(self._max + 1)
+            self._off += i
+            if len(raws) > 1 and self._off + n - i - self._sstart > self._max:
+                self._limit(self._max + 1)
+        except Exception as e:
+            raise self._failed(e)
 
     def _chars(self, b, i):
         """Character data from i. Returns the index of the next '<', or -1 if there is none."""
