@@ -245,8 +245,11 @@ def _full_cache(h):
 
 
 # Values that leave the inline decode for _value: whitespace, a control, non-ASCII, a
-# reference, '<'; in a tag read in place (the second <n>) and in one split (<s>).
+# reference, '<'; in a tag read in place (the second <n>) and in one split (<s>). Those that
+# begin like a number (digits, '.', '-' only are decoded without the tests) but go on
+# otherwise must be read and refused alike.
 _ODD_VALUES = (b"a\tb", b"a\r\nb", b"\xc3\xa9t\xc3\xa9", b"&amp;x", b"&#9;", b"", b"7")
+_ODD_VALUES += (b"-12.5", b"-", b"/1", b"1 2", b"3\t", b"4&amp;", b"5\xc3\xa9", b"0x1F")
 _BAD_VALUES = (
     (b"a\x01b", "not-well-formed"),
     (b"\xc0\x80", "not-well-formed"),  # overlong
@@ -254,6 +257,10 @@ _BAD_VALUES = (
     (b"a<b", "not-well-formed"),
     (b"&x;", "restricted-xml"),
     (b"\xff", "not-well-formed"),
+    (b"1\x01", "not-well-formed"),
+    (b"-1<2", "not-well-formed"),
+    (b"2&x;", "restricted-xml"),
+    (b".\xff", "not-well-formed"),
 )
 
 
