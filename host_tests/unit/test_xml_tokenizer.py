@@ -84,6 +84,15 @@ def test_five_predefined_entities_are_decoded():
     assert ev[2] == ("text", "<>&\"'")
 
 
+def test_an_escaped_reference_stays_a_reference_and_a_stray_ampersand_is_refused():
+    # &amp; is read last: '&amp;lt;' is the text '&lt;', whatever else the run holds.
+    ev = events(stream(b"<a v='&amp;lt;&lt;&amp;amp;'>&amp;gt;&quot;&amp;&amp;#60;</a>"))
+    assert ev[1][2] == [("v", "&lt;<&amp;")]
+    assert ev[2] == ("text", '&gt;"&&#60;')
+    for bad in (b"&&lt;", b"&lt;&", b"&amp&lt;", b"&lt;amp;&"):
+        assert error_of(stream(b"<a>" + bad + b"</a>")) == "not-well-formed", bad
+
+
 def test_character_references_become_utf8():
     ev = events(stream(b"<a>&#65;&#x42;&#xe9;&#x263A;&#128512;&#10;</a>"))
     assert ev[2] == ("text", "AB\u00e9\u263a\U0001f600\n")

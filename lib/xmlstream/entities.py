@@ -37,22 +37,35 @@ def _char(ref):
 
 
 # &amp; last, so that '&amp;lt;' reads '&lt;'.
-_REFS = (
+_MARKS = (
     (b"&lt;", b"<"),
     (b"&gt;", b">"),
     (b"&quot;", b'"'),
     (b"&apos;", b"'"),
-    (b"&amp;", b"&"),
 )
+_REFS = _MARKS + ((b"&amp;", b"&"),)
 
 
 def _replaced(raw, attr):
-    # Only predefined entities, the usual case: a copy per kind, replaced in C, instead of
-    # two objects per reference (4 KB of '&amp;' took 70 KB of heap that way).
+    # Only predefined entities: a copy per kind, replaced in C, instead of two objects per
+    # reference (4 KB of '&amp;' took 70 KB of heap that way).
     for ref, ch in _REFS:
         if ref in raw:
             raw = raw.replace(ref, ch)
     return decode(raw, attr)
+
+
+def _plain(raw):
+    """raw with its predefined references replaced (as _replaced does), or None if some
+    '&' starts none: once the others are replaced, every '&' left must start an &amp;
+    (no replacement makes an '&', or puts one before an 'amp;')."""
+    for ref, ch in _MARKS:
+        if ref in raw:
+            raw = raw.replace(ref, ch)
+    n = raw.count(b"&amp;")
+    if raw.count(b"&") != n:
+        return None
+    return raw.replace(b"&amp;", b"&") if n else raw
 
 
 def _predefined_at(raw, j):
@@ -65,11 +78,9 @@ def _predefined_at(raw, j):
 def unescape(raw, attr=False):
     """Decode UTF-8 bytes holding references (&amp; &#10; &#x263A;) into a str; `attr`: an
     attribute value, whose literal whitespace reads as spaces (a reference stays as is)."""
-    n = raw.count(b"&")
-    for ref, _ in _REFS:
-        n -= raw.count(ref)
-    if not n:
-        return _replaced(raw, attr)
+    s = _plain(raw)  # the usual case: only predefined entities
+    if s is not None:
+        return decode(s, attr)
     # Some '&' starts a character reference (or an error): read in order, each stretch
     # before one as a whole, so that its predefined references cost no objects either.
     out = []
