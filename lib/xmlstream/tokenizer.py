@@ -43,7 +43,7 @@ from micropython import const
 from xmlstream.entities import lines, unescape
 from xmlstream.errors import XMLError
 from xmlstream.markup import Markup
-from xmlstream.utf8 import decode
+from xmlstream.utf8 import check, controls, decode
 
 _LT = const(60)  # <
 _GT = const(62)  # >
@@ -513,7 +513,16 @@ class Tokenizer(Markup):
                         t = b[i:q]
                         if b"\r" in t:
                             t = lines(t)
-                        t = unescape(t) if b"&" in t else decode(t)
+                        if b"&" in t:
+                            t = unescape(t)
+                        else:
+                            # utf8.decode() inlined, as for values (t is not empty here).
+                            x = t.decode()
+                            if len(x) != len(t):
+                                check(t)
+                            if min(t) < 32:
+                                controls(t)
+                            t = x
                         if b[q + 1] == _BANG or text:
                             text = self._pile(t)
                         else:
