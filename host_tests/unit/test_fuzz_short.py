@@ -14,8 +14,10 @@ import fuzz_mp  # noqa: E402
 
 # The fuzzer, its generators and every module of a Thing compiled from source share this
 # heap (make fuzz gives 1m): 512k left a 6 KB case unbuilt once the sensor and requester
-# gained their written-whole forms.
-HEAPSIZE = "640k"
+# gained their written-whole forms. At 85 % of 640k the same case was built or not by the
+# heap's layout (the tokenizer's allocations moved it: built at 80 % and 90 %, not below
+# 80 % with either tokenizer), hence 25 % more.
+HEAPSIZE = "800k"
 SEED = 2
 CASES = 1000  # per test; about 7 s on the host
 DEADLINE_MS = 60000  # a slow machine runs fewer cases rather than time out (runner: 120 s)
