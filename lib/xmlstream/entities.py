@@ -2,6 +2,8 @@
 
 import re
 
+from micropython import const
+
 from xmlstream.errors import XMLError
 from xmlstream.utf8 import decode
 
@@ -37,30 +39,22 @@ def _char(ref):
 
 
 # The predefined references but &amp;, which is replaced after them, so that '&amp;lt;'
-# reads '&lt;'. (No second table with &amp; in it: each module-level name is interned.)
-_MARKS = (
-    (b"&lt;", b"<"),
-    (b"&gt;", b">"),
-    (b"&quot;", b'"'),
-    (b"&apos;", b"'"),
+# reads '&lt;'. A const(): the table keeps no name on the heap (see README, "Interned names").
+_MARKS = const(
+    (
+        (b"&lt;", b"<"),
+        (b"&gt;", b">"),
+        (b"&quot;", b'"'),
+        (b"&apos;", b"'"),
+    )
 )
 
 
-def _replaced(raw, attr):
-    # Only predefined entities: a copy per kind, replaced in C, instead of two objects per
-    # reference (4 KB of '&amp;' took 70 KB of heap that way).
-    for ref, ch in _MARKS:
-        if ref in raw:
-            raw = raw.replace(ref, ch)
-    if b"&amp;" in raw:
-        raw = raw.replace(b"&amp;", b"&")
-    return decode(raw, attr)
-
-
 def _plain(raw):
-    """raw with its predefined references replaced (as _replaced does), or None if some
-    '&' starts none: once the others are replaced, every '&' left must start an &amp;
-    (no replacement makes an '&', or puts one before an 'amp;')."""
+    """raw with its predefined references replaced, or None if some '&' starts none: once
+    the others are replaced, every '&' left must start an &amp; (no replacement makes an
+    '&', or puts one before an 'amp;'). A copy per kind, replaced in C, instead of two
+    objects per reference (4 KB of '&amp;' took 70 KB of heap that way)."""
     for ref, ch in _MARKS:
         if ref in raw:
             raw = raw.replace(ref, ch)
@@ -90,7 +84,8 @@ def unescape(raw, attr=False):
     j = raw.find(b"&")
     while j >= 0:
         if not _predefined_at(raw, j):
-            out.append(_replaced(raw[k:j], attr))
+            # Every '&' before j starts a predefined reference: _plain reads the stretch.
+            out.append(decode(_plain(raw[k:j]), attr))
             e = raw.find(b";", j)
             a = raw.find(b"&", j + 1)
             if e < 0 or 0 <= a < e:
@@ -106,7 +101,7 @@ def unescape(raw, attr=False):
                 raise XMLError("not-well-formed", "malformed entity reference")
             k = e + 1
         j = raw.find(b"&", j + 1)
-    out.append(_replaced(raw[k:], attr))
+    out.append(decode(_plain(raw[k:]), attr))
     return "".join(out)
 
 

@@ -65,8 +65,8 @@ _MEMO_PARTS = const(12)
 _MEMO_BODY = const(160)
 _WS = b" \t\r\n"
 # A value of these bytes only (a reading, a sequence number) holds no quote, '<', '&' or
-# control: decoded without those tests.
-_NUM = b"0123456789.-"
+# control: decoded without those tests. A const(), so no name is kept for it.
+_NUM = const(b"0123456789.-")
 # Parser states
 _START = const(0)  # nothing seen yet: an XML declaration may come
 _PROLOG = const(1)
