@@ -8,7 +8,9 @@ in the MicroPython unix port from .mpy files (tools/mpy_build.py output; the dri
 too, so no compiler runs on the heap), fed in 512-byte chunks; expat and
 ElementTree.XMLPullParser run here, fed the same chunks.
 Printed: throughput, ratio to expat, bytes allocated per input byte, smallest heap (and the
-smallest heap of an empty script, the interpreter's own share), heap held by the import, a new
+smallest heap of an empty script, the interpreter's own share; by the tokenizer alone; and
+both with the code in place from a ROMFS image, as a board runs frozen or ROMFS code), heap
+held by the import, a new
 parser and its filled caches; heap bytes allocated per input byte (whole GC blocks: 32 bytes
 on x64, 16 on 32-bit), counted alike in the x64
 unix port and the 32-bit WebAssembly port (tools/wasm32: an ESP32's objects are 32-bit too);
@@ -216,13 +218,38 @@ def mp_result(path, mode, processes=3, module="bench_xml_mp"):
     return best, int(alloc)
 
 
-def smallest_heap(path, module="bench_xml_mp"):
-    """Bisect -X heapsize (in KiB) for a whole-stream parse with stanza building (or, with
-    module="empty_mp", for an empty script: the interpreter's own share)."""
+def rom_image(tmp):
+    """A ROMFS image of the parser's compiled package and the compiled driver, for
+    tools/romfs_mp.py: (its path, the heap its bytes take when read in). Its /lib and /driver
+    stand for build/mpy/lib and DRIVER."""
+    from hostboard import heap_blocks, romfs_image
+
+    tree = tmp / "rom"
+    shutil.copytree(MPY / "lib" / "xmlstream", tree / "lib" / "xmlstream")
+    (tree / "driver").mkdir()
+    for name in ("bench_xml_mp.mpy", "empty_mp.mpy"):
+        shutil.copy(DRIVER / name, tree / "driver")
+    image = romfs_image(tmp / "xml.romfs", tree)
+    return image, heap_blocks(image.stat().st_size)
+
+
+def smallest_heap(path, module="bench_xml_mp", mode="heap", rom=None):
+    """Bisect -X heapsize (in KiB) for a whole-stream parse with stanza building (mode
+    "heap"), by the tokenizer alone ("heap-events"), or, with module="empty_mp", for an empty
+    script: the interpreter's own share. With rom (rom_image), the code runs in place from
+    the image, which is read into the heap first: the size returned is less its share."""
     lo, hi = 1, 256
+    base = -(-rom[1] // 1024) if rom else 0  # whole KiB, as -X heapsize counts
 
     def ok(kib):
-        return run_mp(path, "heap", "%dk" % kib, 1, module).stdout.strip() == "OK"
+        heap = "%dk" % (base + kib)
+        if not rom:
+            return run_mp(path, mode, heap, 1, module).stdout.strip() == "OK"
+        cmd = [micropython(), "-X", "heapsize=" + heap, str(ROOT / "tools" / "romfs_mp.py")]
+        cmd += [str(rom[0]), module, str(path), mode, str(CHUNK), "1"]
+        env = {"MICROPYPATH": "/rom/lib:/rom/driver"}
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300).stdout
+        return out.strip() == "OK"
 
     if not ok(hi):
         return None
@@ -232,7 +259,12 @@ def smallest_heap(path, module="bench_xml_mp"):
             hi = mid
         else:
             lo = mid
-    return hi
+    return hi + base - rom[1] / 1024 if rom else hi
+
+
+def kib(size):
+    """A size from smallest_heap, printed."""
+    return "failed even at 256 KiB" if size is None else "%g KiB" % round(size, 1)
 
 
 def block_counts(path):
@@ -330,6 +362,9 @@ def main():
         t_fw, a_fw = mp_result(path, "events", module="firmware_mp")
         heap = smallest_heap(path)
         heap0 = smallest_heap(path, "empty_mp")
+        heap_tok = smallest_heap(path, mode="heap-events")
+        rom = rom_image(tmp)
+        heaps_rom = [smallest_heap(path, mode=m, rom=rom) for m in ("heap", "heap-events")]
         base, imported, made, filled = live_heap(path)
         per_byte = block_counts(path)
         if shutil.which("valgrind") and "--no-instructions" not in sys.argv:
@@ -353,6 +388,15 @@ def main():
     print(
         "  smallest -X heapsize for the whole stream (XMLStream, .mpy): %s (empty script: %s KiB)"
         % ("%d KiB" % heap if heap else "failed even at 256 KiB", heap0)
+    )
+    print("  the same by the tokenizer alone (null handler): %s" % kib(heap_tok))
+    print(
+        "  with the code in place from a ROMFS image (%d B of heap, read into it first:"
+        " tools/romfs_mp.py)," % rom[1]
+    )
+    print(
+        "  as frozen or ROMFS code runs on a board, smallest heapsize less the image:"
+        " XMLStream %s, tokenizer %s" % tuple(kib(h) for h in heaps_rom)
     )
     print(
         "  heap held: interpreter and this benchmark's driver %d B, import %d B, new parser"

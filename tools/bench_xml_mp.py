@@ -2,7 +2,8 @@
 # MICROPYPATH pointing at the .mpy build, so nothing is compiled on the heap (as on a board).
 #   micropython -m bench_xml_mp FILE MODE [CHUNK [REPEAT]]
 # MODE: events (tokenizer, null handler), build (XMLStream, stanzas built, null sink),
-#       heap (build once, print OK: for bisecting -X heapsize),
+#       heap (build once, print OK: for bisecting -X heapsize), heap-events (the same with
+#       the tokenizer alone, null handler),
 #       live (heap in use after a collection: before and after the import, with a new
 #       parser, after the whole stream),
 #       blocks (heap blocks allocated by one parse with the collector off, events then
@@ -114,8 +115,8 @@ def main():
     if MODE == "blocks":
         blocks()
         return
-    if MODE == "heap":
-        stream_file(parser())
+    if MODE in ("heap", "heap-events"):
+        stream_file(parser("events" if MODE == "heap-events" else "build"))
         print("OK")
         return
     if MODE == "live":
