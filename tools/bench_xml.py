@@ -9,14 +9,14 @@ too, so no compiler runs on the heap), fed in 512-byte chunks; expat and
 ElementTree.XMLPullParser run here, fed the same chunks.
 Printed: throughput, ratio to expat, bytes allocated per input byte, smallest heap (and the
 smallest heap of an empty script, the interpreter's own share; by the tokenizer alone; and
-both with the code in place from a ROMFS image, as a board runs frozen or ROMFS code), heap
-held by the import, a new
-parser and its filled caches; heap bytes allocated per input byte (whole GC blocks: 32 bytes
-on x64, 16 on 32-bit), counted alike in the x64
-unix port and the 32-bit WebAssembly port (tools/wasm32: an ESP32's objects are 32-bit too);
-the tokenizer again with the firmware's modules loaded; and,
-where valgrind is installed (make bench installs it), instructions per parse (the
-difference of three parses and one): the stable ratio on a noisy machine.
+both with the code in place from a ROMFS image, as a board runs frozen or ROMFS code; the
+tokenizer's heap in use so in the 32-bit port, tools/wasm32/stream.mjs), heap held by the
+import, a new parser and its filled caches; heap bytes allocated per input byte (whole GC
+blocks: 32 bytes on x64, 16 on 32-bit), counted alike in the x64 unix port and the 32-bit
+WebAssembly port (tools/wasm32: an ESP32's objects are 32-bit too); the tokenizer again with
+the firmware's modules loaded; and, where valgrind is installed (make bench installs it),
+instructions per parse (the difference of three parses and one): the stable ratio on a
+noisy machine.
 
     --no-instructions   skip the valgrind counts (about 45 s)
 """
@@ -262,6 +262,22 @@ def smallest_heap(path, module="bench_xml_mp", mode="heap", rom=None):
     return hi + base - rom[1] / 1024 if rom else hi
 
 
+def heap32_in_place(path, image):
+    """(after import, peak, after the stream): heap in use by the tokenizer in the 32-bit
+    WebAssembly port, code in place from `image` (tools/wasm32/stream.mjs), or None without
+    node."""
+    import bench_heap32
+
+    if not bench_heap32.wasm_ready():
+        return None
+    cmd = ["node", str(ROOT / "tools" / "wasm32" / "stream.mjs"), str(image), str(path)]
+    out = subprocess.run(cmd + [str(CHUNK)], capture_output=True, text=True, timeout=300)
+    for line in out.stdout.splitlines():
+        if line.startswith("HEAP32 "):
+            return [int(x) for x in line.split()[1:]]
+    raise RuntimeError("stream.mjs failed: " + (out.stdout + out.stderr)[-400:])
+
+
 def kib(size):
     """A size from smallest_heap, printed."""
     return "failed even at 256 KiB" if size is None else "%g KiB" % round(size, 1)
@@ -365,6 +381,7 @@ def main():
         heap_tok = smallest_heap(path, mode="heap-events")
         rom = rom_image(tmp)
         heaps_rom = [smallest_heap(path, mode=m, rom=rom) for m in ("heap", "heap-events")]
+        heap32 = heap32_in_place(path, rom[0])
         base, imported, made, filled = live_heap(path)
         per_byte = block_counts(path)
         if shutil.which("valgrind") and "--no-instructions" not in sys.argv:
@@ -398,6 +415,16 @@ def main():
         "  as frozen or ROMFS code runs on a board, smallest heapsize less the image:"
         " XMLStream %s, tokenizer %s" % tuple(kib(h) for h in heaps_rom)
     )
+    if heap32:
+        print(
+            "  the tokenizer in place on 32-bit (WebAssembly port, no bisection there: it"
+            " collects only between"
+        )
+        print(
+            "  calls, one a chunk): heap in use %d B with it imported, at most %d B after a"
+            " chunk (its" % tuple(heap32[:2])
+        )
+        print("  garbage included), %d B after the stream (caches filled)" % heap32[2])
     print(
         "  heap held: interpreter and this benchmark's driver %d B, import %d B, new parser"
         " %d B, after the stream (caches filled) %d B more" % (base, imported, made, filled)
