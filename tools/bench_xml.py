@@ -16,7 +16,7 @@ blocks: 32 bytes on x64, 16 on 32-bit), counted alike in the x64 unix port and t
 WebAssembly port (tools/wasm32: an ESP32's objects are 32-bit too); the tokenizer again with
 the firmware's modules loaded; and, where valgrind is installed (make bench installs it),
 instructions per parse (the difference of three parses and one): the stable ratio on a
-noisy machine.
+noisy machine, and what one new str costs, by the same difference.
 
     --no-instructions   skip the valgrind counts (about 45 s)
 """
@@ -346,6 +346,10 @@ def instructions_per_parse(path):
         env = dict(os.environ, **mp_env(module))
         one = instructions(mp_cmd(path, mode, repeat=1, module=module), env)
         per[key] = (instructions(mp_cmd(path, mode, repeat=3, module=module), env) - one) / 2
+    for key, module in (("str", "bench_xml_mp"), ("str-fw", "firmware_mp")):
+        env = dict(os.environ, **mp_env(module))
+        one = instructions(mp_cmd(path, "strs", repeat=1, module=module), env)
+        per[key] = (instructions(mp_cmd(path, "strs", repeat=3, module=module), env) - one) / 2000
     return per
 
 
@@ -436,7 +440,7 @@ def main():
         print("    %-26s tokenizer %5.1f   XMLStream %5.1f" % (port, ev, bd))
     if len(per_byte) == 1:
         print("    (32-bit WebAssembly port: skipped, node and npm are needed)")
-    print("  (firmware modules loaded: their ~1,100 interned strings lengthen the lookup that")
+    print("  (firmware modules loaded: their ~1,000 interned strings lengthen the lookup that")
     print("  every new str, each decoded value included, goes through: the board's case)")
     if not counts:
         why = "--no-instructions" if "--no-instructions" in sys.argv else "valgrind not installed"
@@ -456,6 +460,12 @@ def main():
                 counts["expat"] / counts["events-fw"],
             )
         )
+        print(
+            "  one new str (a value decoded): %.1f k instructions, %.1f k with the firmware's"
+            " modules loaded from .mpy" % (counts["str"] / 1e3, counts["str-fw"] / 1e3)
+        )
+        print("  (MicroPython first looks a new str up among the interned strings: those that")
+        print("  loaded modules add are compared one by one; frozen modules keep theirs in flash)")
 
 
 if __name__ == "__main__":

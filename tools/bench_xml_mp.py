@@ -9,6 +9,9 @@
 #       blocks (heap blocks allocated by one parse with the collector off, events then
 #       build: a count any port can make, the 32-bit WebAssembly one included, which
 #       lacks micropython.mem_total()).
+#       strs (REPEAT rounds of 1000 values decoded, each a new str, FILE unused: what the
+#       lookup among the interned strings that every new str goes through costs, by the
+#       difference of two counts of instructions).
 import gc
 import sys
 import time
@@ -111,7 +114,17 @@ def blocks():
     print("BLOCKS %d %d %d" % (len(data), out[0], out[1]))
 
 
+def strs():
+    values = [b"%d.%d" % (i, i * 7) for i in range(1000)]
+    for _ in range(REPEAT):
+        for v in values:
+            v.decode()  # not interned: each round looks every value up again
+
+
 def main():
+    if MODE == "strs":
+        strs()
+        return
     if MODE == "blocks":
         blocks()
         return
