@@ -244,10 +244,10 @@ def _inner(ev):
 
 
 def _full_cache(h):
-    """A tokenizer whose value cache is full (24 values, each missed twice): from then on
+    """A tokenizer whose value cache is full (32 values, each missed twice): from then on
     its misses are decoded inline."""
     t = Tokenizer(h)
-    t.feed(HEADER + b"<m>" + b"".join(b"<v a='x%d'/><v a='x%d'/>" % (k, k) for k in range(24)))
+    t.feed(HEADER + b"<m>" + b"".join(b"<v a='x%d'/><v a='x%d'/>" % (k, k) for k in range(32)))
     assert t._recent is None
     t.feed(b"</m>")
     return t
@@ -309,3 +309,13 @@ def test_forgotten_names_and_values_are_read_again_alike_and_new_values_get_cach
     t.feed(body)
     assert _inner(h.events) == _inner(events(stream(body))[1:])  # [1:]: the header
     assert b"y1" in t._values and b"q a=" in t._heads
+
+
+def test_a_number_written_twice_does_not_take_a_place_in_the_value_cache():
+    # XEP-0323: a request's seqnr is often its iq's id, and neither comes again; a flag does.
+    t = Tokenizer(Null())
+    t.feed(HEADER + b"<iq id='7'><req seqnr='7' momentary='true'/><req momentary='true'/></iq>")
+    assert b"true" in t._values
+    assert b"7" not in t._values
+    t.feed(b"<iq id='-1.5'><req seqnr='-1.5'/></iq><iq id='x7'><req seqnr='x7'/></iq>")
+    assert b"-1.5" not in t._values and b"x7" in t._values  # only digits, '.', '-' count
