@@ -184,6 +184,20 @@ _SIBLINGS = (
     b"<n a='1' b='2'/><n aa='3' b='4'/>",  # the first key runs on
     b"<n a='1' b='2'/><n a='3 b=' b='4'/>",  # the next key's segment inside a value
     b"<n a='1' b='2'></n><n a='3' b='>'></n>",  # the tag's first '>' inside its last value
+    # From the third sibling on, a value equal to the last sibling's is compared in place:
+    # each way it can differ must be read as if it had not been kept.
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='t' b='u'/><n a='t' b='u'/>",  # equal: kept
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='t' b='v'/><n a='t' b='u'/>",  # one differs, then not
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='tt' b='uu'/>",  # a kept value begins each
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='' b=''/>",  # empty ones
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='t' c='u'/>",  # another key after a kept value
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='t'  b='u'/>",  # other spacing after it
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='t' b=\"u\"/>",  # other quotes after it
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='t' b=\"v\"/>",  # kept, in other quotes than the last
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='t' b='u' />",  # space before '/>'
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='t' b='u' c='v'/>",  # one more attribute
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='t' b='u'></n>",  # not empty
+    b"<n a='1' b='2'/><n a='t' b='u'/><n a='t b=' b='u'/>",  # the kept value and a key in one
 )
 
 
@@ -209,10 +223,29 @@ def test_a_sibling_read_in_place_is_judged_like_any_tag():
         (b"<n a='1' b='2'", None),  # unfinished: nothing to judge yet
         (b"<n a='1' b='/>", None),  # the last value's opening quote ends the tag's body
         (b"<n a='3 4 b='5'/>", "not-well-formed"),  # the next key's segment inside a value
+        # After a sibling whose values are kept (a='1', b='2'): a kept value in bad company.
+        (b"<n a='1\" b='2'/>", "not-well-formed"),  # the other quote after it
+        (b"<n a=\"1' b='2'/><x/>", "not-well-formed"),  # before it: a value up to the '<'
+        (b"<n a='1' b='2\"/><x/>", "not-well-formed"),  # the last one, after it
+        (b"<n a='1' b=\"2'/><x/>", "not-well-formed"),  # and before it
+        (b"<n a='1' b='2'  a='1'/>", "not-well-formed"),  # twice
+        (b"<n a='1' b='2' <n a='1' b='2'/>", "not-well-formed"),  # a '<' after it
     ):
-        data = stream(b"<m><n a='1' b='2'/>" + second)
+        data = stream(b"<m><n a='1' b='2'/><n a='1' b='2'/>" + second)
         for cut in (None, len(data) - 3, len(data) - len(second) + 4):
             assert error_of(data, cut) == condition, (second, cut)
+
+
+def test_a_kept_value_is_not_read_in_a_sibling_that_quotes_it_otherwise():
+    # A value is kept with its quotes: 'x"y' must not read whole in a sibling that quotes
+    # it with '"', where it ends at 'x'.
+    for tags in (
+        b"<n a='x\"y' b='1'/><n a='x\"y' b='1'/><n a=\"x\"y\" b=\"1\"/>",
+        b"<n a='1' b='x\"y'/><n a='1' b='x\"y'/><n a=\"1\" b=\"x\"y\"/>",
+    ):
+        data = stream(b"<m>" + tags)
+        for cut in (None, len(data) - 5, len(data) - 16):
+            assert error_of(data, cut) == "not-well-formed", (tags, cut)
 
 
 def test_a_value_holding_a_quote_is_never_cached_so_a_sibling_cannot_end_inside_one():

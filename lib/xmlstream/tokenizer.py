@@ -339,6 +339,19 @@ class Tokenizer(Markup):
                             name, _, k, ns = hd
                             p = i + 1 + len(m[0])  # the opening quote of the first value
                             np = len(m)
+                            # The values of the last sibling read so, after the layout: an equal
+                            # one (XEP-0323's momentary='true') is compared in place, neither cut
+                            # out nor looked up. w[j]: the bytes from the opening quote of the
+                            # value before segment j to the next value's (the last value's: to
+                            # the body's end, at 0), b"" once they differed (not compared again);
+                            # w[j + 1]: the value read.
+                            f = not np & 1  # the first sibling read so: its values are kept
+                            if f:
+                                w = [b""] * np
+                                m.append(w)
+                            else:
+                                np -= 1
+                                w = m[np]
                             attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
                             try:
                                 # One find per value: for the key segment after it, whose byte
@@ -347,6 +360,15 @@ class Tokenizer(Markup):
                                 # is looked at for one.
                                 for j in range(2, np, 2):
                                     s = m[j]
+                                    o = w[j]
+                                    if o:
+                                        # Quotes, value and segment alike: the value is read.
+                                        if b.startswith(o, p):
+                                            attrs[k] = w[j + 1]
+                                            k = m[j + 1]
+                                            p += len(o)
+                                            continue
+                                        w[j] = b""
                                     q = find(b, s, p + 2, be)
                                     if b[p] != qc or q < 0 or b[q - 1] != qc:
                                         hd = None
@@ -366,16 +388,28 @@ class Tokenizer(Markup):
                                         else:
                                             x = self._value(v)
                                     attrs[k] = x
+                                    if f:
+                                        w[j] = b[p : q + len(s)]
+                                        w[j + 1] = x
                                     k = m[j + 1]
                                     p = q + len(s)
                                 else:
                                     # The last value ends the body (b[be - 1] is qc).
-                                    v = b[p + 1 : be - 1]
-                                    x = dget(values, v)
-                                    if b[p] != qc or p == be - 1 or not x and qb in v:
-                                        hd = None
+                                    o = w[0]
+                                    if o and be - p == len(o) and b.startswith(o, p):
+                                        attrs[k] = w[1]
                                     else:
-                                        attrs[k] = x or self._value(v)
+                                        if o:
+                                            w[0] = b""
+                                        v = b[p + 1 : be - 1]
+                                        x = dget(values, v)
+                                        if b[p] != qc or p == be - 1 or not x and qb in v:
+                                            hd = None
+                                        else:
+                                            x = attrs[k] = x or self._value(v)
+                                            if f:
+                                                w[0] = b[p:be]
+                                                w[1] = x
                             except XMLError:
                                 if find(b, b"<", i + 1, e) >= 0:
                                     raise XMLError(NWF, "'<' inside a tag")
