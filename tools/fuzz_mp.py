@@ -56,6 +56,7 @@ from xmlstream.tokenizer import Tokenizer  # noqa: E402
 
 CORPUS = ROOT + "/host_tests/unit/xml_corpus"
 SEGMENT = 32  # the longest segment (tag head, attribute name) xmlstream/markup.py caches
+VALUES, VALUE_MAX = 32, 40  # entries in xmlstream/tokenizer.py's value cache, longest value
 MEM_SLACK = 2048  # bytes: error objects, a partial-token slice, conservative-GC noise
 BYTEWISE_MAX = 700  # cases up to this size are also fed one byte at a time
 OUT_MAX_EXTRA = 1024  # the output buffer is max_stanza + this (the client's own headroom)
@@ -268,12 +269,20 @@ def fill_caches(t):
     full = [len(c) for c in (t._heads, t._tags, t._keys, t._nskeys)]
     if full != [32] * 4 or probe._tags:
         raise RuntimeError("SEGMENT is not the longest segment xmlstream caches: %r" % full)
-    k = 0
-    while len(t._values) < 24:  # values: made here, as the cache admits only repeated ones
-        t._values[b"%d" % k] = ""
-        k += 1
-    if t._recent is not None:
-        t._full()  # as the parser does when its cache fills: it admits no more
+    # Values: the longest it takes, each missed twice (the cache admits a value on its second
+    # miss) until the cache is full and admits no more.
+    for k in range(VALUES):
+        if t._recent is None:
+            break
+        v = b"v%02d" % k + b"y" * (VALUE_MAX - 3)
+        t._value(v)
+        t._value(v)
+    probe = Tokenizer(_Null())
+    v = b"v" * (VALUE_MAX + 1)  # one byte more than VALUE_MAX: not cached
+    probe._value(v)
+    probe._value(v)
+    if len(t._values) != VALUES or t._recent is not None or probe._values:
+        raise RuntimeError("VALUES, VALUE_MAX are not xmlstream's: %d" % len(t._values))
 
 
 def check_memory(data, max_stanza, max_depth):
@@ -308,7 +317,7 @@ def check_memory(data, max_stanza, max_depth):
                 raise Violation("memory", "%d bytes held (bound %d)" % (grown, bound))
             worst = max(worst, grown)
     for cache, size in (
-        (t._heads, 32), (t._tags, 32), (t._keys, 32), (t._nskeys, 32), (t._values, 24)
+        (t._heads, 32), (t._tags, 32), (t._keys, 32), (t._nskeys, 32), (t._values, VALUES)
     ):  # fmt: skip
         if len(cache) > size:
             raise Violation("memory", "a cache holds %d entries" % len(cache))

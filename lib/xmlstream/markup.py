@@ -18,7 +18,8 @@ from xmlstream.utf8 import decode
 _NAME_MAX = const(256)  # bytes in a name together with its surrounding syntax
 # Names are decoded and validated once, then cached: per cache at most _CACHE entries, of
 # segments (a tag's head, b" name=") at most _CACHED bytes long. Every cache full of such
-# segments holds 34 KB on x64 (tools/fuzz_mp.py fill_caches); the bench's stream, 9.5 KB.
+# segments (and the tokenizer's of its longest values) holds 37 KB on x64 (tools/fuzz_mp.py
+# fill_caches); the bench's stream, 10.8 KB.
 _CACHE = const(32)
 # A server's names are short (27 bytes at most in our captures, 30 for the longest stanza
 # error): a longer one is a peer's, and is parsed each time instead.
