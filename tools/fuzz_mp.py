@@ -996,6 +996,7 @@ def _check_answers(c, got, stats, went_offline):
     for el in got:
         if (
             el.name == "iq"
+            and el.ns == CLIENT_NS  # <iq xmlns=''> is no stanza: the router ignores it
             and el.get("type") not in ("result", "error")
             and el.get("id") is not None
         ):

@@ -37,7 +37,7 @@ import time
 
 from fuzz_base_mp import HEADER, Violation, _chance, _pick, _r, parse_sent
 
-from xmlstream.element import Element, tostring
+from xmlstream.element import CLIENT_NS, Element, tostring
 from xmlstream.errors import XMLError
 from xmlstream.stream import XMLStream
 
@@ -725,7 +725,13 @@ class Checker:
     def answers(self, sent):
         el_in = self.inbound
         owed = 0
-        if el_in is not None and el_in.name == "iq" and el_in.get("id") is not None:
+        # An iq outside jabber:client (<iq xmlns=''>) is no stanza, and owes nothing.
+        if (
+            el_in is not None
+            and el_in.name == "iq"
+            and el_in.ns == CLIENT_NS
+            and el_in.get("id") is not None
+        ):
             t = el_in.get("type")
             owed = 1 if t in ("get", "set") else 0 if t in ("result", "error") else -1
         answered = 0

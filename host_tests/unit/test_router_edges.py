@@ -51,6 +51,20 @@ def test_an_iq_get_with_two_payloads_is_a_bad_request():
     assert b"bad-request" in out and seen == []
 
 
+def test_a_first_level_element_outside_the_client_namespace_is_no_stanza_and_is_ignored():
+    # <iq xmlns=''> is an element named iq in no namespace (RFC 6120 §8: stanzas are
+    # jabber:client's): it gets no answer, and the ping handler never sees it.
+    c = FakeClient()
+    for ns in ("", "urn:example:x", "jabber:server"):
+        iq = Element("iq", ns, {"type": "get", "id": "p1", "from": "owner@example.org/phone"})
+        iq.children = [Element("ping", "urn:xmpp:ping")]
+        c.router.dispatch(iq)
+    assert c.take() == []
+    c.router.dispatch(_iq("get", [Element("ping", "urn:xmpp:ping")], "p1"))
+    (out,) = c.take()
+    assert b"type='result'" in out and b"id='p1'" in out
+
+
 def test_dropping_pending_requests_tells_each_once_and_forgets_them():
     c = FakeClient()
     told = []
