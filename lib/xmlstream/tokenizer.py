@@ -345,13 +345,17 @@ class Tokenizer(Markup):
                             # value before segment j to the next value's (the last value's: to
                             # the body's end, at 0), b"" once they differed (not compared again);
                             # w[j + 1]: the value read.
-                            f = not np & 1  # the first sibling read so: its values are kept
-                            if f:
-                                w = [b""] * np
-                                m.append(w)
-                            else:
+                            if np & 1:
                                 np -= 1
                                 w = m[np]
+                                f = False
+                            else:
+                                # The first sibling read so: its values are kept, if it is
+                                # short, as the layout is (what it holds stays small).
+                                w = [b""] * np
+                                f = be - i < _MEMO_BODY
+                                if f:
+                                    m.append(w)
                             attrs = {} if np < 6 or np > 12 else room[np >> 1].copy()
                             try:
                                 # One find per value: for the key segment after it, whose byte
