@@ -339,12 +339,12 @@ class Tokenizer(Markup):
                             name, _, k, ns = hd
                             p = i + 1 + len(m[0])  # the opening quote of the first value
                             np = len(m)
-                            # The values of the last sibling read so, after the layout: an equal
-                            # one (XEP-0323's momentary='true') is compared in place, neither cut
-                            # out nor looked up. w[j]: the bytes from the opening quote of the
-                            # value before segment j to the next value's (the last value's: to
-                            # the body's end, at 0), b"" once they differed (not compared again);
-                            # w[j + 1]: the value read.
+                            # After the layout, the values of the first sibling read along it: a
+                            # value every sibling since has had alike (XEP-0323's momentary='true')
+                            # is compared in place, neither cut out nor looked up. w[j]: the bytes
+                            # from the opening quote of the value before segment j to the next
+                            # value's (the last value's: to the body's end, at 0), b"" once a
+                            # sibling differed there (not compared again); w[j + 1]: the value.
                             if np & 1:
                                 np -= 1
                                 w = m[np]
