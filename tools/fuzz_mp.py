@@ -277,7 +277,6 @@ def fill_caches(t):
         v = b"v%02d" % k + b"y" * (VALUE_MAX - 3)
         t._value(v)
         t._value(v)
-    probe = Tokenizer(_Null())
     v = b"v" * (VALUE_MAX + 1)  # one byte more than VALUE_MAX: not cached
     probe._value(v)
     probe._value(v)
