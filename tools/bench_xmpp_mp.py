@@ -7,6 +7,9 @@
 # login: one warm-up login, N logins with an empty SCRAM key cache, N with the cached key;
 #   one JSON line per login: {"kind", phase: µs since the previous mark, ...}. Phases are
 #   timed by wrapping Transport, login and Client functions here: the library is not changed.
+#   The client loads xmpp.login for each login and unloads it after, so its functions are
+#   wrapped anew at each connection, once TCP is up: the import is timed where the client
+#   makes it, in the "proceed" phase.
 # serve: the bare Client (no sensor, no chat), connected until killed; it logs
 #   "online as JID (heap in use: N)" like the firmware does, after printing the heap in use
 #   once the modules are imported and once the Client is built.
@@ -24,8 +27,6 @@ import json  # noqa: E402
 import time  # noqa: E402
 
 from xmpp import client as xc  # noqa: E402
-from xmpp import login as xl  # noqa: E402
-from xmpp import sasl  # noqa: E402
 from xmpp import transport as xt  # noqa: E402
 from xmpp.log import Log  # noqa: E402
 
@@ -47,10 +48,25 @@ def mark(name):
     marks.append((name, time.ticks_us()))
 
 
+def at_each_login(patch):
+    """patch(the login module) at each connection, once TCP is up: before the client's own
+    import, which then finds the module loaded (and unloads it after the login)."""
+    T = xt.Transport
+    connect = T.connect
+
+    async def t_connect(self, host, port):
+        await connect(self, host, port)
+        from xmpp import login
+
+        patch(login)
+
+    T.connect = t_connect
+
+
 def instrument():
     T, C = xt.Transport, xc.Client
     connect, start_tls, write = T.connect, T.start_tls, T.write
-    authenticate, bind, send = xl.authenticate, xl.bind, C.send
+    send = C.send
 
     async def t_connect(self, host, port):
         mark("t0")
@@ -68,14 +84,19 @@ def instrument():
             self.first_tls_write = False
             mark("handshake")
 
-    async def c_authenticate(c, features):
-        mark("features")
-        await authenticate(c, features)
-        mark("sasl")
+    def patch(xl):
+        authenticate, bind = xl.authenticate, xl.bind
 
-    async def c_bind(c, features):
-        await bind(c, features)
-        mark("bind")
+        async def c_authenticate(c, features):
+            mark("features")
+            await authenticate(c, features)
+            mark("sasl")
+
+        async def c_bind(c, features):
+            await bind(c, features)
+            mark("bind")
+
+        xl.authenticate, xl.bind = c_authenticate, c_bind
 
     def c_send(self, el):
         ok = send(self, el)
@@ -84,13 +105,14 @@ def instrument():
         return ok
 
     T.connect, T.start_tls, T.write = t_connect, t_start_tls, t_write
-    xl.authenticate, xl.bind, C.send = c_authenticate, c_bind, c_send
+    C.send = c_send
+    at_each_login(patch)
 
 
 def trace_heap():
     """Print the heap in use after the TLS handshake and after SASL, in serve's words."""
     T = xt.Transport
-    write, authenticate = T.write, xl.authenticate
+    write = T.write
 
     def used(what):
         gc.collect()
@@ -102,11 +124,17 @@ def trace_heap():
         if tls:
             used("after the TLS handshake")
 
-    async def c_authenticate(c, features):
-        await authenticate(c, features)
-        used("after SASL")
+    def patch(xl):
+        authenticate = xl.authenticate
 
-    T.write, xl.authenticate = t_write, c_authenticate
+        async def c_authenticate(c, features):
+            await authenticate(c, features)
+            used("after SASL")
+
+        xl.authenticate = c_authenticate
+
+    T.write = t_write
+    at_each_login(patch)
 
 
 def phases():
@@ -143,7 +171,7 @@ async def login_once(c, kind):
 async def logins(c, n):
     await login_once(c, "warmup")
     for _ in range(n):
-        c.sasl_cache = sasl.KeyCache()
+        c.sasl_cache = {}  # as the client makes it: no key cached
         await login_once(c, "uncached")
     for _ in range(n):
         await login_once(c, "cached")

@@ -1,6 +1,7 @@
 # The client's reconnect loop, against a loopback port where nothing listens (no server).
 import asyncio
 import socket
+import sys
 
 from waits import until
 
@@ -247,6 +248,21 @@ async def test_the_names_the_login_read_are_not_kept_once_online():
     c.stop()
     await asyncio.wait_for_ms(run, 10_000)
     srv.close()
+
+
+async def test_the_login_code_is_unloaded_once_online_and_loaded_again_for_the_next_login():
+    import xmpp
+
+    names = ("xmpp.login", "xmpp.sasl", "xmpp.scram")
+    for _ in range(2):  # the second login imports the modules anew (_online patches them)
+        srv = _Server()
+        c, run = await _online(srv)
+        assert not [n for n in names if n in sys.modules or hasattr(xmpp, n[5:])]
+        assert type(c.sasl_cache) is dict  # what the client keeps of the login
+        c.close_wait_ms = 200
+        c.stop()
+        await asyncio.wait_for_ms(run, 10_000)
+        srv.close()
 
 
 async def test_stanzas_after_our_closing_tag_are_read_and_nothing_more_is_sent():
@@ -559,6 +575,7 @@ async def test_a_refused_login_closes_the_stream_and_waits_for_the_servers_closi
     run = asyncio.create_task(c.run())
     await srv.accept()
     await srv.wait_for(_CLOSE)
+    assert "xmpp.login" not in sys.modules  # unloaded after a failure too
     await asyncio.sleep_ms(200)
     assert srv.poll(), "TCP closed before the server closed its stream"
     srv.peer.write(_CLOSE)

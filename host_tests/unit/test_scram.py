@@ -351,6 +351,41 @@ def test_cache_holds_one_entry_per_mechanism_and_clients_do_not_share():
         scram.pbkdf2 = real
 
 
+def test_a_filled_cache_holds_nothing_of_the_module_that_filled_it():
+    # The client unloads this module after each login and keeps only the cache: the cache
+    # must not keep the module's code alive, and must serve the module loaded next time.
+    import gc
+    import sys
+
+    import xmpp
+
+    def unload():
+        del sys.modules["xmpp.scram"]
+        del xmpp.scram
+
+    unload()
+    gc.collect()
+    before = gc.mem_alloc()
+    from xmpp import scram as loaded  # a second copy: this file's `scram` holds the first
+
+    gc.collect()
+    size = gc.mem_alloc() - before
+    cache = loaded.KeyCache()
+    c = loaded.ScramClient("SCRAM-SHA-1", "user", "pencil", cache, nonce=SHA1_NONCE)
+    c.first()
+    c.final(SHA1_SERVER_FIRST)
+    unload()
+    loaded = c = None
+    gc.collect()
+    assert gc.mem_alloc() - before < size // 4, (size, gc.mem_alloc() - before)
+    calls, real = counting_pbkdf2()
+    try:
+        assert rfc5802_client(cache=cache).final(SHA1_SERVER_FIRST) == SHA1_CLIENT_FINAL
+        assert calls == []
+    finally:
+        scram.pbkdf2 = real
+
+
 def test_hmac_keys_of_one_block_are_used_as_is_and_longer_ones_are_hashed_first():
     h = hashlib.sha1
     assert hexlify(scram.hmac(h, b"k" * 64, b"m")) == b"d52b5b30393c20f423870bb6d0ad622b02848ca9"

@@ -170,25 +170,12 @@ def _server_first(msg):
     return parts[0][2:], parts[1][2:], parts[2][2:]
 
 
-class KeyCache:
-    """SaltedPassword per mechanism, one entry each: a reconnect with the same salt and
-    iteration count skips PBKDF2. Owned by one client; the password is part of the match so a
-    changed password misses instead of producing a wrong proof."""
-
-    def __init__(self):
-        self._entries = {}
-
-    def get(self, mechanism, salt, iterations, password):
-        e = self._entries.get(mechanism)
-        if e and e[0] == salt and e[1] == iterations and e[2] == password:
-            return e[3]
-        return None
-
-    def put(self, mechanism, salt, iterations, password, salted):
-        self._entries[mechanism] = (salt, iterations, password, salted)
-
-    def clear(self):
-        self._entries = {}
+# The salted password per mechanism, one entry each: {mechanism: (salt, iterations, password,
+# SaltedPassword)}. A reconnect with the same salt and iteration count skips PBKDF2; the
+# password is part of the match, so a changed one misses instead of giving a wrong proof. A
+# plain dict, owned by one client: it outlives this module, which the client unloads between
+# logins.
+KeyCache = dict
 
 
 class ScramClient:
@@ -253,11 +240,13 @@ class ScramClient:
         h = self._h
         salted = None
         if self._cache is not None:
-            salted = self._cache.get(self.mechanism, salt, iterations, self._password)
+            e = self._cache.get(self.mechanism)
+            if e and e[0] == salt and e[1] == iterations and e[2] == self._password:
+                salted = e[3]
         if salted is None:
             salted = pbkdf2(h, self._password, salt, iterations)
             if self._cache is not None:
-                self._cache.put(self.mechanism, salt, iterations, self._password, salted)
+                self._cache[self.mechanism] = (salt, iterations, self._password, salted)
         self._password = None  # not needed any more
 
         without_proof = b"c=biws,r=" + nonce  # biws = base64("n,,")
