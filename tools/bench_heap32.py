@@ -26,9 +26,11 @@ PRELUDE = WASM / "prelude.py"
 # What a board loads, in layers; each row counts what the layers above did not load.
 BOOT_ONLY = "boot only (config checker, detection)"  # dropped once started: thing.startup.forget
 ON_USE = "XEP-0323 requester (loaded on first use)"  # thing.app.Thing.requester
+LOGIN = "XMPP login (SASL, SCRAM; loaded per login)"  # unloaded once online: xmpp.client
 LAYERS = (
     ("XML layer (tokenizer, stanza builder)", "xmlstream.stream"),
-    ("XMPP client (TLS, SASL, bind, router)", "xmpp.client"),
+    ("XMPP client (TLS, router, liveness)", "xmpp.client"),
+    (LOGIN, "xmpp.login"),
     ("XEP-0323 sensor", "sensordata.sensor"),
     (ON_USE, "sensordata.requester"),
     ("the Thing (app, chat, ad-hoc)", "thing.app thing.chat thing.adhoc"),
@@ -147,7 +149,7 @@ def main():
     x64, m32, r32 = totals
     print(row % ("all of the above", x64, m32, m32 / x64, r32, r32 / x64))
     groups = dict(LAYERS)
-    spare = [[c.get(groups[k]) for k in (BOOT_ONLY, ON_USE)] for c in cols]
+    spare = [[c.get(groups[k]) for k in (BOOT_ONLY, ON_USE, LOGIN)] for c in cols]
     if None not in sum(spare, []):
         x64, m32, r32 = (t - sum(s) for t, s in zip(totals, spare, strict=True))
         print(row % ("held by a board that only answers", x64, m32, m32 / x64, r32, r32 / x64))
