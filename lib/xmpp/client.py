@@ -84,7 +84,8 @@ class Client:
         self.xml = XMLStream(self, o.max_stanza)
         self.rbuf = bytearray(o.read_chunk)
         self.backoff = Backoff(o.backoff_base_ms, o.backoff_cap_ms, o.stable_ms)
-        self.sasl_cache = {}  # kept across reconnects: no PBKDF2 the next time (scram)
+        # Salted passwords (a scram.KeyCache), kept across reconnects: no PBKDF2 the next time.
+        self.sasl_cache = {}
         self.inbox = []  # stanzas read during login, before the router takes over
         self.online = asyncio.Event()
         self.on_online = []  # callables(), run after presence is sent
