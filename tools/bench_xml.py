@@ -466,6 +466,17 @@ def main():
         )
         print("  (MicroPython first looks a new str up among the interned strings: those that")
         print("  loaded modules add are compared one by one; frozen modules keep theirs in flash)")
+    ratio = "%.2fx by wall clock" % (t_exp / t_ev)
+    if counts:
+        ratio = "%.2fx by instructions, %s" % (counts["expat"] / counts["events"], ratio)
+    print("  target: tokenizer >= 0.3x expat: %s" % ratio)
+    print("    (expat's MB/s moves more from one run to the next than ours; instructions hold)")
+    per = ", ".join("%.1f %s" % (v[0], k.split()[0]) for k, v in per_byte.items())
+    print("  target: <= 8 B allocated per input byte: %s" % per)
+    print(
+        "  target: whole stream within -X heapsize=16k: tokenizer %s from .mpy (x64), %s in"
+        " place" % (kib(heap_tok), kib(heaps_rom[1]))
+    )
 
 
 if __name__ == "__main__":
