@@ -8,9 +8,11 @@ without the sensor, which is reported as a missing value rather than as 53.3 °C
     temperature, chip = await sensor.read()
 """
 
+from micropython import const
+
 from drivers.fixed import fixed
 
-_RAW_STUCK = 128
+_RAW_STUCK = const(128)
 
 
 class MCUTemperature:
