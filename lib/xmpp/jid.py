@@ -12,9 +12,9 @@ that differ only in case or Unicode normalisation compare unequal. Checks: each 
 no characters RFC 7622 §3.3.1 forbids in a local part. A malformed JID raises JIDError.
 """
 
-from micropython import const
-
-_MAX_PART = const(1023)  # bytes, RFC 7622 §3.1
+# No const() here: tools/deploy.py checks a config (thing.config, which uses this module)
+# under CPython.
+_MAX_PART = 1023  # bytes, RFC 7622 §3.1
 # Forbidden in both parts (RFC 7622 §3.3.1 for the local part, plus spaces as PRECIS has
 # it); ':' is allowed in a domain (IPv6 literals) and '\' in a local part. Tuples, not
 # strings: iterating a str makes a new one-character str at each step.
