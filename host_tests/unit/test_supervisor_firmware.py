@@ -49,6 +49,13 @@ class FakeChat:
         return "\n".join(lines)
 
 
+class FakeNode:
+    def __init__(self, node_id, device, comm_timeout):
+        self.id = node_id
+        self.device = device
+        self.comm_timeout = comm_timeout
+
+
 class FakeThing:
     """thing.app.Thing's surface as the firmware uses it; run() fails to reach a server."""
 
@@ -70,7 +77,7 @@ class FakeThing:
                 self.nodes = []
 
             def register_node(self, node_id, device, comm_timeout=2000):
-                self.nodes.append((node_id, device))
+                self.nodes.append(FakeNode(node_id, device, comm_timeout))
 
         self.client = Client()
         self.sensor = Sensor()
@@ -89,15 +96,15 @@ class FakeThing:
         self._stop.set()
 
 
-def make(cfg=CFG, wlan=None, ntp=None, thing=None, led=None, real=False):
+def make(cfg=CFG, wlan=None, ntp=None, thing=None, led=None, real=False, nodes=()):
     log, out = make_log(20)
     wdt = FakeWDT()
     if thing is None and not real:
         tls = cfg["xmpp"].get("tls", "starttls")
         thing = FakeThing(log, tls)
     fw = firmware.Firmware(
-        cfg, None, [], wlan or FakeWLAN([STAT_GOT_IP]), ntp or FakeNTP(), FakeRTC(), wdt, led,
-        log, thing,
+        cfg, None, list(nodes), wlan or FakeWLAN([STAT_GOT_IP]), ntp or FakeNTP(), FakeRTC(), wdt,
+        led, log, thing,
     )  # fmt: skip
     fw.supervisor.period_ms = 5
     fw.wifi.poll_ms = fw.wifi.check_ms = 1
@@ -151,7 +158,8 @@ async def test_the_wifi_link_is_a_node_with_rssi_as_a_status_field():
     fw, _, _ = make()
     task = asyncio.create_task(fw.run())
     await until(lambda: fw.wifi.joins)
-    ((node_id, device),) = [n for n in fw.thing.sensor.nodes if n[0] == "wifi"]
+    (node,) = [n for n in fw.thing.sensor.nodes if n.id == "wifi"]
+    device = node.device
     values = await device.read()
     fw.stop()
     await asyncio.wait_for_ms(task, 10_000)
@@ -550,6 +558,31 @@ async def test_the_thing_stops_sampling_when_its_client_ends():
     await asyncio.wait_for_ms(task, 10_000)
     await until(sampler.done)
     assert sensor._sampler is None  # noqa: SLF001
+
+
+async def test_a_part_that_stops_answering_leaves_the_watchdog_fed_until_its_timeout():
+    # The sampler moves on after each node's read, and a part that stopped answering ends
+    # its read only at the node's timeout: until then the sampler is waiting, not hung, and
+    # a board that reset for it would reset for as long as the part stays dead.
+    import time
+
+    from sensordata.device import MemoryDevice
+
+    dead = MemoryDevice((("Temperature", "numeric", "C", "momentary"),), ("21.5",))
+    dead.delay_ms = 120_000
+    cfg = dict(CFG, sensor={"history": 4, "sample_s": 1, "comm_timeout_ms": 60_000})
+    fw, _, _ = make(cfg, real=True, nodes=[("t1", dead)])
+    task = asyncio.create_task(fw.run())
+    try:
+        await until(lambda: [p for name, p in fw.supervisor.probes if name == "sampler"])
+        probe = [p for name, p in fw.supervisor.probes if name == "sampler"][0]
+        now = time.ticks_ms()
+        fw.thing.sensor.sampled = now  # a read of the dead part began now
+        assert probe(time.ticks_add(now, 61_000)) is None
+        assert probe(time.ticks_add(now, 90_000)) == "no sample for 90 s"  # a hang is one
+    finally:
+        fw.stop()
+        await asyncio.wait_for_ms(task, 10_000)
 
 
 def test_null_values_in_a_loaded_config_start_the_board_with_the_defaults():

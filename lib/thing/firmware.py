@@ -117,8 +117,14 @@ class Firmware:
                 await self.timesync.wait()
             self.task = asyncio.create_task(self.thing.run())
             sensor = self.thing.sensor
-            sample_ms = sensor.sample_s * 1000
-            self.supervisor.watch("sampler", Sampler(sensor, 2 * sample_ms + _BEAT_SLACK_MS))
+            # The sampler marks its progress after each node's read, which a part that
+            # stopped answering ends only at the node's timeout (comm_timeout_ms, up to 60 s,
+            # or a driver's longer read_ms): waiting that long is no hang.
+            read_ms = 0
+            for node in sensor.nodes:
+                read_ms = max(read_ms, node.comm_timeout)
+            limit = 2 * sensor.sample_s * 1000 + read_ms + _BEAT_SLACK_MS
+            self.supervisor.watch("sampler", Sampler(sensor, limit))
             await self.task
         except asyncio.CancelledError:
             if not self._stopping:
