@@ -80,6 +80,37 @@ async def test_a_revoked_contact_keeps_nothing_an_allowed_jid_keeps_its_readout(
     assert b"done='true'" in out, out
 
 
+async def _revoked_during_the_read(stanza):
+    """What a contact gets for `stanza` when its access is taken back while the read runs."""
+    t = _thing()
+    t.sensor.node("t1").device.delay_ms = 300
+    r = t.client.router
+    r.dispatch(_push("friend@example.org", "both"))
+    _sent(t)
+    r.dispatch(stanza)
+    await asyncio.sleep_ms(50)  # the read is under way
+    r.dispatch(_push("friend@example.org", "remove"))
+    for _ in range(400):  # until the handler ends; a bound against a hang only
+        if not r.tasks:
+            break
+        await asyncio.sleep_ms(5)
+    return _sent(t)
+
+
+async def test_a_contact_revoked_during_a_chat_read_gets_the_refusal_not_the_reading():
+    body = Element("body", st.NS_CLIENT, None, None, "read")
+    msg = Element("message", st.NS_CLIENT, {"from": FRIEND, "type": "chat"}, [body])
+    out = await _revoked_during_the_read(msg)
+    assert b"21.5" not in out and b"not allowed" in out, out
+
+
+async def test_a_contact_revoked_during_the_ad_hoc_read_gets_forbidden_not_the_form():
+    cmd = Element("command", "http://jabber.org/protocol/commands", {"node": "read"})
+    iq = Element("iq", st.NS_CLIENT, {"type": "set", "id": "c1", "from": FRIEND}, [cmd])
+    out = await _revoked_during_the_read(iq)
+    assert b"21.5" not in out and b"<forbidden" in out and b"id='c1'" in out, out
+
+
 def test_an_allow_entry_with_a_resource_is_not_widened_to_every_resource():
     try:
         c = FakeClient(allow=("owner@example.org/phone",))

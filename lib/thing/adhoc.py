@@ -116,6 +116,8 @@ class ReadCommand:
                         [Element("value", NS_DATA, None, None, str(v))],
                     )
                 )
+        if not self.thing.client.roster.is_authorized(iq.get("from")):
+            return st.error(iq, "forbidden")  # the access was taken back during the read
         form = Element(
             "x",
             NS_DATA,

@@ -105,6 +105,9 @@ class Chat:
         except Exception as e:  # noqa: BLE001 - e.g. MemoryError: the person still gets an answer
             self.client.log.error("chat %s from %s failed: %r" % (cmd, frm, e))
             out = "Sorry, %s failed on the board (%s)." % (cmd, type(e).__name__)
+        if not self.client.roster.is_authorized(frm):
+            # The access was taken back (a roster push) while the parts were read.
+            return self._refuse(frm, frm.split("/")[0], type_, thread)
         return reply(frm, type_, out, thread)
 
     def nodes_text(self):
