@@ -66,6 +66,26 @@ async def test_a_readout_from_before_the_clock_was_set_is_not_shared_with_its_fa
     assert (await n.read())[1] == 1_800_000_000  # within 250 ms of one read unsynced
 
 
+async def test_a_failed_readout_from_before_the_clock_was_set_is_not_dated_by_it():
+    # The same for a readout that fails or times out: a request that joined it once the clock
+    # was set sends its time in the <failure>.
+    import asyncio
+
+    for fail, timeout in ((OSError(19), 1000), (None, 20)):
+        clock = Clock(synced=False)
+        clock.now = lambda c=clock: 0 if not c.synced else 1_800_000_000
+        dev = MemoryDevice(FIELDS, ("21.5",))
+        dev.delay_ms = 50
+        dev.fail = fail
+        n = Node("t1", dev, timeout, clock, _Log())
+        early = asyncio.create_task(n.read())
+        await asyncio.sleep_ms(10)
+        clock.synced = True
+        got = await n.read()  # joined the readout under way
+        assert got[2] is not None and got[1] == 1_800_000_000, got
+        assert (await early)[1] == 1_800_000_000
+
+
 async def test_a_part_that_needs_longer_than_comm_timeout_is_given_its_own_time():
     # A device may say how long a readout of a working part can take (read_ms): an SCD4x's
     # first sample comes 5 s after it starts, and a 2 s timeout would fail every readout

@@ -74,11 +74,15 @@ class Node:
             # Inside the try: on an ESP32 the Unix time is an int on the heap, so may fail too.
             synced = self.clock.synced
             now = self.clock.now()
-            values = await asyncio.wait_for_ms(self.device.read(), self.comm_timeout)
-            if not synced:
-                # Its time was false (1970, or 2000 on an ESP32); NTP may have answered since,
-                # and a request that waited for this readout would send that time as real.
-                now = self.clock.now()
+            try:
+                values = await asyncio.wait_for_ms(self.device.read(), self.comm_timeout)
+            finally:
+                if not synced:
+                    # Its time was false (1970, or 2000 on an ESP32); NTP may have answered
+                    # since, and a request that waited for this readout would send that time
+                    # as real, with the readings or in its <failure> (no time if this fails).
+                    now = None
+                    now = self.clock.now()
         except asyncio.TimeoutError:
             self.failures += 1
             self.log.warn("node %s: no answer within %d ms" % (self.id, self.comm_timeout))
