@@ -450,6 +450,30 @@ async def test_a_history_sample_is_flagged_by_the_shift_its_time_lies_on():
     assert msg.count(b"historicalHour='true'") == 2
 
 
+async def test_only_the_historical_types_asked_for_are_sent_each_as_the_longest_asked():
+    # A sample lies on every shift its time divides by: the one at hh:00:00 is an hour, a
+    # minute and a second shift value, the one at hh:59:00 a minute and a second one.
+    c, s, _ = _sensor(history=4, sample_s=60)
+    node = s.node("sht4x-44")
+    hour = int(s.clock.now()) // 3600 * 3600 - 3600
+    for t in (hour - 61, hour - 60, hour):
+        node.history.add(t, ("21.0", "40.0", "SHT40", True))
+    for flags, counts in (
+        ({"historicalHour": "true"}, (0, 0, 2)),  # the hour shift only
+        ({"historicalMinute": "true"}, (0, 4, 0)),  # hh:59:00 and hh:00:00, as minutes
+        ({"historicalSecond": "true", "historicalHour": "true"}, (4, 0, 2)),
+        ({"historicalDay": "true"}, None),  # none lies on a day shift: nothing to send
+    ):
+        c.router.dispatch(_req(attrs=flags))
+        await _ended(s)
+        msg = _norm(c.take()[1])
+        kinds = (b"historicalSecond='true'", b"historicalMinute='true'", b"historicalHour='true'")
+        if counts is None:
+            assert b"<timestamp" not in msg and b"done='true'" in msg, msg
+        else:
+            assert tuple(msg.count(k) for k in kinds) == counts, (flags, msg)
+
+
 async def test_a_sample_of_the_readout_served_as_momentary_is_not_sent_again_as_history():
     # XEP-0323 glossary: a field is unique by (node, field name, timestamp); the sampler's
     # readout shared by a request (or taken in the same second) is that same value.

@@ -310,11 +310,13 @@ class Sensor:
                     # XEP-0323: the whole history, or the part within from/to when given.
                     # Sent as it is serialized: a history of 1024 samples is ~280 KB of XML.
                     for t, values in node.history.between(req.t_from, req.t_to):
-                        if t == shown:
+                        kind = _hist_kind(t, req.flags)
+                        if t == shown or kind is None:
                             # The same values again (the sampler's readout, shared): a field
-                            # is unique by node, name and timestamp (XEP-0323 glossary).
+                            # is unique by node, name and timestamp (XEP-0323 glossary). Or
+                            # a sample of no historical type asked for.
                             continue
-                        block = self._block(node, req, t, values, 0, _hist_kind(t))
+                        block = self._block(node, req, t, values, 0, kind)
                         if block:
                             msg = await self._add(msg, block, req, to)
         if errors:
@@ -408,16 +410,28 @@ def _next_slot(due, now, period):
     return due if left >= 0 else time.ticks_add(now, left % period)
 
 
-def _hist_kind(t):
-    # XEP-0323 "Field Types": historicalMinute is a value stored at a minute shift (seconds
-    # = 0), and so on: a sample is flagged by the shift its time lies on, not by the period.
-    if t % 60:
-        return "historicalSecond"
-    if t % 3600:
-        return "historicalMinute"
-    if t % 86400:
-        return "historicalHour"
-    return "historicalDay"
+# XEP-0323 "Field Types": historicalMinute is a value stored at a minute shift (seconds = 0),
+# and so on. Longest first: (name, length of its shift in seconds, its bit in a req's flags).
+_SHIFTS = tuple(
+    (name, shift, 1 << wire.FLAG_NAMES.index(name))
+    for name, shift in (
+        ("historicalDay", 86400),
+        ("historicalHour", 3600),
+        ("historicalMinute", 60),
+        ("historicalSecond", 1),
+    )
+)
+
+
+def _hist_kind(t, flags):
+    """The historical type a sample taken at t is sent as, or None when it is of none the
+    request's flags ask for. A sample lies on every shift its time divides by (midnight is
+    a day, an hour, a minute and a second shift) and is sent as the longest asked for: the
+    shift its time lies on, not the sampling period."""
+    for name, shift, bit in _SHIFTS:
+        if bit & flags and not t % shift:
+            return name
+    return None
 
 
 def _echo(seqnr):
