@@ -628,6 +628,21 @@ async def test_a_bounce_ends_only_the_session_of_that_jid_and_seqnr():
     assert s.table.find(OWNER, "2") is not None and s.table.find(other, "1") is not None
 
 
+async def test_a_late_bounce_for_an_earlier_session_ends_nothing_of_the_next_one():
+    # slixmpp counts seqnr from 1 in every process: a requester back with the same JID asks
+    # for seqnr 1 again, while the bounce of what went to its last run may still be on its way.
+    c, s = _two_node_sensor()
+    c.router.dispatch(_req(seqnr="1"))
+    await _ended(s)
+    (old,) = [m for m in c.take() if b"<fields" in m][:1]
+    await _settle(300)  # past the 250 ms in which a node's last readout is shared
+    await _mid_readout(c, s)  # seqnr 1 again, under way
+    c.router.dispatch(_bounce(old))
+    assert s.table.in_use() == 1
+    await _ended(s)
+    assert any(b"done='true'" in _norm(m) for m in c.take())
+
+
 async def test_an_error_of_type_continue_is_only_a_warning_and_ends_nothing():
     c, s = _two_node_sensor()
     (fields,) = await _mid_readout(c, s)

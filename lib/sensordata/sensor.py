@@ -140,6 +140,7 @@ class Sensor:
             return self._reject(iq, seqnr, "resource-constraint", "Too many requests")
         try:
             s.request = req
+            s.since = self.client.new_id()  # what the session's own message ids follow
             s.state = "queued" if queued else "reading"
             # The task starts after this handler returns, so `accepted` is queued first.
             s.task = asyncio.create_task(self._serve(s))
@@ -204,7 +205,9 @@ class Sensor:
         if err is not None and err.get("type") == "continue":
             return  # a warning: the message was delivered
         s = self.table.find(self._who(msg.get("from"))[1], id_[dot + 1 :])
-        if s is not None:
+        # Only an id issued since the session began is one of its messages: a requester back
+        # with the seqnr of its last run (slixmpp counts from 1) may get that run's bounces.
+        if s is not None and _later(id_[:dot], s.since):
             cond = st.error_condition(msg)
             self.log.info("%s unreachable (%s): seqnr=%s ended" % (s.jid, cond, s.seqnr))
             self.table.free(s)
@@ -432,6 +435,12 @@ def _hist_kind(t, flags):
         if bit & flags and not t % shift:
             return name
     return None
+
+
+def _later(a, b):
+    """Whether message id `a` was issued after `b`: the client's ids are a letter and a count
+    that only grows (xmpp.client.Client.new_id), so a longer one is later."""
+    return len(a) > len(b) or len(a) == len(b) and a > b
 
 
 def _echo(seqnr):

@@ -20,6 +20,7 @@ class Session:
         self.state = None  # 'queued' | 'reading'; the requester uses its own states
         self.deadline = 0
         self.callback = None
+        self.since = None  # the sensor's: an id issued as the session began (Sensor._on_bounce)
 
 
 class SessionTable:
@@ -48,7 +49,7 @@ class SessionTable:
     def free(self, s):
         """Release a slot; cancels its task unless the task is the caller itself."""
         task = s.task
-        s.jid = s.seqnr = s.request = s.task = s.state = s.callback = None
+        s.jid = s.seqnr = s.request = s.task = s.state = s.callback = s.since = None
         s.deadline = 0
         if task is not None:
             try:
