@@ -415,6 +415,7 @@ def test_a_cancel_with_a_huge_seqnr_gets_a_short_bad_request_even_from_a_strange
     c.router.dispatch(cancel)
     (out,) = c.take()
     assert b"bad-request" in out and b"seqnr must be an integer" in out
+    assert b"<rejected" in out  # as every refusal has it
     assert len(out) < 600, len(out)
 
 

@@ -155,7 +155,8 @@ class Sensor:
         try:
             seqnr = wire.seqnr_of(iq.children[0])
         except wire.BadRequest as e:
-            return st.error(iq, "bad-request", str(e))
+            # With <rejected>, as every refusal: slixmpp ends a session on that alone.
+            return self._reject(iq, _echo(iq.children[0].get("seqnr")), "bad-request", str(e))
         s = self.table.find(frm, seqnr)
         if s is None:
             text = "No such request"
