@@ -33,6 +33,10 @@ def test_malformed_times_are_rejected():
         "2026-11-23T21:02:03.Z",
         None,
         "2026-11-23",
+        "2026-11-27T-1:-1:-1Z",  # int() reads a sign, and so would take these
+        "2026-11-27T+1:00:00Z",
+        "2026-11-27T 1:00:00Z",
+        "2026-11-27T01:00:00+-1:00",
     ):
         try:
             parse(bad)

@@ -48,6 +48,9 @@ def parse(s, up=False):
     try:
         if s[4] != "-" or s[7] != "-" or s[10] not in "Tt" or s[13] != ":" or s[16] != ":":
             raise BadTime("not a date and time: %r" % s)
+        # Digits only: int() would also read a sign or spaces ("T-1:-1:-1" as 22:58:59).
+        if not (s[:4] + s[5:7] + s[8:10] + s[11:13] + s[14:16] + s[17:19]).isdigit():
+            raise BadTime("not a date and time: %r" % s)
         y, mo, d = int(s[0:4]), int(s[5:7]), int(s[8:10])
         h, mi, sec = int(s[11:13]), int(s[14:16]), int(s[17:19])
         rest = s[19:]
@@ -64,7 +67,12 @@ def parse(s, up=False):
         offset = 0
         if rest in ("", "Z", "z"):
             pass
-        elif len(rest) == 6 and rest[0] in "+-" and rest[3] == ":":
+        elif (
+            len(rest) == 6
+            and rest[0] in "+-"
+            and rest[3] == ":"
+            and (rest[1:3] + rest[4:]).isdigit()
+        ):
             offset = int(rest[1:3]) * 3600 + int(rest[4:6]) * 60
             if rest[0] == "-":
                 offset = -offset
