@@ -119,6 +119,22 @@ async def test_cancelling_an_ended_session_does_nothing():
     assert s.jid is None and s.state is None  # the free slot is left as it was
 
 
+async def test_a_cancel_from_the_final_callback_sends_nothing():
+    # The session has ended (state "ended") though its slot is freed only after the callback:
+    # a cancel then would reach the device for a seqnr it has finished with.
+    c, r, seen, _ = start(sessions=2)
+
+    def cb(s, result, *rest):
+        seen.append(result)
+        if result == "done":
+            r.cancel_request(s)
+
+    s = await _accepted(c, r, cb)
+    c.router.dispatch(_fields(s.seqnr))
+    await asyncio.sleep_ms(10)
+    assert seen[-1] == "done" and _cancels(c.take()) == []
+
+
 async def test_a_late_cancel_answer_leaves_the_next_session_in_the_slot_alone():
     c, r, seen, cb = start(sessions=1)
     s = await _accepted(c, r, cb)

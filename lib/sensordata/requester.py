@@ -179,8 +179,8 @@ class Requester:
 
     def cancel_request(self, s):
         """Ask the device to stop; the callback hears `cancelled` (or the final result)."""
-        if s.jid is None or s.state == "cancelling":
-            return
+        if s.jid is None or s.state == "cancelling" or s.state == "ended":
+            return  # (ended: asked from the final callback, before the slot is freed)
         s.state = "cancelling"
         asyncio.create_task(self._cancel(s, s.jid, s.seqnr))
 
