@@ -428,10 +428,33 @@ def test_see_other_host_is_followed_three_hops_in_a_row_then_no_more():
     hops = []
     for _ in range(errors.MAX_REDIRECTS + 1):
         c._redirect = None
-        c._after_stream_error(errors.StreamClosed("see-other-host", "other.example.org"))
+        c._after_stream_error(errors.StreamClosed("see-other-host", None, "other.example.org"))
         hops.append(c._redirect)
     assert hops[:-1] == [("other.example.org", c.opt.port)] * errors.MAX_REDIRECTS, hops
     assert hops[-1] is None
+
+
+def test_a_see_other_host_without_an_address_is_not_followed_to_its_text():
+    # RFC 6120 §4.9.3.19: the address is the element's text. <text> is for people: taken as a
+    # host, it was resolved (DNS blocks on a board) and tried at once, without a backoff.
+    from xmlstream.element import Element
+    from xmpp import stanza as st
+
+    c = _client()
+    err = Element(
+        "error",
+        st.NS_STREAMS,
+        None,
+        [
+            Element("see-other-host", st.NS_STREAMS),
+            Element("text", st.NS_STREAMS, None, None, "Moving, back soon"),
+        ],
+    )
+    c._after_stream_error(errors.stream_closed(err))
+    assert c._redirect is None
+    moved = Element("see-other-host", st.NS_STREAMS, None, None, "other.example.org:5223")
+    c._after_stream_error(errors.stream_closed(Element("error", st.NS_STREAMS, None, [moved])))
+    assert c._redirect == ("other.example.org", 5223)
 
 
 async def test_the_first_reason_a_connection_task_failed_is_the_one_reported():

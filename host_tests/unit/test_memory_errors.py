@@ -323,6 +323,27 @@ async def test_a_connection_that_got_online_starts_the_count_of_starved_attempts
     assert len(calls) == 9
 
 
+async def test_a_connection_that_got_online_and_dropped_starts_the_count_anew_too():
+    # Out of memory now and then, days apart, with good connections in between (each ending
+    # as connections do, here a reset link): no run of failed logins, no reason to give up.
+    c = _client(backoff_base_s=0)
+    calls = []
+
+    async def sometimes_starved():
+        calls.append(1)
+        await asyncio.sleep_ms(1)
+        if len(calls) >= 12:
+            c.stop()
+        if len(calls) % 2:
+            raise MemoryError()
+        c.connects += 1  # online for a while
+        raise OSError(104)
+
+    c._connection = sometimes_starved
+    await asyncio.wait_for_ms(c.run(), 5000)  # a MemoryError out of run() fails the test
+    assert len(calls) == 12
+
+
 def test_a_stanza_that_cannot_be_serialized_for_lack_of_memory_is_dropped_not_raised():
     c = _client()
     c._online = True

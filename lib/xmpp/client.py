@@ -227,6 +227,7 @@ class Client:
                 # than stable_ms was no stable connection. since(): a connection up for
                 # over 6.2 days (on an ESP32) lasted long.
                 self.backoff.connected_for(since(time.ticks_ms(), self._up_at))
+                self._starved = 0  # got online, however it ended: no run of failed logins
             if self._stop.is_set():
                 break
             delay = 0 if self._redirect else self.backoff.next_ms(floor)
@@ -502,11 +503,12 @@ class Client:
             self.log.warn("connection lost%s" % (": " + e.text if e.text else ""))
             return 0
         self.log.warn(
-            "stream error from server: %s%s" % (cond, " (%s)" % e.text if e.text else "")
+            "stream error from server: %s%s%s"
+            % (cond, " to " + e.host if e.host else "", " (%s)" % e.text if e.text else "")
         )
-        if cond == "see-other-host" and e.text and self._redirects < errors.MAX_REDIRECTS:
+        if cond == "see-other-host" and e.host and self._redirects < errors.MAX_REDIRECTS:
             self._redirects += 1
-            self._redirect = errors.redirect_target(e.text, self.opt.port)
+            self._redirect = errors.redirect_target(e.host, self.opt.port)
             return 0
         if cond in errors.PERMANENT:
             return self.opt.retry_permanent_ms

@@ -21,10 +21,11 @@ MAX_REDIRECTS = const(3)  # see-other-host hops before we fall back to the confi
 class StreamClosed(Exception):
     """The connection ended; `condition` names the stream error, if any."""
 
-    def __init__(self, condition=None, text=None):
+    def __init__(self, condition=None, text=None, host=None):
         super().__init__(condition or "closed")
         self.condition = condition
         self.text = text
+        self.host = host  # see-other-host's new address (RFC 6120 §4.9.3.19)
 
 
 class LoginFailed(Exception):
@@ -40,16 +41,16 @@ class LoginFailed(Exception):
 
 def stream_closed(el):
     """The StreamClosed for a received `<stream:error>` element."""
-    cond, text = None, None
+    cond = text = host = None
     for c in el.children:
         if c.ns == st.NS_STREAMS:
             if c.name == "text":
                 text = text or c.text
             else:
                 cond = c.name
-                if c.text:  # see-other-host carries the new address (RFC 6120 §4.9.3.19)
-                    text = c.text
-    return StreamClosed(cond or "undefined-condition", text)
+                if cond == "see-other-host":
+                    host = c.text or None  # the new address is the element's text
+    return StreamClosed(cond or "undefined-condition", text, host)
 
 
 def redirect_target(text, default_port):
