@@ -159,8 +159,11 @@ async def test_an_iq_from_a_peer_reusing_the_bind_id_is_no_answer_and_is_kept():
     assert [el.get("type") for el in c.inbox] == ["get"]
 
 
-async def _sasl_floor(cond):
-    failure = Element("failure", st.NS_SASL, None, [Element(cond, st.NS_SASL)])
+async def _sasl_floor(cond, text_first=False):
+    kids = [Element(cond, st.NS_SASL)]
+    if text_first:  # the schema puts the condition first; not every server may
+        kids.insert(0, Element("text", st.NS_SASL, None, None, "try again later"))
+    failure = Element("failure", st.NS_SASL, None, kids)
     try:
         await login.authenticate(_Client(failure), _mechanisms("SCRAM-SHA-1"))
     except LoginFailed as e:
@@ -171,6 +174,7 @@ async def _sasl_floor(cond):
 async def test_a_sasl_failure_waits_the_long_retry_unless_it_is_temporary():
     assert await _sasl_floor("not-authorized") == 600_000
     assert await _sasl_floor("temporary-auth-failure") == 0
+    assert await _sasl_floor("temporary-auth-failure", text_first=True) == 0
 
 
 class _Header(_Client):

@@ -83,7 +83,11 @@ async def authenticate(c, features):
                 c.log.info("authenticated with %s" % mech)
                 return
             elif el.name == "failure":
-                cond = el.children[0].name if el.children else "not-authorized"
+                cond = "not-authorized"
+                for k in el.children:
+                    if k.name != "text":  # RFC 6120 §6.5: a condition, and maybe a <text>
+                        cond = k.name
+                        break
                 floor = 0 if sasl.retry_soon(cond) else o.retry_permanent_ms
                 raise LoginFailed("SASL %s: %s" % (mech, cond), floor)
             else:
