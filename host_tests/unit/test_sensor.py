@@ -433,14 +433,21 @@ async def test_a_field_without_a_valid_reading_is_left_out_and_a_node_without_an
     assert b"<failure" in fail and b"No valid reading" in fail and b"done='true'" in fail
 
 
-async def test_a_history_sample_is_flagged_by_the_shift_its_time_lies_on():
-    # XEP-0323 "Field Types": historicalMinute is a value stored at a minute shift
-    # (seconds = 0), historicalHour at an hour shift...; not the sampling period's name.
+def _samples_around_an_hour():
+    """A sensor whose node holds samples at hh:58:59, hh:59:00 and hh:00:00 of the last
+    hour; (client, sensor)."""
     c, s, _ = _sensor(history=4, sample_s=60)
     node = s.node("sht4x-44")
     hour = int(s.clock.now()) // 3600 * 3600 - 3600
     for t in (hour - 61, hour - 60, hour):
         node.history.add(t, ("21.0", "40.0", "SHT40", True))
+    return c, s
+
+
+async def test_a_history_sample_is_flagged_by_the_shift_its_time_lies_on():
+    # XEP-0323 "Field Types": historicalMinute is a value stored at a minute shift
+    # (seconds = 0), historicalHour at an hour shift...; not the sampling period's name.
+    c, s = _samples_around_an_hour()
     c.router.dispatch(_req(attrs={"historical": "true"}))
     await _ended(s)
     msg = _norm(c.take()[1])
@@ -453,11 +460,7 @@ async def test_a_history_sample_is_flagged_by_the_shift_its_time_lies_on():
 async def test_only_the_historical_types_asked_for_are_sent_each_as_the_longest_asked():
     # A sample lies on every shift its time divides by: the one at hh:00:00 is an hour, a
     # minute and a second shift value, the one at hh:59:00 a minute and a second one.
-    c, s, _ = _sensor(history=4, sample_s=60)
-    node = s.node("sht4x-44")
-    hour = int(s.clock.now()) // 3600 * 3600 - 3600
-    for t in (hour - 61, hour - 60, hour):
-        node.history.add(t, ("21.0", "40.0", "SHT40", True))
+    c, s = _samples_around_an_hour()
     for flags, counts in (
         ({"historicalHour": "true"}, (0, 0, 2)),  # the hour shift only
         ({"historicalMinute": "true"}, (0, 4, 0)),  # hh:59:00 and hh:00:00, as minutes
