@@ -859,3 +859,28 @@ async def test_a_strangers_flood_to_the_bound_jid_does_not_fail_the_login():
     await login.bind(c, await login.open_stream(c))
     assert c.full_jid == "dev@example.org/sensor"
     assert 0 < len(c.inbox) < 4, len(c.inbox)  # the server's answer kept its place
+
+
+async def test_a_handler_still_at_work_when_the_link_drops_is_cancelled_with_it():
+    # Its answer was meant for this connection: sent on the next one it would answer an iq
+    # the server may have bounced, and the handler would hold its place and heap till then.
+    srv = _Server()
+    c, run = await _online(srv)
+    gate = asyncio.Event()
+    ended = []
+
+    async def slow(el):
+        try:
+            await gate.wait()
+        finally:
+            ended.append(1)
+
+    c.router.iq("urn:example:x", "x", slow)
+    srv.peer.write(b"<iq type='get' id='q1' from='a@example.org/x'><x xmlns='urn:example:x'/>")
+    srv.peer.write(b"</iq>")
+    await until(lambda: c.router.tasks == 1, what="the handler did not start")
+    srv.close()  # the link drops with the handler waiting
+    await until(lambda: ended, what="the handler was left running")
+    assert c.router.tasks == 0
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)

@@ -42,6 +42,32 @@ async def test_finished_async_handlers_give_their_places_back():
     assert c.router.tasks == 0
 
 
+async def test_handlers_cancelled_before_or_during_their_work_give_their_places_back():
+    # One is cancelled before its first turn (its body never runs), one while it waits:
+    # both places are free at once, and neither frees a place again when it ends.
+    c = FakeClient()
+    gate = asyncio.Event()
+
+    async def slow(el):
+        await gate.wait()
+        return st.result(el)
+
+    c.router.iq("urn:example:x", "x", slow)
+    c.router.dispatch(_iq("get", [Element("x", "urn:example:x")], id_="a"))
+    await asyncio.sleep_ms(0)
+    c.router.dispatch(_iq("get", [Element("x", "urn:example:x")], id_="b"))
+    c.router.cancel_tasks()
+    assert c.router.tasks == 0
+    for i in range(4):
+        c.router.dispatch(_iq("get", [Element("x", "urn:example:x")], id_="n%d" % i))
+    await asyncio.sleep_ms(10)  # the cancelled ones end now
+    assert c.router.tasks == 4
+    gate.set()
+    await until(lambda: not c.router.tasks, what="a handler still runs")
+    out = c.take()
+    assert len(out) == 4 and all(b"id='n" in o.replace(b'"', b"'") for o in out), out
+
+
 def test_an_iq_get_with_two_payloads_is_a_bad_request():
     c = FakeClient()
     seen = []

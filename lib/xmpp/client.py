@@ -319,6 +319,7 @@ class Client:
             self.online.clear()
             for task in tasks:
                 task.cancel()
+            self.router.cancel_tasks()
             if was_online:
                 # First end the work meant for this connection, then drop its output, so
                 # nothing queued for it can leak into the next one.

@@ -9,7 +9,7 @@ service discovery, ping and version every XMPP entity should answer.
 
 Handlers are plain callables taking the stanza; an iq handler returns the reply element,
 None when it replies by itself, or a coroutine run as a task (bounded in number: past the
-limit the iq gets `resource-constraint`).
+limit the iq gets `resource-constraint`; cancelled when the connection ends).
 """
 
 import asyncio
@@ -45,8 +45,8 @@ class Router:
         self.bounce_handlers = []
         self.node_info = {}  # disco node -> callable(iq): a <query/>, an error iq, or None
         self.node_items = {}
-        self.max_tasks = max_tasks
-        self.tasks = 0
+        self.tasks = 0  # handler tasks running
+        self._running = [None] * max_tasks  # and their places, made once
         self.pending = {}  # id -> (callable(response element or None), JID asked or None)
         self.account = None  # our bare JID: who may answer what we asked without a 'to'
         self._normal = None  # the JID answers() last parsed, in normal form
@@ -158,14 +158,15 @@ class Router:
         if isinstance(reply, Element):
             self.send(reply)
             return
-        if self.tasks >= self.max_tasks:
+        if self.tasks >= len(self._running):
             reply.close()
             if el.name == "iq":
                 self.send(st.error(el, "resource-constraint"))
             self.log.warn("busy: %s from %s refused" % (el.name, el.get("from")))
             return
+        i = self._running.index(None)
         try:
-            asyncio.create_task(self._task(reply, el))
+            self._running[i] = asyncio.create_task(self._task(reply, el, i))
         except MemoryError:
             # No task, so nothing else will answer: the same answer as when busy, a place kept.
             reply.close()
@@ -175,7 +176,7 @@ class Router:
             return
         self.tasks += 1
 
-    async def _task(self, coro, el):
+    async def _task(self, coro, el, i):
         try:
             reply = await coro
             if reply is not None:
@@ -187,7 +188,20 @@ class Router:
             if el.name == "iq":
                 self.send(st.error(el, "internal-server-error"))
         finally:
-            self.tasks -= 1
+            if self._running[i] is asyncio.current_task():  # not given up by cancel_tasks
+                self._running[i] = None
+                self.tasks -= 1
+
+    def cancel_tasks(self):
+        """The connection ended: the handlers still at work were answering on it. Their
+        places are free at once, as a task cancelled before its first turn never ends."""
+        running = self._running
+        for i in range(len(running)):
+            task = running[i]
+            if task is not None:
+                running[i] = None
+                task.cancel()
+        self.tasks = 0
 
     # -- our own requests ------------------------------------------------------------------
 
