@@ -8,8 +8,8 @@
 
 The results are those slixmpp's requester documents; `fields` is a list of
 `(name, typename, value, unit, data_type, flags)` tuples, `flags` a tuple of flag names.
-Sessions live in the same fixed-size table as the sensor's: `request_data` returns None
-when all are in use. Each session ends exactly once, with done, rejected, failure,
+Sessions live in a fixed-size table of their own, made like the sensor's: `request_data`
+returns None when all are in use. Each session ends exactly once, with done, rejected, failure,
 cancelled or timeout, and its slot is freed then; the final callback sees
 `session.state == "ended"`; from then on the slot may serve another request, so a session
 is cancelled only before its final callback. `timeout_ms` is the longest silence from the
@@ -85,10 +85,10 @@ class Requester:
     def _send(self, s, req, when, node_ids, fields):
         # No task per request: the router calls _answered when the iq answer comes, the
         # messages find the session by (JID, seqnr), and _watch ends the silent ones.
-        id_ = self.client.new_id()
         router = self.client.router
         expected = False
         try:
+            id_ = self.client.new_id()
             router.expect(id_, self._answered, s.jid)
             expected = True
             if req is None:
@@ -182,19 +182,27 @@ class Requester:
         if s.jid is None or s.state == "cancelling" or s.state == "ended":
             return  # (ended: asked from the final callback, before the slot is freed)
         s.state = "cancelling"
+        self._touch(s)  # the device has timeout_ms to confirm, as _cancel waits for it
         asyncio.create_task(self._cancel(s, s.jid, s.seqnr))
 
     async def _cancel(self, s, jid, seqnr):
-        iq = st.iq("get", jid, self.client.new_id(), wire.seq_element("cancel", seqnr))
+        # The session may have ended before this first turn (done or rejected in the same
+        # read): the device is done with the seqnr then, and a cancel would only be refused.
+        if s.jid != jid or s.seqnr != seqnr or s.state != "cancelling":
+            return
         try:
+            iq = st.iq("get", jid, self.client.new_id(), wire.seq_element("cancel", seqnr))
             answer = await self.client.router.request(iq, self.timeout_ms)
-        except OverflowError:  # the router's table of iqs in flight is full: nothing was sent
+        except Exception as e:  # noqa: BLE001 - OverflowError, MemoryError: nothing was sent
+            self.log.warn("cancel of %s to %s not sent: %r" % (seqnr, jid, e))
             answer = None
         if s.jid == jid and s.seqnr == seqnr:
-            if answer is not None and answer.get("type") == "result":
-                self._end(s, "cancelled")
-            else:
+            if answer is None:
                 self._end(s, "failure", error_msg="cancel not confirmed")
+            elif answer.get("type") == "result":
+                self._end(s, "cancelled")
+            else:  # the device knows no such request (any more): as slixmpp reports it
+                self._end(s, "rejected", error_msg=reqwire.error_text(answer))
 
     # -- messages from the device ----------------------------------------------------------
 
