@@ -110,3 +110,16 @@ def test_answers_hold_for_each_jid_asked_not_only_the_last_one_parsed():
     assert not r.answers(a, b) and r.answers(b, b)
     assert not r.answers(b, a) and not r.answers(a, "a@exa mple.org/x")
     assert not r.answers("a@exa mple.org/x", "a@exa mple.org/x")
+
+
+def test_a_message_with_a_body_beside_a_payload_goes_to_the_payloads_handler():
+    # Whatever the order: a device may put a line for people before its readout.
+    c = FakeClient()
+    got = []
+    c.router.message(st.NS_CLIENT, "body", lambda m: got.append("body"))
+    c.router.message("urn:example:x", "x", lambda m: got.append("x"))
+    body = Element("body", st.NS_CLIENT, None, None, "T=1")
+    for kids in ([body, Element("x", "urn:example:x")], [Element("x", "urn:example:x"), body]):
+        c.router.dispatch(Element("message", st.NS_CLIENT, {"from": "a@b/c"}, kids))
+    c.router.dispatch(Element("message", st.NS_CLIENT, {"from": "a@b/c"}, [body]))
+    assert got == ["x", "x", "body"], got

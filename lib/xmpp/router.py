@@ -64,7 +64,9 @@ class Router:
             self.features.append(feature)
 
     def message(self, ns, name, handler):
-        """Handle messages carrying a <name xmlns=ns/> child (first match wins)."""
+        """Handle messages carrying a <name xmlns=ns/> child: the first payload with a
+        handler wins, and a <body> beside a payload only describes it (a device's readout
+        may carry one for people: it is still a readout)."""
         self.message_handlers[(name, ns)] = handler
 
     def presence(self, handler):
@@ -90,11 +92,16 @@ class Router:
                 for h in self.bounce_handlers:
                     self._call(h, el)
                 return
+            body = None
             for child in el.children:
                 h = self.message_handlers.get((child.name, child.ns))
                 if h is not None:
-                    self._call(h, el)
-                    return
+                    if child.name != "body":
+                        self._call(h, el)
+                        return
+                    body = h
+            if body is not None:
+                self._call(body, el)
         elif name == "presence":
             for h in self.presence_handlers:
                 self._call(h, el)
