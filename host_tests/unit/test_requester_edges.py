@@ -253,3 +253,18 @@ async def test_each_request_checks_its_jid_also_after_one_to_a_good_jid():
             pass
     s = r.request_data("Thing@Example.org/sensor", cb)
     assert s.jid == "thing@example.org/sensor" and r.table.in_use() == 2
+
+
+async def test_a_request_whose_iq_cannot_be_made_ends_once_with_a_failure():
+    # Out of memory for its iq id: the caller has the session, and hears it end, once.
+    c, r, seen, cb = start(timeout_ms=50, sessions=1)
+
+    def no_memory():
+        raise MemoryError
+
+    c.new_id = no_memory
+    s = r.request_data(DEV, cb)
+    assert s is not None
+    await asyncio.sleep_ms(150)  # past the silence timeout: no second end
+    assert seen == [("failure", None, None, "internal error")], seen
+    assert r.table.in_use() == 0
