@@ -153,7 +153,8 @@ class _Server:
         self.eof = False
         self._buf = bytearray(1024)
 
-    async def accept(self, extra=b""):
+    async def accept(self, extra=b"", again=False):
+        """Take the client's connection; `again`: keep listening for its next one."""
         while True:
             try:
                 self.peer = self.listener.accept()[0]
@@ -161,7 +162,10 @@ class _Server:
             except OSError:
                 await asyncio.sleep_ms(2)
         self.peer.setblocking(False)
-        self.listener.close()
+        self.got = b""
+        self.eof = False
+        if not again:
+            self.listener.close()
         self.peer.write(_HEADER + extra)  # extra: what follows in the same TCP segment
 
     def poll(self):
@@ -884,3 +888,54 @@ async def test_a_handler_still_at_work_when_the_link_drops_is_cancelled_with_it(
     assert c.router.tasks == 0
     c.stop()
     await asyncio.wait_for_ms(run, 10_000)
+
+
+async def test_a_roster_larger_than_the_stanza_limit_is_not_asked_for_again():
+    # Shared rosters put every user of a server in the board's: the answer, one stanza,
+    # outgrows max_stanza. The stream ends with policy-violation as for any oversized
+    # stanza, and the next login goes online without it, on the allow list alone.
+    from xmpp.transport import Transport
+
+    connect = Transport.connect
+
+    async def connect_then_patch(self, host, port):
+        # The client imports the login anew for each connection: patched before it does.
+        await connect(self, host, port)
+        from xmpp import login
+
+        login.login = _logged_in
+
+    Transport.connect = connect_then_patch
+    try:
+        await _roster_too_large()
+    finally:
+        Transport.connect = connect
+
+
+async def _roster_too_large():
+    srv = _Server()
+    out = _Lines()
+    c = _client(Log("test", out=out), port=srv.port, backoff_base_s=0)
+    c.close_wait_ms = 200
+    run = asyncio.create_task(c.run())
+    await srv.accept(again=True)
+    await srv.wait_for(b"jabber:iq:roster")
+    got = srv.got.replace(b'"', b"'")
+    i = got.index(b"id='") + 4
+    rid = got[i : got.index(b"'", i)]
+    item = b"<item jid='c%d@example.org' subscription='both'><group>All</group></item>"
+    items = b"".join(item.replace(b"%d", b"%03d" % k) for k in range(80))
+    srv.peer.write(b"<iq type='result' id='" + rid + b"'><query xmlns='jabber:iq:roster'>")
+    srv.peer.write(items + b"</query></iq>")
+    await srv.wait_for(b"policy-violation")
+    srv.peer.close()
+    await srv.accept(again=True)  # the next login
+    await srv.wait_for(b"<presence")
+    assert b"jabber:iq:roster" not in srv.got
+    assert c.online.is_set() and not c.roster.contacts
+    assert "roster is larger than max_stanza" in out.text, out.text
+    c.stop()
+    srv.peer.write(_CLOSE)
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.listener.close()
+    srv.close()

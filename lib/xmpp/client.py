@@ -87,6 +87,7 @@ class Client:
         # Salted passwords (a scram.KeyCache), kept across reconnects: no PBKDF2 the next time.
         self.sasl_cache = {}
         self.inbox = []  # stanzas read during login, before the router takes over
+        self.cut = None  # (name, id) of the last stanza bad XML cut short
         self.online = asyncio.Event()
         self.on_online = []  # callables(), run after presence is sent
         self.on_offline = []  # callables(), run when a connection ends
@@ -369,6 +370,7 @@ class Client:
         except XMLError as e:
             self._bye = errors.error_out(e.condition)  # RFC 6120 §4.9: say why
             self._parsable = False
+            self.cut = self.xml.open_stanza()  # whose answer it was (the roster's, say)
             raise
 
     # -- XMLStream sink --------------------------------------------------------------------

@@ -5,7 +5,10 @@ bare JID in the configured `allow` list, or a roster contact whose subscription 
 see our presence ('from' or 'both'). Subscription requests from allowed JIDs are approved
 and returned (so both sides see each other's presence, which is how a requester going
 offline is noticed); everyone else is refused. The contact set is bounded: a roster larger
-than `max_contacts` keeps its first entries and says so in the log. When a push takes a
+than `max_contacts` keeps its first entries and says so in the log; one whose answer is
+larger than `max_stanza` ends that stream (policy-violation, as any stanza too large) and
+is not asked for again until a reboot: the allow list alone authorizes then, and the log
+says so at each login. When a push takes a
 contact's access away, each `on_revoke` callable is called with its bare JID, so what was
 granted before (a readout queued for later) can end too.
 """
@@ -27,6 +30,7 @@ class Roster:
         self.contacts = set()
         self.on_revoke = []  # callables(bare JID), after a push ends a contact's access
         self.dropped = 0
+        self.too_large = False  # the roster outgrew max_stanza: not asked for again
         client.router.iq(st.NS_ROSTER, "query", self._push)
         client.router.presence(self._presence)
 
@@ -43,8 +47,20 @@ class Roster:
         # What the last connection knew may be stale: a subscription revoked while we were
         # offline was pushed to nobody. Until the server says otherwise, only `allow` reads.
         self.contacts = set()
-        q = st.iq("get", None, c.new_id(), Element("query", st.NS_ROSTER))
+        if self.too_large:
+            c.log.warn("roster larger than max_stanza: not asked for; the allow list authorizes")
+            return
+        id_ = c.new_id()
+        q = st.iq("get", None, id_, Element("query", st.NS_ROSTER))
         answer = await c.router.request(q, 10_000, True)
+        if answer is None and c.cut == ("iq", id_):
+            # It would end every connection so; without it, this one can go online.
+            self.too_large = True
+            c.log.error(
+                "the roster is larger than max_stanza (%d bytes); not asked for again"
+                % c.opt.max_stanza
+            )
+            return
         if answer is None or answer.get("type") != "result":
             c.log.warn("roster not loaded; only the allow list is authorized")
             return
