@@ -84,7 +84,7 @@ def test_a_see_other_host_loop_is_not_followed_forever(fake_server, board):
 def test_a_tls_handshake_that_never_finishes_times_out_and_retries(fake_server, board):
     fake = fake_server(fs.stalled_tls_handshake())
     fw = board(_config(fake.port))
-    fw.wait_log(r"timed out connecting", timeout=30)
+    fw.wait_log(r"login failed: not done within \d+ ms \(the TLS handshake did not", timeout=30)
     fake.wait_for_connections(2, timeout=30)
     assert fw.alive()
 

@@ -153,8 +153,9 @@ class _Server:
         self.eof = False
         self._buf = bytearray(1024)
 
-    async def accept(self, extra=b"", again=False):
-        """Take the client's connection; `again`: keep listening for its next one."""
+    async def accept(self, extra=b"", again=False, header=_HEADER):
+        """Take the client's connection, send `header` and `extra`; `again`: keep listening
+        for its next one."""
         while True:
             try:
                 self.peer = self.listener.accept()[0]
@@ -166,7 +167,7 @@ class _Server:
         self.eof = False
         if not again:
             self.listener.close()
-        self.peer.write(_HEADER + extra)  # extra: what follows in the same TCP segment
+        self.peer.write(header + extra)  # extra: what follows in the same TCP segment
 
     def poll(self):
         """Take in what the client sent; True while the connection is open."""
@@ -938,4 +939,29 @@ async def _roster_too_large():
     srv.peer.write(_CLOSE)
     await asyncio.wait_for_ms(run, 10_000)
     srv.listener.close()
+    srv.close()
+
+
+async def test_a_login_the_server_stalls_is_logged_as_such_and_its_stream_closed():
+    # The server sends its header and then nothing: the login times out, and our stream,
+    # whose TCP link still works, ends with its closing tag (RFC 6120 §4.4).
+    from loopback import listener
+
+    s, port = listener()
+    s.setblocking(False)
+    out = _Lines()
+    c = _client(Log("test", out=out), port=port, login_timeout_s=1)
+    c.close_wait_ms = 200
+    run = asyncio.create_task(c.run())
+    srv = _Server()
+    srv.listener.close()
+    srv.listener = s
+    await srv.accept(again=True, header=_HEADER[: _HEADER.index(b"<stream:features")])
+    await srv.wait_for(_CLOSE, ms=5000)
+    await until(lambda: "login failed" in out.text, what="no log line")
+    assert "login failed: not done within 1000 ms" in out.text, out.text
+    assert "timed out connecting" not in out.text
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
+    s.close()
     srv.close()

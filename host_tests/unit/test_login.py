@@ -243,3 +243,11 @@ async def test_a_session_or_bind_answer_from_a_peer_is_no_answer_and_is_kept():
     await login.bind(c, features)
     assert c.full_jid == "dev@example.org/sensor"
     assert [el.get("id") for el in c.inbox] == ["bind", "sess"]
+
+
+async def test_a_success_that_fails_verification_ends_the_login_without_an_abort():
+    # RFC 6120 §6.4.6: after <success/> the exchange is over; an <abort/> then answers
+    # nothing, and a server may take it for a protocol error. The stream just closes.
+    sent, why = await _authenticate(_sasl("success", "dj1hYmM="))  # v=abc, out of order
+    assert why is not None and why.startswith("SASL SCRAM-SHA-1"), why
+    assert len(sent) == 1 and sent[0].startswith(b"<auth "), sent

@@ -268,6 +268,12 @@ class Client:
                 from xmpp import login
 
                 await asyncio.wait_for_ms(login.login(self), o.login_timeout_ms)
+            except asyncio.TimeoutError:
+                # The server took TCP, then stalled: our closing tag still ends the stream
+                # (RFC 6120 §4.4), unless TLS never got through its handshake.
+                self._bye = _CLOSE if t.up else None
+                why = "" if t.up else " (the TLS handshake did not finish)"
+                raise LoginFailed("not done within %d ms%s" % (o.login_timeout_ms, why)) from None
             except LoginFailed as e:
                 # RFC 6120 §4.9.1.1: the stream error we owe, if any, goes before the closing tag.
                 self._bye = errors.error_out(e.condition) if e.condition else _CLOSE

@@ -79,9 +79,7 @@ async def authenticate(c, features):
                     b"<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>%s</response>" % resp
                 )
             elif el.name == "success":
-                auth.success(_unb64(el.text))
-                c.log.info("authenticated with %s" % mech)
-                return
+                break
             elif el.name == "failure":
                 cond = "not-authorized"
                 for k in el.children:
@@ -100,6 +98,12 @@ async def authenticate(c, features):
             await t.write(b"<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
             # `from None`: chaining (`from e`) makes MicroPython warn on the console.
             raise LoginFailed("SASL %s: %s" % (mech, e), o.retry_permanent_ms) from None
+    try:
+        auth.success(_unb64(el.text))
+    except sasl.SASLError as e:
+        # The exchange is over (RFC 6120 §6.4.6), so no <abort/>: the stream just closes.
+        raise LoginFailed("SASL %s: %s" % (mech, e), o.retry_permanent_ms) from None
+    c.log.info("authenticated with %s" % mech)
 
 
 async def bind(c, features):

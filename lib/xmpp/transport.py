@@ -53,6 +53,11 @@ class Transport:
         self._held = 0  # what the last write did not take: the next one is no longer
 
     @property
+    def up(self):
+        """False while a TLS handshake may still be under way."""
+        return self._up
+
+    @property
     def tls(self):
         """True once the socket is wrapped in TLS (login allows PLAIN only then)."""
         return self.sock is not None and self.sock is not self.fd
