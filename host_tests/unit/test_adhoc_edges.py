@@ -79,3 +79,25 @@ async def test_the_form_leaves_out_missing_values_and_writes_booleans_as_xs_bool
     assert b"var='door/Open'" in out, out
     assert b"<value>true</value>" in out, out
     assert b"door/Lux" not in out, out
+
+
+async def test_a_strangers_command_is_refused_with_a_log_line():
+    t = ChatThing()
+    await run(t, command(EVE, {"action": "execute"}))
+    assert any("refused" in line and EVE in line for line in t.client.log.lines), (
+        t.client.log.lines
+    )
+
+
+async def test_the_command_node_answers_disco_items_as_it_answers_disco_info():
+    # XEP-0030 §4.1: a node that exists but has no items is an empty list, not item-not-found.
+    t = ChatThing()
+
+    def items(frm):
+        q = Element("query", st.NS_DISCO_ITEMS, {"node": "read"})
+        return Element("iq", st.NS_CLIENT, {"type": "get", "id": "d1", "from": frm}, [q])
+
+    out = await run(t, items(OWNER))
+    assert b"type='result'" in out and b"node='read'" in out and b"<item " not in out, out
+    out = await run(t, items(EVE))
+    assert b"<forbidden" in out, out

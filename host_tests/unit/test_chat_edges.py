@@ -2,6 +2,7 @@
 
 from chattest import OWNER, ChatThing, ask, body_of, chat, send
 from esp32ticks import install
+from waits import until
 
 from thing import chat as chat_module
 from thing import uptime as uptime_module
@@ -124,3 +125,29 @@ async def test_an_unknown_node_or_field_is_echoed_40_characters_at_most():
     assert body_of(out) == "Unknown node %r. Try: nodes" % ("n" * 40), body_of(out)
     (out,) = await ask(t, OWNER, "read t1 " + "f" * 60)
     assert body_of(out) == "No field %r. Try: nodes" % ("f" * 40), body_of(out)
+
+
+async def test_a_long_thread_is_not_echoed_so_the_answer_still_fits_the_output():
+    # Escaped, 3900 '>' are 15.6 KB: the answer would not fit the output buffer and be lost.
+    t = ChatThing()
+    (out,) = await ask(t, OWNER, "help", ">" * 3900)
+    assert b"<thread>" not in out and b"Commands:" in out
+    (out,) = await ask(t, OWNER, "help", "t" * 128)  # a thread of usual length still is
+    assert b"<thread>" + b"t" * 128 + b"</thread>" in out
+
+
+async def test_a_read_while_every_place_is_taken_is_answered_busy_and_quick_commands_still_run():
+    t = ChatThing()
+    t.dev.delay_ms = 300
+    r = t.client.router
+    for _ in range(4):
+        r.dispatch(chat(OWNER, "read"))
+    assert r.tasks == 4
+    r.dispatch(chat(OWNER, "read"))
+    r.dispatch(chat(OWNER, "nodes"))
+    early = [body_of(x) for x in t.client.take()]
+    assert len(early) == 2 and early[0].startswith("Busy"), early
+    assert early[1].startswith("t1: "), early
+    assert any("busy" in line for line in t.client.log.lines), t.client.log.lines
+    await until(lambda: not r.tasks, what="the reads did not end")
+    assert len(t.client.take()) == 4

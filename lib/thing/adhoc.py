@@ -30,6 +30,7 @@ class ReadCommand:
         r.node_items[NS_COMMANDS] = self._items
         r.node_info[NS_COMMANDS] = self._list_info
         r.node_info[NODE] = self._info
+        r.node_items[NODE] = self._node_items
 
     def _list_info(self, iq):
         identity = {"category": "automation", "type": "command-list", "name": "Commands"}
@@ -42,9 +43,19 @@ class ReadCommand:
         me = self.thing.client.full_jid
         return [Element("item", st.NS_DISCO_ITEMS, {"jid": me, "node": NODE, "name": NAME})]
 
+    def _refused(self, iq, what):
+        self.thing.client.log.info("%s from %s refused (not authorized)" % (what, iq.get("from")))
+        return st.error(iq, "forbidden")  # XEP-0050 §2.2: not available to them
+
+    def _node_items(self, iq):
+        # The command node exists and has no items (XEP-0030 §4.1): an empty list.
+        if not self.thing.client.roster.is_authorized(iq.get("from")):
+            return self._refused(iq, "disco#items of command read")
+        return []
+
     def _info(self, iq):
         if not self.thing.client.roster.is_authorized(iq.get("from")):
-            return st.error(iq, "forbidden")  # XEP-0050 §2.2: not available to them
+            return self._refused(iq, "disco#info of command read")
         children = [
             Element(
                 "identity",
@@ -63,7 +74,7 @@ class ReadCommand:
         if cmd.get("node") != NODE:
             return st.error(iq, "item-not-found")
         if not self.thing.client.roster.is_authorized(iq.get("from")):
-            return st.error(iq, "forbidden")
+            return self._refused(iq, "command read")
         action = cmd.get("action") or "execute"
         if action not in ("execute", "complete", "cancel", "next", "prev"):
             return st.error(
@@ -117,7 +128,7 @@ class ReadCommand:
                     )
                 )
         if not self.thing.client.roster.is_authorized(iq.get("from")):
-            return st.error(iq, "forbidden")  # the access was taken back during the read
+            return self._refused(iq, "command read")  # access taken back during the read
         form = Element(
             "x",
             NS_DATA,

@@ -36,6 +36,9 @@ _REFUSE_EVERY_MS = const(300_000)
 _UNKNOWN_EVERY_MS = const(60_000)
 _RECENT_KEEP = const(4)
 _MAX_BODY = const(200)
+# Thread ids are opaque tokens, UUID-sized in practice (XEP-0201); a longer one is not
+# echoed: escaped, it could grow to 5× and make the answer too large to send.
+_MAX_THREAD = const(128)
 _COMMANDS = ("read", "nodes", "status", "help", "?")
 HELP = "Commands: help | nodes | read [node] [field] | status\nExample: read bme280-76 Temperature"
 
@@ -68,6 +71,8 @@ class Chat:
             return None
         thread = msg.find("thread", st.NS_CLIENT)
         thread = thread.text if thread is not None else None
+        if thread is not None and len(thread) > _MAX_THREAD:
+            thread = None
         bare = frm.split("/")[0]
         if not self.client.roster.is_authorized(frm):
             return self._refuse(frm, bare, type_, thread)
@@ -90,21 +95,36 @@ class Chat:
         self.client.log.info("chat from %s refused (not authorized)" % frm)
         return reply(frm, type_, "Sorry, you are not allowed to read this device.", thread)
 
-    async def _answer(self, frm, type_, cmd, words, thread):
+    def _answer(self, frm, type_, cmd, words, thread):
+        if cmd == "read":
+            if self.client.router.busy():
+                # A read would need a task, and all are at work: a word rather than silence.
+                self.client.log.warn("chat read from %s: busy" % frm)
+                return reply(frm, type_, "Busy reading for others; ask again shortly.", thread)
+            return self._read(frm, type_, words, thread)
+        # The others answer at once, without a task: they work while reads wait.
         try:
-            if cmd == "read":
-                out = await self.read_text(
-                    words[1] if len(words) > 1 else None, words[2] if len(words) > 2 else None
-                )
-            elif cmd == "nodes":
+            if cmd == "nodes":
                 out = self.nodes_text()
             elif cmd == "status":
                 out = self.status_text()
             else:
                 out = HELP
         except Exception as e:  # noqa: BLE001 - e.g. MemoryError: the person still gets an answer
-            self.client.log.error("chat %s from %s failed: %r" % (cmd, frm, e))
-            out = "Sorry, %s failed on the board (%s)." % (cmd, type(e).__name__)
+            out = self._failed(cmd, frm, e)
+        return reply(frm, type_, out, thread)
+
+    def _failed(self, cmd, frm, e):
+        self.client.log.error("chat %s from %s failed: %r" % (cmd, frm, e))
+        return "Sorry, %s failed on the board (%s)." % (cmd, type(e).__name__)
+
+    async def _read(self, frm, type_, words, thread):
+        try:
+            out = await self.read_text(
+                words[1] if len(words) > 1 else None, words[2] if len(words) > 2 else None
+            )
+        except Exception as e:  # noqa: BLE001 - e.g. MemoryError: the person still gets an answer
+            out = self._failed("read", frm, e)
         if not self.client.roster.is_authorized(frm):
             # The access was taken back (a roster push) while the parts were read.
             return self._refuse(frm, frm.split("/")[0], type_, thread)

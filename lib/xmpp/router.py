@@ -165,7 +165,7 @@ class Router:
         if isinstance(reply, Element):
             self.send(reply)
             return
-        if self.tasks >= len(self._running):
+        if self.busy():
             reply.close()
             if el.name == "iq":
                 self.send(st.error(el, "resource-constraint"))
@@ -198,6 +198,10 @@ class Router:
             if self._running[i] is asyncio.current_task():  # not given up by cancel_tasks
                 self._running[i] = None
                 self.tasks -= 1
+
+    def busy(self):
+        """Whether a handler's coroutine would now be refused for want of a task."""
+        return self.tasks >= len(self._running)
 
     def cancel_tasks(self):
         """The connection ended: the handlers still at work were answering on it. Their
@@ -309,6 +313,8 @@ class Router:
             items = [] if node is None else None  # XEP-0030 §4.1: no such node
         if items is None:
             return st.error(el, "item-not-found")
+        if isinstance(items, Element):
+            return items  # a provider's refusal: a whole iq, as for disco#info
         attrs = {"node": node} if node is not None else None
         return st.result(el, Element("query", st.NS_DISCO_ITEMS, attrs, items))
 
