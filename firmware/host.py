@@ -40,6 +40,7 @@ def main(path):
     # What a board drops once it starts (thing/startup.py, thing/firmware.py), dropped here
     # too: the heap of this run is the board's.
     startup.forget("thing.config")
+    startup.forget("thing.parts")
     nodes = board.nodes(cfg)
     startup.forget("drivers.detect")
     try:

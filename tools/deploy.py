@@ -559,10 +559,12 @@ def config_files(config_path, ca_path=None):
     except ValueError as e:
         raise DeployError("%s: not valid JSON (%s)" % (config_path, e)) from e
     problems = thing_config.check(cfg, on_board=True)
-    if isinstance(cfg, dict) and cfg.get("board") in (None, "host"):
+    board = cfg.get("board") if isinstance(cfg, dict) else None
+    if board in (None, "host"):
         problems.append("board: name the board this config is for (host is the simulated one)")
-    if not problems:
-        problems = board_problems(cfg)
+    elif isinstance(board, str) and board:
+        # Beside the config's own problems, not after them: every problem in one run.
+        problems += board_problems(cfg)
     if problems:
         raise DeployError(
             "%s is not usable on a board:\n  - %s" % (config_path, "\n  - ".join(problems))
@@ -588,8 +590,10 @@ def config_files(config_path, ca_path=None):
 def board_problems(cfg):
     """What the board that `cfg` names refuses of its pins (an ADC channel on an I2C pin, a
     LED on a flash pin), as its nodes() and led() would at boot: found by the board's own
-    check(config) in boards/<board>/board.py, run here. [] when there is nothing to refuse
-    (or the board has no check); a board that does not exist is a problem too."""
+    check(config) in boards/<board>/board.py, run here, every refusal (thing/esp32board.py
+    check() raises them all at once), on a config with other problems too. [] when there is
+    nothing to refuse (or the board has no check); a board that does not exist is a problem
+    too."""
     name = cfg["board"]
     path = ROOT / "boards" / name / "board.py"
     if not path.is_file():
@@ -610,7 +614,7 @@ def board_problems(cfg):
         if check is not None:
             check(cfg)
     except ConfigError as e:
-        return ["board %s: %s" % (name, e)]
+        return ["board %s: %s" % (name, refusal) for refusal in e.args]  # one an argument
     return []
 
 

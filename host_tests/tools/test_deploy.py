@@ -601,6 +601,58 @@ def test_deploy_config_refuses_pins_the_board_refuses(board, pins, refusal, ca, 
     assert not target.exists()
 
 
+def test_deploy_config_lists_every_config_and_pin_problem_in_one_run(tmp_path, capsys):
+    # One run per problem was the old way: the pins were checked only once the rest was
+    # right, and the board's check stopped at its first refusal.
+    bad = dict(GOOD, xmpp=dict(GOOD["xmpp"], port=70000), led_pin=6)
+    bad["adc"] = [{"pin": 25}, {"pin": 21}, {"pin": 34, "atten": "12dB"}]
+    bad["sensors"] = [{"type": "bh1751", "address": "0x23"}]
+    cfg = write_config(tmp_path, bad)
+    assert deploy.main(["--port", "dir:%s" % tmp_path, "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    for fragment in (
+        "xmpp.port: 70000 is outside 1..65535",
+        "adc: entry 3, atten: must be 0..3 or one of",
+        "sensors: entry 1, type: 'bh1751' is not a known type",
+        "board esp32_devkitc: GPIO25 is on ADC2",
+        "board esp32_devkitc: GPIO21 is not an ADC1 pin of the ESP32",
+        "board esp32_devkitc: led_pin: GPIO6 is the SPI flash on this board",
+    ):
+        assert fragment in err, (fragment, err)
+    assert not (tmp_path / "config.json").exists()
+
+
+def test_the_pin_checks_pass_over_entries_the_config_check_refuses(tmp_path):
+    # Run on a config with problems of its own, the board's check must not trip over them.
+    bad = dict(GOOD, led_pin="6", adc=[{"pin": "25"}, 3, {"atten": 3}, {"pin": True}])
+    assert deploy.board_problems(bad) == []
+    assert deploy.board_problems(dict(GOOD, adc={"pin": 25}, led_pin=None)) == []
+    with pytest.raises(deploy.DeployError) as e:
+        deploy.config_files(write_config(tmp_path, dict(bad, board=5)))
+    assert "board: must be a board name" in str(e.value)
+
+
+def test_the_config_check_knows_the_options_of_every_driver(monkeypatch):
+    # deploy-config refuses an option the driver would refuse at boot (a TypeError then),
+    # and takes every one it has: the checker's table has each constructor's keywords.
+    import importlib
+    import inspect
+    import types
+
+    if "micropython" not in sys.modules:
+        stub = types.ModuleType("micropython")
+        stub.const = lambda value: value
+        monkeypatch.setitem(sys.modules, "micropython", stub)
+    from drivers import detect
+    from thing import parts
+
+    for kind, (module, cls) in detect.DRIVERS.items():
+        init = getattr(importlib.import_module("drivers." + module), cls).__init__
+        keywords = list(inspect.signature(init).parameters)
+        assert keywords[:3] == ["self", "i2c", "address"], (kind, keywords)
+        assert sorted(parts.SENSOR_TYPES[kind][1]) == sorted(keywords[3:]), kind
+
+
 def test_deploy_config_refuses_a_board_this_tree_does_not_have(tmp_path, capsys):
     cfg = write_config(tmp_path, dict(GOOD, board="esp32_wroom"))
     assert deploy.main(["--port", "dir:%s" % tmp_path, "--config", str(cfg)]) == 2

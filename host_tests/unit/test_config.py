@@ -54,7 +54,15 @@ def test_a_resource_is_one_to_1023_bytes_without_slashes_or_control_characters()
 def test_the_name_is_a_host_name_sized_string():
     assert check(_with(name="kitchen-sensor")) == []
     for bad in ("", 42, "x" * 33, "a\nb"):
-        _one(check(_with(name=bad)), "name: must be 1 to 32 characters")
+        _one(check(_with(name=bad)), "name: must be 1 to 32 bytes")
+
+
+def test_the_name_limit_counts_bytes_as_the_esp32_port_does():
+    # network.hostname() refuses a name longer than 32 bytes of UTF-8, whatever its length in
+    # characters: 20 "é" are 40 bytes.
+    _one(check(_with(name="é" * 20)), "name: must be 1 to 32 bytes")
+    _one(check(_with(name="é" * 17)), "name: must be 1 to 32 bytes")
+    assert check(_with(name="é" * 16)) == []
 
 
 def test_tls_needs_a_ca_but_plain_does_not():
@@ -363,3 +371,34 @@ def test_a_config_that_names_no_board_needs_wifi_on_a_board():
 
 def test_an_empty_password_is_refused():
     _one(check(_with(x_password="")), "xmpp.password: empty")
+
+
+def test_a_boards_pin_check_lists_every_refusal_in_one_error():
+    # tools/deploy.py runs it beside check(): one run lists every pin problem with the rest.
+    import sys
+
+    from drivers.errors import ConfigError as BoardConfigError
+
+    sys.path.insert(0, "boards/esp32_devkitc")
+    import board
+
+    cfg = _board(adc=[{"pin": 25}, {"pin": 21}, {"pin": "34"}, 7], led_pin=6)
+    try:
+        board.check(cfg)
+    except BoardConfigError as e:
+        refusals = e.args
+    else:
+        raise AssertionError("accepted")
+    assert len(refusals) == 3, refusals
+    assert "GPIO25 is on ADC2" in refusals[0]
+    assert "GPIO21 is not an ADC1 pin" in refusals[1]
+    assert refusals[2] == "led_pin: GPIO6 is the SPI flash on this board; use another pin"
+    # The entries it passes over are check()'s to report.
+    _one(check(cfg), "adc: entry 3, pin: must be a whole number")
+    _one(check(cfg), "adc: entry 4: must be an object")
+    try:
+        board.check(_board(adc=[{"pin": 25}]))
+    except BoardConfigError as e:
+        assert str(e).startswith("GPIO25 is on ADC2"), e  # one refusal reads as before
+    else:
+        raise AssertionError("accepted")

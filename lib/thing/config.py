@@ -124,8 +124,14 @@ def _section(cfg, name, spec, problems):
     if not isinstance(sec, dict):
         problems.append("%s: must be an object" % name)
         return {}
+    _fields(sec, name + ".", spec, problems)
+    return sec
+
+
+def _fields(sec, prefix, spec, problems):
+    """The keys of the object `sec` against `spec`; `prefix` names them in the problems."""
     for key, (typ, required, low, high) in spec.items():
-        where = "%s.%s" % (name, key)
+        where = prefix + key
         if key not in sec or sec[key] is None:
             if required:
                 problems.append("%s: missing" % where)
@@ -142,8 +148,7 @@ def _section(cfg, name, spec, problems):
             problems.append("%s: %d is outside %d..%d" % (where, v, low, high))
     for key in sec:
         if key not in spec:
-            problems.append("%s.%s: unknown key" % (name, key))
-    return sec
+            problems.append("%s%s: unknown key" % (prefix, key))
 
 
 def _check_offline(wd, x, problems):
@@ -169,12 +174,19 @@ def _check_offline(wd, x, problems):
         )
 
 
+def _no_nulls(d):
+    return {k: v for k, v in d.items() if v is not None}
+
+
 def _without_nulls(cfg):
-    """A copy of `cfg` without its null values, its sections' included: a null is absent."""
+    """A copy of `cfg` without its null values, its sections' and its entries' (sensors,
+    adc) included: a null is absent."""
     out = {}
     for key, v in cfg.items():
         if isinstance(v, dict):
-            v = {k: sv for k, sv in v.items() if sv is not None}
+            v = _no_nulls(v)
+        elif isinstance(v, list):
+            v = [_no_nulls(e) if isinstance(e, dict) else e for e in v]
         if v is not None:
             out[key] = v
     return out
@@ -230,10 +242,10 @@ def check(cfg, on_board=True):
             )
     name = cfg.get("name")
     if name is not None and (
-        not isinstance(name, str) or not 0 < len(name) <= 32 or _has_controls(name)
+        not isinstance(name, str) or not 0 < len(name.encode()) <= 32 or _has_controls(name)
     ):
-        # The ESP32 port refuses a longer network.hostname().
-        problems.append("name: must be 1 to 32 characters (it is also the network host name)")
+        # The ESP32 port refuses a network.hostname() longer than 32 bytes, not characters.
+        problems.append("name: must be 1 to 32 bytes of UTF-8 (it is also the network host name)")
     board = cfg.get("board")
     if board is not None and (not isinstance(board, str) or not board):
         problems.append("board: must be a board name such as 'esp32_devkitc' or 'host'")
@@ -265,19 +277,15 @@ def check(cfg, on_board=True):
             problems.append("watchdog.timeout_s: must be at least 3 times ntp.timeout_s")
     if on_board and cfg.get("watchdog") is not False and wd.get("enabled", 1):
         _check_offline(wd, x, problems)
-    # What the boards read of each entry (drivers/adc.py, drivers/detect.py) before the
-    # start-up's guard: a malformed one was a KeyError or TypeError traceback at boot.
-    adc = cfg.get("adc")
-    if adc is not None and not (
-        isinstance(adc, list)
-        and all(isinstance(e, dict) and type(e.get("pin")) is int for e in adc)
-    ):
-        problems.append('adc: must be a list of channels like {"pin": 34}')
-    sensors = cfg.get("sensors")
-    if sensors is not None and not (
-        isinstance(sensors, list) and all(isinstance(e, dict) and "address" in e for e in sensors)
-    ):
-        problems.append('sensors: must be a list of entries like {"address": "0x44"}')
+    # Each entry as the boards read it (drivers/detect.py, drivers/adc.py) after this check:
+    # a malformed one stopped the board at boot with a traceback, one entry at a time.
+    if cfg.get("adc") is not None or cfg.get("sensors") is not None:
+        from thing import parts
+
+        if cfg.get("adc") is not None:
+            parts.check_adc(cfg["adc"], problems)
+        if cfg.get("sensors") is not None:
+            parts.check_sensors(cfg["sensors"], cfg.get("detect", True), problems)
     led = cfg.get("led_pin")
     if led is not None and (
         isinstance(led, bool) or not isinstance(led, int) or not 0 <= led <= 48

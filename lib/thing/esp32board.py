@@ -51,22 +51,61 @@ def nodes(config, buses, adc_channels, chip, check_adc_pin=None, raw_mcu=False):
 
 def checked_adc(config, default, check_adc_pin=None):
     """The ADC channels of `config` (`adc`, else the board's `default`), each pin passed to
-    `check_adc_pin`, which raises ConfigError for one the board cannot sample."""
+    `check_adc_pin`, which raises ConfigError for one the board cannot sample; one
+    ConfigError, a refusal an argument, for them all."""
     channels = config.get("adc")
     if channels is None:
         channels = default  # an empty list is no channel, not the board's
     if check_adc_pin is not None:
-        for entry in channels:
-            check_adc_pin(entry["pin"])
+        found = _refusals(check_adc_pin, _pins(channels))
+        if found:
+            raise ConfigError(*found)
     return channels
 
 
 def check(config, adc_channels, check_adc_pin, led_default, reserved):
-    """Raise ConfigError for the pins of `config` that nodes() and led_pin() refuse,
-    touching no hardware: a board's check(config), which tools/deploy.py runs before it
-    writes a config to a board."""
-    checked_adc(config, adc_channels, check_adc_pin)
-    led_pin(config, led_default, adc_channels, reserved)
+    """Raise one ConfigError, a sentence an argument, for every pin of `config` that nodes()
+    and led_pin() refuse, touching no hardware: a board's check(config), which
+    tools/deploy.py runs before it writes a config to a board, beside thing.config.check."""
+    channels = config.get("adc")
+    pins = _pins(adc_channels if channels is None else channels)
+    found = _refusals(check_adc_pin, pins)
+    led = config.get("led_pin")
+    if led is None:
+        led = led_default  # a null is absent: thing.config.load drops it on the board
+    if type(led) is int:
+        try:
+            require_free(led, _used(reserved, pins), "led_pin")
+        except ConfigError as e:
+            found.append(str(e))
+    if found:
+        raise ConfigError(*found)
+
+
+def _pins(channels):
+    """The GPIOs of ADC `channels`. An entry without a whole-number pin is thing.config's to
+    report; skipped here, so that a config with problems of its own is checked too."""
+    if not isinstance(channels, (list, tuple)):
+        return []
+    return [e["pin"] for e in channels if isinstance(e, dict) and type(e.get("pin")) is int]
+
+
+def _refusals(test, pins):
+    """What `test(pin)` refuses of `pins`, as sentences: every refusal, not the first."""
+    found = []
+    for pin in pins:
+        try:
+            test(pin)
+        except ConfigError as e:
+            found.append(str(e))
+    return found
+
+
+def _used(reserved, adc_pins):
+    used = dict(reserved)
+    for pin in adc_pins:
+        used[pin] = "an ADC channel"
+    return used
 
 
 def require_adc1(pin, adc1_gpios, chip):
@@ -89,11 +128,10 @@ def led_pin(config, default, adc_channels, reserved):
     uses it already: `reserved` ({GPIO: role}: flash, UART, BOOT, I2C) or an ADC channel."""
     pin = config.get("led_pin", default)
     if pin is not None:
-        used = dict(reserved)
         channels = config.get("adc")
-        for entry in adc_channels if channels is None else channels:
-            used[entry["pin"]] = "an ADC channel"
-        require_free(pin, used, "led_pin")
+        require_free(
+            pin, _used(reserved, _pins(adc_channels if channels is None else channels)), "led_pin"
+        )
     return pin
 
 

@@ -160,6 +160,7 @@ def main(path=CONFIG_PATH):
     if ready is None:
         return None
     forget("thing.config")
+    forget("thing.parts")
     from thing import firmware
 
     return firmware.start(ready[0], ready[1], board)
