@@ -272,12 +272,56 @@ def test_skipping_temperature_or_an_unknown_oversampling_code_is_refused():
         raise AssertionError("accepted %r" % kw)
 
 
-def test_zero_calibration_gives_pressure_0_not_a_division_by_zero():
-    # The reference code returns 0 when var1 is 0 (dig_P1 = 0: an NVM that reads zeros).
+def test_a_pressure_that_cannot_be_compensated_is_an_error_not_0_hpa():
+    # The reference code returns 0 when var1 is 0 (dig_P1 = 0: an NVM that reads zeros),
+    # which a readout would publish as 0.00 hPa.
     d = datasheet_driver()
     d._p1 = 0
     d.compensate_t(519888)
-    assert d.compensate_p(415148) == 0
+    try:
+        d.compensate_p(415148)
+    except SensorError as e:
+        assert "pressure" in str(e), e
+    else:
+        raise AssertionError("no error")
+
+
+async def test_calibration_words_that_read_zero_fail_the_init():
+    # dig_T1 and dig_P1 are never 0 on a working part: zeros are an NVM not (yet) copied,
+    # and would give 0.00 °C and 0.00 hPa as readings.
+    bus, chip = bus_with(SimBME280(0x76))
+
+    def blank():  # the copy ends, but leaves the words at zero
+        chip.regs[0xF3] &= ~0x01
+
+    chip._copy_nvm = blank
+    d = BME280(bus, 0x76)
+    try:
+        await d.init()
+    except SensorError as e:
+        assert "calibration" in str(e), e
+    else:
+        raise AssertionError("no error")
+
+
+async def test_the_first_access_after_the_soft_reset_waits_the_whole_start_up_time():
+    # Table 1: 2 ms; a sleep may end up to a millisecond early (drvtest.SimClock models it).
+    from drivers import bme280 as bme280_module
+
+    with SimClock(sim_bme280, bme280_module) as clock:
+        bus, chip = bus_with(SimBME280(0x76))
+        clock.us += 2000
+        times = []
+        write = chip.write
+
+        def spy(data, stop):
+            times.append((clock.us, bytes(data)))
+            return write(data, stop)
+
+        chip.write = spy
+        await BME280(bus, 0x76).init()
+        i = [data for _, data in times].index(b"\xe0\xb6")
+        assert times[i + 1][0] - times[i][0] >= 2000, times
 
 
 async def test_humidity_above_100_percent_is_clamped_to_100():

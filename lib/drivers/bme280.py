@@ -14,7 +14,7 @@ import struct
 
 from micropython import const
 
-from drivers.errors import ENODEV, ETIMEDOUT, BusyError, SensorError, measured
+from drivers.errors import EIO, ENODEV, ETIMEDOUT, BusyError, SensorError, measured
 from drivers.fixed import fixed
 
 _REG_CALIB00 = const(0x88)  # 0x88..0xA1: dig_T1..dig_P9, then dig_H1 at 0xA1
@@ -98,7 +98,8 @@ class BME280:
             )
         one[0] = _RESET_WORD
         i2c.writeto_mem(a, _REG_RESET, one)
-        await asyncio.sleep_ms(POWER_UP_MS)  # start-up time after reset, Table 1
+        # Start-up time after reset, Table 1; + 1: a sleep may end up to a tick early.
+        await asyncio.sleep_ms(POWER_UP_MS + 1)
         await self._until_clear(_STATUS_IM_UPDATE, "NVM copy")  # status.im_update, §5.4.4
         buf = self._buf
         i2c.readfrom_mem_into(a, _REG_CALIB00, buf)
@@ -116,6 +117,10 @@ class BME280:
             self._p8,
             self._p9,
         ) = struct.unpack_from("<HhhHhhhhhhhh", buf)
+        if not (self._t1 and self._p1):
+            # Never 0 on a working part: an NVM that was not copied, whose zeros would give
+            # 0.00 °C and 0.00 hPa as readings. The next readout tries the init again.
+            raise SensorError(EIO, "0x%02x: %s calibration reads zero" % (a, self.CHIP))
         if self.HUMIDITY:
             self._h1 = buf[25]
             i2c.readfrom_mem_into(a, _REG_CALIB26, self._data[:7])
@@ -179,7 +184,8 @@ class BME280:
         var1 = ((var1 * var1 * self._p3) >> 8) + ((var1 * self._p2) << 12)
         var1 = (((1 << 47) + var1) * self._p1) >> 33
         if var1 == 0:
-            return 0  # avoids a division by zero, as the reference code does
+            # The reference code returns 0 here, which would go out as 0.00 hPa.
+            raise SensorError(EIO, "%s: pressure cannot be compensated" % self.CHIP)
         p = 1048576 - adc_p
         n = ((p << 31) - var2) * 3125
         # C division truncates toward zero; Python's // floors.

@@ -2,8 +2,12 @@
 
 Each address a known chip can have is probed by the chip's own identification (chip id
 register, CRC-checked serial number or status read), never by the address alone, so an
-unknown part at 0x44 is not taken for an SHT4x. Detection runs once at boot, before the
-event loop, so its waits block.
+unknown part at 0x44 is not taken for an SHT4x. Two parts have no identification to read:
+a BH1750 is any part that takes its power-on and mode opcodes and gives two bytes, and an
+AHT20 any part at 0x38 whose status byte looks calibrated and idle; another part at 0x23,
+0x5C or 0x38 (a PCF8574A port expander at 0x38, say) is best listed in "sensors" with
+"disabled": true, or detection turned off. Detection runs once at boot, before the event
+loop, so its waits block.
 
 A part takes no commands for a while after power-up (its driver's POWER_UP_MS: SCD4x
 1000 ms, AHT20 40 ms, BME280 2 ms; none given: 0). Before probing, detection sleeps once for

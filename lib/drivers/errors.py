@@ -1,12 +1,14 @@
 """Exceptions raised by the drivers in this package.
 
 A bus fault (NACK, timeout) surfaces as `SensorError`, an `OSError` that keeps the bus's errno
-(19 ENODEV, 116 ETIMEDOUT) and names the chip and address; a corrupt reply as `CRCError`, a
-`ValueError`. Boards raise `ConfigError` for a configuration the hardware cannot honour.
+(19 ENODEV, 116 ETIMEDOUT; 5 EIO for values no working part gives) and names the chip and
+address; a corrupt reply as `CRCError`, a `ValueError`. Boards raise `ConfigError` for a
+configuration the hardware cannot honour.
 """
 
 from micropython import const
 
+EIO = const(5)
 ENODEV = const(19)
 ETIMEDOUT = const(116)
 
