@@ -684,10 +684,17 @@ def main(argv=None, run=subprocess.run):
             (ROOT / "package.json").write_text(package_json_text())
             print("deploy: package.json lists %d files" % len(package_json()["urls"]))
             return 0
-        if args.board == "" or args.config == "":
-            raise DeployError("%s is missing" % ("BOARD" if args.board == "" else "CONFIG"))
-        # A config's dry run reads nothing from the board: it may be unplugged.
-        dev = connect(args.port, run, present=not (args.config and args.dry_run))
+        # A config's dry run reads nothing from the board: it may be unplugged, or unnamed
+        # (its commands then say PORT).
+        checking = bool(args.config and args.dry_run)
+        missing = [k for k, v in (("BOARD", args.board), ("CONFIG", args.config)) if v == ""]
+        if not args.port and not checking:
+            missing.append("PORT")
+        if len(missing) > 1:
+            raise DeployError("%s are missing" % " and ".join(missing))
+        if missing and missing[0] != "PORT":
+            raise DeployError("%s is missing" % missing[0])
+        dev = connect(args.port or ("PORT" if checking else ""), run, present=not checking)
         if args.config:
             deploy_config(dev, args.config, args.ca, args.dry_run, not args.no_reset)
         else:

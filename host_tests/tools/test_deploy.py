@@ -420,6 +420,8 @@ def test_a_failing_mpremote_stops_the_deploy_with_a_message(tty, capsys):
 def test_missing_arguments_are_named(capsys):
     assert deploy.main(["--board", "esp32_devkitc"]) == 2
     assert "PORT is missing" in capsys.readouterr().err
+    assert deploy.main(["--board", ""]) == 2  # both at once, as make flash does
+    assert "BOARD and PORT are missing" in capsys.readouterr().err
     assert deploy.main(["--port", "/dev/ttyUSB77", "--board", "esp32_devkitc"]) == 2
     assert "no serial port /dev/ttyUSB77" in capsys.readouterr().err
     assert deploy.main(["--port", "/dev/null", "--board", ""]) == 2
@@ -686,6 +688,9 @@ def test_a_config_dry_run_needs_no_board(ca, tmp_path, capsys):
     # Not on a dry run, the port must be there.
     assert deploy.main(argv[:-1], run=no_mpremote) == 2
     assert "no serial port /dev/ttyUSB77" in capsys.readouterr().err
+    # Nor named at all: make deploy-config CONFIG=... DEPLOY_ARGS=--dry-run
+    assert deploy.main(["--port", "", *argv[2:]], run=no_mpremote) == 0
+    assert " connect PORT fs cp -f " in capsys.readouterr().out
 
 
 def test_deploy_config_names_what_is_missing(ca, tmp_path):

@@ -402,3 +402,9 @@ def test_a_boards_pin_check_lists_every_refusal_in_one_error():
         assert str(e).startswith("GPIO25 is on ADC2"), e  # one refusal reads as before
     else:
         raise AssertionError("accepted")
+
+
+def test_a_jid_with_a_port_is_refused_with_where_the_port_goes():
+    cfg = {"xmpp": {"jid": "thing1@example.org:5222", "password": "pw", "tls": "plain"}}
+    problems = check(cfg, on_board=False)
+    assert any("xmpp.jid" in p and "xmpp.port" in p for p in problems), problems

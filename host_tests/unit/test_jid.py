@@ -175,3 +175,17 @@ def test_tab_carriage_return_and_newline_are_forbidden_in_either_part():
     for c in "\t\r\n":
         assert rejected("de" + c + "v@example.org"), repr(c)
         assert rejected("dev@exa" + c + "mple.org"), repr(c)
+
+
+def test_a_colon_in_a_domain_is_refused_outside_an_ipv6_literal():
+    # RFC 7622 §3.2: a domainpart is a name, an IPv4 address or an [IPv6] literal; a port
+    # (a user's "thing1@example.org:5222") is none of these.
+    for bad in ("a@example.org:5222", "example.org:5222", "a@::1", "a@[::1]:5222", "a@[::1"):
+        try:
+            jid.split(bad)
+        except jid.JIDError:
+            pass
+        else:
+            raise AssertionError(bad)
+    assert jid.split("a@[::1]") == ("a", "[::1]", "")
+    assert jid.split("a@[2001:db8::1]/r:x") == ("a", "[2001:db8::1]", "r:x")

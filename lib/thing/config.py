@@ -207,7 +207,11 @@ def check(cfg, on_board=True):
     x = _section(cfg, "xmpp", _XMPP, problems)
     # An account has a local part: SASL logs in with it (a domain alone is a server's JID).
     if isinstance(x.get("jid"), str) and not (_is_jid(x["jid"], bare=True) and "@" in x["jid"]):
-        problems.append("xmpp.jid: %r is not a bare JID like dev@example.org" % x["jid"])
+        port = ":" in x["jid"] and not x["jid"].endswith("]")
+        problems.append(
+            "xmpp.jid: %r is not a bare JID like dev@example.org%s"
+            % (x["jid"], " (a port goes in xmpp.port)" if port else "")
+        )
     if isinstance(x.get("password"), str) and not x["password"]:
         problems.append("xmpp.password: empty")
     tls = x.get("tls", "starttls")

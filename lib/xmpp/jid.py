@@ -16,8 +16,8 @@ no characters RFC 7622 §3.3.1 forbids in a local part. A malformed JID raises J
 # under CPython.
 _MAX_PART = 1023  # bytes, RFC 7622 §3.1
 # Forbidden in both parts (RFC 7622 §3.3.1 for the local part, plus spaces as PRECIS has
-# it); ':' is allowed in a domain (IPv6 literals) and '\' in a local part. Tuples, not
-# strings: iterating a str makes a new one-character str at each step.
+# it); ':' is allowed in a domain (inside an [IPv6] literal) and '\' in a local part.
+# Tuples, not strings: iterating a str makes a new one-character str at each step.
 _FORBIDDEN = tuple("\"&'<>@ \t\r\n")
 _LOCAL_ONLY = ":"
 _DOMAIN_ONLY = "\\"
@@ -67,6 +67,9 @@ def _parse(jid):
         raise JIDError("bad character in local part")
     if rest.find(_DOMAIN_ONLY, d) >= 0 or rest.find("@", d) >= 0:
         raise JIDError("bad character in domain")
+    if rest.find(":", d) >= 0 and not (rest.startswith("[", d) and rest.endswith("]")):
+        # RFC 7622 §3.2: a name, an IPv4 address or an [IPv6] literal; never a port.
+        raise JIDError("':' in a domain outside an [IPv6] literal")
     if at > 0:
         _check_length(rest, 0, at, "local part")
     _check_length(rest, d, len(rest), "domain")
