@@ -52,6 +52,21 @@ def test_config_and_ca_problems_are_listed_together():
         raise AssertionError("loaded a broken config")
 
 
+def test_a_host_config_copied_to_a_board_is_refused_with_all_it_lacks():
+    # The host's config has no WiFi: checked as the host's, a board would fail to start
+    # on a KeyError instead of saying so.
+    host = {k: v for k, v in GOOD.items() if k != "wifi"}
+    host["board"] = "host"
+    d = folder({"config.json": host, "ca.der": DER})
+    try:
+        startup.load(d + "/config.json")
+    except ConfigError as e:
+        assert any(p.startswith("board: 'host'") for p in e.problems), e.problems
+        assert any(p.startswith("wifi: missing") for p in e.problems), e.problems
+    else:
+        raise AssertionError("a board took the host's config")
+
+
 def test_a_pem_ca_is_refused_with_the_way_to_fix_it():
     d = folder({"config.json": GOOD, "ca.der": b"-----BEGIN CERTIFICATE-----\nMIIB\n"})
     try:

@@ -31,6 +31,11 @@ def load(path=CONFIG_PATH):
     except config.ConfigError as e:
         problems = list(e.problems)
         cfg = _raw(path)
+    if isinstance(cfg, dict) and cfg.get("board") == "host":
+        # The host's config, copied here: checked as a board's, WiFi and all (as the host's
+        # it lacked nothing, and the firmware would stop on a KeyError).
+        problems = ["board: 'host' is the simulated board; name this one (esp32_devkitc, …)"]
+        problems += config.check(dict(cfg, board=None), on_board=True)
     ca_der = None
     x = cfg.get("xmpp") if isinstance(cfg, dict) else None
     ca = x.get("ca") if isinstance(x, dict) else None
