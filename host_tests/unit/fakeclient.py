@@ -68,6 +68,11 @@ class FakeClient:
         for cb in self.on_offline:
             cb()
 
+    def go_online(self):
+        self.online = True
+        for cb in self.on_online:
+            cb()
+
     def take(self):
         out, self.sent = self.sent, []
         return out

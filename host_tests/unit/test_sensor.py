@@ -278,14 +278,29 @@ async def test_requester_going_offline_frees_its_sessions():
     assert s.table.in_use() == 0
 
 
-async def test_our_own_disconnect_frees_every_session():
+async def test_our_own_disconnect_frees_every_session_and_each_gets_its_end_once_back():
+    # Only our stream ended: the requesters may still be online, waiting for a final answer
+    # that no readout will now send (a queued one was promised hours ahead).
     c, s, dev = _sensor()
     dev.delay_ms = 100
     c.router.dispatch(_req(seqnr="1"))
-    c.router.dispatch(_req(seqnr="2"))
+    later = iso(s.clock.now() + 3600)
+    c.router.dispatch(_req(seqnr="2", attrs={"momentary": "true", "when": later}))
     await _settle(5)
+    c.take()
     c.go_offline()
     assert s.table.in_use() == 0
+    await asyncio.sleep_ms(150)  # the cancelled readout sends nothing
+    assert c.take() == []
+    c.go_online()
+    out = [_norm(x) for x in c.take()]
+    assert len(out) == 2, out
+    for i, msg in enumerate(out):
+        assert b"<failure" in msg and b"seqnr='%d' done='true'" % (i + 1) in msg, msg
+        assert b"Connection lost" in msg
+    c.go_offline()
+    c.go_online()
+    assert c.take() == []  # each once
 
 
 async def test_unsynced_clock_is_reported_as_failure_not_1970():

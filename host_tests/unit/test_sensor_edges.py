@@ -448,3 +448,14 @@ async def test_field_names_units_and_data_types_that_need_escaping_are_escaped()
     assert b"<enum name='Mode' value='on' dataType='a&quot;b' momentary='true'" in msg
     assert b"<string name='Bell' value='&lt;&amp;&apos;&gt;' unit='a\xef\xbf\xbdb'" in msg
     assert b"<numeric name='Temperature' value='21.53' unit='\xc2\xb0C' momentary" in msg
+
+
+def test_a_cancel_for_no_request_is_refused_with_a_log_line():
+    c, s, _ = _sensor()
+    cancel = Element("cancel", NS, {"seqnr": "77"})
+    c.router.dispatch(
+        Element("iq", st.NS_CLIENT, {"type": "get", "id": "x", "from": OWNER}, [cancel])
+    )
+    (out,) = c.take()
+    assert b"item-not-found" in out
+    assert any("seqnr=77" in line for line in c.log.lines), c.log.lines

@@ -117,6 +117,28 @@ async def test_a_queued_request_does_not_outwait_a_clock_stepped_back_by_days():
     assert b"<failure" in out and b"done=" in out, out
 
 
+async def test_the_clock_changed_end_waits_for_room_in_the_output_rather_than_being_lost():
+    c, s = _sensor()
+    now = s.clock.now()
+    c.router.dispatch(_req(OWNER, "1", iso(now + 60)))
+    c.take()
+    room = asyncio.Event()
+    c.send = lambda el: False  # the output is full: what cannot wait is dropped
+
+    async def send_wait(el):
+        await room.wait()
+        c.sent.append(el)
+
+    c.send_wait = send_wait
+    s.clock.now = lambda: now - 30 * 86400
+    await asyncio.sleep_ms(20)
+    room.set()
+    await asyncio.sleep_ms(20)
+    assert s.table.in_use() == 0
+    (out,) = c.take()
+    assert out.name == "message" and out.children[0].name == "failure", out
+
+
 async def test_a_queued_request_reads_the_clock_again_at_least_every_minute():
     # A clock stepped forward meanwhile (NTP) must start the readout within a minute, not
     # when the wait computed at first runs out.

@@ -49,7 +49,9 @@ class Sensor:
         r.presence(self._on_presence)
         r.bounce(self._on_bounce)
         client.roster.on_revoke.append(self._on_revoke)
-        client.on_offline.append(self.table.free_all)
+        client.on_offline.append(self._offline)
+        client.on_online.append(self._online)
+        self._owed = []  # (JID, seqnr, request) of the sessions our disconnect ended
         # Queued requests (a `when` up to a day ahead) may hold at most half the table, so
         # one contact cannot keep every other requester out until then.
         self.queue_max = max(1, sessions // 2)
@@ -159,6 +161,7 @@ class Sensor:
             return self._reject(iq, _echo(iq.children[0].get("seqnr")), "bad-request", str(e))
         s = self.table.find(frm, seqnr)
         if s is None:
+            self.log.info("cancel from %s seqnr=%s: no such request" % (frm, seqnr))
             text = "No such request"
             return st.error(iq, "item-not-found", text, wire.rejected(seqnr, text))
         self.table.free(s)
@@ -173,6 +176,23 @@ class Sensor:
             for s in list(self.table.owned_by(frm)):
                 self.log.info("%s went offline: seqnr=%s ended" % (s.jid, s.seqnr))
                 self.table.free(s)
+
+    def _offline(self):
+        # Only our stream ended: the requesters may be online still, and would wait for the
+        # final answer of a readout that is now cancelled (or queued hours ahead) forever.
+        # At most one per slot, sent once we are back.
+        for s in self.table.slots:
+            if s.jid is not None:
+                self._owed.append((s.jid, s.seqnr, s.request))
+                self.table.free(s)
+
+    def _online(self):
+        owed, self._owed = self._owed, []
+        ts = self.clock.now() if self.clock.synced else None
+        for to, seqnr, req in owed:
+            errors = [(n.id, ts, "Connection lost") for n in self._selected(req)]
+            if not self.client.send(wire.failure(to, seqnr, errors, self._id(seqnr))):
+                self.log.warn("end of %s seqnr=%s not sent" % (to, seqnr))
 
     def _queued(self, bare=None):
         """Queued requests: all, or those of one requester (a bare JID)."""
@@ -262,7 +282,7 @@ class Sensor:
                         # The clock stepped back since `when` was accepted (an NTP correction,
                         # or a forged answer): waiting on would hold the slot as long as that.
                         errors = [(n.id, None, "Clock changed") for n in self._selected(req)]
-                        self.client.send(wire.failure(to, req.seqnr, errors, self._id(req.seqnr)))
+                        await self._send(wire.failure(to, req.seqnr, errors, self._id(req.seqnr)))
                         return
                     await asyncio.sleep_ms(min(wait, 60) * 1000)
                 s.state = "reading"
