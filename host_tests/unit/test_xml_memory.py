@@ -283,3 +283,25 @@ def test_a_long_sibling_is_not_kept_by_the_layout_of_its_run():
     held = _used() - before
     assert held < 1024, held
     t.feed(b"<n a='1' b='3'/><n a='1' b='2'/></message>")  # the run goes on as before
+
+
+def test_distinct_character_references_leave_nothing_behind():
+    # chr() interns what it makes, for good (its pools are on the heap): 1.1 million code
+    # points, each referenced once by a peer, would fill the heap stanza after stanza, each
+    # within every limit.
+    sink = Sink()
+    xs = XMLStream(sink)
+    xs.feed(HEADER)
+
+    def stanza(k):
+        first = 0x4E00 + 200 * k
+        refs = b"".join(b"&#x%x;" % cp for cp in range(first, first + 200))
+        return b"<message><body>" + refs + b"</body></message>"
+
+    xs.feed(stanza(0))  # what the first parse keeps (names in the caches)
+    sink.stanzas.clear()
+    before = _used()
+    for k in range(1, 11):
+        xs.feed(stanza(k))
+        sink.stanzas.clear()
+    assert _used() - before < 2048, _used() - before

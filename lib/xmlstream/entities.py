@@ -5,7 +5,7 @@ import re
 from micropython import const
 
 from xmlstream.errors import XMLError
-from xmlstream.utf8 import decode
+from xmlstream.utf8 import decode, put
 
 _DEC = re.compile(b"#[0-9]+$")
 _HEX = re.compile(b"#x[0-9A-Fa-f]+$")
@@ -13,7 +13,8 @@ _NAME = re.compile(b"[A-Za-z_:\x80-\xff][-A-Za-z0-9_.:\x80-\xff]*$")
 
 
 def _char(ref):
-    # XML 1.0 section 4.1 (CharRef) and 2.2 (Char): only these code points may be referenced.
+    """The code point of a character reference (its name, b"#..."), checked: XML 1.0 §4.1
+    (CharRef) and §2.2 (Char) allow only these."""
     if len(ref) > 40:  # bounds what the regular expressions see (they recurse per byte)
         # Leading zeros are allowed in any number: only what follows them is bounded.
         k = 2 if ref[1:2] == b"x" else 1
@@ -35,7 +36,7 @@ def _char(ref):
             raise XMLError("not-well-formed", "reference to a control character")
     elif 0xD800 <= cp < 0xE000 or cp in (0xFFFE, 0xFFFF) or cp > 0x10FFFF:
         raise XMLError("not-well-formed", "reference to an invalid code point")
-    return chr(cp)
+    return cp
 
 
 # The predefined references but &amp;, which is replaced after them, so that '&amp;lt;'
@@ -80,19 +81,26 @@ def unescape(raw, attr=False):
     # Some '&' starts a character reference (or an error): read in order, each stretch
     # before one as a whole, so that its predefined references cost no objects either.
     out = []
+    refs = None  # the characters of references in a row, as UTF-8: one str for them all
     k = 0  # the start of the stretch not read yet
     j = raw.find(b"&")
     while j >= 0:
         if not _predefined_at(raw, j):
-            # Every '&' before j starts a predefined reference: _plain reads the stretch.
-            out.append(decode(_plain(raw[k:j]), attr))
+            if j > k:
+                # Every '&' before j starts a predefined reference: _plain reads the stretch.
+                if refs:
+                    out.append(refs.decode())
+                    refs = None
+                out.append(decode(_plain(raw[k:j]), attr))
             e = raw.find(b";", j)
             a = raw.find(b"&", j + 1)
             if e < 0 or 0 <= a < e:
                 raise XMLError("not-well-formed", "'&' not starting a reference")
             name = raw[j + 1 : e]
             if name[:1] == b"#":
-                out.append(_char(name))
+                if refs is None:
+                    refs = bytearray()
+                put(refs, _char(name))
             elif len(name) > 40:  # as in _char: the regular expression recurses per byte
                 raise XMLError("not-well-formed", "entity reference too long")
             elif _NAME.match(name):
@@ -101,6 +109,8 @@ def unescape(raw, attr=False):
                 raise XMLError("not-well-formed", "malformed entity reference")
             k = e + 1
         j = raw.find(b"&", j + 1)
+    if refs:
+        out.append(refs.decode())
     out.append(decode(_plain(raw[k:]), attr))
     return "".join(out)
 

@@ -11,7 +11,7 @@ here, the parser (which imports element) does not load it.
 
 from xmlstream.element import CLIENT_NS
 from xmlstream.errors import XMLError
-from xmlstream.utf8 import check
+from xmlstream.utf8 import check, put
 
 _FFFD = b"\xef\xbf\xbd"  # U+FFFD REPLACEMENT CHARACTER
 # Lead bytes that can start a sequence XML or RFC 3629 refuses (see utf8.check).
@@ -55,7 +55,9 @@ def _repair(raw):
                     # A high then a low surrogate: the character they encode.
                     hi = ((c & 0x0F) << 6) | (raw[k + 2] & 0x3F)
                     lo = ((raw[k + 4] & 0x0F) << 6) | (raw[k + 5] & 0x3F)
-                    new = chr(0x10000 + (hi << 10) + lo).encode()
+                    new = bytearray()
+                    put(new, 0x10000 + (hi << 10) + lo)
+                    new = bytes(new)
                     n = 6
             elif not (
                 (lead == 0xE0 and c < 0xA0)
