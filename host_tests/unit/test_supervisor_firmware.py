@@ -79,6 +79,9 @@ class FakeThing:
             def register_node(self, node_id, device, comm_timeout=2000):
                 self.nodes.append(FakeNode(node_id, device, comm_timeout))
 
+            def start_sampling(self):
+                pass
+
         self.client = Client()
         self.sensor = Sensor()
         self._chat = FakeChat(self)
@@ -362,6 +365,48 @@ def test_a_config_the_board_refuses_stops_the_start_before_the_watchdog_is_armed
     assert _Machine.made == []  # no watchdog armed
 
 
+def test_a_board_that_cannot_start_leaves_the_last_crash_record_for_the_next_boot():
+    # Read, the record is moved aside: a start that fails then would show it nowhere.
+    from drivers.errors import ConfigError
+
+    class Board:
+        NAME = "test"
+
+        @staticmethod
+        def nodes(cfg):
+            raise ConfigError("GPIO4 is on ADC2, which WiFi uses")
+
+    read = []
+    real = firmware.last_crash
+    firmware.last_crash = lambda: read.append(1)
+    try:
+        assert _start(CFG, Board) is None
+    finally:
+        firmware.last_crash = real
+    assert read == []
+
+
+def test_with_the_watchdog_off_no_unfed_watchdog_is_recorded_as_a_reason():
+    # No watchdog runs: a reset by hand after a long offline spell was not the watchdog's.
+    class StopAtOnce:
+        def value(self, v):
+            raise KeyboardInterrupt
+
+    class Board:
+        NAME = "test"
+
+        @staticmethod
+        def nodes(cfg):
+            return []
+
+        @staticmethod
+        def led(cfg):
+            return StopAtOnce()
+
+    assert _start(dict(CFG, watchdog=False), Board).supervisor.on_starve is None
+    assert _start(CFG, Board).supervisor.on_starve is not None
+
+
 def test_detection_is_dropped_once_the_nodes_are_made():
     # Boot-only code: kept loaded, it would take heap for the board's whole run.
     import sys
@@ -609,3 +654,56 @@ def test_null_values_in_a_loaded_config_start_the_board_with_the_defaults():
     assert cfg.get("detect", True) is True and cfg.get("sensors", ()) == ()
     thing = Thing(cfg, [], None, Clock(synced=True))
     assert len(thing.sensor.table.slots) == 4
+
+
+async def test_the_sampler_runs_before_its_probe_is_first_asked():
+    # The supervisor may tick between the Thing's task being made and its first turn (the
+    # WiFi join just blocked the loop a while): a sampler not started yet is no hang.
+    import time
+
+    class SlowJoin(FakeWLAN):
+        def isconnected(self):
+            up = FakeWLAN.isconnected(self)
+            if up and not getattr(self, "slept", False):
+                self.slept = True
+                time.sleep_ms(30)  # past the supervisor's next tick
+            return up
+
+    log, _ = make_log(20)
+    thing = FakeThing(log)
+
+    class Sensor:
+        sample_s = 60
+        history = 8
+        sampled = None
+        _sampler = None
+
+        def __init__(self):
+            self.nodes = []
+
+        def register_node(self, node_id, device, comm_timeout=2000):
+            self.nodes.append(FakeNode(node_id, device, comm_timeout))
+
+        def start_sampling(self):  # as sensordata.sensor.Sensor's: once
+            async def turn():
+                while True:
+                    self.sampled = time.ticks_ms()
+                    await asyncio.sleep_ms(1)
+
+            if self._sampler is None:
+                self._sampler = asyncio.create_task(turn())
+
+    thing.sensor = Sensor()
+    fw, _, _ = make(wlan=SlowJoin([STAT_GOT_IP]), thing=thing)
+    fw.supervisor.period_ms = 20
+    told = []
+    fw.supervisor.on_starve = told.append
+    task = asyncio.create_task(fw.run())
+    await asyncio.sleep_ms(200)
+    fw.stop()
+    try:
+        await asyncio.wait_for_ms(task, 2000)
+    except asyncio.CancelledError:
+        pass
+    thing.sensor._sampler.cancel()
+    assert not [t for t in told if t], told

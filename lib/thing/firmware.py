@@ -115,8 +115,11 @@ class Firmware:
             helpers.append(asyncio.create_task(self.timesync.run()))
             if self.thing.client.tls_mode != "plain":
                 await self.timesync.wait()
-            self.task = asyncio.create_task(self.thing.run())
             sensor = self.thing.sensor
+            # Started here, not at the task's first turn (Thing.run starts it too, once): the
+            # supervisor may tick between the two, and would take the sampler for hung.
+            sensor.start_sampling()
+            self.task = asyncio.create_task(self.thing.run())
             # The sampler marks its progress after each node's read, which a part that
             # stopped answering ends only at the node's timeout (comm_timeout_ms, up to 60 s,
             # or a driver's longer read_ms): waiting that long is no hang.
@@ -164,7 +167,6 @@ def start(cfg, ca_der, board):
     import ntptime
 
     s = settings(cfg)
-    crash = last_crash()
     name = cfg.get("name")
     if name:
         try:
@@ -190,6 +192,8 @@ def start(cfg, ca_der, board):
     from thing.startup import forget
 
     forget("drivers.detect")  # the nodes are made: detection is not needed again
+    # Read (and moved aside) only now: a board that cannot start keeps it for the next boot.
+    crash = last_crash()
     if s["wdt_enabled"]:
         fw.supervisor.wdt = machine.WDT(timeout=s["wdt_timeout_ms"])
     elif machine.reset_cause() == machine.SOFT_RESET:
@@ -197,9 +201,10 @@ def start(cfg, ca_der, board):
         fw.log.warn("watchdog off in the config, but one armed before this soft reset "
                     "still runs: machine.reset() clears it")  # fmt: skip
     up = fw.thing.uptime
-    fw.supervisor.on_starve = lambda why: keep_crash(
-        why and "the watchdog was not fed: " + why, up.seconds()
-    )
+    if s["wdt_enabled"]:  # without one, starving explains no reset
+        fw.supervisor.on_starve = lambda why: keep_crash(
+            why and "the watchdog was not fed: " + why, up.seconds()
+        )
     reset = reset_name(machine)
     fw.boot = reset + ("; the run before ended " + crash if crash else "")
     fw.log.info("starting on %s (%s)" % (board.NAME, reset))
