@@ -43,7 +43,7 @@ class FakeClient:
         self.on_online = []
         self.online = True
         self._ids = 0
-        self.cut = None  # as the client: the stanza bad XML cut short
+        self._why = None  # as the client: why the connection ended
         self.router = Router(self.send, self.log)
         self.router.account = jid
         self.roster = Roster(self, allow)

@@ -56,7 +56,7 @@ async def test_handlers_cancelled_before_or_during_their_work_give_their_places_
     c.router.dispatch(_iq("get", [Element("x", "urn:example:x")], id_="a"))
     await asyncio.sleep_ms(0)
     c.router.dispatch(_iq("get", [Element("x", "urn:example:x")], id_="b"))
-    c.router.cancel_tasks()
+    c.router.drop_pending()
     assert c.router.tasks == 0
     for i in range(4):
         c.router.dispatch(_iq("get", [Element("x", "urn:example:x")], id_="n%d" % i))

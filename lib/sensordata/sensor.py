@@ -49,9 +49,9 @@ class Sensor:
         r.presence(self._on_presence)
         r.bounce(self._on_bounce)
         client.roster.on_revoke.append(self._on_revoke)
-        client.on_offline.append(self._offline)
+        client.on_offline.append(self._down)
         client.on_online.append(self._online)
-        self._owed = []  # (JID, seqnr, request) of the sessions our disconnect ended
+        self.pending = []  # (JID, seqnr, request) of sessions our disconnect ended, unanswered
         # Queued requests (a `when` up to a day ahead) may hold at most half the table, so
         # one contact cannot keep every other requester out until then.
         self.queue_max = max(1, sessions // 2)
@@ -177,17 +177,17 @@ class Sensor:
                 self.log.info("%s went offline: seqnr=%s ended" % (s.jid, s.seqnr))
                 self.table.free(s)
 
-    def _offline(self):
+    def _down(self):
         # Only our stream ended: the requesters may be online still, and would wait for the
         # final answer of a readout that is now cancelled (or queued hours ahead) forever.
         # At most one per slot, sent once we are back.
         for s in self.table.slots:
             if s.jid is not None:
-                self._owed.append((s.jid, s.seqnr, s.request))
+                self.pending.append((s.jid, s.seqnr, s.request))
                 self.table.free(s)
 
     def _online(self):
-        owed, self._owed = self._owed, []
+        owed, self.pending = self.pending, []
         ts = self.clock.now() if self.clock.synced else None
         for to, seqnr, req in owed:
             errors = [(n.id, ts, "Connection lost") for n in self._selected(req)]

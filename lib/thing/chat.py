@@ -97,7 +97,8 @@ class Chat:
 
     def _answer(self, frm, type_, cmd, words, thread):
         if cmd == "read":
-            if self.client.router.busy():
+            r = self.client.router
+            if r.tasks >= r.max_tasks:
                 # A read would need a task, and all are at work: a word rather than silence.
                 self.client.log.warn("chat read from %s: busy" % frm)
                 return reply(frm, type_, "Busy reading for others; ask again shortly.", thread)

@@ -128,15 +128,16 @@ def _section(cfg, name, spec, problems):
     return sec
 
 
-def _fields(sec, prefix, spec, problems):
-    """The keys of the object `sec` against `spec`; `prefix` names them in the problems."""
+def _fields(d, name, spec, problems):
+    """The keys of the object `d` against `spec`; `name` (with its dot) names them in the
+    problems. (Argument names are interned: these are names the firmware has already.)"""
     for key, (typ, required, low, high) in spec.items():
-        where = prefix + key
-        if key not in sec or sec[key] is None:
+        where = name + key
+        if key not in d or d[key] is None:
             if required:
                 problems.append("%s: missing" % where)
             continue
-        v = sec[key]
+        v = d[key]
         if typ is int and (isinstance(v, bool) or not isinstance(v, int)):
             problems.append("%s: must be a whole number, not %r" % (where, v))
         elif typ is str and not isinstance(v, str):
@@ -146,9 +147,9 @@ def _fields(sec, prefix, spec, problems):
             problems.append("%s: must be true or false, not %r" % (where, v))
         elif typ is int and ((low is not None and v < low) or (high is not None and v > high)):
             problems.append("%s: %d is outside %d..%d" % (where, v, low, high))
-    for key in sec:
+    for key in d:
         if key not in spec:
-            problems.append("%s%s: unknown key" % (prefix, key))
+            problems.append("%s%s: unknown key" % (name, key))
 
 
 def _check_offline(wd, x, problems):
@@ -174,19 +175,18 @@ def _check_offline(wd, x, problems):
         )
 
 
-def _no_nulls(d):
-    return {k: v for k, v in d.items() if v is not None}
-
-
 def _without_nulls(cfg):
     """A copy of `cfg` without its null values, its sections' and its entries' (sensors,
     adc) included: a null is absent."""
     out = {}
     for key, v in cfg.items():
         if isinstance(v, dict):
-            v = _no_nulls(v)
+            v = {k: x for k, x in v.items() if x is not None}
         elif isinstance(v, list):
-            v = [_no_nulls(e) if isinstance(e, dict) else e for e in v]
+            v = [
+                {k: x for k, x in e.items() if x is not None} if isinstance(e, dict) else e
+                for e in v
+            ]
         if v is not None:
             out[key] = v
     return out
@@ -286,10 +286,7 @@ def check(cfg, on_board=True):
     if cfg.get("adc") is not None or cfg.get("sensors") is not None:
         from thing import parts
 
-        if cfg.get("adc") is not None:
-            parts.check_adc(cfg["adc"], problems)
-        if cfg.get("sensors") is not None:
-            parts.check_sensors(cfg["sensors"], cfg.get("detect", True), problems)
+        parts.check(cfg, problems)
     led = cfg.get("led_pin")
     if led is not None and (
         isinstance(led, bool) or not isinstance(led, int) or not 0 <= led <= 48

@@ -119,7 +119,15 @@ def _check_sensor(e, where, detect, problems):
     return (0, address), node
 
 
-def check_sensors(sensors, detect, problems):
+def check(cfg, problems):
+    """Add the problems of `cfg`'s "adc" and "sensors" entries to `problems`."""
+    if cfg.get("adc") is not None:
+        _check_adc(cfg["adc"], problems)
+    if cfg.get("sensors") is not None:
+        _check_sensors(cfg["sensors"], cfg.get("detect", True), problems)
+
+
+def _check_sensors(sensors, detect, problems):
     if not isinstance(sensors, list):
         problems.append("sensors: must be a list of entries like " + _LIKE)
         return
@@ -138,7 +146,7 @@ def check_sensors(sensors, detect, problems):
         seen.append(node)
 
 
-def check_adc(adc, problems):
+def _check_adc(adc, problems):
     if not isinstance(adc, list):
         problems.append('adc: must be a list of channels like {"pin": 34}')
         return

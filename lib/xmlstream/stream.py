@@ -4,7 +4,7 @@ xs = XMLStream(sink, max_stanza=4096, max_depth=16)
 xs.feed(data)   # calls sink.stream_start/stanza/stream_error/stream_end; raises XMLError
 xs.reset()      # at every stream restart (after STARTTLS and SASL): a clean parser
 xs.forget()     # empty the name caches: at each stream of a login, and once online
-xs.open_stanza() # (name, id) of the stanza an XMLError cut short, until reset()
+xs.get("id")    # an attribute of the stanza being read: the one an XMLError cut short
 """
 
 from xmlstream.builder import StanzaBuilder
@@ -27,7 +27,7 @@ class XMLStream:
     def forget(self):
         self._tok.forget()
 
-    def open_stanza(self):
-        """(name, id) of the stanza being read (its start tag parsed), or None."""
+    def get(self, key):
+        """Attribute `key` of the stanza being read (its start tag parsed), or None."""
         stack = self._builder._stack
-        return (stack[0].name, stack[0].get("id")) if stack else None
+        return stack[0].get(key) if stack else None

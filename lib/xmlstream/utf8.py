@@ -27,23 +27,23 @@ _NONCHARS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")  # U+FFFE, U+FFFF
 _C0 = bytes(c for c in range(32) if c not in (9, 10, 13))
 
 
-def put(buf, cp):
-    """Append code point `cp` (a valid one) to bytearray `buf` as UTF-8. Not chr(cp):
+def put(buf, c):
+    """Append code point `c` (a valid one) to bytearray `buf` as UTF-8. Not chr(c):
     chr() interns the str it makes, and interned strings stay for good (a peer's &#x4E00;,
     &#x4E01;, ... would fill the heap); bytes and their decode() intern nothing."""
-    if cp < 0x80:
-        buf.append(cp)
+    if c < 0x80:
+        buf.append(c)
         return
-    if cp < 0x800:
-        buf.append(0xC0 | cp >> 6)
+    if c < 0x800:
+        buf.append(0xC0 | c >> 6)
     else:
-        if cp < 0x10000:
-            buf.append(0xE0 | cp >> 12)
+        if c < 0x10000:
+            buf.append(0xE0 | c >> 12)
         else:
-            buf.append(0xF0 | cp >> 18)
-            buf.append(0x80 | cp >> 12 & 0x3F)
-        buf.append(0x80 | cp >> 6 & 0x3F)
-    buf.append(0x80 | cp & 0x3F)
+            buf.append(0xF0 | c >> 18)
+            buf.append(0x80 | c >> 12 & 0x3F)
+        buf.append(0x80 | c >> 6 & 0x3F)
+    buf.append(0x80 | c & 0x3F)
 
 
 def check(raw):

@@ -87,7 +87,6 @@ class Client:
         # Salted passwords (a scram.KeyCache), kept across reconnects: no PBKDF2 the next time.
         self.sasl_cache = {}
         self.inbox = []  # stanzas read during login, before the router takes over
-        self.cut = None  # (name, id) of the last stanza bad XML cut short
         self.online = asyncio.Event()
         self.on_online = []  # callables(), run after presence is sent
         self.on_offline = []  # callables(), run when a connection ends
@@ -326,7 +325,6 @@ class Client:
             self.online.clear()
             for task in tasks:
                 task.cancel()
-            self.router.cancel_tasks()
             if was_online:
                 # First end the work meant for this connection, then drop its output, so
                 # nothing queued for it can leak into the next one.
@@ -376,7 +374,7 @@ class Client:
         except XMLError as e:
             self._bye = errors.error_out(e.condition)  # RFC 6120 §4.9: say why
             self._parsable = False
-            self.cut = self.xml.open_stanza()  # whose answer it was (the roster's, say)
+            e.id = self.xml.get("id")  # whose stanza it cut short: which answer is lost
             raise
 
     # -- XMLStream sink --------------------------------------------------------------------

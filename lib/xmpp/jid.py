@@ -67,8 +67,9 @@ def _parse(jid):
         raise JIDError("bad character in local part")
     if rest.find(_DOMAIN_ONLY, d) >= 0 or rest.find("@", d) >= 0:
         raise JIDError("bad character in domain")
-    if rest.find(":", d) >= 0 and not (rest.startswith("[", d) and rest.endswith("]")):
-        # RFC 7622 §3.2: a name, an IPv4 address or an [IPv6] literal; never a port.
+    # RFC 7622 §3.2: a name, an IPv4 address or an [IPv6] literal; never a port. (ord():
+    # a one-character literal would be one more interned name, for good.)
+    if rest.find(":", d) >= 0 and not (ord(rest[d]) == 0x5B and ord(rest[-1]) == 0x5D):
         raise JIDError("':' in a domain outside an [IPv6] literal")
     if at > 0:
         _check_length(rest, 0, at, "local part")

@@ -30,7 +30,7 @@ class Roster:
         self.contacts = set()
         self.on_revoke = []  # callables(bare JID), after a push ends a contact's access
         self.dropped = 0
-        self.too_large = False  # the roster outgrew max_stanza: not asked for again
+        self.skip = False  # True: the roster outgrew max_stanza; not asked for again
         client.router.iq(st.NS_ROSTER, "query", self._push)
         client.router.presence(self._presence)
 
@@ -47,15 +47,17 @@ class Roster:
         # What the last connection knew may be stale: a subscription revoked while we were
         # offline was pushed to nobody. Until the server says otherwise, only `allow` reads.
         self.contacts = set()
-        if self.too_large:
+        if self.skip:
             c.log.warn("roster larger than max_stanza: not asked for; the allow list authorizes")
             return
         id_ = c.new_id()
         q = st.iq("get", None, id_, Element("query", st.NS_ROSTER))
         answer = await c.router.request(q, 10_000, True)
-        if answer is None and c.cut == ("iq", id_):
+        # The stream ended: by bad XML in the answer itself (Client._feed names the stanza
+        # it cut short)?
+        if answer is None and getattr(c._why, "id", None) == id_:
             # It would end every connection so; without it, this one can go online.
-            self.too_large = True
+            self.skip = True
             c.log.error(
                 "the roster is larger than max_stanza (%d bytes); not asked for again"
                 % c.opt.max_stanza

@@ -45,8 +45,9 @@ class Router:
         self.bounce_handlers = []
         self.node_info = {}  # disco node -> callable(iq): a <query/>, an error iq, or None
         self.node_items = {}
+        self.max_tasks = max_tasks
         self.tasks = 0  # handler tasks running
-        self._running = [None] * max_tasks  # and their places, made once
+        self.places = [None] * max_tasks  # their places, made once
         self.pending = {}  # id -> (callable(response element or None), JID asked or None)
         self.account = None  # our bare JID: who may answer what we asked without a 'to'
         self._normal = None  # the JID answers() last parsed, in normal form
@@ -165,15 +166,15 @@ class Router:
         if isinstance(reply, Element):
             self.send(reply)
             return
-        if self.busy():
+        if self.tasks >= self.max_tasks:
             reply.close()
             if el.name == "iq":
                 self.send(st.error(el, "resource-constraint"))
             self.log.warn("busy: %s from %s refused" % (el.name, el.get("from")))
             return
-        i = self._running.index(None)
+        i = self.places.index(None)
         try:
-            self._running[i] = asyncio.create_task(self._task(reply, el, i))
+            self.places[i] = asyncio.create_task(self._task(reply, el, i))
         except MemoryError:
             # No task, so nothing else will answer: the same answer as when busy, a place kept.
             reply.close()
@@ -195,24 +196,9 @@ class Router:
             if el.name == "iq":
                 self.send(st.error(el, "internal-server-error"))
         finally:
-            if self._running[i] is asyncio.current_task():  # not given up by cancel_tasks
-                self._running[i] = None
+            if self.places[i] is asyncio.current_task():  # not given up by drop_pending
+                self.places[i] = None
                 self.tasks -= 1
-
-    def busy(self):
-        """Whether a handler's coroutine would now be refused for want of a task."""
-        return self.tasks >= len(self._running)
-
-    def cancel_tasks(self):
-        """The connection ended: the handlers still at work were answering on it. Their
-        places are free at once, as a task cancelled before its first turn never ends."""
-        running = self._running
-        for i in range(len(running)):
-            task = running[i]
-            if task is not None:
-                running[i] = None
-                task.cancel()
-        self.tasks = 0
 
     # -- our own requests ------------------------------------------------------------------
 
@@ -251,7 +237,16 @@ class Router:
         self.pending.pop(id_, None)
 
     def drop_pending(self):
-        """The connection ended: nobody will answer what is pending."""
+        """The connection ended: nobody will answer what is pending, and the handlers still
+        at work were answering on it: cancelled. Their places are free at once, as a task
+        cancelled before its first turn never ends."""
+        running = self.places
+        for i in range(len(running)):
+            task = running[i]
+            if task is not None:
+                running[i] = None
+                task.cancel()
+        self.tasks = 0
         waiting = list(self.pending.values())
         self.pending.clear()
         for cb, _ in waiting:
