@@ -192,6 +192,6 @@ def test_a_first_challenge_without_data_is_a_sasl_error():
         try:
             auth.challenge(data)
         except sasl.SASLError as e:
-            assert e.condition, data
+            assert e.condition == "malformed-challenge", (data, e.condition)
         else:
             raise AssertionError("an empty server-first-message was accepted")

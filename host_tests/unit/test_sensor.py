@@ -178,6 +178,11 @@ async def test_same_seqnr_from_two_requesters_are_two_sessions():
     c.router.dispatch(_req(seqnr="1"))
     c.router.dispatch(_req(seqnr="1", frm="other@example.org/x"))
     assert sum(b"<accepted" in a for a in c.take()) == 2
+    assert s.table.in_use() == 2
+    await _ended(s)
+    done = [m for m in c.take() if b"done='true'" in _norm(m)]
+    assert len(done) == 2, done
+    assert sum(OWNER.encode() in m for m in done) == 1
 
 
 async def test_a_device_that_times_out_gives_one_failure_with_done_and_others_still_answer():
@@ -274,8 +279,12 @@ async def test_requester_going_offline_frees_its_sessions():
     dev.delay_ms = 100
     c.router.dispatch(_req())
     await _settle(5)
+    assert s.table.in_use() == 1
+    c.take()
     c.router.dispatch(Element("presence", st.NS_CLIENT, {"type": "unavailable", "from": OWNER}))
     assert s.table.in_use() == 0
+    await _settle(150)  # past the readout the session was waiting for: nothing goes out
+    assert not any(b"<fields" in m for m in c.take())
 
 
 async def test_our_own_disconnect_frees_every_session_and_each_gets_its_end_once_back():

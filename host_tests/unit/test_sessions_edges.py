@@ -57,11 +57,14 @@ def test_a_stanza_without_from_does_not_match_a_freed_slot_by_its_old_seqnr():
 
 
 def test_free_all_frees_every_claimed_slot_whatever_its_state():
-    t = SessionTable(3)
-    t.claim("a@x/r", "1")
-    t.claim("b@x/r", "2")
+    t = SessionTable(2)
+    t.claim("a@x/r", "1").state = "reading"
+    q = t.claim("b@x/r", "2")
+    q.state, q.deadline = "queued", 12345
+    assert t.claim("c@x/r", "3") is None  # full
     t.free_all()
-    assert t.in_use() == 0 and t.claim("c@x/r", "3") is not None
+    assert t.in_use() == 0 and all(s.jid is None and s.seqnr is None for s in t.slots)
+    assert t.claim("c@x/r", "3") is not None
 
 
 def test_a_bare_jid_owns_the_sessions_of_every_resource_of_that_account():

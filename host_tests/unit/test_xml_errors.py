@@ -242,6 +242,8 @@ def test_error_has_condition_and_message():
     except XMLError as e:
         assert e.condition == "not-well-formed"
         assert "duplicate" in e.message
+    else:
+        raise AssertionError("duplicate attribute accepted")
 
 
 def test_exception_in_handler_propagates_and_the_parser_then_refuses_input():

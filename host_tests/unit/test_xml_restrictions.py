@@ -27,16 +27,16 @@ def test_a_cached_tag_head_is_never_taken_for_the_other_kind_of_tag():
 def test_markup_after_a_chunk_boundary_is_judged_as_when_whole():
     # '<!' ending a chunk, then bytes without '<' or '>': the same error as the whole input.
     cases = (
-        (b"<message><!--" + b"x" * 600, 2),
-        (b"<!DOCTYPE " + b"x" * 600, 2),
-        (b"<message><!x" + b"x" * 600, 2),
-        (b"<![CDATA[" + b"x" * 600, 2),
+        (b"<message><!--" + b"x" * 600, 2, "restricted-xml"),
+        (b"<!DOCTYPE " + b"x" * 600, 2, "restricted-xml"),
+        (b"<message><!x" + b"x" * 600, 2, "not-well-formed"),
+        (b"<![CDATA[" + b"x" * 600, 2, "bad-format"),  # CDATA outside a stanza
     )
-    for body, cut in cases:
+    for body, cut, condition in cases:
         whole = error_of(stream(body), max_stanza=512)
         at = len(HEADER) + body.index(b"<!") + cut
         got = error_of(stream(body), at, max_stanza=512)
-        assert got == whole, (body[:12], got, whole)
+        assert whole == condition and got == whole, (body[:12], got, whole)
 
 
 def test_a_bad_value_in_a_tag_with_a_stray_lt_is_judged_as_in_pieces():
