@@ -1,9 +1,14 @@
 # The MicroPython test runner must fail a failing test, also an `async def` one whose
 # failure comes after an await: otherwise every asynchronous unit test could pass unrun.
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from conftest import ROOT, RUNNER, micropython_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "host_tests" / "mp_runner.py"
+MICROPYTHON = str(Path(sys.executable).parent / "micropython")  # the venv's unix port
 
 CASES = {
     "test_plain_fails": ("def test_plain_fails():\n    assert 1 == 2\n", 1),
@@ -25,7 +30,7 @@ def test_the_runner_reports_what_the_test_did(tmp_path, name):
     path = tmp_path / "test_case.py"
     path.write_text(source)
     proc = subprocess.run(
-        [micropython_binary(), str(RUNNER), str(path), name],
+        [MICROPYTHON, str(RUNNER), str(path), name],
         capture_output=True,
         text=True,
         timeout=60,
