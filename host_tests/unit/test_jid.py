@@ -189,3 +189,28 @@ def test_a_colon_in_a_domain_is_refused_outside_an_ipv6_literal():
             raise AssertionError(bad)
     assert jid.split("a@[::1]") == ("a", "[::1]", "")
     assert jid.split("a@[2001:db8::1]/r:x") == ("a", "[2001:db8::1]", "r:x")
+
+
+def test_domains_with_a_colon_leave_nothing_behind():
+    # A one-character str (an index into a str) is interned, for good: a server sending
+    # JIDs whose domains start with ever new characters would fill the heap.
+    import gc
+
+    from xmlstream.utf8 import put
+
+    def parse(cp):
+        b = bytearray(b"dev@")
+        put(b, cp)
+        b.extend(b"x:5222/r")
+        try:
+            jid.normal(b.decode())
+        except jid.JIDError:
+            pass
+
+    parse(0x4DFF)
+    gc.collect()
+    before = gc.mem_alloc()
+    for cp in range(0x4E00, 0x4E00 + 400):
+        parse(cp)
+    gc.collect()
+    assert gc.mem_alloc() - before < 1024, gc.mem_alloc() - before

@@ -182,3 +182,28 @@ async def test_a_requester_resource_with_quotes_is_escaped_in_the_fields_message
     out = await _read_out(c, s, "owner@example.org/it's <mine>", "momentary")
     assert b"<fields" in out[1], out
     assert b"to='owner@example.org/it&apos;s &lt;mine&gt;'" in out[1], out[1]
+
+
+def test_seqnrs_with_ever_new_first_characters_leave_nothing_behind():
+    import gc
+
+    from sensordata import wire
+    from xmlstream.element import Element
+    from xmlstream.utf8 import put
+
+    def bad(cp):
+        b = bytearray()
+        put(b, cp)
+        b.extend(b"12")
+        try:
+            wire.seqnr_of(Element("req", wire.NS, {"seqnr": b.decode()}))
+        except wire.BadRequest:
+            pass
+
+    bad(0x4DFF)
+    gc.collect()
+    before = gc.mem_alloc()
+    for cp in range(0x4E00, 0x4E00 + 300):
+        bad(cp)
+    gc.collect()
+    assert gc.mem_alloc() - before < 1024, gc.mem_alloc() - before

@@ -305,3 +305,26 @@ def test_distinct_character_references_leave_nothing_behind():
         xs.feed(stanza(k))
         sink.stanzas.clear()
     assert _used() - before < 2048, _used() - before
+
+
+def test_names_of_ever_new_non_ascii_characters_leave_nothing_behind():
+    # Each character of a str iterated over is interned, for good: the check of a name's
+    # non-ASCII characters must not iterate over the name.
+    from xmlstream.utf8 import put
+
+    t = Tokenizer(Null())
+    t.feed(HEADER)
+
+    def name(k):
+        b = bytearray(b"<a")
+        for cp in range(0x4E00 + 8 * k, 0x4E00 + 8 * k + 8):
+            put(b, cp)
+        return bytes(b) + b"/>"
+
+    for k in range(40):  # the name caches fill up first
+        t.feed(name(k))
+    before = _used()
+    for k in range(40, 440):
+        t.feed(name(k))
+    # Interned, 3,200 characters took about 66 KB; the parser's own buffers move by some KB.
+    assert _used() - before < 8192, _used() - before

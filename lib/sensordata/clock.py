@@ -8,6 +8,11 @@ stored history and parsed request times compare the same way on every port.
 
 import time
 
+from micropython import const
+
+_DASH = const(0x2D)
+_PLUS = const(0x2B)
+_COLON = const(0x3A)
 _DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
 # Seconds from 1970-01-01 to the port's epoch: 0 on unix, 946684800 on an ESP32.
 EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
@@ -45,8 +50,15 @@ def parse(s, up=False):
     not before the time)."""
     if not isinstance(s, str) or len(s) < 19 or len(s) > 40:
         raise BadTime("not a date and time: %r" % (s,))
+    # Its characters are looked at as bytes: a one-character str (an index into a str) is
+    # interned, for good, and the dates come from the network. A date is ASCII.
+    b = s.encode()
+    if len(b) != len(s):
+        raise BadTime("not a date and time: %r" % s)
     try:
-        if s[4] != "-" or s[7] != "-" or s[10] not in "Tt" or s[13] != ":" or s[16] != ":":
+        if b[4] != _DASH or b[7] != _DASH or b[10] | 0x20 != 0x74 or b[13] != _COLON:
+            raise BadTime("not a date and time: %r" % s)  # 0x74 | 0x20: 't' or 'T'
+        if b[16] != _COLON:
             raise BadTime("not a date and time: %r" % s)
         # Digits only: int() would also read a sign or spaces ("T-1:-1:-1" as 22:58:59).
         if not (s[:4] + s[5:7] + s[8:10] + s[11:13] + s[14:16] + s[17:19]).isdigit():
@@ -54,27 +66,29 @@ def parse(s, up=False):
         y, mo, d = int(s[0:4]), int(s[5:7]), int(s[8:10])
         h, mi, sec = int(s[11:13]), int(s[14:16]), int(s[17:19])
         rest = s[19:]
+        b = b[19:]  # as rest, in bytes
         bump = 0
         if rest.startswith("."):
             i = 1
-            while i < len(rest) and "0" <= rest[i] <= "9":
+            while i < len(b) and 0x30 <= b[i] <= 0x39:  # '0' to '9'
                 i += 1
             if i == 1:
                 raise BadTime("empty fraction in %r" % s)
             if up and rest[1:i].strip("0"):
                 bump = 1
             rest = rest[i:]
+            b = b[i:]
         offset = 0
         if rest in ("", "Z", "z"):
             pass
         elif (
-            len(rest) == 6
-            and rest[0] in "+-"
-            and rest[3] == ":"
+            len(b) == 6
+            and (b[0] == _PLUS or b[0] == _DASH)
+            and b[3] == _COLON
             and (rest[1:3] + rest[4:]).isdigit()
         ):
             offset = int(rest[1:3]) * 3600 + int(rest[4:6]) * 60
-            if rest[0] == "-":
+            if b[0] == _DASH:
                 offset = -offset
         else:
             raise BadTime("bad time zone in %r" % s)

@@ -92,7 +92,7 @@ class Request:
 
 def seqnr_of(el):
     s = el.get("seqnr")
-    if not s or len(s) > 11 or not (s.isdigit() or (s[0] == "-" and s[1:].isdigit())):
+    if not s or len(s) > 11 or not (s.isdigit() or (s.startswith("-") and s[1:].isdigit())):
         # Quoted no longer than a seqnr can be: anyone may send one (a cancel), whole
         # kilobytes of it, and the answer must still fit the output buffer.
         raise BadRequest("seqnr must be an integer, not %r" % (s and s[:12],))

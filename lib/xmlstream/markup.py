@@ -63,16 +63,26 @@ def _within(c, ranges):
     return False
 
 
-def _name_chars(name):
-    """Whether each non-ASCII character of a name may stand where it does (each part after
-    a ':' starts anew). Runs once per name cached, and only for names that are not ASCII."""
+def _name_chars(raw):
+    """Whether each non-ASCII character of a name (its bytes, valid UTF-8) may stand where it
+    does (each part after a ':' starts anew). Runs once per name cached, and only for names
+    that are not ASCII. Read from the bytes: each character of a str iterated over is
+    interned, for good, and names come from the network."""
     first = True
-    for ch in name:
-        if ch == ":":
-            first = True
+    i = 0
+    n = len(raw)
+    while i < n:
+        c = raw[i]
+        i += 1
+        if c < 0x80:
+            first = c == 0x3A  # ':' starts a part anew
             continue
-        c = ord(ch)
-        if c >= 0x80 and not (_within(c, _START_CHARS) or (not first and _within(c, _MORE_CHARS))):
+        more = 1 if c < 0xE0 else 2 if c < 0xF0 else 3  # continuation bytes
+        c &= 0x3F >> more
+        for _ in range(more):
+            c = c << 6 | raw[i] & 0x3F
+            i += 1
+        if not (_within(c, _START_CHARS) or (not first and _within(c, _MORE_CHARS))):
             return False
         first = False
     return True
@@ -83,7 +93,7 @@ def _qname(raw):
     if _QNAME.match(raw) is None:
         return None
     name = decode(raw)
-    if len(name) != len(raw) and not _name_chars(name):
+    if len(name) != len(raw) and not _name_chars(raw):
         return None
     return name
 

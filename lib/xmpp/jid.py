@@ -67,10 +67,12 @@ def _parse(jid):
         raise JIDError("bad character in local part")
     if rest.find(_DOMAIN_ONLY, d) >= 0 or rest.find("@", d) >= 0:
         raise JIDError("bad character in domain")
-    # RFC 7622 §3.2: a name, an IPv4 address or an [IPv6] literal; never a port. (ord():
-    # a one-character literal would be one more interned name, for good.)
-    if rest.find(":", d) >= 0 and not (ord(rest[d]) == 0x5B and ord(rest[-1]) == 0x5D):
-        raise JIDError("':' in a domain outside an [IPv6] literal")
+    # RFC 7622 §3.2: a name, an IPv4 address or an [IPv6] literal; never a port. Compared
+    # as bytes: a one-character str (a literal, or an index into a str) is interned for good.
+    if rest.find(":", d) >= 0:
+        b = rest[d:].encode()
+        if b[0] != 0x5B or b[-1] != 0x5D:  # not [...]
+            raise JIDError("':' in a domain outside an [IPv6] literal")
     if at > 0:
         _check_length(rest, 0, at, "local part")
     _check_length(rest, d, len(rest), "domain")
