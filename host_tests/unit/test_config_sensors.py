@@ -110,12 +110,13 @@ def test_an_entry_without_a_type_needs_detection_to_find_one_at_its_address():
     # Detection off, or an address no known chip has, leaves the entry without a driver.
     _one(check(_with(detect=False, sensors=[{"address": "0x23"}])), "entry 1, type: missing")
     _one(_sensor(address="0x50"), "sensors: entry 1, type: missing")
-    # At 0x44 detection finds an SHT4x or an SHT3x: the entry sets the options of either.
+    # At 0x44 detection finds an SHT4x or an SHT3x: an option of one of them only needs the
+    # type (the other's driver would refuse it at boot).
     assert _sensor(address="0x44", node="desk") == []
-    assert _sensor(address="0x44", precision="low") == []
-    assert _sensor(address="0x44", repeatability="low") == []
+    _one(_sensor(address="0x44", precision="low"), "entry 1, precision: not every chip")
+    _one(_sensor(address="0x44", repeatability="low"), "entry 1, repeatability: not every")
     _one(_sensor(address="0x44", mode="H"), "sensors: entry 1, mode: not an option")
-    _one(_sensor(address="0x44", precision="max"), "sensors: entry 1, precision: must be")
+    _one(_sensor(type="sht4x", address="0x44", precision="max"), "entry 1, precision: must be")
 
 
 def test_a_disabled_entry_needs_only_its_address():
@@ -281,3 +282,10 @@ def test_every_option_value_the_check_takes_the_driver_takes_and_those_past_it_n
 def test_the_adc_tables_are_the_drivers():
     assert parts.ATTENUATION == adc.ATTENUATION
     assert parts.ADC_SAMPLES_MAX == adc.MAX_SAMPLES
+
+
+def test_an_option_not_every_chip_at_a_detected_address_takes_is_refused():
+    # At 0x44 detection may find an SHT4x or an SHT3x: "precision" is the SHT4x's only, and
+    # would stop the board at boot if an SHT3x answered there.
+    _one(_sensor(address="0x44", precision="high"), "precision: not every chip", "give a type")
+    assert _sensor(type="sht4x", address="0x44", precision="high") == []
