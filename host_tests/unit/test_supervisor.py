@@ -226,3 +226,13 @@ def test_a_heartbeat_or_link_silent_for_a_week_fails_though_ticks_wrapped():
     ticks.advance(7 * DAY_MS)
     now = ticks.ticks_ms()
     assert beat(now) and online(now) and sampler(now)
+
+
+def test_with_the_watchdog_off_failing_probes_do_not_announce_a_reset():
+    from thing.supervisor import NoWatchdog
+
+    log, out = make_log()
+    sup = Supervisor(NoWatchdog(), log, period_ms=5)
+    sup.watch("p0", lambda now: "stuck")
+    assert not sup.tick(1000)
+    assert "p0: stuck" in out.text() and "resets" not in out.text(), out.text()

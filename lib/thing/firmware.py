@@ -16,7 +16,7 @@ from micropython import const
 
 from sensordata.clock import Clock
 from thing.crashlog import keep_crash, last_crash, reset_name
-from thing.supervisor import Heartbeat, Online, Sampler, Supervisor, TaskAlive
+from thing.supervisor import Heartbeat, NoWatchdog, Online, Sampler, Supervisor, TaskAlive
 from thing.timesync import TimeSync
 from thing.wifi import Wifi, WifiNode
 
@@ -43,13 +43,6 @@ def settings(cfg):
         "offline_ms": wd.get("offline_s", 1800) * 1000,
         "wifi_timeout_ms": w.get("timeout_s", 30) * 1000,
     }
-
-
-class NoWatchdog:
-    """Stands in for machine.WDT when the config disables it; the probes still run."""
-
-    def feed(self):
-        pass
 
 
 class Firmware:
