@@ -1,69 +1,37 @@
 # The XEP-0323 requester's cancel: sent once, only while the session lives, and reported once.
 import asyncio
 
-from reqtest import DEV, answer, iq_id, start
+from reqtest import DEV, accepted, answer, cancels, fields, iq_id, settle, start
 
 from sensordata.wire import NS
 from xmlstream.element import Element
-from xmpp import stanza as st
 
 HEAPSIZE = "160k"  # the requester and the XML layer compiled from source, with margin
 
 
-def _msg(child):
-    return Element("message", st.NS_CLIENT, {"from": DEV}, [child])
-
-
-def _fields(seqnr, done="true"):
-    num = Element("numeric", NS, {"name": "T", "value": "1", "momentary": "true"})
-    ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [num])
-    node = Element("node", NS, {"nodeId": "n1"}, [ts])
-    attrs = {"seqnr": seqnr, "done": done} if done else {"seqnr": seqnr}
-    return _msg(Element("fields", NS, attrs, [node]))
-
-
-async def _accepted(c, r, cb, **kw):
-    s = r.request_data(DEV, cb, **kw)
-    await asyncio.sleep_ms(0)
-    req = c.take()[0]
-    c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
-    return s
-
-
-async def _settle(cond):
-    for _ in range(1000):
-        if cond():
-            return
-        await asyncio.sleep_ms(1)
-
-
-def _cancels(sent):
-    return [x for x in sent if b"<cancel" in x]
-
-
 async def test_a_confirmed_cancel_ends_in_cancelled():
     c, r, seen, cb = start()
-    s = await _accepted(c, r, cb)
+    s = await accepted(c, r, cb)
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
-    (iq,) = _cancels(c.take())
+    (iq,) = cancels(c.take())
     c.router.dispatch(answer(iq_id(iq), Element("cancelled", NS, {"seqnr": s.seqnr})))
-    await _settle(lambda: len(seen) > 1)
+    await settle(lambda: len(seen) > 1)
     assert [x[0] for x in seen] == ["accepted", "cancelled"]
     assert r.table.in_use() == 0
 
 
 async def test_a_refused_cancel_is_rejected_with_the_devices_text_as_slixmpp_reports_it():
     c, r, seen, cb = start()
-    s = await _accepted(c, r, cb)
+    s = await accepted(c, r, cb)
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
-    (iq,) = _cancels(c.take())
+    (iq,) = cancels(c.take())
     why = Element("error", NS, None, None, "No matching request is active.")
     c.router.dispatch(
         answer(iq_id(iq), Element("rejected", NS, {"seqnr": s.seqnr}, [why]), "error")
     )
-    await _settle(lambda: len(seen) > 1)
+    await settle(lambda: len(seen) > 1)
     assert [x[0] for x in seen] == ["accepted", "rejected"]
     assert seen[1][3] == "No matching request is active."
     assert r.table.in_use() == 0
@@ -71,11 +39,11 @@ async def test_a_refused_cancel_is_rejected_with_the_devices_text_as_slixmpp_rep
 
 async def test_an_unanswered_cancel_is_a_failure_not_cancelled():
     c, r, seen, cb = start(timeout_ms=100)
-    s = await _accepted(c, r, cb)
+    s = await accepted(c, r, cb)
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
-    assert len(_cancels(c.take())) == 1
-    await _settle(lambda: len(seen) > 1)
+    assert len(cancels(c.take())) == 1
+    await settle(lambda: len(seen) > 1)
     assert [x[0] for x in seen][:1] == ["accepted"] and seen[1][0] in ("failure", "timeout")
     assert r.table.in_use() == 0
 
@@ -90,18 +58,18 @@ async def test_a_second_cancel_sends_nothing_more():
     c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
-    assert len(_cancels(c.take())) == 1
+    assert len(cancels(c.take())) == 1
     assert s.state == "cancelling"
 
 
 async def test_cancelling_an_ended_session_does_nothing():
     c, r, seen, cb = start()
-    s = await _accepted(c, r, cb)
-    c.router.dispatch(_fields(s.seqnr))
+    s = await accepted(c, r, cb)
+    c.router.dispatch(fields(s.seqnr))
     assert [x[0] for x in seen] == ["accepted", "fields", "done"]
     r.cancel_request(s)
     await asyncio.sleep_ms(10)
-    assert _cancels(c.take()) == []
+    assert cancels(c.take()) == []
     assert len(seen) == 3
     assert s.jid is None and s.state is None  # the free slot is left as it was
 
@@ -116,20 +84,20 @@ async def test_a_cancel_from_the_final_callback_sends_nothing():
         if result == "done":
             r.cancel_request(s)
 
-    s = await _accepted(c, r, cb)
-    c.router.dispatch(_fields(s.seqnr))
+    s = await accepted(c, r, cb)
+    c.router.dispatch(fields(s.seqnr))
     await asyncio.sleep_ms(10)
-    assert seen[-1] == "done" and _cancels(c.take()) == []
+    assert seen[-1] == "done" and cancels(c.take()) == []
 
 
 async def test_a_late_cancel_answer_leaves_the_next_session_in_the_slot_alone():
     c, r, seen, cb = start(sessions=1)
-    s = await _accepted(c, r, cb)
+    s = await accepted(c, r, cb)
     r.cancel_request(s)
     await asyncio.sleep_ms(0)
-    (iq,) = _cancels(c.take())
-    c.router.dispatch(_fields(s.seqnr))  # the readout finished before the cancel arrived
-    t = await _accepted(c, r, cb)
+    (iq,) = cancels(c.take())
+    c.router.dispatch(fields(s.seqnr))  # the readout finished before the cancel arrived
+    t = await accepted(c, r, cb)
     assert t is s  # the same slot, now another session
     c.router.dispatch(answer(iq_id(iq), Element("cancelled", NS, {"seqnr": "0"})))
     await asyncio.sleep_ms(20)  # the cancel task runs to its end
@@ -147,11 +115,11 @@ async def test_a_cancel_from_the_fields_callback_sends_nothing_when_that_message
         if result == "fields":
             r.cancel_request(s)
 
-    s = await _accepted(c, r, cb)
-    c.router.dispatch(_fields(s.seqnr))
+    s = await accepted(c, r, cb)
+    c.router.dispatch(fields(s.seqnr))
     await asyncio.sleep_ms(10)
     assert seen == ["accepted", "fields", "done"]
-    assert _cancels(c.take()) == [] and c.router.pending == {}
+    assert cancels(c.take()) == [] and c.router.pending == {}
 
 
 async def test_a_cancel_overtaken_by_the_requests_rejection_sends_nothing():
@@ -164,26 +132,26 @@ async def test_a_cancel_overtaken_by_the_requests_rejection_sends_nothing():
     c.router.dispatch(answer(iq_id(req), rej, "error"))
     await asyncio.sleep_ms(10)
     assert [x[0] for x in seen] == ["rejected"]
-    assert _cancels(c.take()) == [] and c.router.pending == {}
+    assert cancels(c.take()) == [] and c.router.pending == {}
 
 
 async def test_a_cancel_late_in_a_silence_still_gets_its_confirmation_heard():
     # The device has as long to confirm the cancel as the cancel waits for it.
     c, r, seen, cb = start(timeout_ms=200)
-    s = await _accepted(c, r, cb)
+    s = await accepted(c, r, cb)
     await asyncio.sleep_ms(150)
     r.cancel_request(s)
     await asyncio.sleep_ms(10)
-    (iq,) = _cancels(c.take())
+    (iq,) = cancels(c.take())
     await asyncio.sleep_ms(80)  # past the silence deadline the request had
     c.router.dispatch(answer(iq_id(iq), Element("cancelled", NS, {"seqnr": s.seqnr})))
-    await _settle(lambda: len(seen) > 1)
+    await settle(lambda: len(seen) > 1)
     assert [x[0] for x in seen] == ["accepted", "cancelled"]
 
 
 async def test_a_cancel_that_cannot_be_made_ends_the_session_once_with_a_log_line():
     c, r, seen, cb = start(timeout_ms=5000)
-    s = await _accepted(c, r, cb)
+    s = await accepted(c, r, cb)
 
     def no_memory():
         raise MemoryError
@@ -191,7 +159,7 @@ async def test_a_cancel_that_cannot_be_made_ends_the_session_once_with_a_log_lin
     c.new_id = no_memory
     seqnr = s.seqnr
     r.cancel_request(s)
-    await _settle(lambda: len(seen) > 1)
+    await settle(lambda: len(seen) > 1)
     assert [x[0] for x in seen] == ["accepted", "failure"]
     assert r.table.in_use() == 0
     assert any("cancel of %s" % seqnr in line for line in c.log.lines), c.log.lines

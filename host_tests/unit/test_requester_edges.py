@@ -3,7 +3,7 @@ import asyncio
 import time
 
 from esp32ticks import install
-from reqtest import DEV, answer, iq_id, start
+from reqtest import DEV, accepted, answer, fields, iq_id, message, numeric, start
 
 from sensordata import requester as requester_module
 from sensordata.clock import iso, unix_now
@@ -16,41 +16,6 @@ HEAPSIZE = "160k"  # the requester and the XML layer compiled from source, with 
 
 def _q(sent):
     return sent.replace(b'"', b"'")
-
-
-def _msg(child):
-    return Element("message", st.NS_CLIENT, {"from": DEV}, [child])
-
-
-def _numeric(name):
-    return Element("numeric", NS, {"name": name, "value": "1", "momentary": "true"})
-
-
-def _fields(seqnr, done="true"):
-    ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [_numeric("T")])
-    node = Element("node", NS, {"nodeId": "n1"}, [ts])
-    attrs = {"seqnr": seqnr, "done": done} if done else {"seqnr": seqnr}
-    return _msg(Element("fields", NS, attrs, [node]))
-
-
-async def _accepted(c, r, cb, **kw):
-    s = r.request_data(DEV, cb, **kw)
-    await asyncio.sleep_ms(0)
-    req = c.take()[0]
-    c.router.dispatch(answer(iq_id(req), Element("accepted", NS, {"seqnr": s.seqnr})))
-    return s
-
-
-async def _settle(cond):
-    # Wait for the tasks to run until cond() holds (or give up after many rounds).
-    for _ in range(1000):
-        if cond():
-            return
-        await asyncio.sleep_ms(1)
-
-
-def _cancels(sent):
-    return [x for x in sent if b"<cancel" in x]
 
 
 async def test_two_requests_to_one_device_get_different_sequence_numbers():
@@ -74,7 +39,7 @@ async def test_an_answer_to_an_ended_request_does_not_reach_the_next_one():
     s = r.request_data(DEV, cb)
     await asyncio.sleep_ms(0)
     (first,) = c.take()
-    c.router.dispatch(_fields(s.seqnr))  # fields and done before the iq answer
+    c.router.dispatch(fields(s.seqnr))  # fields and done before the iq answer
     t = r.request_data(DEV, cb)
     assert t is s
     c.router.dispatch(answer(iq_id(first), Element("accepted", NS, {"seqnr": "0"})))
@@ -89,25 +54,25 @@ async def test_queued_and_done_may_be_written_as_1():
     (req,) = c.take()
     acc = Element("accepted", NS, {"seqnr": s.seqnr, "queued": "1"})
     c.router.dispatch(answer(iq_id(req), acc))
-    c.router.dispatch(_fields(s.seqnr, done="1"))
+    c.router.dispatch(fields(s.seqnr, done="1"))
     assert [x[0] for x in seen] == ["queued", "fields", "done"]
     assert r.table.in_use() == 0
 
 
 async def test_a_failure_with_done_written_as_1_ends_the_session():
     c, r, seen, cb = start()
-    s = await _accepted(c, r, cb)
+    s = await accepted(c, r, cb)
     fail = Element("failure", NS, {"seqnr": s.seqnr, "done": "1"})
-    c.router.dispatch(_msg(fail))
+    c.router.dispatch(message(fail))
     assert [x[0] for x in seen] == ["accepted", "failure"]
     assert r.table.in_use() == 0
 
 
 async def test_a_final_failure_with_several_errors_ends_with_the_last_one():
     c, r, seen, cb = start()
-    s = await _accepted(c, r, cb)
+    s = await accepted(c, r, cb)
     errs = [Element("error", NS, {"nodeId": n}, None, "bad " + n) for n in ("n1", "n2")]
-    c.router.dispatch(_msg(Element("failure", NS, {"seqnr": s.seqnr, "done": "true"}, errs)))
+    c.router.dispatch(message(Element("failure", NS, {"seqnr": s.seqnr, "done": "true"}, errs)))
     assert [(x[0], x[1], x[3]) for x in seen[1:]] == [
         ("failure", "n1", "bad n1"),
         ("failure", "n2", "bad n2"),
@@ -129,34 +94,34 @@ async def test_a_stanza_error_text_is_the_rejection_message():
 
 async def test_unknown_elements_in_a_readout_are_not_taken_for_nodes_timestamps_or_fields():
     c, r, seen, cb = start()
-    s = await _accepted(c, r, cb)
+    s = await accepted(c, r, cb)
     odd = Element("unit", NS, {"name": "U", "value": "2"})
-    ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [_numeric("T"), odd])
+    ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [numeric("T"), odd])
     other = Element("note", NS, None, [Element("numeric", NS, {"name": "X", "value": "3"})])
     node = Element("node", NS, {"nodeId": "n1"}, [ts, other])
     stray = Element("extra", NS, None, [Element("timestamp", NS, {"value": "x"}, [])])
-    c.router.dispatch(_msg(Element("fields", NS, {"seqnr": s.seqnr}, [node, stray])))
-    fields = [x for x in seen if x[0] == "fields"]
-    assert len(fields) == 1, seen
-    assert [f[0] for f in fields[0][2]] == ["T"]
+    c.router.dispatch(message(Element("fields", NS, {"seqnr": s.seqnr}, [node, stray])))
+    got = [x for x in seen if x[0] == "fields"]
+    assert len(got) == 1, seen
+    assert [f[0] for f in got[0][2]] == ["T"]
 
 
 async def test_a_device_that_keeps_reporting_outlives_the_silence_timeout():
     # timeout_ms is the longest silence: every message from the device starts it anew.
     ticks = install(requester_module)
     c, r, seen, cb = start(timeout_ms=500)
-    s = await _accepted(c, r, cb)
+    s = await accepted(c, r, cb)
     for _ in range(10):
         ticks.advance(400)  # 4 s of the requester's clock in all, in steps shorter than 500 ms
-        c.router.dispatch(_fields(s.seqnr, done=None))
+        c.router.dispatch(fields(s.seqnr, done=None))
         await asyncio.sleep_ms(0)
     await asyncio.sleep_ms(700)  # the waiting task wakes and looks at its deadline
     assert "timeout" not in [x[0] for x in seen], seen
-    c.router.dispatch(_fields(s.seqnr))
+    c.router.dispatch(fields(s.seqnr))
     assert seen[-1][0] == "done"
 
 
-async def test_the_silence_timeout_starts_again_when_the_request_is_accepted():
+async def test_the_silence_timeout_starts_again_when_the_request_isaccepted():
     # timeout_ms is the longest silence from the device: its `accepted` answer breaks it, as
     # its messages do, so a device that answers late still has the whole timeout to report.
     ticks = install(requester_module)
@@ -169,7 +134,7 @@ async def test_the_silence_timeout_starts_again_when_the_request_is_accepted():
     ticks.advance(400)  # 800 ms since the request, 400 ms since the device last spoke
     await asyncio.sleep_ms(700)  # the waiting task wakes and looks at its deadline
     assert [x[0] for x in seen] == ["accepted"], seen
-    c.router.dispatch(_fields(s.seqnr))
+    c.router.dispatch(fields(s.seqnr))
     assert seen[-1][0] == "done"
 
 
@@ -229,13 +194,13 @@ async def test_requester_matches_messages_from_the_device_jid_written_otherwise(
     )
     f = Element("numeric", NS, {"name": "T", "value": "1", "unit": "", "momentary": "true"})
     ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [f])
-    fields = Element(
+    readout = Element(
         "fields",
         NS,
         {"seqnr": s.seqnr, "done": "true"},
         [Element("node", NS, {"nodeId": "n1"}, [ts])],
     )
-    c.router.dispatch(Element("message", st.NS_CLIENT, {"from": frm}, [fields]))
+    c.router.dispatch(Element("message", st.NS_CLIENT, {"from": frm}, [readout]))
     assert [x[0] for x in seen] == ["accepted", "fields", "done"], seen
     assert r.table.in_use() == 0
 
