@@ -121,7 +121,7 @@ async def test_a_device_that_keeps_reporting_outlives_the_silence_timeout():
     assert seen[-1][0] == "done"
 
 
-async def test_the_silence_timeout_starts_again_when_the_request_isaccepted():
+async def test_the_silence_timeout_starts_again_when_the_request_is_accepted():
     # timeout_ms is the longest silence from the device: its `accepted` answer breaks it, as
     # its messages do, so a device that answers late still has the whole timeout to report.
     ticks = install(requester_module)
