@@ -360,36 +360,42 @@ def _start(cfg, board):
             del sys.modules[m]
 
 
-def test_a_config_the_board_refuses_stops_the_start_before_the_watchdog_is_armed():
-    from drivers.errors import ConfigError
+class _StopAtOnce:
+    """A status LED whose first blink ends the run, as Ctrl-C would."""
+
+    def value(self, v):
+        raise KeyboardInterrupt
+
+
+def _board(nodes):
+    """A board definition making its nodes with `nodes(cfg)`, its LED a _StopAtOnce."""
 
     class Board:
         NAME = "test"
 
-        @staticmethod
-        def nodes(cfg):
-            raise ConfigError("GPIO4 is on ADC2, which WiFi uses")
+    Board.nodes = staticmethod(nodes)
+    Board.led = staticmethod(lambda cfg: _StopAtOnce())
+    return Board
 
-    assert _start(CFG, Board) is None
+
+def _refusing(cfg):
+    from drivers.errors import ConfigError
+
+    raise ConfigError("GPIO4 is on ADC2, which WiFi uses")
+
+
+def test_a_config_the_board_refuses_stops_the_start_before_the_watchdog_is_armed():
+    assert _start(CFG, _board(_refusing)) is None
     assert _Machine.made == []  # no watchdog armed
 
 
 def test_a_board_that_cannot_start_leaves_the_last_crash_record_for_the_next_boot():
     # Read, the record is moved aside: a start that fails then would show it nowhere.
-    from drivers.errors import ConfigError
-
-    class Board:
-        NAME = "test"
-
-        @staticmethod
-        def nodes(cfg):
-            raise ConfigError("GPIO4 is on ADC2, which WiFi uses")
-
     read = []
     real = firmware.last_crash
     firmware.last_crash = lambda: read.append(1)
     try:
-        assert _start(CFG, Board) is None
+        assert _start(CFG, _board(_refusing)) is None
     finally:
         firmware.last_crash = real
     assert read == []
@@ -397,47 +403,21 @@ def test_a_board_that_cannot_start_leaves_the_last_crash_record_for_the_next_boo
 
 def test_with_the_watchdog_off_no_unfed_watchdog_is_recorded_as_a_reason():
     # No watchdog runs: a reset by hand after a long offline spell was not the watchdog's.
-    class StopAtOnce:
-        def value(self, v):
-            raise KeyboardInterrupt
-
-    class Board:
-        NAME = "test"
-
-        @staticmethod
-        def nodes(cfg):
-            return []
-
-        @staticmethod
-        def led(cfg):
-            return StopAtOnce()
-
-    assert _start(dict(CFG, watchdog=False), Board).supervisor.on_starve is None
-    assert _start(CFG, Board).supervisor.on_starve is not None
+    board = _board(lambda cfg: [])
+    assert _start(dict(CFG, watchdog=False), board).supervisor.on_starve is None
+    assert _start(CFG, board).supervisor.on_starve is not None
 
 
 def test_detection_is_dropped_once_the_nodes_are_made():
     # Boot-only code: kept loaded, it would take heap for the board's whole run.
     import sys
 
-    class StopAtOnce:
-        def value(self, v):
-            raise KeyboardInterrupt
+    def nodes(cfg):
+        from drivers import detect  # as the boards do: imported where it is used
 
-    class Board:
-        NAME = "test"
+        return detect.nodes([], {"detect": False})
 
-        @staticmethod
-        def nodes(cfg):
-            from drivers import detect  # as the boards do: imported where it is used
-
-            return detect.nodes([], {"detect": False})
-
-        @staticmethod
-        def led(cfg):
-            return StopAtOnce()
-
-    assert _start(dict(CFG, watchdog=False), Board) is not None
+    assert _start(dict(CFG, watchdog=False), _board(nodes)) is not None
     assert "drivers.detect" not in sys.modules
 
 
