@@ -105,18 +105,17 @@ def _check_sensor(e, where, detect, problems):
         if key in _ENTRY or not kinds:
             continue
         allowed = [SENSOR_TYPES[k][1][key] for k in kinds if key in SENSOR_TYPES[k][1]]
+        what = "/".join(kinds)
         if len(allowed) == len(kinds):
             _option(where + key, allowed[0], v, problems)
         elif allowed:
             # Detection decides the chip at boot: an option one of them does not take
             # would stop the board then (its driver refuses the keyword).
-            what = "/".join(kinds)
             problems.append(
                 "%s%s: not every chip found at this address (%s) takes it; give a type"
                 % (where, key, what)
             )
         else:
-            what = "/".join(kinds)
             problems.append("%s%s: not an option of the %s driver" % (where, key, what))
     node = e.get("node")
     if node is not None and (not isinstance(node, str) or not node or _has_controls(node)):

@@ -8,9 +8,9 @@ offline is noticed); everyone else is refused. The contact set is bounded: a ros
 than `max_contacts` keeps its first entries and says so in the log; one whose answer is
 larger than `max_stanza` ends that stream (policy-violation, as any stanza too large) and
 is not asked for again until a reboot: the allow list alone authorizes then, and the log
-says so at each login. When a push takes a
-contact's access away, each `on_revoke` callable is called with its bare JID, so what was
-granted before (a readout queued for later) can end too.
+says so at each login. When a push takes a contact's access away, each `on_revoke`
+callable is called with its bare JID, so what was granted before (a readout queued for
+later) can end too.
 """
 
 from xmlstream.element import Element
