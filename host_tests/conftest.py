@@ -13,6 +13,7 @@ import ast
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -71,10 +72,12 @@ class MicroPythonTest(pytest.Item):
     def runtest(self):
         cmd = [micropython_binary(), "-X", "heapsize=" + _scaled(self.heap), str(RUNNER)]
         cmd += [str(self.path), self.name]
-        env = dict(os.environ, MICROPYPATH=".frozen")  # hermetic: no user libs
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT, env=env
-        )
+        with tempfile.TemporaryDirectory(prefix="mp-test-") as scratch:
+            # hermetic: no user libs; the test's files go to its own folder (scratch.py)
+            env = dict(os.environ, MICROPYPATH=".frozen", TMPDIR=scratch)
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT, env=env
+            )
         if proc.returncode != 0:
             raise MicroPythonFailure(proc.stdout + proc.stderr)
 

@@ -1,3 +1,5 @@
+import scratch
+
 from sensordata.clock import BadTime, Clock, iso, parse
 
 
@@ -76,9 +78,8 @@ def test_rejecting_a_malformed_time_writes_nothing_to_the_console():
     # requester sending bad dates must not be able to fill the console with such lines.
     import os
     import sys
-    import time
 
-    path = "/tmp/clock-console-%d" % time.ticks_us()
+    path = scratch.path("clock-console")
     code = (
         "import sys; sys.path.insert(0, 'lib')\n"
         "from sensordata import clock, wire\n"

@@ -1,3 +1,5 @@
+import scratch
+
 from thing.config import ConfigError, check, load
 
 GOOD = {
@@ -111,10 +113,10 @@ def test_load_reports_unreadable_and_invalid_files():
         assert "cannot be read" in str(e)
     else:
         raise AssertionError("expected ConfigError")
-    with open("/tmp/_cfg_bad.json", "w") as f:
+    with open(scratch.path("bad.json"), "w") as f:
         f.write("{not json")
     try:
-        load("/tmp/_cfg_bad.json")
+        load(scratch.path("bad.json"))
     except ConfigError as e:
         assert "not valid JSON" in str(e)
     else:

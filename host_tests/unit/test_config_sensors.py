@@ -1,5 +1,6 @@
 # The "sensors" and "adc" entries of the config: config.check refuses, all at once and before
 # anything starts, what drivers/detect.py and drivers/adc.py would refuse one at a time at boot.
+import scratch
 from sim_adc import SimADC
 from sim_i2c import SimI2C
 from sim_sht4x import SimSHT4x
@@ -226,13 +227,13 @@ def test_what_the_check_takes_the_board_builds():
 
 def test_a_null_in_an_entry_is_absent_for_the_check_and_the_board():
     # detection reads entry.pop("bus", 0): a null bus would be compared with 0 at boot.
-    with open("/tmp/_cfg_nulls.json", "w") as f:
+    with open(scratch.path("nulls.json"), "w") as f:
         f.write(
             '{"xmpp": {"jid": "dev@example.org", "password": "pw", "tls": "plain"},'
             ' "board": "host", "sensors": [{"type": "sht4x", "address": "0x44", "bus": null,'
             ' "precision": null, "node": null}], "adc": [{"pin": 34, "samples": null}]}'
         )
-    cfg = load("/tmp/_cfg_nulls.json", on_board=False)
+    cfg = load(scratch.path("nulls.json"), on_board=False)
     assert cfg["sensors"] == [{"type": "sht4x", "address": "0x44"}]
     assert cfg["adc"] == [{"pin": 34}]
     pairs = detect.nodes([SimI2C(SimSHT4x(0x44))], dict(cfg, detect=False))

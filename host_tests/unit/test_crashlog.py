@@ -1,7 +1,8 @@
 # thing.crashlog: a run that ends in an exception, or leaves its watchdog unfed, leaves a
 # short record on flash; the next boot logs it once and shows it in `status`, beside the
 # reset cause, by name.
-import time
+
+import scratch
 
 from thing import crashlog
 
@@ -10,7 +11,7 @@ _made = [0]
 
 def _path():
     _made[0] += 1
-    return "/tmp/crash-%d-%d.txt" % (time.ticks_us(), _made[0])
+    return scratch.path("crash-%d.txt" % _made[0])
 
 
 def _raise(exc):

@@ -2,6 +2,7 @@
 # the hardware (WLAN, ntptime, WDT, LED) simulated.
 import asyncio
 
+import scratch
 from test_wifi_fakes import (
     STAT_GOT_IP,
     STAT_NO_AP_FOUND,
@@ -632,9 +633,9 @@ def test_null_values_in_a_loaded_config_start_the_board_with_the_defaults():
     cfg["watchdog"] = {"timeout_s": None, "offline_s": None}
     cfg["sensor"] = {"sessions": None, "history": None, "requests": None}
     cfg["sensors"] = cfg["adc"] = cfg["detect"] = None
-    with open("/tmp/_cfg_nulls.json", "w") as f:
+    with open(scratch.path("nulls.json"), "w") as f:
         json.dump(cfg, f)
-    cfg = config.load("/tmp/_cfg_nulls.json")
+    cfg = config.load(scratch.path("nulls.json"))
     s = firmware.settings(cfg)
     assert s["ntp_host"] == "pool.ntp.org" and s["ntp_timeout_s"] == 1, s
     assert s["wdt_timeout_ms"] == 60_000 and s["wifi_timeout_ms"] == 30_000, s

@@ -3,7 +3,8 @@ import gc
 import json
 import os
 import sys
-import time
+
+import scratch
 
 import thing
 from thing import startup
@@ -23,7 +24,7 @@ _made = [0]
 
 def folder(files):
     _made[0] += 1
-    d = "/tmp/startup-%d-%d" % (time.ticks_us(), _made[0])
+    d = scratch.path("startup-%d" % _made[0])
     os.mkdir(d)
     for name, data in files.items():
         with open(d + "/" + name, "wb") as f:
