@@ -312,6 +312,27 @@ async def test_our_own_disconnect_frees_every_session_and_each_gets_its_end_once
     assert c.take() == []  # each once
 
 
+async def test_logins_that_end_before_online_owe_at_most_a_table_of_ends():
+    # A stream that ends while the roster is still asked for serves requests (the router is
+    # up) but never runs the online hooks: what each such drop owes must not pile up.
+    c, s, dev = _sensor()
+    dev.delay_ms = 1000
+    for n in range(10):
+        c.online = True  # served, not yet online: no hook ran
+        c.router.dispatch(_req(seqnr=str(2 * n + 1)))
+        c.router.dispatch(_req(seqnr=str(2 * n + 2)))
+        await _settle(5)
+        c.take()
+        c.go_offline()
+    assert len(s.pending) == len(s.table.slots), len(s.pending)
+    c.go_online()
+    out = [_norm(x) for x in c.take()]
+    # The newest ends are sent; the older ones were counted and logged as dropped.
+    assert [m.split(b"seqnr='")[1].split(b"'")[0] for m in out] == [b"19", b"20"], out
+    assert all(b"Connection lost" in m for m in out)
+    assert any("seqnr=1 dropped: connection lost again" in x for x in c.log.lines)
+
+
 async def test_unsynced_clock_is_reported_as_failure_not_1970():
     c, s, _ = _sensor()
     s.clock.synced = False

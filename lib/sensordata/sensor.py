@@ -180,10 +180,18 @@ class Sensor:
     def _down(self):
         # Only our stream ended: the requesters may be online still, and would wait for the
         # final answer of a readout that is now cancelled (or queued hours ahead) forever.
-        # At most one per slot, sent once we are back.
+        # Sent once we are back. A stream may end again before that (while the roster is
+        # asked for, requests are served but the online hooks have not run): at most one
+        # table's worth is kept, the newest, so a flapping link cannot fill the heap.
+        owed = self.pending
         for s in self.table.slots:
             if s.jid is not None:
-                self.pending.append((s.jid, s.seqnr, s.request))
+                if len(owed) == len(self.table.slots):
+                    to, seqnr, _ = owed.pop(0)
+                    self.log.warn(
+                        "end of %s seqnr=%s dropped: connection lost again" % (to, seqnr)
+                    )
+                owed.append((s.jid, s.seqnr, s.request))
                 self.table.free(s)
 
     def _online(self):
