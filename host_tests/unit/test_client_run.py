@@ -3,6 +3,10 @@ import asyncio
 import socket
 import sys
 
+from scripted_server import CLOSE as _CLOSE
+from scripted_server import HEADER as _HEADER
+from scripted_server import Lines as _Lines
+from scripted_server import Server as _Server
 from waits import until
 
 from xmpp import errors
@@ -80,6 +84,29 @@ async def test_an_unexpected_exception_costs_a_reconnect_not_the_client():
     assert "KeyError" in c.last_error
 
 
+async def test_the_last_error_is_kept_to_a_line_whatever_the_server_said():
+    # A SCRAM e= or a stream error's condition is the server's text: `status` shows
+    # last_error, and a 3 KB one would hold heap and outgrow the chat's reply.
+    c = _client(backoff_base_s=0)
+    refusals = [
+        errors.LoginFailed("SASL SCRAM-SHA-1: server-error: " + "é" * 3000),
+        errors.StreamClosed("x" * 200),
+    ]
+    seen = []
+
+    async def refused():
+        seen.append(c.last_error)
+        if not refusals:
+            c.stop()
+            return
+        raise refusals.pop(0)
+
+    c._connection = refused
+    await asyncio.wait_for_ms(c.run(), 5000)
+    assert seen[1] == "SASL SCRAM-SHA-1: server-error: " + "é" * 68, seen[1]
+    assert seen[2] == "x" * 100, seen[2]
+
+
 async def test_a_connection_up_for_a_week_resets_the_backoff_though_ticks_wrapped():
     # On an ESP32 ticks_diff() of a tick over 6.2 days old is negative.
     from esp32ticks import DAY_MS, install
@@ -129,78 +156,8 @@ async def test_attempts_that_never_got_online_keep_the_backoff_growing_however_l
 
 # -- closing the stream (RFC 6120 §4.4), against a server played by the test -----------------
 
-_HEADER = (
-    b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-    b"xmlns:stream='http://etherx.jabber.org/streams' id='s1' from='example.org' "
-    b"version='1.0'><stream:features/>"
-)
-_CLOSE = b"</stream:stream>"
 # Far longer than the tests' guards: a client that ends only when it runs out fails them.
 _LONG = 60_000
-
-
-class _Server:
-    """The server's end of one client connection, on loopback, non-blocking."""
-
-    def __init__(self):
-        from loopback import listener
-
-        s, self.port = listener()
-        s.setblocking(False)
-        self.listener = s
-        self.peer = None
-        self.got = b""
-        self.eof = False
-        self._buf = bytearray(1024)
-
-    async def accept(self, extra=b"", again=False, header=_HEADER):
-        """Take the client's connection, send `header` and `extra`; `again`: keep listening
-        for its next one."""
-        while True:
-            try:
-                self.peer = self.listener.accept()[0]
-                break
-            except OSError:
-                await asyncio.sleep_ms(2)
-        self.peer.setblocking(False)
-        self.got = b""
-        self.eof = False
-        if not again:
-            self.listener.close()
-        self.peer.write(header + extra)  # extra: what follows in the same TCP segment
-
-    def poll(self):
-        """Take in what the client sent; True while the connection is open."""
-        while not self.eof:
-            try:
-                n = self.peer.readinto(self._buf)
-            except OSError:  # reset
-                n = 0
-            if n is None:
-                break
-            if not n:
-                self.eof = True
-                break
-            self.got += bytes(self._buf[:n])
-        return not self.eof
-
-    async def wait_for(self, token, ms=3000):
-        for _ in range(ms // 5):
-            self.poll()
-            if token in self.got:
-                return
-            await asyncio.sleep_ms(5)
-        raise AssertionError("no %r from the client; got %r" % (token, self.got))
-
-    async def wait_closed(self, ms=3000):
-        for _ in range(ms // 5):
-            if not self.poll():
-                return
-            await asyncio.sleep_ms(5)
-        raise AssertionError("the client kept the connection open")
-
-    def close(self):
-        self.peer.close()
 
 
 async def _logged_in(c):
@@ -309,14 +266,6 @@ async def test_a_link_found_dead_by_the_ping_gets_no_closing_tag():
     c.stop()
     await asyncio.wait_for_ms(run, 10_000)
     srv.close()
-
-
-class _Lines:
-    def __init__(self):
-        self.text = ""
-
-    def write(self, s):
-        self.text += s
 
 
 async def test_a_server_that_never_closes_its_stream_is_given_up_on_in_bounded_time():
@@ -820,6 +769,23 @@ def test_a_domain_the_server_no_longer_serves_waits_the_long_retry_as_an_unknown
     c = _client()
     for cond in ("host-unknown", "host-gone"):
         assert c._after_stream_error(errors.StreamClosed(cond)) == c.opt.retry_permanent_ms, cond
+
+
+def test_a_stream_error_our_own_fixed_header_or_output_caused_waits_the_long_retry():
+    # RFC 6120 §4.9.3: these name what we send the same way at every attempt (the header's
+    # namespaces, its encoding, our XML): a retry in two minutes fails as this one did.
+    c = _client()
+    for cond in (
+        "invalid-namespace",
+        "bad-namespace-prefix",
+        "unsupported-encoding",
+        "unsupported-feature",
+        "restricted-xml",
+        "unsupported-version",
+    ):
+        assert c._after_stream_error(errors.StreamClosed(cond)) == c.opt.retry_permanent_ms, cond
+    for cond in ("system-shutdown", "reset", "connection-timeout", "internal-server-error"):
+        assert c._after_stream_error(errors.StreamClosed(cond)) == 0, cond
 
 
 class _Chunks:

@@ -51,3 +51,27 @@ def test_the_latest_problem_is_kept_cut_to_a_line():
     assert log.latest().endswith("dev: careful")
     log.error("x" * 3000)
     assert log.latest().startswith("E ") and len(log.latest()) == 160
+
+
+def test_a_peers_line_break_or_terminal_control_cannot_forge_or_hide_a_line():
+    # A stream error's <text> or a SCRAM e= is the server's to choose: it must show as
+    # part of our one line, never start a line of its own nor move the console's cursor.
+    out = Out()
+    log = Log("dev", out=out)
+    log.warn("stream error from server: reset (bye\nE 1 dev: forged)")
+    log.info("name \x1b[2Jcleared\x08 \x7f")
+    lines = out.text().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("W ") and "bye\\nE 1 dev: forged" in lines[0]
+    assert "\x1b" not in lines[1] and "\\x1b[2Jcleared\\x08 \\x7f" in lines[1]
+    assert log.latest() == lines[0]
+    log.info("température 21 °C")  # no control character: printed as it is
+    assert out.text().splitlines()[2].endswith("dev: température 21 °C")
+
+
+def test_a_console_line_is_cut_at_a_bound_whatever_the_peer_sent():
+    out = Out()
+    log = Log("dev", out=out)
+    log.info("stanza from %s dropped" % ("j" * 5000))
+    (line,) = out.text().splitlines()
+    assert 400 <= len(line) <= 410 and line.endswith("..."), len(line)

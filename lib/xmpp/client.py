@@ -44,6 +44,7 @@ _STARVED_MAX = const(5)
 _CLOSE_WAIT_MS = const(2000)
 _CLOSE = b"</stream:stream>"
 _NETWORK_POLL_MS = const(250)  # how soon an attempt follows the network's return
+_ERROR_CHARS = const(100)  # of last_error: it may quote the server (a SCRAM e=, a condition)
 
 
 def _unload(names):
@@ -222,6 +223,8 @@ class Client:
             except Exception as e:  # noqa: BLE001 - a bug costs a reconnect, not the client
                 self.last_error = repr(e)
                 self.log.error("connection to %s:%d ended by %r" % (self._target + (e,)))
+            if self.last_error is not None and len(self.last_error) > _ERROR_CHARS:
+                self.last_error = self.last_error[:_ERROR_CHARS]
             if self.connects != connects:
                 # Only time online counts: an attempt that stalled in the login for longer
                 # than stable_ms was no stable connection. since(): a connection up for
@@ -252,6 +255,7 @@ class Client:
         self._redirect = None
         self.transport = t = Transport()
         self._bye = None
+        self._why = None  # set during the login only by a close read after a stanza
         self._peer_closed = False
         self._parsable = True
         tasks = ()
@@ -283,6 +287,8 @@ class Client:
             if self._stop.is_set():
                 self._bye = _CLOSE  # stopped during the login: end the stream, never online
                 return
+            if self._why is not None:
+                raise self._why  # the server closed its stream in the login's last read
             self._online = True  # from here on stanzas go through the outbox and the router
             self._up_at = self._last_rx = self._last_tx = time.ticks_ms()
             self.connects += 1
@@ -362,10 +368,19 @@ class Client:
         `keep`, which stay in the inbox (for the router, once online)."""
         mv = memoryview(self.rbuf)
         while len(self.inbox) <= keep:
+            if self._why is not None:
+                raise self._why
             n = await self.transport.readinto(self.rbuf)
             if not n:
                 raise StreamClosed()
-            self._feed(mv[:n])
+            try:
+                self._feed(mv[:n])
+            except StreamClosed as e:
+                # A refusal (SASL <failure/>, a bind error) and the server's closing tag
+                # often come in one read: the refusal says why, so it is taken first.
+                if len(self.inbox) <= keep:
+                    raise
+                self._why = e
         return self.inbox.pop(keep)
 
     def _feed(self, data):

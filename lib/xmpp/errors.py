@@ -4,7 +4,8 @@ from micropython import const
 
 from xmpp import stanza as st
 
-# Stream errors after which an immediate retry would fail the same way (RFC 6120 §4.9.3).
+# Stream errors after which an immediate retry would fail the same way (RFC 6120 §4.9.3):
+# the account or address is refused, or what we send (the same at every attempt) is.
 PERMANENT = (
     "conflict",
     "not-authorized",
@@ -14,6 +15,11 @@ PERMANENT = (
     "improper-addressing",
     "invalid-from",
     "unsupported-version",
+    "invalid-namespace",
+    "bad-namespace-prefix",
+    "unsupported-encoding",
+    "unsupported-feature",
+    "restricted-xml",
 )
 MAX_REDIRECTS = const(3)  # see-other-host hops before we fall back to the configured host
 

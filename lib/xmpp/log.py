@@ -3,9 +3,12 @@
 Lines go to stderr on the host and to the USB console on a board. The latest line at WARN
 or above is kept for the status command, cut to a line's worth (a peer can put a 3 KB JID
 in one): what the log holds never grows with uptime, and never depends on how many lines
-came before.
+came before. What peers send reaches the log (a JID, a server's error text), so a console
+line is cut at a bound too, and a line holding a control character is printed escaped (as repr() does):
+a peer can neither start a line of its own nor drive the terminal.
 """
 
+import re
 import sys
 import time
 
@@ -18,6 +21,8 @@ DEBUG = const(10)
 _NAMES = {ERROR: "E", WARN: "W", INFO: "I", DEBUG: "D"}
 _NO_MEMORY = "E out of memory for a log line"
 _KEEP_CHARS = const(160)
+_LINE_CHARS = const(400)
+_CONTROL = re.compile("[\x01-\x1f\x7f]")  # XML refuses NUL; TAB, LF and CR it lets through
 
 
 class Log:
@@ -33,6 +38,10 @@ class Log:
         t = time.ticks_ms() if hasattr(time, "ticks_ms") else 0
         try:
             line = "%s %d %s: %s" % (_NAMES.get(level, "?"), t, self.tag, msg)
+            if len(line) > _LINE_CHARS:
+                line = line[:_LINE_CHARS] + "..."
+            if _CONTROL.search(line):
+                line = repr(line)[1:-1]  # escaped, unquoted: the level still leads the line
         except MemoryError:
             # Logging is what the error paths do: it must not raise in their place.
             line = _NO_MEMORY
