@@ -47,6 +47,31 @@ def test_malformed_times_are_rejected():
         raise AssertionError("accepted %r" % (bad,))
 
 
+def test_dates_and_zones_that_do_not_exist_are_rejected():
+    # xs:dateTime: a day within its month, 24 only as 24:00:00, a zone within ±14:00.
+    for bad in (
+        "2026-02-29T00:00:00Z",
+        "2024-02-30T00:00:00Z",
+        "2100-02-29T00:00:00Z",  # not a leap year: divisible by 100, not by 400
+        "2026-04-31T00:00:00Z",
+        "2026-11-00T00:00:00Z",
+        "2020-01-01T24:59:60Z",
+        "2020-01-01T24:00:01Z",
+        "2020-01-01T24:00:00.5Z",
+        "2020-01-01T00:00:00+99:99",
+        "2020-01-01T00:00:00+14:01",
+        "2020-01-01T00:00:00-15:00",
+        "2020-01-01T00:00:00+01:60",
+    ):
+        try:
+            parse(bad)
+        except BadTime:
+            continue
+        raise AssertionError("accepted %r" % (bad,))
+    for good in ("2000-02-29T00:00:00Z", "2024-02-29T12:00:00-14:00", "2026-12-31T23:59:59+14:00"):
+        parse(good)
+
+
 def test_a_time_of_forty_characters_is_read_and_a_longer_one_refused():
     t = "2026-01-01T00:00:00." + "1" * 14 + "+01:00"
     assert len(t) == 40 and parse(t) == 1767225600 - 3600

@@ -106,6 +106,22 @@ async def test_unknown_elements_in_a_readout_are_not_taken_for_nodes_timestamps_
     assert [f[0] for f in got[0][2]] == ["T"]
 
 
+async def test_elements_of_another_namespace_in_a_readout_are_extensions_not_data():
+    # RFC 6120 §8.4: a <numeric/> or <node/> of someone else's namespace is not one of ours.
+    c, r, seen, cb = start()
+    s = await accepted(c, r, cb)
+    x = "urn:example:other"
+    odd = Element("numeric", x, {"name": "U", "value": "2"})
+    ts = Element("timestamp", NS, {"value": "2026-11-23T21:02:03Z"}, [numeric("T"), odd])
+    stray_ts = Element("timestamp", x, {"value": "x"}, [numeric("V")])
+    node = Element("node", NS, {"nodeId": "n1"}, [ts, stray_ts])
+    stray = Element("node", x, {"nodeId": "n2"}, [ts])
+    c.router.dispatch(message(Element("fields", NS, {"seqnr": s.seqnr}, [node, stray])))
+    got = [x for x in seen if x[0] == "fields"]
+    assert len(got) == 1 and got[0][1] == "n1", seen
+    assert [f[0] for f in got[0][2]] == ["T"]
+
+
 async def test_a_device_that_keeps_reporting_outlives_the_silence_timeout():
     # timeout_ms is the longest silence: every message from the device starts it anew.
     ticks = install(requester_module)

@@ -83,6 +83,17 @@ def test_an_empty_node_id_or_field_name_is_a_bad_request():
     assert "field" in _bad(fields=("",))
 
 
+def test_node_and_field_children_of_another_namespace_are_extensions_not_filters():
+    # RFC 6120 §8.4: content in a namespace we do not know is left alone, not misread.
+    kids = [
+        Element("node", "urn:example:other", {"nodeId": "zz"}),
+        Element("field", "urn:example:other", {"name": ""}),
+        Element("node", NS, {"nodeId": "n"}),
+    ]
+    r = wire.parse_req(Element("req", NS, {"seqnr": "1"}, kids))
+    assert r.nodes == ("n",) and not r.fields, (r.nodes, r.fields)
+
+
 def test_at_most_sixteen_nodes_and_sixteen_fields_per_request():
     names = tuple("x%d" % i for i in range(16))
     r = _parse(nodes=names, fields=names)

@@ -13,6 +13,7 @@ from micropython import const
 _DASH = const(0x2D)
 _PLUS = const(0x2B)
 _COLON = const(0x3A)
+_MONTH_DAYS = b"\x1f\x1d\x1f\x1e\x1f\x1e\x1f\x1f\x1e\x1f\x1e\x1f"  # February: 29 at most
 _DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
 # Seconds from 1970-01-01 to the port's epoch: 0 on unix, 946684800 on an ESP32.
 EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
@@ -88,6 +89,8 @@ def parse(s, up=False):
             and (rest[1:3] + rest[4:]).isdigit()
         ):
             offset = int(rest[1:3]) * 3600 + int(rest[4:6]) * 60
+            if offset > 14 * 3600 or int(rest[4:6]) > 59:  # xs:dateTime: within ±14:00
+                raise BadTime("bad time zone in %r" % s)
             if b[0] == _DASH:
                 offset = -offset
         else:
@@ -97,8 +100,12 @@ def parse(s, up=False):
     except ValueError:
         # Not chained (`from e`): MicroPython would print a warning on the console each time.
         raise BadTime("not a date and time: %r" % s) from None
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 24 and mi <= 59 and sec <= 60):
+    if not (1 <= mo <= 12 and 1 <= d <= _MONTH_DAYS[mo - 1] and mi <= 59 and sec <= 60):
         raise BadTime("out of range: %r" % s)
+    if (h > 24 or h == 24 and (mi or sec or bump or "." in s)) or (
+        mo == 2 and d == 29 and (y % 4 or (y % 100 == 0 and y % 400))
+    ):
+        raise BadTime("out of range: %r" % s)  # 24 only as 24:00:00; the 29th in leap years
     return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec + bump - offset
 
 

@@ -239,13 +239,18 @@ class Requester:
         if s is None:
             return
         self._touch(s)
+        ns = wire.NS  # a child of another namespace is an extension (RFC 6120 §8.4)
         for node in el.children:
-            if node.name != "node":
+            if node.name != "node" or node.ns != ns:
                 continue
             for ts in node.children:
-                if ts.name != "timestamp":
+                if ts.name != "timestamp" or ts.ns != ns:
                     continue
-                fields = [reqwire.field(f) for f in ts.children if f.name in reqwire.FIELD_TYPES]
+                fields = [
+                    reqwire.field(f)
+                    for f in ts.children
+                    if f.ns == ns and f.name in reqwire.FIELD_TYPES
+                ]
                 self._call(s, "fields", node.get("nodeId"), ts.get("value"), fields)
         if el.get("done") in ("true", "1"):
             self._end(s, "done")
@@ -256,7 +261,7 @@ class Requester:
         if s is None:
             return
         self._touch(s)
-        errors = [e for e in el.children if e.name == "error"]
+        errors = [e for e in el.children if e.name == "error" and e.ns == wire.NS]
         done = el.get("done") in ("true", "1")
         last = errors.pop() if done and errors else None
         for e in errors:

@@ -121,6 +121,8 @@ def parse_req(req):
         flags = ALL  # XEP-0323 §3.1: no type flag means everything
     nodes, fields = [], []
     for child in req.children:
+        if child.ns != NS:
+            continue  # an extension (RFC 6120 §8.4), not one of our filters
         if child.name == "node":
             nid = child.get("nodeId")
             if not nid:

@@ -4,8 +4,8 @@ Lines go to stderr on the host and to the USB console on a board. The latest lin
 or above is kept for the status command, cut to a line's worth (a peer can put a 3 KB JID
 in one): what the log holds never grows with uptime, and never depends on how many lines
 came before. What peers send reaches the log (a JID, a server's error text), so a console
-line is cut at a bound too, and a line holding a control character is printed escaped (as repr() does):
-a peer can neither start a line of its own nor drive the terminal.
+line is cut at a bound too, and a line holding a control character is printed escaped (as
+repr() does): a peer can neither start a line of its own nor drive the terminal.
 """
 
 import re
