@@ -50,6 +50,13 @@ async def test_unknown_nodes_and_fields_are_named_in_the_answer():
     assert body_of(out) == "Unknown node 'garage'. Try: nodes", body_of(out)
     (out,) = await ask(t, OWNER, "read t1 Pressure")
     assert body_of(out) == "No field 'Pressure'. Try: nodes", body_of(out)
+    # A person's words come back as typed, not as Python escapes of them.
+    (out,) = await ask(t, OWNER, "read garçon")
+    assert body_of(out) == "Unknown node 'garçon'. Try: nodes", body_of(out)
+    (out,) = await ask(t, OWNER, "read t1 Température")
+    assert body_of(out) == "No field 'Température'. Try: nodes", body_of(out)
+    (out,) = await ask(t, OWNER, "lése")
+    assert body_of(out).startswith("Unknown command 'lése'."), body_of(out)
 
 
 async def test_a_node_that_fails_is_named_with_its_error_in_a_readout():

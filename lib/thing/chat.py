@@ -81,7 +81,7 @@ class Chat:
         if cmd not in _COMMANDS:
             if not self._unknown.take(bare):
                 return None  # it already has the help: an answer to our answer, maybe
-            return reply(frm, type_, "Unknown command %r.\n%s" % (words[0][:20], HELP), thread)
+            return reply(frm, type_, "Unknown command '%s'.\n%s" % (words[0][:20], HELP), thread)
         self._unknown.forget(bare)
         return self._answer(frm, type_, cmd, words, thread)
 
@@ -143,7 +143,7 @@ class Chat:
         if node_id is not None:
             n = sensor.node(node_id)
             if n is None:
-                return "Unknown node %r. Try: nodes" % node_id[:40]
+                return "Unknown node '%s'. Try: nodes" % node_id[:40]
             nodes = [n]
         lines = []
         for n in nodes:
@@ -163,7 +163,7 @@ class Chat:
         if not lines:
             if field is None:
                 return "No measurements. Try: nodes"
-            return "No field %r. Try: nodes" % field[:40]
+            return "No field '%s'. Try: nodes" % field[:40]
         return "\n".join(lines)
 
     def status_text(self):
