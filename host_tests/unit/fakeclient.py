@@ -42,6 +42,7 @@ class FakeClient:
         self.on_offline = []
         self.on_online = []
         self.online = True
+        self.full = False  # True: the output is full, as the client's outbox can be
         self._ids = 0
         self._why = None  # as the client: why the connection ended
         self.router = Router(self.send, self.log)
@@ -49,7 +50,7 @@ class FakeClient:
         self.roster = Roster(self, allow)
 
     def send(self, el):
-        if not self.online:
+        if not self.online or self.full:
             return False
         self.sent.append(bytes(el) if isinstance(el, (bytes, bytearray)) else tostring(el))
         return True

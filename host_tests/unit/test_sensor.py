@@ -312,6 +312,24 @@ async def test_our_own_disconnect_frees_every_session_and_each_gets_its_end_once
     assert c.take() == []  # each once
 
 
+async def test_a_request_whose_accepted_cannot_be_queued_holds_no_slot_and_is_not_read():
+    # The output can be full when a request comes (another readout's fields fill it while
+    # the reader waits for bytes): a requester that never saw `accepted` gets no data.
+    c, s, _ = _sensor()
+    later = iso(s.clock.now() + 3600)
+    c.full = True
+    c.router.dispatch(_req(seqnr="1"))
+    c.router.dispatch(_req(seqnr="2", attrs={"momentary": "true", "when": later}))
+    assert s.table.in_use() == 0
+    c.full = False
+    await _settle(100)
+    assert c.take() == []
+    assert any("accepted for owner@example.org/phone seqnr=1 not sent" in x for x in c.log.lines)
+    c.router.dispatch(_req(seqnr="1"))  # asked again, read as any
+    await _ended(s)
+    assert b"<fields" in c.take()[-1]
+
+
 async def test_logins_that_end_before_online_owe_at_most_a_table_of_ends():
     # A stream that ends while the roster is still asked for serves requests (the router is
     # up) but never runs the online hooks: what each such drop owes must not pile up.

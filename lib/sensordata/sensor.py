@@ -146,11 +146,16 @@ class Sensor:
             s.state = "queued" if queued else "reading"
             # The task starts after this handler returns, so `accepted` is queued first.
             s.task = asyncio.create_task(self._serve(s))
-            return wire.Accepted(iq, req.seqnr, queued)
+            accepted = wire.Accepted(iq, req.seqnr, queued)
         except Exception:
             # The answer becomes a rejection (_on_req): no slot may stay taken, no readout run.
             self.table.free(s)
             raise
+        if not self.client.send(accepted):
+            # The output is full (the client answered resource-constraint if it had room):
+            # a requester that never saw `accepted` gets no readout, nor holds a slot.
+            self.table.free(s)
+            self.log.warn("accepted for %s seqnr=%s not sent: nothing read" % (frm, seqnr))
 
     def _on_cancel(self, iq):
         frm = self._who(iq.get("from"))[1]
