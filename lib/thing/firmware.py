@@ -128,6 +128,7 @@ class Firmware:
         finally:
             for t in helpers:
                 t.cancel()
+            self.thing.uptime.stop()  # started above; the Thing, if it ran, stopped it too
 
     def stop(self):
         """End run(): at once while still joining WiFi or waiting for NTP."""
