@@ -93,6 +93,22 @@ def test_allow_entries_must_be_bare_jids():
     _one(check(_with(allow=["a@example..org"])), "'a@example..org' is not a bare JID")
 
 
+def test_jids_with_characters_xml_cannot_carry_are_refused():
+    # The account goes into every stream header, unescaped by a server: one such character
+    # and each login ends in not-well-formed. MicroPython's json makes "\ud800" a surrogate.
+    import json
+
+    for bad in ("dev\x01@example.org", "dev@exa\x1fmple.org", "d\x7fev@example.org"):
+        _one(check(_with(x_jid=bad)), "xmpp.jid")
+        _one(check(_with(allow=[bad])), "is not a bare JID")
+    for escaped in ("d\\ufffeev@example.org", "d\\uffffev@example.org", "d\\ud800ev@example.org"):
+        bad = json.loads('"%s"' % escaped)
+        _one(check(_with(x_jid=bad)), "xmpp.jid")
+        _one(check(_with(x_resource="r" + bad)), "xmpp.resource")
+        _one(check(_with(name="n" + bad[:8])), "name: must be")
+    assert check(_with(x_jid="dév@example.org", x_resource="salon ☀")) == []
+
+
 def test_a_real_board_needs_wifi_the_host_does_not():
     _one(check(_with(board="esp32_devkitc")), "wifi: missing")
     assert (

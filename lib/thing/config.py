@@ -99,8 +99,10 @@ class ConfigError(ValueError):
 
 
 def _is_jid(s, bare=False):
-    # The rules the client applies at run time (xmpp.jid), so a JID that passes here works.
-    if not isinstance(s, str):
+    # The rules the client applies at run time (xmpp.jid), so a JID that passes here works;
+    # and characters XML cannot carry, which a peer's JID never holds (the parser refuses
+    # them) but a config may.
+    if not isinstance(s, str) or _has_controls(s):
         return False
     try:
         res = jids.split(s)[2]
@@ -110,11 +112,22 @@ def _is_jid(s, bare=False):
 
 
 def _has_controls(s):
-    # XML 1.0 cannot carry most of them, and PRECIS forbids them all in a resource.
-    for c in s:
-        if c < " " or c == "\x7f":
+    # XML 1.0 cannot carry most C0 controls, nor U+FFFE, U+FFFF or a surrogate (MicroPython's
+    # json makes one of "\ud800"), and PRECIS forbids every control in a resource. Bytes:
+    # iterating a str makes a one-character str per step.
+    try:
+        b = s.encode()
+    except UnicodeError:  # CPython (tools/deploy.py): a surrogate does not encode
+        return True
+    for x in b:
+        if x < 32 or x == 127:
             return True
-    return False
+    i = b.find(b"\xed")
+    while i >= 0:
+        if b[i + 1 : i + 2] >= b"\xa0":  # ED A0..BF: U+D800..U+DFFF
+            return True
+        i = b.find(b"\xed", i + 1)
+    return b"\xef\xbf\xbe" in b or b"\xef\xbf\xbf" in b
 
 
 def _section(cfg, name, spec, problems):
