@@ -94,6 +94,23 @@ def test_node_and_field_children_of_another_namespace_are_extensions_not_filters
     assert r.nodes == ("n",) and not r.fields, (r.nodes, r.fields)
 
 
+async def test_a_device_value_in_bytes_ends_its_readout_in_a_failure_not_raw_bytes_on_the_wire():
+    # The device contract says str; bytes would go out unchecked (invalid UTF-8, a
+    # bytearray's repr with quotes of its own) and the server would end the stream.
+    for value in (b"Serial \xb0", bytearray(b"ABC")):
+        c = FakeClient(allow=("owner@example.org",))
+        s = Sensor(c, Clock(synced=True), sessions=2)
+        s.register_node("n", MemoryDevice((("Serial", "string", "", "identity"),), (value,)))
+        req = Element("req", NS, {"seqnr": "1", "identity": "true"})
+        c.router.dispatch(
+            Element("iq", st.NS_CLIENT, {"type": "get", "id": "q", "from": OWNER}, [req])
+        )
+        await until(lambda: s.table.in_use() == 0)
+        out = b"".join(c.take())
+        assert b"<failure" in out and b"Serial \xb0" not in out and b"bytearray" not in out, out
+        out.decode()  # well-formed UTF-8 throughout
+
+
 def test_at_most_sixteen_nodes_and_sixteen_fields_per_request():
     names = tuple("x%d" % i for i in range(16))
     r = _parse(nodes=names, fields=names)

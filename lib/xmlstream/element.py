@@ -12,7 +12,10 @@ CLIENT_NS = "jabber:client"
 
 
 def xml_chars(s):
-    """s, or a copy with U+FFFD for what XML 1.0 §2.2 cannot carry (see writer.legal)."""
+    """s, or a copy with U+FFFD for what XML 1.0 §2.2 cannot carry (see writer.legal);
+    TypeError for anything but a str (bytes would go out unchecked: invalid UTF-8, quotes)."""
+    if type(s) is not str:
+        raise TypeError("XML text must be str, not %s" % type(s).__name__)
     b = memoryview(s)  # the str's UTF-8, not copied
     # min() is one pass in C; len(s) counts characters, a faster one.
     if not b or (min(b) > 31 and len(b) == len(s)):
