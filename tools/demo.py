@@ -67,8 +67,7 @@ def demo(work, keep=False):
         cfg["name"] = "demo board"
         fw = HostBoard(cfg, work / "board")
         say(
-            "2. running the firmware on the simulated host board (tools/run-host %s)"
-            % fw.config_path
+            "2. running the firmware on the simulated host board (its config: %s)" % fw.config_path
         )
         fw.start()
         try:
@@ -122,15 +121,20 @@ def stay(server, fw, me):
         "(then --json, --node bme280-76, --field Temperature, --history...). In an XMPP\n"
         "client, log in as %s (password %s, server 127.0.0.1, port %d, the CA\n"
         "above) and chat help, nodes, read or status to %s, or run its\n"
-        'ad-hoc command "Read sensors".'
+        'ad-hoc command "Read sensors". The board\'s log follows (a second board on the same\n'
+        "account would take its place: the server ends the older session with a conflict)."
         % (
             ACCOUNTS["owner"], TOOLS / "query", me, server.jid("owner"), server.port,
             server.ca_pem_path, server.jid("owner"), ACCOUNTS["owner"], server.port, me,
         )
     )  # fmt: skip
+    shown = len(fw.lines)
     try:
         while fw.alive():
             time.sleep(0.5)
+            for line in fw.lines[shown:]:
+                say("  board| " + line)
+            shown = len(fw.lines)
     except KeyboardInterrupt:
         say("\nstopping the board and Prosody")
         return

@@ -105,7 +105,7 @@ async def test_a_device_value_in_bytes_ends_its_readout_in_a_failure_not_raw_byt
         c.router.dispatch(
             Element("iq", st.NS_CLIENT, {"type": "get", "id": "q", "from": OWNER}, [req])
         )
-        await until(lambda: s.table.in_use() == 0)
+        await until(lambda s=s: s.table.in_use() == 0)
         out = b"".join(c.take())
         assert b"<failure" in out and b"Serial \xb0" not in out and b"bytearray" not in out, out
         out.decode()  # well-formed UTF-8 throughout
