@@ -686,7 +686,7 @@ def main(argv=None, run=subprocess.run):
             return 0
         # A config's dry run reads nothing from the board: it may be unplugged, or unnamed
         # (its commands then say PORT).
-        checking = bool(args.config and args.dry_run)
+        checking = args.config is not None and args.dry_run
         missing = [k for k, v in (("BOARD", args.board), ("CONFIG", args.config)) if v == ""]
         if not args.port and not checking:
             missing.append("PORT")
@@ -694,6 +694,8 @@ def main(argv=None, run=subprocess.run):
             raise DeployError("%s are missing" % " and ".join(missing))
         if missing and missing[0] != "PORT":
             raise DeployError("%s is missing" % missing[0])
+        if args.board and not (ROOT / "boards" / args.board / "board.py").is_file():
+            board_chip(args.board)  # names the boards there are, before the port is sought
         dev = connect(args.port or ("PORT" if checking else ""), run, present=not checking)
         if args.config:
             deploy_config(dev, args.config, args.ca, args.dry_run, not args.no_reset)

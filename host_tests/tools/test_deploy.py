@@ -426,6 +426,13 @@ def test_missing_arguments_are_named(capsys):
     assert "no serial port /dev/ttyUSB77" in capsys.readouterr().err
     assert deploy.main(["--port", "/dev/null", "--board", ""]) == 2
     assert "BOARD is missing" in capsys.readouterr().err
+    # A config's dry run needs no PORT: only the config is named as missing.
+    assert deploy.main(["--config", "", "--dry-run"]) == 2
+    assert "deploy: CONFIG is missing\n" == capsys.readouterr().err
+    # A board this tree does not have is named before the serial port is looked for.
+    assert deploy.main(["--port", "/dev/ttyUSB77", "--board", "esp32", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "no board 'esp32'" in err and "ttyUSB77" not in err, err
 
 
 def micropython(code, tmp_path):
