@@ -8,6 +8,16 @@ _tree = sys.argv[2] if len(sys.argv) > 2 else _root  # a build/mpy tree when giv
 sys.path[:0] = [_tree + "/lib", _tree + "/boards/host"]
 
 
+def _is_board(name):
+    import os
+
+    try:
+        os.stat("%s/boards/%s/board.py" % (_root, name))
+    except OSError:
+        return False
+    return "/" not in name
+
+
 def checked(path):
     """(cfg, ca_der), or exit 2 naming every problem: the board's own start-up checks."""
     from thing import config, startup
@@ -16,6 +26,16 @@ def checked(path):
         cfg = config.load(path, on_board=False)
     except config.ConfigError as e:
         sys.stderr.write("%s\nnothing started.\n" % e)
+        sys.exit(2)
+    name = cfg.get("board")
+    if name is not None and not _is_board(name):
+        # As make provision and make deploy-config have it: a typo is no host board.
+        import os
+
+        names = ", ".join(n for n in sorted(os.listdir(_root + "/boards")) if _is_board(n))
+        sys.stderr.write(
+            "board: no boards/%s here (one of %s)\nnothing started.\n" % (name, names)
+        )
         sys.exit(2)
     here = path.rpartition("/")[0] or "."
     ca = cfg["xmpp"].get("ca")

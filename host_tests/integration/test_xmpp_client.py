@@ -253,6 +253,33 @@ def test_a_ca_that_is_no_certificate_stops_the_host_board_at_start(board, tmp_pa
     assert "nothing started" in fw.log
 
 
+def test_a_board_name_this_tree_lacks_stops_the_host_board_at_start(ca, board):
+    # As make provision and make deploy-config refuse it: a typo is not run as the host board.
+    fw = board(dict(_no_server_config(str(ca.der_path)), board="banana"))
+    assert fw.wait_exit() == 2, fw.log
+    assert "board: no boards/banana here (one of esp32_devkitc, esp32c3, " in fw.log
+    assert "nothing started" in fw.log
+
+
+def test_run_host_reads_a_config_as_strictly_as_deploy_does(tmp_path):
+    # MicroPython's json takes a missing comma or a trailing one; make deploy-config (CPython)
+    # would refuse the file later. Refused at once, with where the mistake is.
+    for text in (
+        '{"xmpp": {"jid": "a@localhost" "password": "x"}}',
+        '{"xmpp": {"jid": "a@localhost", "password": "x",}}',
+    ):
+        path = tmp_path / "config.json"
+        path.write_text(text)
+        proc = subprocess.run(
+            [str(ROOT / "tools" / "run-host"), str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert proc.returncode == 2, proc
+        assert "line 1 column" in proc.stderr and "nothing started" in proc.stderr, proc.stderr
+
+
 def test_run_host_with_mpy_asks_for_make_compile_when_there_is_no_compiled_tree(tmp_path):
     # A checkout without build/mpy: the script, the firmware and the interpreter, nothing else.
     (tmp_path / "tools").mkdir()
