@@ -21,6 +21,7 @@ exit status is then the last readout's.
 
 import argparse
 import asyncio
+import datetime
 import getpass
 import json
 import logging
@@ -65,6 +66,9 @@ def parse_args(argv):
     args = ap.parse_args(argv)
     if (args.start or args.end) and (args.momentary or args.all):
         ap.error("--from/--to select history; they do not go with --momentary or --all")
+    for opt, value in (("--from", args.start), ("--to", args.end)):
+        if value is not None and not _is_datetime(value):
+            ap.error("%s %s: not a date and time, e.g. 2026-11-28T10:00:00Z" % (opt, value))
     if args.watch is not None and args.watch <= 0:
         ap.error("--watch needs a positive number of seconds")
     if args.count is not None and (args.watch is None or args.count <= 0):
@@ -79,6 +83,17 @@ def parse_args(argv):
     if "/" not in args.device:
         args.device += "/" + DEFAULT_RESOURCE
     return args
+
+
+def _is_datetime(text):
+    # xs:dateTime, as the device reads it: a date, "T" and a time, then an optional zone.
+    if len(text) < 19 or text[10] != "T":
+        return False
+    try:
+        datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def flags_for(args):
