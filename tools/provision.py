@@ -37,7 +37,12 @@ QUESTIONS = (
     ("jid", "The board's XMPP account (JID), e.g. dev@example.org", False, None),
     ("password", "Its XMPP password", True, "XMPP_PASSWORD"),
     ("server", "XMPP server host[:port] (empty: the JID's domain)", False, None),
-    ("ca", "CA certificate of the server (PEM or DER file)", False, None),
+    (
+        "ca",
+        "CA certificate that signed the server's (PEM or DER file; TLS is verified)",
+        False,
+        None,
+    ),
     ("allow", "Who may read the sensors (bare JIDs, comma-separated)", False, None),
 )
 
@@ -98,7 +103,10 @@ def check(cfg, answers):
     problems = []
     for p in thing_config.check(cfg, on_board=board != "host"):
         if p.startswith("xmpp.ca: missing"):  # the checker's words name the DER the board reads
-            p = "xmpp.ca: missing: give --ca (PEM or DER; --tls plain for a lab server only)"
+            p = (
+                "xmpp.ca: missing: the CA that signed the server's certificate (PEM or DER),"
+                " to verify TLS with (--ca; --tls plain, for a lab server only, needs none)"
+            )
         if board or not p.startswith("board:"):  # a missing board: the line below says it
             problems.append(p)
     if not board:

@@ -191,7 +191,8 @@ def test_a_missing_board_is_one_problem_and_a_missing_ca_names_the_option(tmp_pa
     assert [p for p in err.splitlines() if "board:" in p] == [
         "  - board: missing (one of esp32_devkitc, esp32c3, esp32s3_devkitc, host)"
     ]
-    assert "xmpp.ca: missing: give --ca" in err and "certificate, DER" not in err
+    assert "xmpp.ca: missing: the CA that signed" in err and "(--ca; --tls plain" in err
+    assert "certificate, DER" not in err
 
 
 def test_the_ca_question_does_not_offer_none_when_tls_needs_one():
