@@ -9,22 +9,23 @@ config "led_pin" names a GPIO with a LED. Expected sensors: a BME280 at 0x76 and
 and the firmware always runs WiFi: an ADC entry on those pins raises ConfigError.
 """
 
+from micropython import const
+
 from drivers.errors import ConfigError
 from thing import esp32board
 
 NAME = "ESP32-DevKitC"
 CHIP = "ESP32"
 SAFE_PIN = 0  # the BOOT button: held from just after reset, autostart is skipped
-I2C_ID = 0
-SCL = 22
-SDA = 21
-FREQ = 400_000
+_I2C_ID = const(0)
+_SCL = const(22)
+_SDA = const(21)
+_FREQ = const(400_000)  # Hz
 ADC_CHANNELS = ({"pin": 34, "atten": 3, "divider": (2, 1)},)
 LED_PIN = None
-EXPECTED = ("bme280-76", "sht4x-44")
 ADC1_GPIOS = (32, 33, 34, 35, 36, 39)  # GPIO37/38 are not brought out on a WROOM-32
 ADC2_GPIOS = (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)
-I2C_PINS = esp32board.i2c_pins(SCL, SDA)
+I2C_PINS = esp32board.i2c_pins(_SCL, _SDA)
 # Pins a status LED must not take: GPIO6-11 run the module's SPI flash (ESP32-WROOM-32
 # datasheet, pin definitions: driving one crashes the chip), GPIO34-39 are input only (ESP32
 # datasheet, table "Pin Description"), GPIO1/3 are UART0 with the REPL.
@@ -46,7 +47,7 @@ def check_adc_pin(pin):
 
 
 def buses(config):
-    return esp32board.i2c_buses(config, I2C_ID, SCL, SDA, FREQ)
+    return esp32board.i2c_buses(config, _I2C_ID, _SCL, _SDA, _FREQ)
 
 
 def check(config):

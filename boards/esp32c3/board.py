@@ -9,20 +9,21 @@ Expected sensors: an SHT4x at 0x44 and an SCD4x at 0x62. ADC entries must be on 
 (GPIO0-4): ADC2 (GPIO5) gives unreliable readings on the C3 (errata).
 """
 
+from micropython import const
+
 from thing import esp32board
 
 NAME = "ESP32-C3-DevKitM-1"
 CHIP = "ESP32-C3"
 SAFE_PIN = 9  # the BOOT button: held from just after reset, autostart is skipped
-I2C_ID = 0
-SCL = 5
-SDA = 4
-FREQ = 400_000
+_I2C_ID = const(0)
+_SCL = const(5)
+_SDA = const(4)
+_FREQ = const(400_000)  # Hz
 ADC_CHANNELS = ({"pin": 3, "atten": 3, "divider": (2, 1), "full_scale_mv": 2500},)
 LED_PIN = 8
 ADC1_GPIOS = (0, 1, 2, 3, 4)  # ADC1_CH0-4 (GPIO4 is SDA here); ADC2 (GPIO5) is unusable (errata)
-EXPECTED = ("sht4x-44", "scd4x-62")
-I2C_PINS = esp32board.i2c_pins(SCL, SDA)
+I2C_PINS = esp32board.i2c_pins(_SCL, _SDA)
 # Pins a status LED must not take: GPIO12-17 run the SPI flash (ESP32-C3 datasheet, pin
 # overview), GPIO20/21 are UART0 and GPIO18/19 USB, the two ports the REPL is on.
 RESERVED = dict(I2C_PINS)
@@ -32,7 +33,7 @@ RESERVED.update((g, "the SPI flash") for g in range(12, 18))
 
 
 def buses(config):
-    return esp32board.i2c_buses(config, I2C_ID, SCL, SDA, FREQ)
+    return esp32board.i2c_buses(config, _I2C_ID, _SCL, _SDA, _FREQ)
 
 
 def check_adc_pin(pin):

@@ -9,19 +9,21 @@ Expected sensors: a BME280 at 0x76, an SHT4x at 0x44, a BH1750 at 0x23. ADC entr
 be on ADC1 (GPIO1-10): ADC2 cannot be read while WiFi is on.
 """
 
+from micropython import const
+
 from thing import esp32board
 
 NAME = "ESP32-S3-DevKitC-1"
 CHIP = "ESP32-S3"
 SAFE_PIN = 0  # the BOOT button: held from just after reset, autostart is skipped
-I2C_ID = 0
-SCL = 9
-SDA = 8
-FREQ = 400_000
+_I2C_ID = const(0)
+_SCL = const(9)
+_SDA = const(8)
+_FREQ = const(400_000)  # Hz
 ADC_CHANNELS = ({"pin": 1, "atten": 3, "divider": (2, 1), "full_scale_mv": 3100},)
 LED_PIN = 48
 ADC1_GPIOS = tuple(range(1, 11))  # ADC1_CH0-9; ADC2 is GPIO11-20
-I2C_PINS = esp32board.i2c_pins(SCL, SDA)
+I2C_PINS = esp32board.i2c_pins(_SCL, _SDA)
 # Pins a status LED must not take: GPIO26-32 run the module's SPI flash and PSRAM
 # (ESP32-S3-WROOM-1 datasheet, pin definitions), and GPIO33-37 (SPIIO4-7 and SPIDQS) the octal
 # PSRAM or flash of R8 and WROOM-2 modules (ESP32-S3-DevKitC-1 user guide, note on GPIO35-37);
@@ -31,11 +33,10 @@ RESERVED.update({0: "the BOOT button", 19: "USB", 20: "USB"})
 RESERVED.update({43: "the REPL's UART", 44: "the REPL's UART"})
 RESERVED.update((g, "the SPI flash") for g in range(26, 33))
 RESERVED.update((g, "the octal PSRAM/flash of R8 and WROOM-2 modules") for g in range(33, 38))
-EXPECTED = ("bme280-76", "sht4x-44", "bh1750-23")
 
 
 def buses(config):
-    return esp32board.i2c_buses(config, I2C_ID, SCL, SDA, FREQ)
+    return esp32board.i2c_buses(config, _I2C_ID, _SCL, _SDA, _FREQ)
 
 
 def check_adc_pin(pin):

@@ -419,13 +419,6 @@ def test_a_cancel_with_a_huge_seqnr_gets_a_short_bad_request_even_from_a_strange
     assert len(out) < 600, len(out)
 
 
-def test_a_nodes_source_id_and_cache_type_are_kept_as_given_and_none_otherwise():
-    c, s, _ = _sensor()
-    s.register_node("n2", MemoryDevice(TH, ("1", "2", "c", True)), 200, "src", "cache")
-    assert (s.node("n2").source_id, s.node("n2").cache_type) == ("src", "cache")
-    assert (s.node("sht4x-44").source_id, s.node("sht4x-44").cache_type) == (None, None)
-
-
 async def test_field_names_units_and_data_types_that_need_escaping_are_escaped():
     # A node's declarations are checked for escaping once, at registration: those of a
     # node with one that needs it are escaped in every readout, the others written as is.

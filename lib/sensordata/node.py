@@ -20,11 +20,6 @@ _UNKNOWN = (None, None, "Internal error")
 
 
 class Node:
-    # Set by Sensor.register_node when given: class defaults keep them out of each node's
-    # attribute table, which would otherwise grow a step (5 slots) past its 12th entry.
-    source_id = None
-    cache_type = None
-
     def __init__(self, node_id, device, comm_timeout, clock, log, history=0):
         self.id = node_id
         self.device = device
@@ -41,7 +36,6 @@ class Node:
         self._inflight = None  # [Event, result] of the readout under way
         self.last = None  # (ticks, unix time, values) of the last good readout
         self.history = History(history, self.fields) if history else None
-        self.failures = 0
 
     def has_field(self, name):
         for f in self.fields:
@@ -84,11 +78,9 @@ class Node:
                     now = None
                     now = self.clock.now()
         except asyncio.TimeoutError:
-            self.failures += 1
             self.log.warn("node %s: no answer within %d ms" % (self.id, self.comm_timeout))
             slot[1] = None, now, "Timeout: no answer within %d ms" % self.comm_timeout
         except Exception as e:  # noqa: BLE001 - a failing part fails its node only
-            self.failures += 1
             self.log.warn("node %s: readout failed: %r" % (self.id, e))
             slot[1] = None, now, "Readout failed: %s" % (e,)
         else:

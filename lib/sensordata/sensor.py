@@ -56,17 +56,11 @@ class Sensor:
         # one contact cannot keep every other requester out until then.
         self.queue_max = max(1, sessions // 2)
 
-    def register_node(self, node_id, device, comm_timeout=2000, source_id=None, cache_type=None):
+    def register_node(self, node_id, device, comm_timeout=2000):
         """Publish `device` (see sensordata/device.py) as node `node_id`."""
         if self.node(node_id) is not None:
             raise ValueError("node %s registered twice" % node_id)
-        node = Node(node_id, device, comm_timeout, self.clock, self.log, self.history)
-        # Kept as slixmpp's API keeps them; on the node only when given (see Node).
-        if source_id is not None:
-            node.source_id = source_id
-        if cache_type is not None:
-            node.cache_type = cache_type
-        self.nodes.append(node)
+        self.nodes.append(Node(node_id, device, comm_timeout, self.clock, self.log, self.history))
 
     def node(self, node_id):
         for n in self.nodes:

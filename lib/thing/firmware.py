@@ -52,7 +52,6 @@ class Firmware:
 
             thing = Thing(cfg, nodes, ca_der, clock=Clock(synced=False), log=log)
         self.thing = thing
-        self.cfg = cfg
         self.log = log = thing.log
         s = self.settings = settings(cfg)
         w = cfg["wifi"]

@@ -1,11 +1,11 @@
 """SASL for the XMPP client (RFC 6120 §6): pick a mechanism, run it, judge a <failure>; no I/O.
 
-    cache = sasl.KeyCache()        # one per account, owned by the client, kept across reconnects
+    cache = {}                     # one per account, owned by the client, kept across reconnects
     auth = sasl.Authenticator("user", "pencil", offered, tls, cache)  # may raise SASLError
     mech, initial = auth.start()   # <auth mechanism='mech'>b64(initial)</auth>
     # <challenge>t</challenge>  -> <response>b64(auth.challenge(unb64(t)))</response>
     # <success>t</success>      -> auth.success(unb64(t))  (no text: b"" or None)
-    # <failure><cond/></failure> -> sasl.retry_policy("cond") / sasl.retry_soon("cond")
+    # <failure><cond/></failure> -> sasl.retry_soon("cond"): a quick retry, or the long wait
 
 Arguments and results are raw bytes: base64 is the client's job (b"" answers with an empty
 <response/>; "=" on the wire means empty, RFC 6120 §6.4.2). Preference: SCRAM-SHA-256, then
@@ -16,33 +16,13 @@ Every failure raises SASLError (see xmpp.scram) with a `condition`.
 """
 
 from xmpp import scram
-from xmpp.scram import KeyCache, SASLError  # noqa: F401 - re-exported for the client
+from xmpp.scram import SASLError  # noqa: F401 - re-exported: the login catches it by this name
 
 PLAIN = "PLAIN"
 
-# What a failure condition means for the next attempt (RFC 6120 §6.5; local ones from scram).
-RETRY_SOON = "soon"  # transient: retry with the normal short backoff
-RETRY_BACKOFF = "backoff"  # retrying unchanged fails again until someone acts: long backoff
-RETRY_NEVER = "never"  # this client/server configuration cannot work; at most the slowest rate
+# Failures worth a quick retry (RFC 6120 §6.5): every other condition, a bad server signature
+# included, waits the long retry; retrying unchanged would fail again until someone acts.
 _SOON = ("temporary-auth-failure", "aborted")
-_NEVER = (
-    "encryption-required",
-    "mechanism-too-weak",
-    "invalid-mechanism",
-    "no-usable-mechanism",
-)
-
-
-def retry_policy(condition):
-    """RETRY_SOON, RETRY_BACKOFF or RETRY_NEVER for a <failure> or SASLError condition.
-
-    not-authorized, account-disabled, credentials-expired, malformed-request and anything
-    unknown (including a bad server signature) get RETRY_BACKOFF: never loop on them."""
-    if condition in _SOON:
-        return RETRY_SOON
-    if condition in _NEVER:
-        return RETRY_NEVER
-    return RETRY_BACKOFF
 
 
 def retry_soon(condition):
