@@ -3,6 +3,8 @@
 The board interface (every board's `board.py`, deployed to a device as /lib/board.py):
     NAME            the board's name, e.g. "ESP32-DevKitC"
     CHIP            the MCU, e.g. "ESP32", "ESP32-S3"
+    SAFE_PIN        optional: the GPIO (the BOOT button) that, held at boot, keeps the
+                    firmware from starting (thing/startup.py); else the chip's BOOT pin
     nodes(config)   [(node_id, device)]: the detected and configured I2C sensors
                     (drivers.detect: node ids like "bme280-76"), the ADC channels
                     ("adc-<gpio>") and the MCU temperature ("mcu"), in that order. Devices

@@ -68,7 +68,11 @@ class FakeThing:
         class Client:
             online = asyncio.Event()
             last_error = "connection refused"
-            tls_mode = tls
+
+            class opt:
+                pass
+
+        Client.opt.tls = tls
 
         class Sensor:
             sample_s = 60
@@ -85,7 +89,7 @@ class FakeThing:
 
         self.client = Client()
         self.sensor = Sensor()
-        self._chat = FakeChat(self)
+        self.chat = FakeChat(self)
         self.crash = crash
         self.runs = 0
         self._stop = asyncio.Event()
@@ -145,9 +149,9 @@ async def test_the_status_command_shows_wifi_ntp_and_watchdog():
     fw, wdt, _ = make()
     task = asyncio.create_task(fw.run())
     await until(lambda: fw.thing.runs and fw.timesync.syncs and wdt.feeds)
-    text = fw.thing._chat.status_text()  # noqa: SLF001
+    text = fw.thing.chat.status_text()
     fw.boot = "WDT_RESET; the run before ended after 0d 01:02:05 up: ValueError: x"
-    after_crash = fw.thing._chat.status_text()  # noqa: SLF001
+    after_crash = fw.thing.chat.status_text()
     fw.stop()
     await asyncio.wait_for_ms(task, 10_000)
     assert "Clock: synchronized" in text
@@ -283,7 +287,7 @@ async def test_the_real_thing_runs_under_the_firmware():
     task = asyncio.create_task(fw.run())
     client = fw.thing.client
     await until(lambda: fw.thing.clock.synced and client.last_error and wdt.feeds >= 5)
-    text = fw.thing._chat.status_text()  # noqa: SLF001
+    text = fw.thing.chat.status_text()
     fw.stop()
     await asyncio.wait_for_ms(task, 10_000)
     assert fw.thing.clock.synced

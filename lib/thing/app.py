@@ -39,13 +39,13 @@ class Thing:
             self.sensor.register_node(node_id, device, comm)
         self._requests = s.get("requests", 2)
         self._requester = None
-        self._chat = None
+        self.chat = None  # the chat commands; None on a build without thing/chat.py
         try:
             from thing import chat  # optional on very small builds
         except ImportError:
             chat = None
         if chat is not None:
-            self._chat = chat.Chat(self)
+            self.chat = chat.Chat(self)
 
     @property
     def requester(self):

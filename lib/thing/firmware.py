@@ -22,7 +22,8 @@ from thing.wifi import Wifi, WifiNode
 
 _BEAT_SLACK_MS = const(20_000)  # a healthy task beats every 1-2 s; allow for blocking calls
 _LED_MS = const(500)
-MAINTENANCE_MS = 30 * 60 * 1000  # watchdog timeout after Ctrl-C: time to work at the REPL
+# The watchdog timeout after Ctrl-C, 30 min: time to work at the REPL.
+_MAINTENANCE_MS = const(1_800_000)
 
 
 def settings(cfg):
@@ -69,7 +70,7 @@ class Firmware:
         self.task = None
         self._main = None
         self._stopping = False
-        chat = getattr(thing, "_chat", None)
+        chat = thing.chat
         if chat is not None:
             chat.status_hook = self.status_text
 
@@ -105,7 +106,7 @@ class Firmware:
             await self.wifi.connect()
             helpers.append(asyncio.create_task(self.wifi.keep()))
             helpers.append(asyncio.create_task(self.timesync.run()))
-            if self.thing.client.tls_mode != "plain":
+            if self.thing.client.opt.tls != "plain":
                 await self.timesync.wait()
             sensor = self.thing.sensor
             # Started here, not at the task's first turn (Thing.run starts it too, once): the
@@ -218,7 +219,7 @@ def start(cfg, ca_der, board):
         # it reconfigures it on a new WDT(); give the REPL session half an hour.
         micropython.kbd_intr(-1)
         if s["wdt_enabled"]:
-            machine.WDT(timeout=MAINTENANCE_MS)
+            machine.WDT(timeout=_MAINTENANCE_MS)
         micropython.kbd_intr(3)
         print("stopped; the watchdog resets the board in 30 min (machine.reset() sooner)")
     except Exception as e:

@@ -66,6 +66,8 @@ _MEMO_BODY = const(160)
 _WS = b" \t\r\n"
 # A value of these bytes only (a reading, a sequence number) holds no quote, '<', '&' or
 # control: decoded without those tests. A const(), so no name is kept for it.
+# A value made of these bytes is a number (an id, a seqnr, a reading): told by its first byte
+# first, `44 < v[0] < 58` ("-" 45, "." 46, "/" 47, "0".."9" 48-57; "/" then fails lstrip).
 _NUM = const(b"0123456789.-")
 # Parser states
 _START = const(0)  # nothing seen yet: an XML declaration may come

@@ -62,7 +62,6 @@ class Client:
         self.opt = o = Options(cfg)
         self.log = log
         self.jid = o.jid
-        self.tls_mode = o.tls
         self.ca_der = ca_der
         # The TLS context (3 KB in one piece on x64) is made now, while the heap is whole, and
         # kept for every connection: made at each login, it found no room on a heap that

@@ -35,9 +35,8 @@ class Log:
     def _emit(self, level, msg):
         if level < self.level:
             return
-        t = time.ticks_ms() if hasattr(time, "ticks_ms") else 0
         try:
-            line = "%s %d %s: %s" % (_NAMES.get(level, "?"), t, self.tag, msg)
+            line = "%s %d %s: %s" % (_NAMES.get(level, "?"), time.ticks_ms(), self.tag, msg)
             if len(line) > _LINE_CHARS:
                 line = line[:_LINE_CHARS] + "..."
             if _CONTROL.search(line):

@@ -57,6 +57,7 @@ async def open_stream(c):
 
 
 async def authenticate(c, features):
+    """SASL (RFC 6120 §6) with the best mechanism `features` offers; LoginFailed if refused."""
     o, t = c.opt, c.transport
     mechs = features.find("mechanisms", st.NS_SASL)
     offered = [m.text for m in mechs.children] if mechs is not None else []
