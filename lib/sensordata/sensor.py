@@ -196,10 +196,8 @@ class Sensor:
 
     def _online(self):
         owed, self.pending = self.pending, []
-        ts = self.clock.now() if self.clock.synced else None
         for to, seqnr, req in owed:
-            errors = [(n.id, ts, "Connection lost") for n in self._selected(req)]
-            if not self.client.send(wire.failure(to, seqnr, errors, self._id(seqnr))):
+            if not self.client.send(self._failure(to, seqnr, req, "Connection lost")):
                 self.log.warn("end of %s seqnr=%s not sent" % (to, seqnr))
 
     def _queued(self, bare=None):
@@ -217,11 +215,9 @@ class Sensor:
         for s in self.table.owned_by(bare):
             if not self.client.roster.is_authorized(s.jid):
                 self.log.info("%s no longer authorized: seqnr=%s ended" % (s.jid, s.seqnr))
-                to, seqnr = s.jid, s.seqnr
-                ts = self.clock.now() if self.clock.synced else None
-                errors = [(n.id, ts, "Access denied") for n in self._selected(s.request)]
+                ended = self._failure(s.jid, s.seqnr, s.request, "Access denied")
                 self.table.free(s)
-                self.client.send(wire.failure(to, seqnr, errors, self._id(seqnr)))
+                self.client.send(ended)
 
     def _on_bounce(self, msg):
         # RFC 6120 §8.3: the error carries our message's id (Prosody sends nothing else of it),
@@ -276,6 +272,13 @@ class Sensor:
             return self.nodes
         return [n for n in self.nodes if n.id in req.nodes]
 
+    def _failure(self, to, seqnr, req, text, stamped=True):
+        """A session's final `<failure>`: `text` for each node it asked for, timed now, or
+        untimed when the clock is not set (never a false time) or `stamped` is False."""
+        ts = self.clock.now() if stamped and self.clock.synced else None
+        errors = [(n.id, ts, text) for n in self._selected(req)]
+        return wire.failure(to, seqnr, errors, self._id(seqnr))
+
     # -- readout ------------------------------------------------------------------------
 
     async def _serve(self, s):
@@ -289,13 +292,13 @@ class Sensor:
                     if wait > _WHEN_MAX_S:
                         # The clock stepped back since `when` was accepted (an NTP correction,
                         # or a forged answer): waiting on would hold the slot as long as that.
-                        errors = [(n.id, None, "Clock changed") for n in self._selected(req)]
-                        await self._send(wire.failure(to, req.seqnr, errors, self._id(req.seqnr)))
+                        ended = self._failure(to, req.seqnr, req, "Clock changed", False)
+                        await self.client.send_wait(ended)
                         return
                     await asyncio.sleep_ms(min(wait, 60) * 1000)
                 s.state = "reading"
                 started = wire.seq_element("started", req.seqnr)
-                await self._send(wire.message(to, started, self._id(req.seqnr)))
+                await self.client.send_wait(wire.message(to, started, self._id(req.seqnr)))
             await self._readout(s, req, to)
             self.served += 1
         except asyncio.CancelledError:
@@ -313,9 +316,6 @@ class Sensor:
             if s.jid == to and s.request is req:
                 s.task = None  # we are that task: nothing to cancel
                 self.table.free(s)
-
-    async def _send(self, el):
-        await self.client.send_wait(el)
 
     async def _readout(self, s, req, to):
         msg = self._fields(to, req.seqnr)
@@ -353,17 +353,17 @@ class Sensor:
                             msg = await self._add(msg, block, req, to)
         if errors:
             if msg.blocks:
-                await self._send(msg)
-            await self._send(wire.failure(to, req.seqnr, errors, self._id(req.seqnr)))
+                await self.client.send_wait(msg)
+            await self.client.send_wait(wire.failure(to, req.seqnr, errors, self._id(req.seqnr)))
         else:
             msg.done = True
-            await self._send(msg)
+            await self.client.send_wait(msg)
 
     async def _add(self, msg, block, req, to):
         """Add a node block to `msg`, first sending it if the block would take it over budget;
         the message to add the next block to."""
         if msg.blocks and msg.size + len(block) > self.budget:
-            await self._send(msg)
+            await self.client.send_wait(msg)
             msg = self._fields(to, req.seqnr)
         msg.add(block)
         return msg
