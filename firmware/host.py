@@ -9,13 +9,15 @@ sys.path[:0] = [_tree + "/lib", _tree + "/boards/host"]
 
 
 def _is_board(name):
+    # A folder of boards/ in the tree this run loads from (its board.py, or .mpy, or ROMFS).
     import os
 
+    if not name or "/" in name or name[0] == ".":
+        return False
     try:
-        os.stat("%s/boards/%s/board.py" % (_root, name))
+        return os.stat("%s/boards/%s" % (_tree, name))[0] & 0x4000 != 0  # S_IFDIR
     except OSError:
         return False
-    return "/" not in name
 
 
 def checked(path):
@@ -32,7 +34,7 @@ def checked(path):
         # As make provision and make deploy-config have it: a typo is no host board.
         import os
 
-        names = ", ".join(n for n in sorted(os.listdir(_root + "/boards")) if _is_board(n))
+        names = ", ".join(n for n in sorted(os.listdir(_tree + "/boards")) if _is_board(n))
         sys.stderr.write(
             "board: no boards/%s here (one of %s)\nnothing started.\n" % (name, names)
         )

@@ -1,6 +1,6 @@
 """tools/demo.py stopped another way than Ctrl-C (kill, a closed terminal) still stops the
-board and Prosody and removes its files; --keep stays up until Ctrl-C and says how to reach
-the board. (The plain run and Ctrl-C: host_tests/integration/test_demo.py.)"""
+board and Prosody and removes its files; --keep stays up until Ctrl-C, says how to reach
+the board, and shows its log. (The plain run and Ctrl-C: host_tests/integration/test_demo.py.)"""
 
 import re
 import shutil
@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def read_until(proc, text):
 def left_behind(out):
     """What the demo started and should have stopped or removed, still there."""
     port = int(re.search(r"listening on port (\d+)", out).group(1))
-    work = Path(re.search(r"tools/run-host (\S+)\)", out).group(1)).parent.parent
+    work = Path(re.search(r"its config: (\S+)\)", out).group(1)).parent.parent
     assert work.name.startswith("xmpp-sensor-demo-"), out
     found = []
     deadline = time.monotonic() + 5
@@ -76,6 +77,8 @@ def test_killed_demo_stops_everything_it_started(sig):
 
 def test_keep_stays_up_with_a_working_query_line_until_ctrl_c():
     proc = start("--keep")
+    guard = threading.Timer(90, proc.kill)  # a line that never comes ends the test, not CI
+    guard.start()
     try:
         seen = read_until(proc, "--ca ")
         line = re.search(r"QUERY_PASSWORD=(\S+) (.*)", seen)
@@ -89,10 +92,22 @@ def test_keep_stays_up_with_a_working_query_line_until_ctrl_c():
         )
         assert query.returncode == 0, query.stdout + query.stderr
         assert '"result": "done"' in query.stdout
+        # The board's own log follows the instructions: here, its line for a refused request.
+        refused = subprocess.run(
+            line.group(2).split() + ["--node", "nope"],
+            env={"QUERY_PASSWORD": line.group(1)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+        seen += read_until(proc, "Unknown node: nope")
+        assert re.search(r"^  board\| I \d+ .*rejected .* Unknown node: nope$", seen, re.M), seen
         assert proc.poll() is None  # still up
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     finally:
+        guard.cancel()
         proc.kill()
     assert proc.returncode == 0, seen + out
     assert left_behind(seen) == [] and not ca.exists()
