@@ -34,6 +34,26 @@ async def test_the_nodes_and_fields_asked_for_are_sent():
     assert b"<field name='Temperature'" in _q(req), req
 
 
+async def test_a_history_window_is_sent_as_from_and_to_and_asks_for_history():
+    # XEP-0323 §3.1.4: from/to bound historical values; given alone, they ask for history.
+    c, r, seen, cb = start(sessions=3)
+    t0, t1 = "2026-11-28T01:00:00Z", "2026-11-28T02:00:00Z"
+    r.request_data(DEV, cb, start=t0, end=t1)
+    r.request_data(DEV, cb, flags=("historicalHour",), start=t0)
+    r.request_data(DEV, cb, end=t1)
+    await asyncio.sleep_ms(0)
+    window, hourly, until = [_q(x) for x in c.take()]
+    assert b"historical='true'" in window and b"momentary" not in window, window
+    assert b"from='%s'" % t0.encode() in window and b"to='%s'" % t1.encode() in window
+    assert b"historicalHour='true'" in hourly and b"from='%s'" % t0.encode() in hourly
+    assert b" to=" not in hourly.split(b"<req")[1] and b"historical='true'" not in hourly
+    assert (
+        b"historical='true'" in until
+        and b"from=" not in until
+        and b"to='%s'" % t1.encode() in until
+    )
+
+
 async def test_an_answer_to_an_ended_request_does_not_reach_the_next_one():
     c, r, seen, cb = start(sessions=1)
     s = r.request_data(DEV, cb)

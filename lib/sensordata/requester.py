@@ -49,8 +49,23 @@ class Requester:
         r.presence(self._on_presence)
         client.on_offline.append(self._offline)
 
-    def request_data(self, to_jid, callback, node_ids=None, fields=None, flags=None, when=None):
+    def request_data(
+        self,
+        to_jid,
+        callback,
+        node_ids=None,
+        fields=None,
+        flags=None,
+        when=None,
+        start=None,
+        end=None,
+    ):
         """Ask `to_jid` (a full JID) for data; the session, or None when the table is full.
+
+        `flags`: the field types (XEP-0323 §3.1: "momentary", "identity", "historicalHour",
+        "all"...), momentary when not given; `when`: read then (queued); `start`, `end`:
+        historical values from, to these times (xs:dateTime strings; all history types when
+        `flags` is not given). The device judges the times: a bad one comes back rejected.
 
         The JID is normalised (answers come from the normal form; a malformed one raises
         xmpp.jid.JIDError). The request is queued for the server at once; the callback is
@@ -66,10 +81,10 @@ class Requester:
         if s is None:
             return None
         try:
-            if flags is None and not when:
+            if flags is None and not (when or start or end):
                 req = None  # the usual request: written from the layout (reqwire.iq)
             else:
-                req = reqwire.req(seqnr, node_ids, fields, flags, when)
+                req = reqwire.req(seqnr, node_ids, fields, flags, when, start, end)
             if self._timer is None:
                 self._timer = asyncio.create_task(self._watch())
         except Exception:

@@ -23,20 +23,22 @@ _QUEUED_MAX_S = const(86400)  # the longest wait for a queued request's `when` (
 _MARKS = (b"\x7f0", b"\x7f1", b"\x7f2")  # DEL: written as it is, never escaped
 
 
-def _attrs(seqnr, flags, when):
+def _attrs(seqnr, flags, when, start, end):
     attrs = {"seqnr": seqnr}
-    for name in flags or ("momentary",):
+    for name in flags or (("historical",) if start or end else ("momentary",)):
         attrs[name] = "true"
-    if when:
-        attrs["when"] = when
+    for name, t in (("when", when), ("from", start), ("to", end)):
+        if t:
+            attrs[name] = t
     return attrs
 
 
-def req(seqnr, node_ids=None, fields=None, flags=None, when=None):
-    """The `<req>` element: momentary unless `flags` names the types."""
+def req(seqnr, node_ids=None, fields=None, flags=None, when=None, start=None, end=None):
+    """The `<req>` element: momentary unless `flags` names the types, or historical when
+    only a window (`start`, `end`: XEP-0323's from and to) is given."""
     children = [Element("node", wire.NS, {"nodeId": n}) for n in node_ids or ()]
     children += [Element("field", wire.NS, {"name": f}) for f in fields or ()]
-    return Element("req", wire.NS, _attrs(seqnr, flags, when), children)
+    return Element("req", wire.NS, _attrs(seqnr, flags, when, start, end), children)
 
 
 def layout():
