@@ -132,9 +132,10 @@ def stay(server, fw, me):
     try:
         while fw.alive():
             time.sleep(0.5)
-            for line in fw.lines[shown:]:
+            new = fw.lines[shown:]  # the pump thread may append meanwhile: counted as taken
+            shown += len(new)
+            for line in new:
                 say("  board| " + line)
-            shown = len(fw.lines)
     except KeyboardInterrupt:
         say("\nstopping the board and Prosody")
         return

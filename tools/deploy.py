@@ -47,7 +47,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -56,6 +55,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "lib"))
 
 import mpy_build  # noqa: E402
+from mpshim import use_lib  # noqa: E402
 
 from thing import config as thing_config  # noqa: E402
 
@@ -598,12 +598,7 @@ def board_problems(cfg):
     path = ROOT / "boards" / name / "board.py"
     if not path.is_file():
         return ["board: no board %r in boards/" % name]
-    try:
-        import micropython  # noqa: F401 - present when run under MicroPython
-    except ImportError:
-        # On CPython: const() is the identity, as it is to MicroPython outside its compiler.
-        sys.modules["micropython"] = types.ModuleType("micropython")
-        sys.modules["micropython"].const = lambda value: value
+    use_lib()
     from drivers.errors import ConfigError
 
     spec = importlib.util.spec_from_file_location("board_" + name, path)

@@ -21,7 +21,6 @@ exit status is then the last readout's.
 
 import argparse
 import asyncio
-import datetime
 import getpass
 import json
 import logging
@@ -86,12 +85,15 @@ def parse_args(argv):
 
 
 def _is_datetime(text):
-    # xs:dateTime, as the device reads it: a date, "T" and a time, then an optional zone.
-    if len(text) < 19 or text[10] != "T":
-        return False
+    """Whether our device would read `text` as a date and time: its own parser decides."""
+    from mpshim import use_lib
+
+    use_lib()
+    from sensordata import clock
+
     try:
-        datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        clock.parse(text)
+    except clock.BadTime:
         return False
     return True
 

@@ -65,12 +65,25 @@ def test_a_server_port_that_is_no_number_is_a_usage_error(capsys):
 
 def test_a_history_bound_that_is_no_date_and_time_is_a_usage_error_before_any_login(capsys):
     argv = ["dev@example.org", "--jid", "me@example.org", "--password", "pw"]
-    for bad in ("yesterday", "2026-11-28", "2026-11-28 10:00:00Z", "2026-02-30T00:00:00Z"):
+    # As the device reads them (its own parser): what it would refuse after a login.
+    for bad in (
+        "yesterday",
+        "2026-11-28",
+        "2026-11-28 10:00:00Z",
+        "2026-02-30T00:00:00Z",
+        "2026-11-28T10:00:00+0100",
+        "2026-11-28T10:00:00,5Z",
+    ):
         assert query.main([*argv, "--from", bad]) == 2, bad
         assert "--from %s: not a date and time" % bad in capsys.readouterr().err
     assert query.main([*argv, "--to", "noon"]) == 2
     assert "--to noon" in capsys.readouterr().err
-    for good in ("2026-11-28T10:00:00Z", "2026-11-28T10:00:00.5+01:00", "2026-11-28T10:00:00"):
+    for good in (
+        "2026-11-28T10:00:00Z",
+        "2026-11-28T10:00:00.5+01:00",
+        "2026-11-28T10:00:00",
+        "2026-11-28T24:00:00Z",
+    ):
         assert args("--from", good, "--to", good).start == good
 
 

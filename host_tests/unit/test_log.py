@@ -60,13 +60,15 @@ def test_a_peers_line_break_or_terminal_control_cannot_forge_or_hide_a_line():
     log = Log("dev", out=out)
     log.warn("stream error from server: reset (bye\nE 1 dev: forged)")
     log.info("name \x1b[2Jcleared\x08 \x7f")
+    log.info("c1 \u009b2J \u0085next")  # CSI and NEL, which terminals act on too
     lines = out.text().splitlines()
-    assert len(lines) == 2, lines
+    assert len(lines) == 3, lines
+    assert "\u009b" not in lines[2] and "\\x9b2J \\x85next" in lines[2], lines[2]
     assert lines[0].startswith("W ") and "bye\\nE 1 dev: forged" in lines[0]
     assert "\x1b" not in lines[1] and "\\x1b[2Jcleared\\x08 \\x7f" in lines[1]
     assert log.latest() == lines[0]
-    log.info("température 21 °C")  # no control character: printed as it is
-    assert out.text().splitlines()[2].endswith("dev: température 21 °C")
+    log.info("température 21 °C ☀")  # no control character: printed as it is
+    assert out.text().splitlines()[3].endswith("dev: température 21 °C ☀")
 
 
 def test_a_console_line_is_cut_at_a_bound_whatever_the_peer_sent():

@@ -22,7 +22,9 @@ _NAMES = {ERROR: "E", WARN: "W", INFO: "I", DEBUG: "D"}
 _NO_MEMORY = "E out of memory for a log line"
 _KEEP_CHARS = const(160)
 _LINE_CHARS = const(400)
-_CONTROL = re.compile("[\x01-\x1f\x7f]")  # XML refuses NUL; TAB, LF and CR it lets through
+# C0 controls and DEL (XML refuses NUL; TAB, LF and CR it lets through) and C1 controls
+# (U+0080-U+009F: CSI, NEL), in the line's UTF-8.
+_CONTROL = re.compile(b"[\x01-\x1f\x7f]|\xc2[\x80-\x9f]")
 
 
 class Log:
@@ -39,7 +41,7 @@ class Log:
             line = "%s %d %s: %s" % (_NAMES.get(level, "?"), time.ticks_ms(), self.tag, msg)
             if len(line) > _LINE_CHARS:
                 line = line[:_LINE_CHARS] + "..."
-            if _CONTROL.search(line):
+            if _CONTROL.search(line.encode()):  # encode(): the str's own bytes, not a copy
                 line = repr(line)[1:-1]  # escaped, unquoted: the level still leads the line
         except MemoryError:
             # Logging is what the error paths do: it must not raise in their place.
