@@ -259,30 +259,7 @@ class Client:
         self._parsable = True
         tasks = ()
         try:
-            await asyncio.wait_for_ms(t.connect(host, port), o.connect_timeout_ms)
-            if o.tls == "direct":
-                t.start_tls(self.context or tls_context(self.ca_der), o.domain)
-            try:
-                # Stream negotiation, SASL and SCRAM are needed for the login only: loaded for
-                # each, and unloaded after it, they leave the heap to the connection (14 KB
-                # of the firmware's online heap from .mpy on x64, 7 KB with code in place).
-                # The salted password stays: sasl_cache is the client's plain dict.
-                from xmpp import login
-
-                await asyncio.wait_for_ms(login.login(self), o.login_timeout_ms)
-            except asyncio.TimeoutError:
-                # The server took TCP, then stalled: our closing tag still ends the stream
-                # (RFC 6120 §4.4), unless TLS never got through its handshake.
-                self._bye = _CLOSE if t.up else None
-                why = "" if t.up else " (the TLS handshake did not finish)"
-                raise LoginFailed("not done within %d ms%s" % (o.login_timeout_ms, why)) from None
-            except LoginFailed as e:
-                # RFC 6120 §4.9.1.1: the stream error we owe, if any, goes before the closing tag.
-                self._bye = errors.error_out(e.condition) if e.condition else _CLOSE
-                raise
-            finally:
-                login = None  # this coroutine lives as long as the connection: hold nothing
-                _unload(("xmpp.login", "xmpp.sasl", "xmpp.scram"))
+            await self._login(t, host, port)
             if self._stop.is_set():
                 self._bye = _CLOSE  # stopped during the login: end the stream, never online
                 return
@@ -325,28 +302,59 @@ class Client:
             if self._why is not None:
                 raise self._why
         finally:
-            was_online = self._online
-            self._online = False
-            self.online.clear()
-            for task in tasks:
-                task.cancel()
-            if was_online:
-                # First end the work meant for this connection, then drop its output, so
-                # nothing queued for it can leak into the next one.
-                for cb in self.on_offline:
-                    try:
-                        cb()
-                    except Exception as e:  # noqa: BLE001 - the others and the cleanup still run
-                        self.log.error("offline hook failed: %r" % (e,))
-            try:
-                await self._end_stream(t, was_online)
-            finally:
-                t.close()
-                self.transport = None
-                self.outbox.clear()
-                self.inbox.clear()
-                self.xml.reset()
-                self.router.drop_pending()
+            await self._teardown(t, tasks)
+
+    async def _login(self, t, host, port):
+        """TCP, TLS and the login (LoginFailed, StreamClosed, ...), with their time limits."""
+        o = self.opt
+        await asyncio.wait_for_ms(t.connect(host, port), o.connect_timeout_ms)
+        if o.tls == "direct":
+            t.start_tls(self.context or tls_context(self.ca_der), o.domain)
+        try:
+            # Stream negotiation, SASL and SCRAM are needed for the login only: loaded for
+            # each, and unloaded after it, they leave the heap to the connection (14 KB of
+            # the firmware's online heap from .mpy on x64, 7 KB with code in place). The
+            # salted password stays: sasl_cache is the client's plain dict.
+            from xmpp import login
+
+            await asyncio.wait_for_ms(login.login(self), o.login_timeout_ms)
+        except asyncio.TimeoutError:
+            # The server took TCP, then stalled: our closing tag still ends the stream
+            # (RFC 6120 §4.4), unless TLS never got through its handshake.
+            self._bye = _CLOSE if t.up else None
+            why = "" if t.up else " (the TLS handshake did not finish)"
+            raise LoginFailed("not done within %d ms%s" % (o.login_timeout_ms, why)) from None
+        except LoginFailed as e:
+            # RFC 6120 §4.9.1.1: the stream error we owe, if any, goes before the closing tag.
+            self._bye = errors.error_out(e.condition) if e.condition else _CLOSE
+            raise
+        finally:
+            _unload(("xmpp.login", "xmpp.sasl", "xmpp.scram"))  # this frame ends with it
+
+    async def _teardown(self, t, tasks):
+        """End a connection, however it ended: its tasks, its work, its stream, its socket."""
+        was_online = self._online
+        self._online = False
+        self.online.clear()
+        for task in tasks:
+            task.cancel()
+        if was_online:
+            # First end the work meant for this connection, then drop its output, so
+            # nothing queued for it can leak into the next one.
+            for cb in self.on_offline:
+                try:
+                    cb()
+                except Exception as e:  # noqa: BLE001 - the others and the cleanup still run
+                    self.log.error("offline hook failed: %r" % (e,))
+        try:
+            await self._end_stream(t, was_online)
+        finally:
+            t.close()
+            self.transport = None
+            self.outbox.clear()
+            self.inbox.clear()
+            self.xml.reset()
+            self.router.drop_pending()
 
     async def _guard(self, coro):
         try:
