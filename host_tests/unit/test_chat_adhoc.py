@@ -210,6 +210,16 @@ async def test_status_tells_the_last_problem_logged():
     assert "Last problem logged: W roster not loaded" in body_of(out), body_of(out)
 
 
+async def test_status_tells_how_many_requests_a_full_table_refused():
+    t = ChatThing()
+    t.client.connects = 1
+    (out,) = await ask(t, OWNER, "status")
+    assert "Sessions: 0 of 4 in use\n" in body_of(out) + "\n", body_of(out)
+    t.sensor.table.rejected_full = 5
+    (out,) = await ask(t, OWNER, "status")
+    assert "Sessions: 0 of 4 in use (5 refused, the table full)" in body_of(out), body_of(out)
+
+
 async def test_the_command_form_has_the_measurements_only():
     t = ChatThing()
     out = await run(t, command(OWNER, {}))

@@ -256,7 +256,10 @@ class Wifi:
 
     def status_line(self):
         if self.state == "up" and self.wlan.isconnected():
-            return "WiFi: %s, RSSI %s dBm, %s" % (self.ssid, self.rssi(), self.ip())
+            line = "WiFi: %s, RSSI %s dBm, %s" % (self.ssid, self.rssi(), self.ip())
+            if self.losses:  # a flaky link shows here before it shows as offline time
+                line += ", link lost " + ("once" if self.losses == 1 else "%d times" % self.losses)
+            return line
         line = "WiFi: %s (%s)" % (self.state, self.reason or "joining %s" % self.ssid)
         if self._retry_at is not None:
             left = max(0, time.ticks_diff(self._retry_at, time.ticks_ms()))
