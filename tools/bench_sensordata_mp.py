@@ -66,7 +66,9 @@ async def monitor(thing, gates):
 
 
 def hook_send(sensor):
-    send = sensor._send
+    # Every readout message of the sensor waits for room through send_wait: measured there.
+    client = sensor.client
+    send = client.send_wait
     peak = [0]
 
     async def counted(el):
@@ -77,7 +79,7 @@ def hook_send(sensor):
             print("peak heap=%d live=%d" % (used, live(sensor)))
         await send(el)
 
-    sensor._send = counted
+    client.send_wait = counted
 
 
 async def run(thing, gates):
