@@ -61,7 +61,7 @@ async def test_an_answer_to_an_ended_request_does_not_reach_the_next_one():
     (first,) = c.take()
     c.router.dispatch(fields(s.seqnr))  # fields and done before the iq answer
     t = r.request_data(DEV, cb)
-    assert t is s
+    assert t is not s and t.index == s.index  # the slot serves the next request
     c.router.dispatch(answer(iq_id(first), Element("accepted", NS, {"seqnr": "0"})))
     assert [x[0] for x in seen] == ["fields", "done"], seen
     assert t.state == "requested"

@@ -63,7 +63,7 @@ async def test_a_lost_connection_ends_a_session_still_waiting_for_its_iq_answer(
     c.router.dispatch(answer(iq_id(first), Element("accepted", NS, {"seqnr": a.seqnr})))
     c.router.drop_pending()
     assert [x[0] for x in seen] == ["accepted", "timeout"] and seen[1][3] == "connection lost"
-    assert a.state == "accepted" and b.jid is None and c.router.pending == {}
+    assert a.state == "accepted" and b.state == "ended" and c.router.pending == {}
 
 
 async def test_an_ended_session_leaves_no_pending_iq_behind():

@@ -97,3 +97,14 @@ def test_unavailable_from_a_resource_that_only_starts_the_same_ends_nothing():
     c.router.dispatch(_queued_req(s, "1"))
     c.router.dispatch(_unavailable("owner@example.org/pho"))
     assert s.table.in_use() == 1
+
+
+def test_a_retired_session_stays_ended_and_its_slot_serves_the_next_request():
+    t = SessionTable(1)
+    s = t.claim("a@example.org/x", "1")
+    t.retire(s)
+    assert t.in_use() == 0 and s.state == "ended" and s.seqnr == "1"
+    n = t.claim("a@example.org/x", "2")
+    assert n is not s and n.index == s.index
+    t.retire(s)  # a second retire of the old handle leaves the new session alone
+    assert t.slots[0] is n and t.in_use() == 1

@@ -170,7 +170,8 @@ async def test_keep_rejoins_after_the_link_is_lost():
     assert w.joins == 2 and w.losses == 1
     assert w.up.is_set()
     assert "link to 'home' lost" in out.text()
-    assert w.status_line() == "WiFi: home, RSSI -61 dBm, 192.168.1.23, link lost once", w.status_line()
+    line = w.status_line()
+    assert line == "WiFi: home, RSSI -61 dBm, 192.168.1.23, link lost once", line
     w.losses = 3
     assert w.status_line().endswith(", link lost 3 times")
     assert len(backoff.stable) == 1  # how long the lost link lasted, for the backoff

@@ -10,10 +10,11 @@ The results are those slixmpp's requester documents; `fields` is a list of
 `(name, typename, value, unit, data_type, flags)` tuples, `flags` a tuple of flag names.
 Sessions live in a fixed-size table of their own, made like the sensor's: `request_data`
 returns None when all are in use. Each session ends exactly once, with done, rejected, failure,
-cancelled or timeout, and its slot is freed then; the final callback sees
-`session.state == "ended"`; from then on the slot may serve another request, so a session
-is cancelled only before its final callback. `timeout_ms` is the longest silence from the
-device; a queued request (`when` ahead) may also wait until its `when`, at most a day. As
+cancelled or timeout; its slot is free before the final callback (which may ask again at
+once), and the session, the handle the caller holds, stays `state == "ended"` for good: a
+cancel through it reaches nothing, not the next request in its slot. `timeout_ms` is the
+longest silence from the device; a queued request (`when` ahead) may also wait until its
+`when`, at most a day. As
 XEP-0323 has it, a `<failure>` without done='true' only says that some nodes failed (each
 reported as a non-final `failure`) while the others go on, and a readout may end with a
 `<done/>` message of its own as well as with done='true'.
@@ -128,12 +129,12 @@ class Requester:
     def _end_soon(self, s, error_msg):
         """End `s` with a failure once request_data has returned, as an answer would."""
         try:
-            asyncio.create_task(self._fail(s, s.jid, s.seqnr, error_msg))
+            asyncio.create_task(self._fail(s, error_msg))
         except MemoryError:
             self._end(s, "failure", error_msg=error_msg)  # at once, rather than never
 
-    async def _fail(self, s, jid, seqnr, error_msg):
-        if s.jid == jid and s.seqnr == seqnr:
+    async def _fail(self, s, error_msg):
+        if s.state != "ended":  # a handle keeps its JID and seqnr once ended
             self._end(s, "failure", error_msg=error_msg)
 
     def _answered(self, answer):
@@ -195,15 +196,17 @@ class Requester:
     def cancel_request(self, s):
         """Ask the device to stop; the callback hears `cancelled` (or the final result)."""
         if s.jid is None or s.state == "cancelling" or s.state == "ended":
-            return  # (ended: asked from the final callback, before the slot is freed)
+            return
         s.state = "cancelling"
-        self._touch(s)  # the device has timeout_ms to confirm, as _cancel waits for it
+        # The device has timeout_ms to confirm, counted by _cancel from its first turn; the
+        # silence watch comes later, for a cancel whose task never ran.
+        s.deadline = time.ticks_add(time.ticks_ms(), 2 * self.timeout_ms)
         asyncio.create_task(self._cancel(s, s.jid, s.seqnr))
 
     async def _cancel(self, s, jid, seqnr):
         # The session may have ended before this first turn (done or rejected in the same
         # read): the device is done with the seqnr then, and a cancel would only be refused.
-        if s.jid != jid or s.seqnr != seqnr or s.state != "cancelling":
+        if s.state != "cancelling":
             return
         try:
             iq = st.iq("get", jid, self.client.new_id(), wire.seq_element("cancel", seqnr))
@@ -211,7 +214,7 @@ class Requester:
         except Exception as e:  # noqa: BLE001 - OverflowError, MemoryError: nothing was sent
             self.log.warn("cancel of %s to %s not sent: %r" % (seqnr, jid, e))
             answer = None
-        if s.jid == jid and s.seqnr == seqnr:
+        if s.state == "cancelling":  # not ended meanwhile (done, rejected, offline)
             if answer is None:
                 self._end(s, "failure", error_msg="cancel not confirmed")
             elif answer.get("type") == "result":
@@ -313,16 +316,14 @@ class Requester:
             self.log.error("requester callback failed on %s: %r" % (result, e))
 
     def _end(self, s, result, error_msg=None, node_id=None, timestamp=None):
-        s.state = "ended"
+        # The slot is free before the final callback, which may ask again at once; `s`, the
+        # application's handle, stays ended (a cancel through it reaches nothing), and an
+        # iq answer still to come finds no session.
         r = s.request
-        try:
-            self._call(s, result, node_id, timestamp, None, error_msg)
-        finally:
-            # Even if telling of it failed (its log line found no memory): the slot is free,
-            # and an iq answer still to come finds no session.
-            self.table.free(s)
-            if r is not None:
-                self.client.router.forget(r[0])
+        self.table.retire(s)
+        if r is not None:
+            self.client.router.forget(r[0])
+        self._call(s, result, node_id, timestamp, None, error_msg)
 
     def _offline(self):
         for s in self.table.slots:

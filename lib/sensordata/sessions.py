@@ -57,6 +57,21 @@ class SessionTable:
             except RuntimeError:
                 pass  # MicroPython refuses to cancel the running task: it is ending anyway
 
+    def retire(self, s):
+        """Free the slot of `s` with a new session in its place: `s`, a handle its owner may
+        keep (the requester returns it), stays as it ended, and can never name the next
+        request in that slot."""
+        task = s.task
+        s.request = s.task = None
+        s.state = "ended"
+        if self.slots[s.index] is s:
+            self.slots[s.index] = Session(s.index)
+        if task is not None:
+            try:
+                task.cancel()
+            except RuntimeError:
+                pass  # the running task: it is ending anyway
+
     def in_use(self):
         n = 0
         for s in self.slots:
