@@ -38,6 +38,18 @@ async def test_commands_and_field_names_are_read_in_any_case():
     assert body_of(out) == "wifi: RSSI -61 dBm", body_of(out)
 
 
+async def test_a_reply_that_quotes_the_board_runs_the_command_below_the_quote():
+    # Conversations' and Gajim's "reply" quotes the message answered (XEP-0393 block quote,
+    # XEP-0461's fallback body): the command is what follows the quote.
+    t = ChatThing()
+    quoted = "> Example: read bme280-76 Temperature\n>> older\n\nread wifi RSSI"
+    (out,) = await ask(t, OWNER, quoted)
+    assert body_of(out) == "wifi: RSSI -61 dBm", body_of(out)
+    assert await ask(t, OWNER, "> only a quote\n>\n") == []  # nothing below: nothing asked
+    (out,) = await ask(t, OWNER, ">" * 4000 + "\nnodes")  # one long quoted line
+    assert "wifi" in body_of(out), body_of(out)
+
+
 async def test_only_the_start_of_a_long_body_is_read():
     t = ChatThing()
     (out,) = await ask(t, OWNER, "read" + " " * 250 + "wifi")

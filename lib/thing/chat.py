@@ -66,7 +66,17 @@ class Chat:
             type_ = "normal"  # RFC 6121 section 5.2.2: absent or not understood
         frm = msg.get("from")
         body = msg.find("body", st.NS_CLIENT)
-        text = (body.text if body is not None else "").strip()
+        text = body.text if body is not None else ""
+        if text.startswith(">"):
+            # A reply quotes what it answers (an XEP-0393 block quote, also the fallback
+            # body of an XEP-0461 reply from Conversations or Gajim): the command follows.
+            i = 0
+            while text.startswith(">", i):
+                i = text.find("\n", i) + 1
+                if not i:
+                    return None  # a quote and nothing below it: nothing asked
+            text = text[i:]
+        text = text.strip()
         if not text or not frm:
             return None
         thread = msg.find("thread", st.NS_CLIENT)
