@@ -109,6 +109,15 @@ async def test_the_command_reads_and_says_which_nodes_failed():
     assert b"<note type='warn'>wifi: " in out and b"var='t1/Temperature'" in out
 
 
+async def test_a_measurement_the_part_left_out_is_named_in_a_note_as_chat_names_it():
+    t = ChatThing()
+    t.dev.values = (None, "-60", "SHT40")  # read, but no temperature (a part's bad sample)
+    out = await run(t, command(OWNER, {}))
+    assert b"var='t1/Temperature'" not in out, out
+    # Nothing else to show here: an error note (with other fields, a warning).
+    assert b"<note type='error'>t1: Temperature missing</note>" in out, out
+
+
 async def test_a_failed_command_carries_an_error_note():
     t = ChatThing()
     t.dev.fail = t.wifi.fail = OSError(5)

@@ -113,7 +113,10 @@ class ReadCommand:
                 continue
             for i, f in enumerate(n.fields):
                 v = values[i]
-                if f[3] != "momentary" or v is None:
+                if f[3] != "momentary":
+                    continue
+                if v is None:  # read, but the part gave no valid value: named, as chat does
+                    failed.append("%s: %s missing" % (n.id, f[0]))
                     continue
                 if v is True or v is False:
                     v = "true" if v else "false"
