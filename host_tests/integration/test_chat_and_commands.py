@@ -1,5 +1,8 @@
 """Reading a board from an ordinary XMPP client: chat commands and the XEP-0050 command."""
 
+import asyncio
+import time
+
 import pytest
 from hostboard import board_config
 from slixmpp.exceptions import IqError
@@ -156,3 +159,24 @@ def test_a_message_of_unrecognized_type_is_answered_as_normal(prosody, clients, 
     phone.xmpp.send_raw("<message to='%s' type='urgent'><body>help</body></message>" % me)
     msg = phone.wait_message(lambda m: m["body"] and m["from"] == me, 30)
     assert "Commands:" in msg["body"] and msg["type"] == "normal"
+
+
+def test_the_boards_presence_carries_caps_that_slixmpp_verifies(prosody, clients, online):
+    # XEP-0115: a client that sees the board online learns its features from the hash,
+    # ad-hoc commands among them (Conversations offers commands only so); slixmpp keeps a
+    # hash only once the disco#info it names hashes to it.
+    fw, me = online
+    phone = clients.connect(
+        prosody, "requester", resource="phone", plugins=("xep_0030", "xep_0115")
+    )
+    phone.xmpp.send_presence_subscription(pto=me.split("/")[0])
+    caps = phone.xmpp.plugin["xep_0115"]
+    ver = None
+    deadline = time.monotonic() + 30
+    while not ver and time.monotonic() < deadline:
+        phone.run(asyncio.sleep(0.1), 1)
+        ver = phone.run(caps.get_verstring(me), 10)
+    assert ver, "no verified caps from the board:\n" + fw.log[-2000:]
+    info = phone.run(caps.get_caps(jid=me), 10)
+    for feature in ("http://jabber.org/protocol/commands", "urn:xmpp:iot:sensordata"):
+        assert feature in info["features"], info

@@ -185,6 +185,19 @@ async def _online(srv, log=None, **extra):
     return c, run
 
 
+async def test_the_presence_sent_online_names_our_disco_info_by_its_hash():
+    # XEP-0115: clients learn our features (ad-hoc commands among them) from the presence.
+    srv = _Server()
+    c, run = await _online(srv)
+    await srv.wait_for(b"</presence>")
+    ver = c.router.caps().get("ver").encode()
+    assert b"<presence><c xmlns='http://jabber.org/protocol/caps' " in srv.got, srv.got
+    assert b"ver='%s'" % ver in srv.got and b"hash='sha-1'" in srv.got, srv.got
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()
+
+
 async def test_a_stopping_client_waits_for_the_servers_closing_tag_before_closing_tcp():
     srv = _Server()
     c, run = await _online(srv)

@@ -288,7 +288,7 @@ class Client:
             for el in self.inbox:
                 self.router.dispatch(el)
             self.inbox.clear()
-            self.send(Element("presence", st.NS_CLIENT))
+            self.send(Element("presence", st.NS_CLIENT, None, [self.router.caps()]))
             self.online.set()
             self.xml.forget()  # the login's names, never read again on this connection
             gc.collect()  # a quiet point: what the login left behind goes now

@@ -5,7 +5,8 @@ An iq get/set is answered exactly once: by its handler's return value, or with
 when the handler fails. Stanzas of type `error` and iqs of type `result`/`error` are never
 answered (two entities answering each other's errors would loop forever); iq responses
 complete the caller's pending request instead. The router knows no XEP beyond the
-service discovery, ping and version every XMPP entity should answer.
+service discovery, ping and version every XMPP entity should answer, and the entity
+capabilities (XEP-0115) that name its disco#info in our presence.
 
 Handlers are plain callables taking the stanza; an iq handler returns the reply element,
 None when it replies by itself, or a coroutine run as a task (bounded in number: past the
@@ -13,6 +14,8 @@ limit the iq gets `resource-constraint`; cancelled when the connection ends).
 """
 
 import asyncio
+import binascii
+import hashlib
 import sys
 
 from micropython import const
@@ -26,6 +29,9 @@ _MAX_PENDING = const(8)
 # roles make (a requester with many sessions) must not crowd out the ping, whose failure to
 # go out would end the connection.
 _RESERVED = const(2)
+NS_CAPS = "http://jabber.org/protocol/caps"
+# XEP-0115 §4: a URI naming the software (it need not resolve; the project has no site).
+CAPS_NODE = "https://xmpp-sensor.invalid"
 # Queries that only exist as iq get (XEP-0030, XEP-0199, XEP-0092): a set is a bad request.
 _GET_ONLY = (st.NS_DISCO_INFO, st.NS_DISCO_ITEMS, st.NS_PING, st.NS_VERSION)
 
@@ -51,6 +57,7 @@ class Router:
         self.pending = {}  # id -> (callable(response element or None), JID asked or None)
         self.account = None  # our bare JID: who may answer what we asked without a 'to'
         self._normal = None  # the JID answers() last parsed, in normal form
+        self._caps = None  # CAPS_NODE#ver, as node_info holds it
         self.iq(st.NS_DISCO_INFO, "query", self._disco_info)
         self.iq(st.NS_DISCO_ITEMS, "query", self._disco_items)
         self.iq(st.NS_PING, "ping", self._ping)
@@ -288,6 +295,10 @@ class Router:
                 return st.error(el, "item-not-found")
             # A provider answers with the <query/>, or with a whole iq (an error).
             return reply if reply.name == "iq" else st.result(el, reply)
+        return st.result(el, self._info())
+
+    def _info(self, el=None):
+        # Our disco#info <query/>; as a node provider (el given), for CAPS_NODE#ver.
         children = [
             Element(
                 "identity",
@@ -297,7 +308,21 @@ class Router:
         ]
         for f in self.features:
             children.append(Element("feature", st.NS_DISCO_INFO, {"var": f}))
-        return st.result(el, Element("query", st.NS_DISCO_INFO, None, children))
+        return Element(
+            "query", st.NS_DISCO_INFO, {"node": self._caps} if el is not None else None, children
+        )
+
+    def caps(self):
+        """XEP-0115's <c/> for our presence: `ver` is the SHA-1 of our disco#info (§5.1: one
+        identity, no language, no forms), which disco#info on CAPS_NODE#ver answers (§6.2)."""
+        s = "%s/%s//%s<" % (self.identity[0], self.identity[1], self.name)
+        s += "<".join(sorted(self.features)) + "<"
+        ver = binascii.b2a_base64(hashlib.sha1(s.encode()).digest())[:-1].decode()
+        if self._caps is not None:
+            self.node_info.pop(self._caps, None)  # a feature came since: that hash is gone
+        self._caps = CAPS_NODE + "#" + ver
+        self.node_info[self._caps] = self._info
+        return Element("c", NS_CAPS, {"hash": "sha-1", "node": CAPS_NODE, "ver": ver})
 
     def _disco_items(self, el):
         node = el.children[0].get("node")
