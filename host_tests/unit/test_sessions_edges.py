@@ -108,3 +108,21 @@ def test_a_retired_session_stays_ended_and_its_slot_serves_the_next_request():
     assert n is not s and n.index == s.index
     t.retire(s)  # a second retire of the old handle leaves the new session alone
     assert t.slots[0] is n and t.in_use() == 1
+
+
+def test_a_retire_without_room_for_a_new_session_frees_the_slot_in_place():
+    from sensordata import sessions
+
+    t = SessionTable(1)
+    s = t.claim("a@example.org/x", "1")
+    real = sessions.Session
+
+    def no_room(index):
+        raise MemoryError
+
+    sessions.Session = no_room
+    try:
+        t.retire(s)
+    finally:
+        sessions.Session = real
+    assert t.in_use() == 0 and t.slots[0] is s and s.state == "ended"

@@ -321,9 +321,11 @@ class Requester:
         # iq answer still to come finds no session.
         r = s.request
         self.table.retire(s)
-        if r is not None:
-            self.client.router.forget(r[0])
-        self._call(s, result, node_id, timestamp, None, error_msg)
+        try:
+            if r is not None:
+                self.client.router.forget(r[0])
+        finally:
+            self._call(s, result, node_id, timestamp, None, error_msg)  # told, come what may
 
     def _offline(self):
         for s in self.table.slots:

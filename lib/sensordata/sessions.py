@@ -61,11 +61,20 @@ class SessionTable:
         """Free the slot of `s` with a new session in its place: `s`, a handle its owner may
         keep (the requester returns it), stays as it ended, and can never name the next
         request in that slot."""
+        if self.slots[s.index] is not s:
+            return  # retired before
+        try:
+            fresh = Session(s.index)
+        except MemoryError:
+            # No room for one: freed in place, the handle is the slot again (its state says
+            # "ended" until the slot serves another request).
+            self.free(s)
+            s.state = "ended"
+            return
         task = s.task
         s.request = s.task = None
         s.state = "ended"
-        if self.slots[s.index] is s:
-            self.slots[s.index] = Session(s.index)
+        self.slots[s.index] = fresh
         if task is not None:
             try:
                 task.cancel()
