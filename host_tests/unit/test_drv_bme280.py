@@ -11,7 +11,7 @@ from drivers.errors import BusyError, SensorError
 def datasheet_driver():
     # BMP280 datasheet §3.12: calibration words of the worked example.
     d = BMP280(None)
-    (d._t1, d._t2, d._t3, d._p1, d._p2, d._p3, d._p4, d._p5, d._p6, d._p7, d._p8, d._p9) = (
+    d._cal = (  # dig_T1..T3, dig_P1..P9
         27504,
         26435,
         -1000,
@@ -276,7 +276,7 @@ def test_a_pressure_that_cannot_be_compensated_is_an_error_not_0_hpa():
     # The reference code returns 0 when var1 is 0 (dig_P1 = 0: an NVM that reads zeros),
     # which a readout would publish as 0.00 hPa.
     d = datasheet_driver()
-    d._p1 = 0
+    d._cal = d._cal[:3] + (0,) + d._cal[4:]  # dig_P1
     d.compensate_t(519888)
     try:
         d.compensate_p(415148)

@@ -4,8 +4,9 @@ from fakeclient import FakeClient
 
 from xmlstream.element import Element
 from xmpp import stanza as st
-from xmpp.router import CAPS_NODE, NS_CAPS
 
+NS_CAPS = "http://jabber.org/protocol/caps"
+CAPS_NODE = "https://xmpp-sensor.invalid"  # as the router names the software
 NS_MUC = "http://jabber.org/protocol/muc"
 
 

@@ -103,30 +103,18 @@ class BME280:
         await self._until_clear(_STATUS_IM_UPDATE, "NVM copy")  # status.im_update, §5.4.4
         buf = self._buf
         i2c.readfrom_mem_into(a, _REG_CALIB00, buf)
-        (
-            self._t1,
-            self._t2,
-            self._t3,
-            self._p1,
-            self._p2,
-            self._p3,
-            self._p4,
-            self._p5,
-            self._p6,
-            self._p7,
-            self._p8,
-            self._p9,
-        ) = struct.unpack_from("<HhhHhhhhhhhh", buf)
-        if not (self._t1 and self._p1):
+        # dig_T1..T3, dig_P1..P9 (Table 16) in one tuple: a name each would be interned.
+        self._cal = c = struct.unpack_from("<HhhHhhhhhhhh", buf)
+        if not (c[0] and c[3]):
             # Never 0 on a working part: an NVM that was not copied, whose zeros would give
             # 0.00 °C and 0.00 hPa as readings. The next readout tries the init again.
             raise SensorError(EIO, "0x%02x: %s calibration reads zero" % (a, self.CHIP))
         if self.HUMIDITY:
-            self._h1 = buf[25]
+            h1 = buf[25]
             i2c.readfrom_mem_into(a, _REG_CALIB26, self._data[:7])
-            self._h2, self._h3, e4, e5, e6, self._h6 = struct.unpack_from("<hBbBbb", buf)
-            self._h4 = (e4 << 4) | (e5 & 0x0F)
-            self._h5 = (e6 << 4) | (e5 >> 4)
+            h2, h3, e4, e5, e6, h6 = struct.unpack_from("<hBbBbb", buf)
+            # dig_H1..H6; H4 and H5 share a byte (Table 16).
+            self._hum = (h1, h2, h3, (e4 << 4) | (e5 & 0x0F), (e6 << 4) | (e5 >> 4), h6)
         one[0] = 0  # config: filter off, standby irrelevant in forced mode
         i2c.writeto_mem(a, _REG_CONFIG, one)
         self._ready = True
@@ -168,21 +156,23 @@ class BME280:
 
     def compensate_t(self, adc_t):
         """Temperature in 0.01 °C; sets t_fine (BME280_compensate_T_int32)."""
-        t1 = self._t1
-        var1 = (((adc_t >> 3) - (t1 << 1)) * self._t2) >> 11
+        c = self._cal
+        t1 = c[0]
+        var1 = (((adc_t >> 3) - (t1 << 1)) * c[1]) >> 11
         x = (adc_t >> 4) - t1
-        var2 = (((x * x) >> 12) * self._t3) >> 14
+        var2 = (((x * x) >> 12) * c[2]) >> 14
         self._t_fine = var1 + var2
         return (self._t_fine * 5 + 128) >> 8
 
     def compensate_p(self, adc_p):
         """Pressure in Pa as Q24.8 (BME280_compensate_P_int64); call compensate_t first."""
+        c = self._cal  # dig_P1 is c[3], ... dig_P9 c[11]
         var1 = self._t_fine - 128000
-        var2 = var1 * var1 * self._p6
-        var2 += (var1 * self._p5) << 17
-        var2 += self._p4 << 35
-        var1 = ((var1 * var1 * self._p3) >> 8) + ((var1 * self._p2) << 12)
-        var1 = (((1 << 47) + var1) * self._p1) >> 33
+        var2 = var1 * var1 * c[8]
+        var2 += (var1 * c[7]) << 17
+        var2 += c[6] << 35
+        var1 = ((var1 * var1 * c[5]) >> 8) + ((var1 * c[4]) << 12)
+        var1 = (((1 << 47) + var1) * c[3]) >> 33
         if var1 == 0:
             # The reference code returns 0 here, which would go out as 0.00 hPa.
             raise SensorError(EIO, "%s: pressure cannot be compensated" % self.CHIP)
@@ -190,17 +180,18 @@ class BME280:
         n = ((p << 31) - var2) * 3125
         # C division truncates toward zero; Python's // floors.
         p = n // var1 if (n >= 0) == (var1 > 0) else -(-n // var1)
-        var1 = (self._p9 * (p >> 13) * (p >> 13)) >> 25
-        var2 = (self._p8 * p) >> 19
-        return ((p + var1 + var2) >> 8) + (self._p7 << 4)
+        var1 = (c[11] * (p >> 13) * (p >> 13)) >> 25
+        var2 = (c[10] * p) >> 19
+        return ((p + var1 + var2) >> 8) + (c[9] << 4)
 
     def compensate_h(self, adc_h):
         """Relative humidity in %/1024 (bme280_compensate_H_int32); call compensate_t first."""
+        h1, h2, h3, h4, h5, h6 = self._hum
         v = self._t_fine - 76800
-        a = (((adc_h << 14) - (self._h4 << 20) - (self._h5 * v)) + 16384) >> 15
-        b = (((v * self._h6) >> 10) * (((v * self._h3) >> 11) + 32768)) >> 10
-        v = a * (((b + 2097152) * self._h2 + 8192) >> 14)
-        v -= ((((v >> 15) * (v >> 15)) >> 7) * self._h1) >> 4
+        a = (((adc_h << 14) - (h4 << 20) - (h5 * v)) + 16384) >> 15
+        b = (((v * h6) >> 10) * (((v * h3) >> 11) + 32768)) >> 10
+        v = a * (((b + 2097152) * h2 + 8192) >> 14)
+        v -= ((((v >> 15) * (v >> 15)) >> 7) * h1) >> 4
         v = 0 if v < 0 else v
         v = 419430400 if v > 419430400 else v
         return v >> 12

@@ -29,9 +29,9 @@ _MAX_PENDING = const(8)
 # roles make (a requester with many sessions) must not crowd out the ping, whose failure to
 # go out would end the connection.
 _RESERVED = const(2)
-NS_CAPS = "http://jabber.org/protocol/caps"
+_NS_CAPS = const("http://jabber.org/protocol/caps")
 # XEP-0115 §4: a URI naming the software (it need not resolve; the project has no site).
-CAPS_NODE = "https://xmpp-sensor.invalid"
+_CAPS_NODE = const("https://xmpp-sensor.invalid")
 # Queries that only exist as iq get (XEP-0030, XEP-0199, XEP-0092): a set is a bad request.
 _GET_ONLY = (st.NS_DISCO_INFO, st.NS_DISCO_ITEMS, st.NS_PING, st.NS_VERSION)
 
@@ -57,7 +57,7 @@ class Router:
         self.pending = {}  # id -> (callable(response element or None), JID asked or None)
         self.account = None  # our bare JID: who may answer what we asked without a 'to'
         self._normal = None  # the JID answers() last parsed, in normal form
-        self._caps = None  # CAPS_NODE#ver, as node_info holds it
+        self._caps = None  # _CAPS_NODE#ver, as node_info holds it
         self.iq(st.NS_DISCO_INFO, "query", self._disco_info)
         self.iq(st.NS_DISCO_ITEMS, "query", self._disco_items)
         self.iq(st.NS_PING, "ping", self._ping)
@@ -298,7 +298,7 @@ class Router:
         return st.result(el, self._info())
 
     def _info(self, el=None):
-        # Our disco#info <query/>; as a node provider (el given), for CAPS_NODE#ver.
+        # Our disco#info <query/>; as a node provider (el given), for _CAPS_NODE#ver.
         children = [
             Element(
                 "identity",
@@ -314,15 +314,15 @@ class Router:
 
     def caps(self):
         """XEP-0115's <c/> for our presence: `ver` is the SHA-1 of our disco#info (§5.1: one
-        identity, no language, no forms), which disco#info on CAPS_NODE#ver answers (§6.2)."""
+        identity, no language, no forms), which disco#info on _CAPS_NODE#ver answers (§6.2)."""
         s = "%s/%s//%s<" % (self.identity[0], self.identity[1], self.name)
         s += "<".join(sorted(self.features)) + "<"
         ver = binascii.b2a_base64(hashlib.sha1(s.encode()).digest())[:-1].decode()
         if self._caps is not None:
             self.node_info.pop(self._caps, None)  # a feature came since: that hash is gone
-        self._caps = CAPS_NODE + "#" + ver
+        self._caps = _CAPS_NODE + "#" + ver
         self.node_info[self._caps] = self._info
-        return Element("c", NS_CAPS, {"hash": "sha-1", "node": CAPS_NODE, "ver": ver})
+        return Element("c", _NS_CAPS, {"hash": "sha-1", "node": _CAPS_NODE, "ver": ver})
 
     def _disco_items(self, el):
         node = el.children[0].get("node")
