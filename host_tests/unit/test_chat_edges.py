@@ -50,6 +50,18 @@ async def test_a_reply_that_quotes_the_board_runs_the_command_below_the_quote():
     assert "wifi" in body_of(out), body_of(out)
 
 
+async def test_of_several_bodies_the_one_in_the_messages_own_language_is_read():
+    # RFC 6121 §5.2.3: a body without xml:lang is in the stanza's language, the primary one;
+    # the others are translations.
+    t = ChatThing()
+    msg = chat(OWNER, "hilfe")
+    msg.attrs["xml:lang"] = "en"
+    msg.children[0].attrs = {"xml:lang": "de"}
+    msg.children.append(Element("body", "jabber:client", None, None, "read wifi RSSI"))
+    (out,) = await send(t, msg)
+    assert body_of(out) == "wifi: RSSI -61 dBm", body_of(out)
+
+
 async def test_only_the_start_of_a_long_body_is_read():
     t = ChatThing()
     (out,) = await ask(t, OWNER, "read" + " " * 250 + "wifi")

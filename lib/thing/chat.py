@@ -65,7 +65,16 @@ class Chat:
         if type_ != "chat":
             type_ = "normal"  # RFC 6121 section 5.2.2: absent or not understood
         frm = msg.get("from")
-        body = msg.find("body", st.NS_CLIENT)
+        # Of several bodies (RFC 6121 §5.2.3), the one without xml:lang is in the message's
+        # own language, the primary one; the others are translations.
+        body = None
+        for k in msg.children:
+            if k.name == "body" and k.ns == st.NS_CLIENT:
+                if not k.attrs:
+                    body = k
+                    break
+                if body is None:
+                    body = k
         text = body.text if body is not None else ""
         if text.startswith(">"):
             # A reply quotes what it answers (an XEP-0393 block quote, also the fallback
