@@ -157,6 +157,21 @@ async def test_a_device_that_keeps_reporting_outlives_the_silence_timeout():
     assert seen[-1][0] == "done"
 
 
+async def test_a_device_repeating_started_does_not_keep_a_session_alive():
+    # `started` says a readout began, once (XEP-0323 §3.4); a device repeating it without
+    # ever reporting would otherwise hold our slot for as long as it likes.
+    ticks = install(requester_module)
+    c, r, seen, cb = start(timeout_ms=500)
+    s = await accepted(c, r, cb)
+    started = message(Element("started", NS, {"seqnr": s.seqnr}))
+    for _ in range(10):
+        ticks.advance(200)
+        c.router.dispatch(started)
+        await asyncio.sleep_ms(0)
+    await asyncio.sleep_ms(700)  # the waiting task wakes and looks at its deadline
+    assert [x[0] for x in seen] == ["accepted", "started", "timeout"], seen
+
+
 async def test_the_silence_timeout_starts_again_when_the_request_is_accepted():
     # timeout_ms is the longest silence from the device: its `accepted` answer breaks it, as
     # its messages do, so a device that answers late still has the whole timeout to report.

@@ -247,9 +247,12 @@ class Requester:
     def _on_started(self, msg):
         el = msg.find("started", wire.NS)
         s = self._session(msg, el)
-        if s is not None:
-            self._touch(s)
-            self._call(s, "started")
+        if s is None or s.state == "started":
+            return  # told once (XEP-0323 §3.4): a repeat is no sign of progress
+        if s.state != "cancelling":
+            s.state = "started"
+        self._touch(s)
+        self._call(s, "started")
 
     def _on_fields(self, msg):
         el = msg.find("fields", wire.NS)
