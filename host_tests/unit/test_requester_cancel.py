@@ -194,3 +194,67 @@ async def test_a_cancel_that_cannot_be_made_ends_the_session_once_with_a_log_lin
     assert [x[0] for x in seen] == ["accepted", "failure"]
     assert r.table.in_use() == 0
     assert any("cancel of %s" % seqnr in line for line in c.log.lines), c.log.lines
+
+
+async def test_news_after_a_cancel_leaves_it_to_end_as_an_unconfirmed_cancel():
+    # The readout's next message in the same read as the callback that cancelled: the
+    # cancel still gets its whole wait, and ends as the README says, not as a timeout.
+    c, r, seen, cb = start(timeout_ms=100)
+    s = await accepted(c, r, cb)
+    r.cancel_request(s)
+    c.router.dispatch(fields(s.seqnr, done=None))
+    await settle(lambda: seen[-1][0] not in ("accepted", "fields"))
+    assert [x[0] for x in seen] == ["accepted", "fields", "failure"], seen
+
+
+async def test_the_final_callback_comes_when_the_slot_is_freed_in_place():
+    # No room for a new session at the end: the slot is freed in place, the result still told.
+    from sensordata import sessions
+
+    c, r, seen, cb = start(sessions=1)
+    s = await accepted(c, r, cb)
+    real = sessions.Session
+
+    def no_room(index):
+        raise MemoryError
+
+    sessions.Session = no_room
+    try:
+        c.router.dispatch(fields(s.seqnr))
+    finally:
+        sessions.Session = real
+    assert [x[0] for x in seen] == ["accepted", "fields", "done"], seen
+    assert r.table.in_use() == 0
+
+
+async def test_a_late_failure_of_a_request_leaves_the_next_one_in_its_slot_alone():
+    # Request A is not sent (output full): its failure comes from a task. A ends sooner (the
+    # device went offline) in a slot freed in place, and A's callback asks again at once.
+    from sensordata import sessions
+
+    c, r, seen, _ = start(sessions=1)
+    again = []
+
+    def cb(s, result, *rest):
+        seen.append((s.seqnr, result))
+        if not again:
+            c.full = False
+            again.append(r.request_data(DEV, cb))
+
+    c.full = True
+    a = r.request_data(DEV, cb)
+    first = a.seqnr
+    real = sessions.Session
+
+    def no_room(index):
+        raise MemoryError
+
+    sessions.Session = no_room
+    try:
+        r._on_presence(Element("presence", "jabber:client", {"from": DEV, "type": "unavailable"}))
+    finally:
+        sessions.Session = real
+    b = again[0]
+    await asyncio.sleep_ms(10)  # A's failure task runs
+    assert seen == [(first, "failure")], seen
+    assert b.state == "requested" and r.table.in_use() == 1

@@ -125,4 +125,5 @@ def test_a_retire_without_room_for_a_new_session_frees_the_slot_in_place():
         t.retire(s)
     finally:
         sessions.Session = real
-    assert t.in_use() == 0 and t.slots[0] is s and s.state == "ended"
+    assert t.in_use() == 0 and t.slots[0] is s and s.state == "ended" and s.seqnr == "1"
+    assert t.find("a@example.org/x", "1") is None  # what ended is found no more

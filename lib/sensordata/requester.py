@@ -129,12 +129,13 @@ class Requester:
     def _end_soon(self, s, error_msg):
         """End `s` with a failure once request_data has returned, as an answer would."""
         try:
-            asyncio.create_task(self._fail(s, error_msg))
+            asyncio.create_task(self._fail(s, s.seqnr, error_msg))
         except MemoryError:
             self._end(s, "failure", error_msg=error_msg)  # at once, rather than never
 
-    async def _fail(self, s, error_msg):
-        if s.state != "ended":  # a handle keeps its JID and seqnr once ended
+    async def _fail(self, s, seqnr, error_msg):
+        # Not ended meanwhile; the seqnr: a slot freed in place may serve the next request.
+        if s.state != "ended" and s.seqnr == seqnr:
             self._end(s, "failure", error_msg=error_msg)
 
     def _answered(self, answer):
@@ -206,7 +207,7 @@ class Requester:
     async def _cancel(self, s, jid, seqnr):
         # The session may have ended before this first turn (done or rejected in the same
         # read): the device is done with the seqnr then, and a cancel would only be refused.
-        if s.state != "cancelling":
+        if s.state != "cancelling" or s.seqnr != seqnr:
             return
         try:
             iq = st.iq("get", jid, self.client.new_id(), wire.seq_element("cancel", seqnr))
@@ -214,7 +215,7 @@ class Requester:
         except Exception as e:  # noqa: BLE001 - OverflowError, MemoryError: nothing was sent
             self.log.warn("cancel of %s to %s not sent: %r" % (seqnr, jid, e))
             answer = None
-        if s.state == "cancelling":  # not ended meanwhile (done, rejected, offline)
+        if s.state == "cancelling" and s.seqnr == seqnr:  # not ended meanwhile
             if answer is None:
                 self._end(s, "failure", error_msg="cancel not confirmed")
             elif answer.get("type") == "result":
@@ -242,7 +243,8 @@ class Requester:
         return s
 
     def _touch(self, s):
-        s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
+        if s.state != "cancelling":  # the cancel's own wait ends that one (cancel_request)
+            s.deadline = time.ticks_add(time.ticks_ms(), self.timeout_ms)
 
     def _on_started(self, msg):
         el = msg.find("started", wire.NS)
@@ -322,8 +324,9 @@ class Requester:
         # The slot is free before the final callback, which may ask again at once; `s`, the
         # application's handle, stays ended (a cancel through it reaches nothing), and an
         # iq answer still to come finds no session.
-        r = s.request
+        r, cb = s.request, s.callback
         self.table.retire(s)
+        s.callback = cb  # kept: a slot freed in place (no room for a new one) lost it
         try:
             if r is not None:
                 self.client.router.forget(r[0])

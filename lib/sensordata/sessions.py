@@ -66,9 +66,12 @@ class SessionTable:
         try:
             fresh = Session(s.index)
         except MemoryError:
-            # No room for one: freed in place, the handle is the slot again (its state says
-            # "ended" until the slot serves another request).
+            # No room for one: freed in place, the handle is the slot again (its state and
+            # seqnr say what ended until the slot serves another request; a free slot is
+            # found by no seqnr, its JID being None).
+            seqnr = s.seqnr
             self.free(s)
+            s.seqnr = seqnr
             s.state = "ended"
             return
         task = s.task

@@ -79,12 +79,13 @@ class Chat:
         if text.startswith(">"):
             # A reply quotes what it answers (an XEP-0393 block quote, also the fallback
             # body of an XEP-0461 reply from Conversations or Gajim): the command follows.
+            b = text.encode()  # indexed in bytes: a str's indexes count characters, slowly
             i = 0
-            while text.startswith(">", i):
-                i = text.find("\n", i) + 1
+            while b.startswith(b">", i):
+                i = b.find(b"\n", i) + 1
                 if not i:
                     return None  # a quote and nothing below it: nothing asked
-            text = text[i:]
+            text = b[i:].decode()
         text = text.strip()
         if not text or not frm:
             return None
