@@ -1,6 +1,7 @@
 # The firmware on the simulated host board, under the MicroPython unix port.
 # Usage: micropython firmware/host.py CONFIG.json   (tools/run-host wraps this)
 # Runs in the foreground, logging to stderr, until SIGINT or SIGTERM.
+import os
 import sys
 
 _root = (__file__.rpartition("/")[0] or ".").rpartition("/")[0] or "."
@@ -10,8 +11,6 @@ sys.path[:0] = [_tree + "/lib", _tree + "/boards/host"]
 
 def _is_board(name):
     # A folder of boards/ in the tree this run loads from (its board.py, or .mpy, or ROMFS).
-    import os
-
     if not name or "/" in name or name[0] == ".":
         return False
     try:
@@ -32,8 +31,6 @@ def checked(path):
     name = cfg.get("board")
     if name is not None and not _is_board(name):
         # As make provision and make deploy-config have it: a typo is no host board.
-        import os
-
         names = ", ".join(n for n in sorted(os.listdir(_tree + "/boards")) if _is_board(n))
         sys.stderr.write(
             "board: no boards/%s here (one of %s)\nnothing started.\n" % (name, names)

@@ -14,10 +14,9 @@ cancelled or timeout; its slot is free before the final callback (which may ask 
 once), and the session, the handle the caller holds, stays `state == "ended"` for good: a
 cancel through it reaches nothing, not the next request in its slot. `timeout_ms` is the
 longest silence from the device; a queued request (`when` ahead) may also wait until its
-`when`, at most a day. As
-XEP-0323 has it, a `<failure>` without done='true' only says that some nodes failed (each
-reported as a non-final `failure`) while the others go on, and a readout may end with a
-`<done/>` message of its own as well as with done='true'.
+`when`, at most a day. As XEP-0323 has it, a `<failure>` without done='true' only says that
+some nodes failed (each reported as a non-final `failure`) while the others go on, and a
+readout may end with a `<done/>` message of its own as well as with done='true'.
 """
 
 import asyncio
@@ -326,7 +325,7 @@ class Requester:
         # iq answer still to come finds no session.
         r, cb = s.request, s.callback
         self.table.retire(s)
-        s.callback = cb  # kept: a slot freed in place (no room for a new one) lost it
+        s.callback = cb  # the slot's freeing cleared it
         try:
             if r is not None:
                 self.client.router.forget(r[0])

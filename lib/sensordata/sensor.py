@@ -6,10 +6,10 @@
 Every request is answered at once: `accepted` (with `queued='true'` when its `when` lies
 ahead), or `<rejected>` plus the standard error (`forbidden`, `item-not-found`,
 `bad-request`, `resource-constraint`; `unexpected-request` for a `when` before the clock is
-set; `internal-server-error` when answering failed). An accepted request owns one slot of the fixed
-session table until it ends: done, failure, cancel, a node's comm timeout, the requester
-going offline (its unavailable presence, or a bounce of a message we sent it), or our own
-reconnect. Readouts run in one asyncio task per session.
+set; `internal-server-error` when answering failed). An accepted request owns one slot of
+the fixed session table until it ends: done, failure, cancel, a node's comm timeout, the
+requester going offline (its unavailable presence, or a bounce of a message we sent it), or
+our own reconnect. Readouts run in one asyncio task per session.
 """
 
 import asyncio

@@ -59,30 +59,18 @@ class SessionTable:
 
     def retire(self, s):
         """Free the slot of `s` with a new session in its place: `s`, a handle its owner may
-        keep (the requester returns it), stays as it ended, and can never name the next
-        request in that slot."""
+        keep (the requester returns it), stays as it ended (its JID, seqnr, state "ended"),
+        and can never name the next request in that slot."""
         if self.slots[s.index] is not s:
             return  # retired before
+        jid, seqnr = s.jid, s.seqnr
+        self.free(s)  # cancels its task
+        s.seqnr, s.state = seqnr, "ended"  # a free slot is found by no seqnr: its JID is None
         try:
-            fresh = Session(s.index)
+            self.slots[s.index] = Session(s.index)
         except MemoryError:
-            # No room for one: freed in place, the handle is the slot again (its state and
-            # seqnr say what ended until the slot serves another request; a free slot is
-            # found by no seqnr, its JID being None).
-            seqnr = s.seqnr
-            self.free(s)
-            s.seqnr = seqnr
-            s.state = "ended"
-            return
-        task = s.task
-        s.request = s.task = None
-        s.state = "ended"
-        self.slots[s.index] = fresh
-        if task is not None:
-            try:
-                task.cancel()
-            except RuntimeError:
-                pass  # the running task: it is ending anyway
+            return  # no room for one: freed in place, the handle is the slot again
+        s.jid = jid
 
     def in_use(self):
         n = 0

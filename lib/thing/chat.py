@@ -195,17 +195,12 @@ class Chat:
             "Uptime: %dd %02d:%02d:%02d" % (up // 86400, up // 3600 % 24, up // 60 % 60, up % 60),
             "Heap free: %d bytes" % gc.mem_free(),
             "Clock: %s" % ("synchronized" if self.thing.clock.synced else "NOT synchronized"),
-            "Sessions: %d of %d in use%s"
-            % (
-                table.in_use(),
-                len(table.slots),
-                " (%d refused, the table full)" % table.rejected_full
-                if table.rejected_full
-                else "",
-            ),
+            "Sessions: %d of %d in use" % (table.in_use(), len(table.slots)),
             "Readouts served: %d" % self.thing.sensor.served,
             "Connections: %d" % c.connects,
         ]
+        if table.rejected_full:
+            lines[3] += " (%d refused, the table full)" % table.rejected_full
         last = c.log.latest()
         if last:
             lines.append("Last problem logged: " + last)

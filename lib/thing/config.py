@@ -119,9 +119,8 @@ def _has_controls(s):
         b = s.encode()
     except UnicodeError:  # CPython (tools/deploy.py): a surrogate does not encode
         return True
-    for x in b:
-        if x < 32 or x == 127:
-            return True
+    if b and (min(b) < 32 or 127 in b):
+        return True
     i = b.find(b"\xed")
     while i >= 0:
         if b[i + 1 : i + 2] >= b"\xa0":  # ED A0..BF: U+D800..U+DFFF
