@@ -549,6 +549,15 @@ def _is_der(data):
     return 2 + k + int.from_bytes(data[2 : 2 + k], "big") == len(data)
 
 
+def password_problems(cfg):
+    """[] unless the board could not log in with the config's password (tools/saslprep.py)."""
+    import saslprep
+
+    x = cfg.get("xmpp") if isinstance(cfg, dict) else None
+    why = saslprep.problem(x.get("password")) if isinstance(x, dict) else None
+    return [why] if why else []
+
+
 def config_files(config_path, ca_path=None):
     """{device path: bytes} for a config and its CA; DeployError listing every problem."""
     path = Path(config_path)
@@ -558,7 +567,7 @@ def config_files(config_path, ca_path=None):
         raise DeployError("%s: cannot be read (%s)" % (config_path, e)) from e
     except ValueError as e:
         raise DeployError("%s: not valid JSON (%s)" % (config_path, e)) from e
-    problems = thing_config.check(cfg, on_board=True)
+    problems = thing_config.check(cfg, on_board=True) + password_problems(cfg)
     board = cfg.get("board") if isinstance(cfg, dict) else None
     if board in (None, "host"):
         problems.append("board: name the board this config is for (host is the simulated one)")

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from deploy import DeployError, to_der  # noqa: E402
+from deploy import DeployError, password_problems, to_der  # noqa: E402
 
 from thing import config as thing_config  # noqa: E402
 
@@ -109,6 +109,7 @@ def check(cfg, answers):
             )
         if board or not p.startswith("board:"):  # a missing board: the line below says it
             problems.append(p)
+    problems += password_problems(cfg)
     if not board:
         problems.append("board: missing (one of %s)" % ", ".join(boards()))
     elif board not in boards():

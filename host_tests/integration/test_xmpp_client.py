@@ -73,6 +73,21 @@ def test_wrong_password_stops_and_backs_off_long(prosody, board):
     assert fw.count(ONLINE) == 0
 
 
+@pytest.mark.parametrize(
+    "password",
+    ["pass\u00a0word", "pa\u00adss-secret", "zero\u200bwidth-secret"],
+    ids=["no-break-space", "soft-hyphen", "zero-width-space"],
+)
+def test_scram_logs_in_with_a_password_saslprep_maps(make_prosody, board, password):
+    # Prosody salts SASLprep(password): a no-break space as a space, a soft hyphen as nothing,
+    # a zero-width space (both) as ICU's SASLprep has it.
+    server = make_prosody()
+    server.register("dev", password)
+    fw = board(board_config(server, user="dev", password=password, retry_permanent_s=300))
+    fw.wait_log(r"authenticated with SCRAM-SHA-1")
+    fw.wait_log(ONLINE)
+
+
 # What mbedTLS raises for a certificate that fails verification (README, Troubleshooting):
 # not a refused port (OSError(111)) or any other failure to connect.
 TLS_REFUSED = r"connection to 127\.0\.0\.1:\d+ failed: (ValueError|OSError\(-\d+)"

@@ -589,6 +589,17 @@ def test_deploy_config_refuses_a_config_the_board_would_refuse(tmp_path, capsys)
     assert not (tmp_path / "config.json").exists()
 
 
+def test_deploy_config_refuses_a_password_scram_would_prepare_otherwise(tmp_path, capsys):
+    for password, problem in (
+        ("cafe\u0301", "the server reads it otherwise from U+0065 on (Unicode NFKC"),
+        ("bell\x07", "holds U+0007, which SASLprep (RFC 4013) prohibits"),
+    ):
+        cfg = write_config(tmp_path, dict(GOOD, xmpp=dict(GOOD["xmpp"], password=password)))
+        assert deploy.main(["--port", "dir:%s" % tmp_path, "--config", str(cfg)]) == 2
+        assert "xmpp.password: " + problem in capsys.readouterr().err
+        assert not (tmp_path / "config.json").exists()
+
+
 @pytest.mark.parametrize(
     "board, pins, refusal",
     [

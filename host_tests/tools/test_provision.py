@@ -236,3 +236,17 @@ def test_a_password_outside_the_bmp_reaches_micropython_as_written(tmp_path, cap
     read = "import json\nprint(json.load(open(%r))['xmpp']['password'].encode())" % str(out)
     proc = subprocess.run([MICROPYTHON, "-c", read], capture_output=True, text=True, timeout=30)
     assert proc.stdout.strip() == repr(password.encode()), proc.stderr
+
+
+def test_a_password_the_board_cannot_prepare_for_scram_is_refused(tmp_path, capsys, ca):
+    # The server salts SASLprep(password); a board maps spaces and soft hyphens like it, but
+    # cannot normalize: U+2168 is "IX" to the server.
+    out = tmp_path / "dev.json"
+    argv = [a if a != "xmpp-secret" else "\u2168-secret" for a in ARGS]
+    code, _, err = run(capsys, *argv, "--ca", str(ca.pem_path), "--out", str(out))
+    assert code == 2
+    assert "xmpp.password: the server reads it otherwise from U+2168 on" in err
+    assert "\u2168" not in err and not out.exists()  # the password itself is not printed
+    argv = [a if a != "xmpp-secret" else "no-break\u00a0space" for a in ARGS]
+    code, _, err = run(capsys, *argv, "--ca", str(ca.pem_path), "--out", str(out))
+    assert code == 0, err

@@ -444,3 +444,16 @@ def test_final_cannot_be_called_twice():
     c = rfc5802_client()
     c.final(SHA1_SERVER_FIRST)
     raises("unexpected-step", c.final, SHA1_SERVER_FIRST)
+
+
+def test_a_password_is_salted_as_saslprep_maps_it():
+    # RFC 4013 §2.1: the server salted "pass word" and "password" for these.
+    def proof(password):
+        c = scram.ScramClient("SCRAM-SHA-1", "user", password, nonce=SHA1_NONCE)
+        c.first()
+        return c.final(SHA1_SERVER_FIRST)
+
+    assert proof("pass\u00a0word") == proof("pass\u3000word") == proof("pass word")
+    assert proof("pass\u00adword") == proof("pass\ufeffword\u200d") == proof("password")
+    assert proof("pass\u00a0word") != proof("password")
+    assert proof("p\u00e4ss") != proof("pass")  # other characters are kept

@@ -7,8 +7,10 @@
     s.verify(server_final)         # b"v=..."; raises SASLError unless the signature matches
 
 Messages are raw SCRAM bytes (base64 on the wire is the XMPP client's job). GS2 header "n,,":
-no channel binding, no authzid. The username is escaped ("=" -> "=3D", "," -> "=2C") but not
-SASLprep'd, and the password is used as UTF-8 without SASLprep: exact for ASCII credentials.
+no channel binding, no authzid. The username is escaped ("=" -> "=3D", "," -> "=2C"); a JID's
+local part needs no SASLprep. The password gets SASLprep's mapping (RFC 4013 §2.1) but not
+its NFKC step, which needs Unicode tables a board lacks: tools/provision and tools/deploy
+refuse a password that NFKC would change (tools/saslprep.py).
 The server's iteration count must lie within [min_iterations, max_iterations] (default
 1000..100000): below is too weak to trust, above would let a hostile server burn minutes of a
 microcontroller's CPU. Every failure raises SASLError(condition, text); local conditions:
@@ -32,6 +34,15 @@ _HASHES = {"SCRAM-SHA-1": hashlib.sha1, "SCRAM-SHA-256": hashlib.sha256}
 MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-1")
 _MIN_ITERATIONS = const(1000)
 _MAX_ITERATIONS = const(100000)
+
+# RFC 4013 §2.1: the non-ASCII spaces of RFC 3454's table C.1.2 read as a space, then the
+# characters of its table B.1 as nothing (U+200B is in both: a space, as libidn reads it).
+_SPACES = const(
+    "\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u202f\u205f\u3000"
+)
+_NOTHING = const(
+    "\xad\u034f\u1806\u180b\u180c\u180d\u200c\u200d\u2060\ufe00\ufe01\ufe02\ufe03\ufe04\ufe05\ufe06\ufe07\ufe08\ufe09\ufe0a\ufe0b\ufe0c\ufe0d\ufe0e\ufe0f\ufeff"
+)
 
 _START = const(0)
 _SENT_FIRST = const(1)
@@ -143,6 +154,19 @@ def unb64(data, what):
     return out
 
 
+def prepare(password):
+    """The password as SASLprep maps it (RFC 4013 §2.1), which is how the server salted it."""
+    if isinstance(password, str) and len(password) != len(password.encode()):
+        out = ""
+        for c in password:  # a config's password: short, and only when it is not ASCII
+            if c in _SPACES:
+                out += " "
+            elif c not in _NOTHING:
+                out += c
+        return out
+    return password
+
+
 def _bytes(s):
     return s if isinstance(s, (bytes, bytearray)) else s.encode()
 
@@ -197,7 +221,7 @@ class ScramClient:
         self.mechanism = mechanism
         self._h = h
         self._user = escape(username)
-        self._password = _bytes(password)
+        self._password = _bytes(prepare(password))
         self._cache = cache
         # 18 random bytes: 24 base64 characters, printable, never "," (RFC 5802 §7 "nonce").
         self._nonce = _bytes(nonce) if nonce else _b64(os.urandom(18))
