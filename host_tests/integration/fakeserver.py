@@ -382,10 +382,11 @@ def oversized_stanza(size=100_000, domain="localhost", tls=True):
     return [Expect(CLIENT_HEADER), Send(header(domain) + stanza)]
 
 
-def see_other_host(port, host="127.0.0.1", domain="localhost"):
-    """Redirect the client to host:port with a see-other-host stream error, then close."""
-    return [
-        Expect(CLIENT_HEADER),
+def see_other_host(port, host="127.0.0.1", domain="localhost", tls=True):
+    """Redirect the client to host:port with a see-other-host stream error, then close; over
+    TLS (a client follows a redirect only from a server it authenticated) or before it."""
+    opening = starttls(domain) if tls else [Expect(CLIENT_HEADER)]
+    return opening + [
         Send(header(domain) + stream_error("see-other-host", "%s:%d" % (host, port))),
         Close(),
     ]

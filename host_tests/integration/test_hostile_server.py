@@ -71,6 +71,18 @@ def test_see_other_host_is_followed(fake_server, board):
     assert fw.alive()
 
 
+def test_see_other_host_before_tls_is_not_followed(fake_server, board):
+    # Anyone on the path can write a cleartext stream error (RFC 6120 §4.9.3.19, errata 3651).
+    target = fake_server(fs.plaintext_without_starttls())
+    fake = fake_server(fs.see_other_host(target.port, tls=False))
+    fw = board(_config(fake.port))
+    fw.wait_log(r"see-other-host before TLS not followed")
+    fw.wait_log(r"reconnecting in \d+ ms")
+    fake.wait_for_connections(2, timeout=30)  # the next attempt goes to the configured host
+    assert target.connections == []
+    assert fw.alive()
+
+
 def test_a_see_other_host_loop_is_not_followed_forever(fake_server, board):
     loop = fake_server([])
     loop.script = fs.see_other_host(loop.port)  # redirects to itself, forever

@@ -289,7 +289,7 @@ def test_fake_server_expect_timeout_is_recorded_and_closes(fake_server):
 
 def test_fake_server_see_other_host_redirects_to_a_second_fake(fake_server):
     target = fake_server([fs.Expect(fs.CLIENT_HEADER), fs.Send(fs.header(stream_id="second"))])
-    first = fake_server(fs.see_other_host(target.port))
+    first = fake_server(fs.see_other_host(target.port, tls=False))
     with _connect(first.port) as sock:
         sock.sendall(CLIENT_HEADER)
         error = _read_all(sock)

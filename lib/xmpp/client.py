@@ -425,7 +425,13 @@ class Client:
 
     def stream_error(self, el):
         self._peer_closed = True
-        raise errors.stream_closed(el)
+        e = errors.stream_closed(el)
+        if e.host and self.opt.tls != "plain" and not self.transport.tls:
+            # RFC 6120 §4.9.3.19 (errata 3651): redirects are followed only from a server
+            # we authenticated; before TLS anyone on the path could have written this one.
+            self.log.warn("see-other-host before TLS not followed")
+            e.host = None
+        raise e
 
     def stream_end(self):
         self._peer_closed = True
