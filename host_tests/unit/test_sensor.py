@@ -274,7 +274,9 @@ async def test_future_when_is_queued_then_started_then_fields():
     assert b"<started" in out[0] and b"done='true'" in _norm(out[1])
 
 
-async def test_requester_going_offline_frees_its_sessions():
+async def test_requester_going_offline_frees_its_sessions_with_a_final_answer():
+    # Unavailable may only mean it stopped sharing its presence with us (RFC 6121 §3.2.2:
+    # Prosody sends one on an unsubscribed) while it waits still: it gets its done.
     c, s, dev = _sensor()
     dev.delay_ms = 100
     c.router.dispatch(_req())
@@ -283,8 +285,11 @@ async def test_requester_going_offline_frees_its_sessions():
     c.take()
     c.router.dispatch(Element("presence", st.NS_CLIENT, {"type": "unavailable", "from": OWNER}))
     assert s.table.in_use() == 0
+    sent = c.take()
+    assert len(sent) == 1 and b"<failure" in sent[0] and b"done='true'" in _norm(sent[0])
+    assert b"Requester unavailable" in sent[0] and b"to='%s'" % OWNER.encode() in sent[0]
     await _settle(150)  # past the readout the session was waiting for: nothing goes out
-    assert not any(b"<fields" in m for m in c.take())
+    assert c.take() == []
 
 
 async def test_our_own_disconnect_frees_every_session_and_each_gets_its_end_once_back():

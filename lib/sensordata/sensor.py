@@ -169,13 +169,18 @@ class Sensor:
         return st.result(iq, wire.seq_element("cancelled", seqnr))
 
     def _on_presence(self, el):
+        # Unavailable: the requester went offline, or it only stopped sharing its presence
+        # with us (RFC 6121 §3.2.2: its unsubscribed comes with an unavailable from each of
+        # its resources) and still waits. Either way its sessions end with a final answer.
         if el.get("type") != "unavailable":
             return
         frm = self._who(el.get("from"))[1]
         if frm:
             for s in list(self.table.owned_by(frm)):
-                self.log.info("%s went offline: seqnr=%s ended" % (s.jid, s.seqnr))
+                self.log.info("%s unavailable: seqnr=%s ended" % (s.jid, s.seqnr))
+                ended = self._failure(s.jid, s.seqnr, s.request, "Requester unavailable")
                 self.table.free(s)
+                self.client.send(ended)
 
     def _down(self):
         # Only our stream ended: the requesters may be online still, and would wait for the
