@@ -197,6 +197,43 @@ def test_root_header_over_the_byte_limit_is_a_policy_violation():
     assert error_of(b"<stream:stream x='" + b"y" * 300, max_stanza=256) == "policy-violation"
 
 
+def test_a_name_over_its_limit_is_a_policy_violation_in_every_place():
+    # 128 bytes with the tag's syntax; XMPP's longest names are about 30.
+    name = b"n" * 120
+    assert error_of(stream(b"<" + name + b"/>")) is None
+    assert error_of(stream(b"<a " + name + b"='v'/>")) is None
+    name = b"n" * 130
+    for body in (b"<" + name + b"/>", b"<a " + name + b"='v'/>", b"<a  " + name + b" = 'v'/>"):
+        for cut in (None, 3, len(body) - 2):
+            assert error_of(stream(body), cut) == "policy-violation", (body, cut)
+
+
+def test_a_long_name_on_a_small_stack_is_refused_not_a_crash():
+    # MicroPython's re recurses in C once per byte of a name: on a thread with a board's 16 KB
+    # task stack, a name within the limit can still run the stack out. The peer's name is
+    # refused then (a stream error), not reported as the reader's own failure.
+    import _thread
+    import time
+
+    got = []
+
+    def parse(body):
+        try:
+            got.append(error_of(stream(body)))
+        except Exception as e:  # noqa: BLE001 - what the test looks for
+            got.append(repr(e))
+
+    _thread.stack_size(16 * 1024)
+    for body in (b"<" + b"n" * 100 + b"/>", b"<a " + b"k" * 100 + b"='v'/>"):
+        _thread.start_new_thread(parse, (body,))
+        for _ in range(200):
+            if got:
+                break
+            time.sleep_ms(10)
+        assert got and got.pop() in (None, "policy-violation")
+    _thread.stack_size(0)
+
+
 def test_xml_declaration_with_other_encoding_is_unsupported_encoding():
     assert error_of(b"<?xml version='1.0' encoding='ISO-8859-1'?>") == "unsupported-encoding"
 

@@ -3,8 +3,9 @@ CDATA, the markup XMPP forbids anywhere (comments, processing instructions, DTD
 declarations: RFC 6120 §11.1), and tags written unusually (both quote styles in one tag,
 whitespace around '=', whitespace in end tags).
 
-Everything here runs rarely; regular expressions only ever see short, bounded strings
-(MicroPython's re recurses per character).
+Everything here runs rarely; regular expressions only ever see short, bounded strings:
+MicroPython's re recurses in C once per byte it matches (80 bytes of stack each on x64),
+and a board's task stack is 16 KB.
 """
 
 import re
@@ -15,7 +16,9 @@ from xmlstream.entities import lines, unescape
 from xmlstream.errors import XMLError
 from xmlstream.utf8 import decode
 
-_NAME_MAX = const(256)  # bytes in a name together with its surrounding syntax
+# Bytes in a name together with its surrounding syntax. XMPP's names are short (below);
+# this bounds what a peer's name costs the stack in re.
+_NAME_MAX = const(128)
 # Names are decoded and validated once, then cached: per cache at most _CACHE entries, of
 # segments (a tag's head, b" name=") at most _CACHED bytes long. Every cache full of such
 # segments (and the tokenizer's of its longest values) holds 37 KB on x64 (tools/fuzz_mp.py
@@ -88,9 +91,18 @@ def _name_chars(raw):
     return True
 
 
+def _match(rx, raw):
+    # Should the stack run short all the same (it is not measured on every board), the peer's
+    # name is refused as one too long, not taken for the reader's own failure.
+    try:
+        return rx.match(raw)
+    except RuntimeError:
+        raise XMLError("policy-violation", "name too long") from None
+
+
 def _qname(raw):
     """raw decoded as a name, or None if it is not a well-formed (qualified) name."""
-    if _QNAME.match(raw) is None:
+    if _match(_QNAME, raw) is None:
         return None
     name = decode(raw)
     if len(name) != len(raw) and not _name_chars(raw):
@@ -130,7 +142,7 @@ class Markup:
         """Cache miss on a tag head: element name [and first attribute name]."""
         if len(seg) > _NAME_MAX:
             return None
-        m = (_HEAD if with_attr else _BARE).match(seg)
+        m = _match(_HEAD if with_attr else _BARE, seg)
         if m is None:
             return None
         rawn = m.group(1)
@@ -161,7 +173,7 @@ class Markup:
             return name, True
         if len(seg) > _NAME_MAX:
             return None
-        m = _KEY.match(seg)
+        m = _match(_KEY, seg)
         name = None if m is None else _qname(m.group(1))
         if name is None:
             return None
@@ -313,7 +325,7 @@ class Markup:
             raise XMLError(NWF, "XML declaration too long")
         seen = []
         while True:
-            m = _PSEUDO.match(rest)
+            m = _match(_PSEUDO, rest)
             if m is None:
                 break
             seen.append((m.group(1), m.group(2)[1:-1]))
