@@ -162,6 +162,8 @@ def test_roster_push_adds_a_contact_only_from_our_own_server():
         fake = _iq("set", Element("query", st.NS_ROSTER, None, [item]), frm=frm)
         c.router.dispatch(fake)
         assert not c.roster.is_authorized("friend@example.org/a"), frm
+        assert b"service-unavailable" in c.take()[-1]
+        assert c.log.lines[-1] == "W roster push from %s refused" % frm  # someone tried
     real = Element(
         "iq",
         st.NS_CLIENT,

@@ -94,6 +94,7 @@ class Roster:
         # (not from another resource of our account: a client there cannot push).
         frm = el.get("from")
         if frm and (_bare(frm) != jids.bare(self.client.jid) or "/" in frm):
+            self.client.log.warn("roster push from %s refused" % frm)
             return st.error(el, "service-unavailable")
         if el.get("type") != "set":
             return st.error(el, "bad-request")
