@@ -120,7 +120,7 @@ async def main():
     rq = Requester(c, sessions=1, timeout_ms=10_000)
     c.transport = dev = Device()
     c.full_jid = ME
-    c._online = True
+    c._online = c._routed = True
     tasks = [
         asyncio.create_task(c._guard(c._reader())),
         asyncio.create_task(c._guard(c._sender())),

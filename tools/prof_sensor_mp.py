@@ -67,7 +67,7 @@ async def run(n, case, stage, out):
     thing = app.Thing(_CFG, board.nodes(_CFG), b"", StepClock(True))
     client, sensor = thing.client, thing.sensor
     client._ids = 0  # not random: the same message ids in every run
-    client._online = True
+    client._online = client._routed = True
     client.full_jid = "sensor@localhost/sensor"
     node = sensor.node("sht4x-44")
     outbox = client.outbox

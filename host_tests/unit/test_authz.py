@@ -27,7 +27,7 @@ def _thing():
     cfg["allow"] = ["owner@example.org"]
     nodes = [("t1", MemoryDevice(FIELDS, ("21.5",)))]
     t = Thing(cfg, nodes, None, Clock(synced=True), Log("dev", out=_Sink()))
-    t.client._online = True  # noqa: SLF001 - stanzas go to the output buffer, read below
+    t.client._online = t.client._routed = True  # noqa: SLF001 - stanzas go to the output buffer, read below
     return t
 
 

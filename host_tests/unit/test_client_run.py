@@ -369,7 +369,7 @@ def test_a_stanza_sent_while_offline_is_refused_and_not_kept_for_the_next_connec
     msg = Element("message", None, {"to": "owner@example.org"})
     assert c.send(msg) is False
     assert len(c.outbox) == 0
-    c._online = True
+    c._online = c._routed = True
     assert c.send(msg) is True
     assert len(c.outbox) > 0
 
@@ -443,7 +443,7 @@ def test_the_answer_to_a_request_as_large_as_the_stanza_limit_fits_the_output_bu
     from xmpp import stanza as st
 
     c = _client()
-    c._online = True
+    c._online = c._routed = True
     frm = "owner@example.org/phone"
     iq = Element("iq", st.NS_CLIENT, {"type": "get", "id": "", "from": frm, "to": c.jid})
     iq.children = [Element("query", "urn:example:nothing")]
@@ -465,7 +465,7 @@ def test_an_iq_answer_that_finds_the_output_congested_is_answered_resource_const
 
     out = _Lines()
     c = _client(Log("test", out=out))
-    c._online = True
+    c._online = c._routed = True
     big = Element("big", "urn:example:big", None, None, "x" * 3000)
     c.router.iq("urn:example:big", "big", lambda iq: st.result(iq, big))
     assert c.outbox.put_nowait(b" " * (c.outbox.size - 2500))
@@ -521,7 +521,7 @@ def test_an_accepted_readout_too_large_for_the_output_buffer_is_handled_as_its_t
     for el in (wire.Accepted(iq, "7", True), tree):
         out = _Lines()
         c = _client(Log("test", out=out), out_buffer=150)
-        c._online = True
+        c._online = c._routed = True
         assert not c.send(el)
         lines = [line.split(": ", 1)[1] for line in out.text.splitlines()]
         seen.append((lines, bytes(c.outbox.w.pending())))
@@ -654,7 +654,7 @@ async def test_a_congested_sender_copies_nothing_and_holds_producers_to_the_outb
     stanzas = [b"<m n='%03d'>%s</m>" % (i, b"x" * 980) for i in range(40)]
     expected = b"".join(stanzas)  # 40 KB
     sock = t.sock = _Trickle(c, len(expected))  # t.fd, the real socket, is what is waited on
-    c._online = True
+    c._online = c._routed = True
 
     async def produce():
         for s in stanzas:
@@ -684,7 +684,7 @@ async def test_the_reader_takes_nothing_in_while_the_output_is_over_half_full():
     c = _client(port=srv.port, out_buffer=1000)
     t = c.transport = Transport()
     await asyncio.gather(t.connect("127.0.0.1", srv.port), srv.accept())
-    c._online = True
+    c._online = c._routed = True
     got = []
     c.router.message("urn:example:x", "x", got.append)
     c.outbox.put_nowait(b" " * 600)
@@ -868,6 +868,42 @@ async def test_a_handler_still_at_work_when_the_link_drops_is_cancelled_with_it(
     assert c.router.tasks == 0
     c.stop()
     await asyncio.wait_for_ms(run, 10_000)
+
+
+async def test_what_comes_while_the_roster_is_asked_for_is_judged_once_it_is_in():
+    # Bound, a contact's request can reach us before the roster answer: judged then, the
+    # contact would be refused (no contacts yet). It waits with the login's inbox, and
+    # only our pending answers go through meanwhile.
+    from xmpp import login
+
+    srv = _Server()
+    login.login = _logged_in
+    c = _client(port=srv.port)
+    c.close_wait_ms = 200
+    seen = []
+    c.router.iq(
+        "urn:example:x", "x", lambda el: seen.append(c.roster.is_authorized(el.get("from")))
+    )
+    run = asyncio.create_task(c.run())
+    await srv.accept()
+    await srv.wait_for(b"jabber:iq:roster")
+    got = srv.got.replace(b'"', b"'")
+    i = got.index(b"id='") + 4
+    rid = got[i : got.index(b"'", i)]
+    srv.peer.write(
+        b"<iq type='get' id='q1' from='friend@example.org/pc'><x xmlns='urn:example:x'/></iq>"
+    )
+    srv.peer.write(b"<iq type='result' id='nobody-asked'/>")  # an answer: not held
+    await asyncio.sleep_ms(50)
+    assert seen == [] and len(c.inbox) == 1
+    srv.peer.write(b"<iq type='result' id='" + rid + b"'><query xmlns='jabber:iq:roster'>")
+    srv.peer.write(b"<item jid='friend@example.org' subscription='both'/></query></iq>")
+    await srv.wait_for(b"<presence")
+    assert seen == [True] and not c.inbox
+    c.stop()
+    srv.peer.write(_CLOSE)
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()
 
 
 async def test_a_roster_larger_than_the_stanza_limit_is_not_asked_for_again():

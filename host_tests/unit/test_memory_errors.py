@@ -346,7 +346,7 @@ async def test_a_connection_that_got_online_and_dropped_starts_the_count_anew_to
 
 def test_a_stanza_that_cannot_be_serialized_for_lack_of_memory_is_dropped_not_raised():
     c = _client()
-    c._online = True
+    c._online = c._routed = True
 
     def put_nowait(el):
         raise MemoryError()

@@ -95,6 +95,7 @@ class Client:
         self.last_error = None
         self._why = None
         self._online = False
+        self._routed = False  # stanzas go to the router (else to the inbox, answers excepted)
         self._stop = asyncio.Event()
         self._down = asyncio.Event()
         self._redirect = None
@@ -265,7 +266,7 @@ class Client:
                 return
             if self._why is not None:
                 raise self._why  # the server closed its stream in the login's last read
-            self._online = True  # from here on stanzas go through the outbox and the router
+            self._online = True  # from here on stanzas go out through the outbox
             self._up_at = self._last_rx = self._last_tx = time.ticks_ms()
             self.connects += 1
             self._down.clear()
@@ -283,8 +284,10 @@ class Client:
                 # The stream ended while the roster was asked for: not online, and the
                 # reason the reader found is the one to report.
                 raise self._why or StreamClosed(None, "closed during login")
-            # What came with the login's last answer (an iq to the JID just bound) is owed
-            # its answer too; judged now, against the roster of this connection.
+            # What came with the login's last answer (an iq to the JID just bound), or while
+            # the roster was asked for, is owed its answer too; judged now, against the roster
+            # of this connection (before it, a contact would have been refused).
+            self._routed = True
             for el in self.inbox:
                 self.router.dispatch(el)
             self.inbox.clear()
@@ -334,7 +337,7 @@ class Client:
     async def _teardown(self, t, tasks):
         """End a connection, however it ended: its tasks, its work, its stream, its socket."""
         was_online = self._online
-        self._online = False
+        self._online = self._routed = False
         self.online.clear()
         for task in tasks:
             task.cancel()
@@ -409,12 +412,15 @@ class Client:
         if self._closing:
             # RFC 6120 §4.4: no answer may follow our closing tag, so nothing is acted on.
             self._discarded += 1
-        elif self._online:
+        elif self._routed or (
+            self._online and el.name == "iq" and el.get("type") in ("result", "error")
+        ):
             self.router.dispatch(el)
         elif len(self.inbox) >= _INBOX_MAX - 1 and not self.router.answers(el.get("from"), None):
-            # Once bound we are addressable before we are online: anyone may send to our
-            # JID then. Their flood costs their stanzas, not the login (a stranger sending
-            # on would keep us offline), and the last place waits for our server's answer.
+            # Once bound we are addressable before we are online (and while the roster is
+            # asked for): anyone may send to our JID then. Their flood costs their stanzas,
+            # not the login (a stranger sending on would keep us offline), and the last
+            # place waits for our server's answer.
             self.log.info("stanza from %s during login dropped" % el.get("from"))
         elif len(self.inbox) < _INBOX_MAX:
             self.inbox.append(el)
