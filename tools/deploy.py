@@ -190,8 +190,11 @@ def _steps(puts, deletes):
     ("prepare", dirs, shadows): make the directories (they may exist) and remove each .py
         that would be imported instead of a .mpy being sent (py/builtinimport.c tries
         name.py first); few boards have one, so a missing file is fine;
-    ("put", dst, src) for each file; one that is no code, under a temporary name, then
-        ("rename", tmp, dst);
+    ("put", dst + ".tmp", src) for each file, never half written where it is read: a
+        config or CA then ("rename", tmp, dst); code, all of it at once after the last
+        put, ("install", dsts) (MicroPython's loader never returns from a .mpy cut short,
+        and an interrupted copy is committed by the soft reset of the next connection: a
+        board that hangs at boot, before its safe-mode button is read);
     ("remove", paths): files an earlier deploy sent; an interrupted deploy leaves a
         manifest naming files it had removed, so a missing file is fine;
     ("prune", dirs): then the directories those files were in, deepest first, each when
@@ -210,11 +213,14 @@ def _steps(puts, deletes):
     if len(manifests) > 1:
         steps += [("put", MANIFEST_TMP, manifests[0]), ("rename", MANIFEST_TMP, MANIFEST)]
     steps += [("prepare", dirs, shadows)] if dirs or shadows else []
+    code = []
     for dst, src in files:
+        steps.append(("put", dst + ".tmp", src))
         if dst.endswith((".py", ".mpy")):
-            steps.append(("put", dst, src))
-        else:  # read whole at start (a config, its CA): renamed into place, never half written
-            steps += [("put", dst + ".tmp", src), ("rename", dst + ".tmp", dst)]
+            code.append(dst)
+        else:
+            steps.append(("rename", dst + ".tmp", dst))
+    steps += [("install", code)] if code else []
     if deletes:
         steps.append(("remove", list(deletes)))
         # _dirs lists parents first: reversed, a directory comes after those inside it.
@@ -244,6 +250,8 @@ def _board_code(step):
         return _EACH + "each(os.remove, %r, 2)\n" % (step[1],)
     if step[0] == "prune":  # a directory holding anything (a file of the user's) stays
         return _EACH + "each(lambda d: os.listdir(d) or os.rmdir(d), %r, 2)\n" % (step[1],)
+    if step[0] == "install":
+        return "import os\nfor p in %r:\n os.rename(p + '.tmp', p)\n" % (step[1],)
     return "import os\nos.rename(%r, %r)\n" % step[1:]
 
 
@@ -391,6 +399,8 @@ class DirBoard:
                 cmds.append(["rm", "-f"] + self._locals(args[0]))
             elif kind == "prune":
                 cmds.append(["rmdir", "--ignore-fail-on-non-empty"] + self._locals(args[0]))
+            elif kind == "install":
+                cmds += [["mv"] + self._locals((d + ".tmp", d)) for d in args[0]]
             else:
                 cmds.append(["mv"] + self._locals(args))
         return cmds

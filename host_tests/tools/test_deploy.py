@@ -229,20 +229,23 @@ def test_a_file_an_interrupted_deploy_sent_is_sent_again_after_the_tree_went_bac
 
     def copy_then_interrupt(src, dst):
         real_copy(src, dst)
-        if dst.endswith(wifi):
+        if dst.endswith(wifi + ".tmp"):
             raise KeyboardInterrupt
 
+    staged = deploy.stage("esp32_devkitc", "esp32", None)
     monkeypatch.setattr(deploy, "stage", stage_edit)
     monkeypatch.setattr(deploy.shutil, "copyfile", copy_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         deploy_to(tmp_path, capsys)
     assert "send %s (changed)" % wifi in capsys.readouterr().out
+    # Sent under a temporary name: the board still has the old module whole (a .mpy cut
+    # short hangs MicroPython's loader for good).
+    assert (tmp_path / wifi.lstrip("/")).read_bytes() == staged[wifi].read_bytes()
     monkeypatch.setattr(deploy, "stage", real_stage)
     monkeypatch.setattr(deploy.shutil, "copyfile", real_copy)
     code, out, err = deploy_to(tmp_path, capsys)
     assert code == 0, err
     assert "send %s " % wifi in out
-    staged = deploy.stage("esp32_devkitc", "esp32", None)
     assert (tmp_path / wifi.lstrip("/")).read_bytes() == staged[wifi].read_bytes()
 
 
@@ -378,7 +381,8 @@ def test_a_deploy_over_mpremote_copies_deletes_then_writes_the_manifest(tty, cap
     assert steps[2][0] == "exec" and "os.mkdir" in steps[2][1] and "'/lib/thing'" in steps[2][1]
     rm = next(i for i, s in enumerate(steps) if "'/lib/thing/old.mpy'" in s[-1])
     assert steps[rm][0] == "exec" and "os.remove" in steps[rm][1]
-    assert all(s[:3] == ["fs", "cp", "-f"] for s in steps[3:rm])
+    assert all(s[:3] == ["fs", "cp", "-f"] and s[-1].endswith(".tmp") for s in steps[3 : rm - 1])
+    assert steps[rm - 1][0] == "exec" and "os.rename(p + '.tmp', p)" in steps[rm - 1][1]
     assert steps[rm + 1][-1] == ":/.deploy.json.tmp"  # the manifest last, whole or not at all
     assert steps[rm + 2][0] == "exec"
     assert "os.rename('/.deploy.json.tmp', '/.deploy.json')" in steps[rm + 2][1]
@@ -465,12 +469,22 @@ def test_the_code_sent_to_the_board_runs_under_micropython(tmp_path):
     (tmp_path / "kept/mine.txt").write_text("not ours")
     gone = [str(tmp_path / p) for p in ("gone.mpy", "old/sub/x.mpy", "old/y.mpy", "kept/z.mpy")]
     cmds = board.commands(puts, gone, False)
-    codes = [s[1] for s in steps_of(cmds) if s[0] == "exec"]
-    # Make dirs and remove shadowing .py; remove what left the tree; then the directories
-    # that left it with them, when nothing else is in them.
-    assert len(codes) == 3
-    for code in codes + codes:  # twice: the directories are there, the files gone
+    steps = steps_of(cmds)
+    codes = [s[1] for s in steps if s[0] == "exec"]
+    # Make dirs and remove shadowing .py; the files, sent under temporary names, renamed into
+    # place together; remove what left the tree; then the directories that left it with
+    # them, when nothing else is in them.
+    assert len(codes) == 4
+    assert [s[-1] for s in steps if s[0] == "fs"] == [":" + d + ".tmp" for d, _ in puts]
+    micropython(codes[0], tmp_path)
+    for d, src in puts:
+        Path(d + ".tmp").write_bytes(src.read_bytes())  # what mpremote's cp would do
+    for code in codes[1:]:
         micropython(code, tmp_path)
+    for code in codes[:1] + codes[2:]:  # again: the directories are there, the files gone
+        micropython(code, tmp_path)
+    assert (tmp_path / "a/b/c.mpy").read_bytes() == f.read_bytes()
+    assert not (tmp_path / "a/b/c.mpy.tmp").exists()
     assert (tmp_path / "a/b").is_dir() and not (tmp_path / "a/c.py").exists()
     assert not (tmp_path / "old").exists() and (tmp_path / "kept/mine.txt").exists()
 
