@@ -14,7 +14,9 @@ _STATUS_POWER_ON = 0x8010  # alert pending and reset detected (Table 17)
 class SimSHT3x(SimSensirion):
     def __init__(self, address=0x44, spec=None):
         spec = spec or {}
-        self.serial = int(spec.get("serial", 0x5EA5E3A1))
+        serial = spec.get("serial", 0x5EA5E3A1)
+        # None: a part without the serial number command (some clones): it NACKs it.
+        self.serial = None if serial is None else int(serial)
         self.env = Environment(DEFAULTS, {k: spec[k] for k in DEFAULTS if k in spec})
         self.measurements = 0
         super().__init__(address)
@@ -39,7 +41,7 @@ class SimSHT3x(SimSensirion):
         elif cmd == 0x30A2:
             self.power_on()
             self.work(1500, None)
-        elif cmd == 0x3780:
+        elif cmd == 0x3780 and self.serial is not None:
             self.work(0, lambda: (self.serial >> 16, self.serial & 0xFFFF))
         elif cmd == 0x306D:
             self.status |= 0x2000

@@ -16,7 +16,9 @@ _SERIAL_US = 10_000
 class SimSHT4x(SimSensirion):
     def __init__(self, address=0x44, spec=None):
         spec = spec or {}
-        self.serial = int(spec.get("serial", 0x0BADCAFE))
+        serial = spec.get("serial", 0x0BADCAFE)
+        # None: a part without the serial number command (some clones): it NACKs it.
+        self.serial = None if serial is None else int(serial)
         self.env = Environment(DEFAULTS, {k: spec[k] for k in DEFAULTS if k in spec})
         self.measurements = 0
         super().__init__(address)
@@ -28,7 +30,7 @@ class SimSHT4x(SimSensirion):
         cmd = data[0]
         if cmd in _MEASURE_US:
             self.work(_MEASURE_US[cmd], self._measurement)
-        elif cmd == 0x89:
+        elif cmd == 0x89 and self.serial is not None:
             self.work(_SERIAL_US, lambda: (self.serial >> 16, self.serial & 0xFFFF))
         elif cmd == 0x94:
             self.power_on()

@@ -215,22 +215,20 @@ def test_cancel_while_reading(prosody, clients, board):
     assert _results(req.results[seqnr]) == ["accepted", "cancelled"]
 
 
-def test_a_node_that_times_out_fails_alone_after_the_others_data(prosody, clients, board):
-    # 500 ms is shorter than the BH1750's ~660 ms conversion at its largest MTreg: that node
-    # times out, whatever the load; the others, done in a few ms, answer with room to spare.
+def test_the_slowest_conversion_fits_the_shortest_readout_timeout(prosody, clients, board):
+    # A BH1750 at its largest MTreg converts for ~660 ms; comm_timeout_ms cannot be set below
+    # a second, so a working part never times out (a node that does fails alone: test_node).
     cfg = board_config(prosody)
     cfg["sensors"] = [{"type": "bh1750", "address": "0x23", "mtreg": 254}]
-    cfg["sensor"] = {"comm_timeout_ms": 500}
+    cfg["sensor"] = {"comm_timeout_ms": 1000}
     fw = board(cfg)
     me = fw.wait_log(ONLINE).group(1)
     req = SDRequester(clients, prosody)
     rs = req.wait(req.request(me, flags={"momentary": "true"}))
     kinds = _results(rs)
-    assert kinds[0] == "accepted" and kinds[-1] == "failure", rs
-    assert "done" not in kinds
-    assert rs[-1][1]["node"] == "bh1750-23" and "Timeout" in rs[-1][1]["error"]
+    assert kinds[0] == "accepted" and kinds[-1] == "done" and "failure" not in kinds, rs
     nodes = {info["node"] for r, info in rs if r == "fields"}
-    assert {"bme280-76", "sht4x-44"} <= nodes
+    assert {"bh1750-23", "bme280-76", "sht4x-44"} <= nodes
 
 
 def test_an_unplugged_sensor_fails_its_node_only(prosody, clients, board):

@@ -16,6 +16,9 @@ class Esp32Ticks:
         return self.now
 
     def ticks_add(self, t, d):
+        # extmod/modtime.c: a delta of half the period or more is refused, not wrapped.
+        if not -(self.PERIOD >> 1) <= d < self.PERIOD >> 1:
+            raise OverflowError("ticks interval overflow")
         return (t + d) & (self.PERIOD - 1)
 
     def ticks_diff(self, a, b):

@@ -255,6 +255,9 @@ def test_inclusive_bounds_of_numbers():
     assert check(_with(x_port=65535, x_max_stanza=65536)) == []
     assert check(_with(sensor={"sessions": 32})) == []
     _one(check(_with(sensor={"sessions": 33})), "sensor.sessions: 33 is outside 1..32")
+    # Shorter than a BH1750's conversion at MTreg 254 (664 ms): it would time out each time.
+    _one(check(_with(sensor={"comm_timeout_ms": 999})), "sensor.comm_timeout_ms: 999 is outside")
+    assert check(_with(sensor={"comm_timeout_ms": 1000})) == []
     assert check(_with(ntp={"period_s": 60})) == []
     _one(check(_with(ntp={"period_s": 59})), "ntp.period_s")
 

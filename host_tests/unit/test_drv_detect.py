@@ -200,3 +200,14 @@ def test_an_sht4x_is_sent_only_its_own_command_during_detection():
     chip = RecordedSHT4x(0x44)
     assert detect.scan([SimI2C(chip)], LONG_POWERED) == [(0, 0x44, "sht4x")]
     assert chip.sent == [b"\x89"], chip.sent
+
+
+def test_an_entry_without_a_type_where_nothing_was_found_is_left_out_not_fatal():
+    # {"address": "0x44", "node": "desk"} names a detected chip; unplugged at boot, there is
+    # no driver to make: the board starts with its other nodes (it used to stop at boot).
+    bus = full_bus()
+    bus.chip(0x44).unplug()
+    cfg = {"sensors": [{"address": "0x44", "node": "desk"}, {"address": "0x45", "node": "wall"}]}
+    ids = [nid for nid, _ in detect.nodes([bus], cfg, powered_ms=LONG_POWERED)]
+    assert "desk" not in ids and "sht4x-44" not in ids
+    assert "wall" in ids and "bh1750-23" in ids

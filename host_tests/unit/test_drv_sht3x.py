@@ -23,6 +23,17 @@ async def test_configured_values_status_and_serial_come_back():
     assert values == ("-10.50", "80.25", False, False, "SHT3x", "0x44", "CAFE0001")
 
 
+async def test_a_part_without_the_serial_number_command_still_measures():
+    # Some clones (parts sold as SHT30) NACK 0x3780: the serial is left out, not every reading.
+    bus, chip = setup(temperature=21.0, humidity=50.0, serial=None)
+    d = SHT3x(bus)
+    for _ in range(2):
+        assert await d.read() == ("21.00", "50.00", False, False, "SHT3x", "0x44", None)
+    assert chip.measurements == 2
+    chip.unplug()
+    await expect(SensorError, d.read())  # absent, the measurement says so
+
+
 async def test_heater_bit_of_the_status_register_is_reported():
     bus, _ = setup()
     d = SHT3x(bus)

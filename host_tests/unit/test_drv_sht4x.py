@@ -21,6 +21,16 @@ async def test_configured_values_and_serial_come_back():
     assert values == ("19.25", "55.50", "SHT4x", "0x44", "12345678")
 
 
+async def test_a_part_without_the_serial_number_command_still_measures():
+    bus, chip = setup(temperature=19.25, humidity=55.5, serial=None)
+    d = SHT4x(bus)
+    for _ in range(2):
+        assert await d.read() == ("19.25", "55.50", "SHT4x", "0x44", None)
+    assert chip.measurements == 2
+    chip.unplug()
+    await expect(SensorError, d.read())
+
+
 async def test_humidity_is_clamped_to_0_and_100():
     bus, chip = setup(humidity=110.0)
     d = SHT4x(bus)

@@ -28,7 +28,8 @@ Config keys (all optional):
                "0x.." string) name the chip; `bus` (default 0) indexes the board's buses;
                `node` replaces the default node id; other keys are driver options. An entry
                at an address where a chip was detected overrides it; any other entry adds a
-               node whether or not the chip answers yet (its readouts fail until it does).
+               node whether or not the chip answers yet (its readouts fail until it does);
+               an entry without `type` where no chip was identified is left out, and said so.
                {"address": "0x23", "disabled": true} drops a detected chip.
 Node ids are `<type>-<address in hex>` ("bme280-76"), with "-<bus>" appended on buses after
 the first.
@@ -147,6 +148,11 @@ def nodes(buses, config=None, powered_ms=None):
             slots.pop((b, address), None)
             continue
         kind = entry.pop("type", None) or (slots.get((b, address)) or (0, None))[1]
+        if kind is None:
+            # No type, and nothing identified there: no driver to make. Left out, not a
+            # board that cannot start over a part unplugged or still starting up.
+            print("sensor entry at 0x%02x: no type, and no known chip found there" % address)
+            continue
         if kind not in DRIVERS:
             raise ConfigError("sensor entry at 0x%02x: unknown type %r" % (address, kind))
         nid = entry.pop("node", None) or node_id(kind, address, b)

@@ -30,8 +30,11 @@ class Commands:
     def _command(self, cmd, busy_us=COMMAND_GAP_US):
         """Send `cmd` (after _settle()); it keeps the part busy for busy_us."""
         struct.pack_into(">H", self._buf, 0, cmd)
-        self._i2c.writeto(self.address, self._two)
+        # Timed before the write: one the part NACKed still needs the gap before the next
+        # (not its execution time: it was not taken).
         self._sent_us = time.ticks_us()
+        self._busy_us = COMMAND_GAP_US
+        self._i2c.writeto(self.address, self._two)
         self._busy_us = busy_us
 
     async def _settle(self):

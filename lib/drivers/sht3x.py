@@ -75,9 +75,16 @@ class SHT3x(Commands):
         await self._settle()
         self._command(_CMD_CLEAR_STATUS)  # the part needs 1 ms between commands (§4.3)
         await self._settle()
-        self._command(_CMD_SERIAL)
-        await asyncio.sleep_ms(1)
-        self.serial = "%04X%04X" % await read_words(self._i2c, self.address, self._buf, self.CHIP)
+        try:
+            self._command(_CMD_SERIAL)
+            await asyncio.sleep_ms(1)
+            self.serial = "%04X%04X" % await read_words(
+                self._i2c, self.address, self._buf, self.CHIP
+            )
+        except (OSError, ValueError):
+            # Some SHT3x clones (and parts sold as SHT30) have no serial number command: the
+            # readout goes on without the field, and the measurement says if the part is there.
+            self.serial = None
         self._ready = True
 
     async def measure(self):

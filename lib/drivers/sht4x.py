@@ -74,9 +74,15 @@ class SHT4x:
         """Soft reset, then read the serial number."""
         self._command(_CMD_RESET)
         await asyncio.sleep_ms(2)  # soft reset: 1 ms max, Table 4
-        self._command(_CMD_SERIAL)
-        await asyncio.sleep_ms(_SERIAL_MS)
-        self.serial = "%04X%04X" % await read_words(self._i2c, self.address, self._buf, self.CHIP)
+        try:
+            self._command(_CMD_SERIAL)
+            await asyncio.sleep_ms(_SERIAL_MS)
+            self.serial = "%04X%04X" % await read_words(
+                self._i2c, self.address, self._buf, self.CHIP
+            )
+        except (OSError, ValueError):
+            self.serial = None  # as in the SHT3x: the measurement says if the part is there
+            await asyncio.sleep_ms(2)  # the command gap after the refused one
         self._ready = True
 
     async def measure(self):

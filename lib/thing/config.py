@@ -51,7 +51,9 @@ _SENSOR = {
     "history": (int, False, 0, 1024),
     "sample_s": (int, False, 1, 86400),
     "fields_budget": (int, False, 256, 16384),
-    "comm_timeout_ms": (int, False, 10, 60000),
+    # At least a second: longer than any part's conversion (a BH1750 at MTreg 254: 664 ms),
+    # or a working part would time out at every readout.
+    "comm_timeout_ms": (int, False, 1000, 60000),
     "requests": (int, False, 1, 32),
 }
 _WIFI = {
