@@ -69,6 +69,9 @@ FIRMWARE = ("boot.py", "main.py")
 _CHUNK = 16  # steps per mpremote run: a progress line each, and short command lines
 # No step relaxes the watchdog: mpremote's Ctrl-C reaches the firmware, which gives the REPL
 # half an hour itself (thing/firmware.py); the soft reset that follows empties sys.modules.
+# A firmware that crashed left its watchdog as it was: that board resets under the deploy,
+# which is then run again (README, Troubleshooting); arming one here would reset a board
+# that never had one, at its REPL after --no-reset.
 
 
 class DeployError(Exception):

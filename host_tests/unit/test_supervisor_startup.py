@@ -167,6 +167,38 @@ def test_a_der_file_too_short_for_a_certificate_is_refused():
     assert der is None and "not a DER certificate" in problem
 
 
+def big_file(name, head, fill, size, tail=b""):
+    # Written in pieces: a whole one would not fit the test's own heap.
+    d = folder({})
+    with open(d + "/" + name, "wb") as f:
+        f.write(head)
+        piece = fill * 1000
+        for _ in range(size // len(piece)):
+            f.write(piece)
+        f.write(tail)
+    return d
+
+
+def test_a_ca_file_too_large_for_one_certificate_is_refused_without_reading_it_all():
+    d = big_file("bundle.der", DER, b"\0", 200_000)  # a bundle copied by hand
+    gc.collect()
+    before = gc.mem_alloc()
+    der, problem = startup.read_ca(d + "/bundle.der")
+    assert der is None and "larger than 8192 bytes: not one DER certificate" in problem
+    assert gc.mem_alloc() - before < 16_384  # 200 KB would not fit this test's heap anyway
+
+
+def test_a_config_too_large_for_the_heap_is_a_config_problem_not_a_crash():
+    d = big_file("config.json", b'{"allow": ["', b"a", 400_000, b'"]}')
+    for _ in range(2):  # and once more: nothing of the first attempt is left to fail on
+        try:
+            startup.load(d + "/config.json")
+        except ConfigError as e:
+            assert e.problems == [d + "/config.json: too large for this board's memory"]
+        else:
+            raise AssertionError("loaded 400 KB into a 128 KB heap")
+
+
 def test_the_c6_boot_button_is_gpio9():
     assert startup.default_safe_pin("ESP32C6 module with ESP32C6") == 9
 

@@ -327,6 +327,8 @@ def load(path, on_board=True):
     except ValueError as e:
         # `from None`: chaining (`from e`) makes MicroPython warn on the console.
         raise ConfigError(["%s: not valid JSON (%s)" % (path, e)]) from None
+    except MemoryError:
+        raise ConfigError(["%s: too large for this board's memory" % path]) from None
     problems = check(cfg, on_board)
     if problems:
         raise ConfigError(problems)

@@ -3,7 +3,7 @@
 Nothing here may leave the board unreachable. Every problem (a broken config, a missing
 CA, the safe-mode button, `"safe_mode": true`) is printed and `main()` returns, which leaves
 MicroPython at its REPL on the USB port: `make deploy-config` fixes the config, and
-`import main` (or a reset) tries again.
+Ctrl-D (a soft reset, which runs main.py again) tries again.
 
 The config checker is needed only here: it is imported inside the functions, never held
 by this module, and `forget()` drops it once the board starts, with the detection code
@@ -18,6 +18,7 @@ from micropython import const
 CONFIG_PATH = "/config.json"
 _HELD_SAMPLES = const(5)  # the button must read "pressed" this many times in a row ...
 _HELD_GAP_MS = const(10)  # ... this far apart: one bounce or glitch is not a request
+_CA_MAX = const(8192)  # a CA certificate in DER: 1-2 KB; more is no single certificate
 
 
 def load(path=CONFIG_PATH):
@@ -54,7 +55,7 @@ def _raw(path):
             import json
 
             return json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, MemoryError):
         return None
 
 
@@ -68,9 +69,11 @@ def read_ca(path):
     """(der bytes, None) or (None, problem): mbedTLS on the board takes DER only."""
     try:
         with open(path, "rb") as f:
-            der = f.read()
+            der = f.read(_CA_MAX + 1)  # bounded: a bundle copied by hand cannot fill the heap
     except OSError as e:
         return None, "cannot read %s (%s)" % (path, e)
+    if len(der) > _CA_MAX:
+        return None, "%s is larger than %d bytes: not one DER certificate" % (path, _CA_MAX)
     if der.startswith(b"-----BEGIN"):
         return (
             None,
