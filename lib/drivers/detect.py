@@ -135,7 +135,8 @@ def nodes(buses, config=None, powered_ms=None):
     """[(node_id, device)] for the detected chips, with the configured entries applied."""
     config = config or {}
     slots = {}  # type: dict  # (bus, address) -> (node id, type, options)
-    if config.get("detect", True):
+    detecting = config.get("detect", True)
+    if detecting:
         for b, address, kind in scan(buses, powered_ms):
             slots[(b, address)] = (node_id(kind, address, b), kind, {})
     for entry in config.get("sensors", ()):
@@ -148,7 +149,7 @@ def nodes(buses, config=None, powered_ms=None):
             slots.pop((b, address), None)
             continue
         kind = entry.pop("type", None) or (slots.get((b, address)) or (0, None))[1]
-        if kind is None:
+        if kind is None and detecting:
             # No type, and nothing identified there: no driver to make. Left out, not a
             # board that cannot start over a part unplugged or still starting up.
             print("sensor entry at 0x%02x: no type, and no known chip found there" % address)
