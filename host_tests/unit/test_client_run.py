@@ -906,6 +906,58 @@ async def test_what_comes_while_the_roster_is_asked_for_is_judged_once_it_is_in(
     srv.close()
 
 
+async def test_the_tasks_made_before_one_the_heap_had_no_room_for_end_with_the_connection():
+    # They were made in one tuple: the third failing, the first two were in no list the
+    # teardown read, and ran on into the next connection's login.
+    from xmpp import client as client_module
+    from xmpp import login
+
+    made = []
+
+    class _Asyncio:
+        def __getattr__(self, name):
+            return getattr(asyncio, name)
+
+        def create_task(self, coro):
+            if len(made) == 2:
+                coro.close()
+                made.append(None)
+                raise MemoryError()
+            made.append(asyncio.create_task(coro))
+            return made[-1]
+
+    srv = _Server()
+    login.login = _logged_in
+    out = _Lines()
+    c = _client(Log("test", out=out), port=srv.port, backoff_base_s=60)
+    c.close_wait_ms = 200
+    client_module.asyncio = _Asyncio()
+    try:
+        run = asyncio.create_task(c.run())
+        await srv.accept()
+        await until(lambda: "out of memory during the connection" in out.text, what=out.text)
+        await until(lambda: made[0].done() and made[1].done(), 2000, "a task runs on")
+    finally:
+        client_module.asyncio = asyncio
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()
+
+
+def test_send_never_raises_though_its_refusal_cannot_be_made_either():
+    from xmlstream.element import Element
+
+    c = _client()
+    c._online = True
+
+    def no_room(*args):
+        raise MemoryError()
+
+    c.outbox.put_nowait = no_room
+    c._not_sent = no_room  # its log line and its error answer, out of memory too
+    assert c.send(Element("message", "jabber:client", {"to": "a@example.org"})) is False
+
+
 async def test_a_roster_larger_than_the_stanza_limit_is_not_asked_for_again():
     # Shared rosters put every user of a server in the board's: the answer, one stanza,
     # outgrows max_stanza. The stream ends with policy-violation as for any oversized

@@ -85,3 +85,24 @@ def test_a_value_of_eleven_bytes_fits_its_slot_and_one_of_twelve_does_not():
         (160, [None, "45.2", None, None]),
     ]
     assert h.too_long == 1
+
+
+class _NoRoom:
+    def __str__(self):
+        raise MemoryError("memory allocation failed")  # the heap, at this value's encode
+
+
+def test_a_sample_that_cannot_be_encoded_whole_is_not_kept_at_all():
+    h = History(2, TH)
+    h.add(1000, ("21.5", "40", "SHT40", True))
+    for t in (1060, 1120):  # the ring not yet full, then full
+        try:
+            h.add(t, ("22.0", _NoRoom(), "SHT40", True))
+        except MemoryError:
+            pass
+        else:
+            raise AssertionError("encoded")
+        # No sample with an empty slot, nor a new time with another's values.
+        assert all(v[1] in ("40", "41") for _, v in h.between()), list(h.between())
+        h.add(t + 1, ("22.5", "41", "SHT40", True))
+    assert [(t, v[:2]) for t, v in h.between()] == [(1061, ["22.5", "41"]), (1121, ["22.5", "41"])]

@@ -124,6 +124,41 @@ async def test_a_request_failing_after_its_slot_was_taken_frees_the_slot_and_rea
     assert c.take() == [] and dev.reads == 0  # no readout follows a rejection
 
 
+def _push(subscription, jid="friend@example.org"):
+    item = Element("item", st.NS_ROSTER, {"jid": jid, "subscription": subscription})
+    query = Element("query", st.NS_ROSTER, None, [item])
+    return Element("iq", st.NS_CLIENT, {"type": "set", "id": "push"}, [query])
+
+
+def _failing_once(s):
+    real = s._failure
+
+    def failure(*args, **kwargs):
+        s._failure = real
+        raise MemoryError()  # the session's small <failure>, the heap full at that moment
+
+    s._failure = failure
+
+
+async def test_a_session_ended_by_a_revoke_or_a_presence_is_freed_though_its_end_cannot_be_made():
+    # The slot was freed after the <failure> was built: out of memory there, a contact whose
+    # access had just been revoked still got its readout.
+    for end in (_push("remove"), Element("presence", st.NS_CLIENT, {"type": "unavailable"})):
+        c, s, dev = _sensor()
+        dev.delay_ms = 100
+        c.router.dispatch(_push("both"))
+        c.router.dispatch(_req(frm="friend@example.org/pc"))
+        await asyncio.sleep_ms(10)
+        assert s.table.in_use() == 1
+        c.take()
+        _failing_once(s)
+        end.attrs["from"] = "friend@example.org/pc" if end.name == "presence" else None
+        c.router.dispatch(end)
+        assert s.table.in_use() == 0, end
+        await asyncio.sleep_ms(150)  # past the readout the session was waiting for
+        assert not any(b"<fields" in m for m in c.take()), end
+
+
 async def test_a_read_that_cannot_start_ends_the_session_with_a_failure():
     c, s, dev = _sensor()
     c.router.dispatch(_req())

@@ -144,3 +144,13 @@ async def test_a_failed_resync_is_retried_with_backoff_not_a_period_later():
     task.cancel()
     assert len(ntp.calls) >= 3
     assert ts.backoff.floors[:1] == [0]
+
+
+async def test_a_resync_the_heap_cannot_afford_fails_like_any_other_and_the_task_beats_on():
+    # ntptime allocates its packet, socket and address: out of memory, the task had ended,
+    # its heartbeat with it, and the watchdog reset a board whose clock was set.
+    ts, clock, ntp, _ = make(None, MemoryError("memory allocation failed"), period_s=1)
+    task = asyncio.create_task(ts.run())
+    await until(lambda: len(ntp.calls) >= 3, 5000, "no sync after the failed one")
+    assert not task.done() and clock.synced and ts.failures == 1
+    task.cancel()

@@ -32,9 +32,11 @@ class History:
         i = self.next
         n = len(self.times)
         if self.count == n:
+            # The oldest sample, in slot i, goes before the slot is written, and the new one
+            # counts only once whole: out of memory part way (an encode), no sample pairs a
+            # time with another's values, nor an empty slot with a count.
+            self.count -= 1
             self.overwritten += 1
-        else:
-            self.count += 1
         self.times[i] = t
         buf = self.buf
         o = i * self.stride
@@ -53,6 +55,7 @@ class History:
                     buf[o] = _NONE
                     self.too_long += 1
             o += _SLOT
+        self.count += 1
         self.next = (i + 1) % n
 
     def _values(self, i):

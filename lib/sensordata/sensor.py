@@ -177,10 +177,7 @@ class Sensor:
         frm = self._who(el.get("from"))[1]
         if frm:
             for s in list(self.table.owned_by(frm)):
-                self.log.info("%s unavailable: seqnr=%s ended" % (s.jid, s.seqnr))
-                ended = self._failure(s.jid, s.seqnr, s.request, "Requester unavailable")
-                self.table.free(s)
-                self.client.send(ended)
+                self._end(s, "unavailable", "Requester unavailable")
 
     def _down(self):
         # Only our stream ended: the requesters may be online still, and would wait for the
@@ -196,14 +193,18 @@ class Sensor:
                     self.log.warn(
                         "end of %s seqnr=%s dropped: connection lost again" % (to, seqnr)
                     )
-                owed.append((s.jid, s.seqnr, s.request))
-                self.table.free(s)
+                end = (s.jid, s.seqnr, s.request)
+                self.table.free(s)  # first: should the list fail to grow, no slot stays held
+                owed.append(end)
 
     def _online(self):
         owed, self.pending = self.pending, []
         for to, seqnr, req in owed:
-            if not self.client.send(self._failure(to, seqnr, req, "Connection lost")):
-                self.log.warn("end of %s seqnr=%s not sent" % (to, seqnr))
+            try:
+                if not self.client.send(self._failure(to, seqnr, req, "Connection lost")):
+                    self.log.warn("end of %s seqnr=%s not sent" % (to, seqnr))
+            except MemoryError:
+                pass  # this one's end is lost; the others' still go
 
     def _queued(self, bare=None):
         """Queued requests: all, or those of one requester (a bare JID)."""
@@ -219,10 +220,18 @@ class Sensor:
         # (no data): the contact may be online and would wait for its done forever.
         for s in self.table.owned_by(bare):
             if not self.client.roster.is_authorized(s.jid):
-                self.log.info("%s no longer authorized: seqnr=%s ended" % (s.jid, s.seqnr))
-                ended = self._failure(s.jid, s.seqnr, s.request, "Access denied")
-                self.table.free(s)
-                self.client.send(ended)
+                self._end(s, "no longer authorized", "Access denied")
+
+    def _end(self, s, why, text):
+        """End session s with its final failure; freed first, so that whatever fails after
+        (out of memory), no readout of it runs on."""
+        to, seqnr, req = s.jid, s.seqnr, s.request
+        self.table.free(s)
+        try:
+            self.log.info("%s %s: seqnr=%s ended" % (to, why, seqnr))
+            self.client.send(self._failure(to, seqnr, req, text))
+        except MemoryError:
+            pass  # the session is over all the same
 
     def _on_bounce(self, msg):
         # RFC 6120 §8.3: the error carries our message's id (Prosody sends nothing else of it),
@@ -238,9 +247,10 @@ class Sensor:
         # Only an id issued since the session began is one of its messages: a requester back
         # with the seqnr of its last run (slixmpp counts from 1) may get that run's bounces.
         if s is not None and _later(id_[:dot], s.since):
+            jid, seqnr = s.jid, s.seqnr
+            self.table.free(s)  # first: a log line can fail for want of memory
             cond = st.error_condition(msg)
-            self.log.info("%s unreachable (%s): seqnr=%s ended" % (s.jid, cond, s.seqnr))
-            self.table.free(s)
+            self.log.info("%s unreachable (%s): seqnr=%s ended" % (jid, cond, seqnr))
 
     def _who(self, jid):
         """(jid, full, bare) for a stanza's 'from': the JID in normal form, full and bare, or

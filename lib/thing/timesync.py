@@ -70,8 +70,10 @@ class TimeSync:
         self.beat = time.ticks_ms()
         try:
             t = ntp.time()  # seconds since the port's epoch
-        except (OSError, OverflowError, IndexError, ValueError) as e:
-            # OSError: DNS failure or no answer in time; the others: a malformed packet.
+        except (OSError, OverflowError, IndexError, ValueError, MemoryError) as e:
+            # OSError: DNS failure or no answer in time; MemoryError: its socket, its packet
+            # (a re-sync keeps the clock, and the task its heartbeat); the others: a
+            # malformed packet.
             return self._failed("NTP %s: %r" % (self.host, e))
         unix = t + EPOCH_OFFSET
         if not _PLAUSIBLE <= unix < _NTP_ERA:

@@ -135,7 +135,10 @@ class Client:
             # The writer kept nothing of it: one stanza lost, as when congested, not the link.
             why = "out of memory"
         self.outbox.dropped += 1
-        self._not_sent(el, why)
+        try:
+            self._not_sent(el, why)
+        except MemoryError:
+            pass  # its log line or its error answer: send() itself must not raise
         return False
 
     def _not_sent(self, el, why):
@@ -271,11 +274,11 @@ class Client:
             self.connects += 1
             self._down.clear()
             self._why = None
-            tasks = (
-                asyncio.create_task(self._guard(self._reader())),
-                asyncio.create_task(self._guard(self._sender())),
-                asyncio.create_task(self._guard(self._watchdog())),
-            )
+            # One at a time: _teardown cancels those made when a later one fails to be.
+            tasks = []
+            tasks.append(asyncio.create_task(self._guard(self._reader())))
+            tasks.append(asyncio.create_task(self._guard(self._sender())))
+            tasks.append(asyncio.create_task(self._guard(self._watchdog())))
             # Bound and served from here on: the roster answer comes through the reader.
             await self.roster.load()
             if self._down.is_set():
