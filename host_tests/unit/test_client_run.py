@@ -958,6 +958,23 @@ def test_send_never_raises_though_its_refusal_cannot_be_made_either():
     assert c.send(Element("message", "jabber:client", {"to": "a@example.org"})) is False
 
 
+async def test_output_queued_when_the_link_dies_is_not_kept_for_the_next_connection():
+    from xmlstream.element import Element
+
+    class _DeadLink:
+        up = False
+
+        def close(self):
+            pass
+
+    c = _client()
+    c._online = c._routed = True
+    assert c.send(Element("message", None, {"to": "owner@example.org"}))
+    assert len(c.outbox) > 0
+    await c._teardown(_DeadLink(), ())  # a reset link: no closing tag, nothing drained
+    assert len(c.outbox) == 0
+
+
 async def test_a_roster_larger_than_the_stanza_limit_is_not_asked_for_again():
     # Shared rosters put every user of a server in the board's: the answer, one stanza,
     # outgrows max_stanza. The stream ends with policy-violation as for any oversized

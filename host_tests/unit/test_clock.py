@@ -62,6 +62,7 @@ def test_dates_and_zones_that_do_not_exist_are_rejected():
         "2020-01-01T00:00:00+14:01",
         "2020-01-01T00:00:00-15:00",
         "2020-01-01T00:00:00+01:60",
+        "2020-01-01T00:00:61Z",  # 60 is a leap second; there is no 61st
     ):
         try:
             parse(bad)

@@ -56,3 +56,11 @@ def test_nodes_builds_channels_from_entries():
 
 def test_64_samples_are_accepted():
     assert ADCChannel(SimADC(), 3, samples=64).read_uv() > 0
+
+
+async def test_a_divider_whose_denominator_is_not_one_scales_the_voltage():
+    # 147k over 100k, as the config checker takes it: every other test divides by 1.
+    sim = SimADC({"voltage": 3.3}, divider=(147, 100))
+    ch = ADCChannel(sim, 3, pin=34, divider=(147, 100), samples=16)
+    volts, _, _ = await ch.read()
+    assert abs(float(volts) - 3.3) <= 0.003, volts

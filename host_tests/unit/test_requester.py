@@ -1,6 +1,6 @@
 import asyncio
 
-from reqtest import DEV, answer, iq_id, start
+from reqtest import DEV, accepted, answer, fields, iq_id, message, settle, start
 from waits import until
 
 from sensordata.wire import NS
@@ -299,3 +299,50 @@ def test_sequence_numbers_do_not_start_alike_after_every_boot():
         c, r, _, cb = start()
         firsts.add(r.request_data(DEV, cb).seqnr)
     assert len(firsts) > 1, firsts
+
+
+async def test_answers_to_two_requests_in_flight_reach_their_own_sessions():
+    c, r, _, _ = start(sessions=2)
+    got = {}
+
+    def cb_for(tag):
+        def cb(session, result, node_id=None, timestamp=None, fields=None, error_msg=None):
+            got.setdefault(tag, []).append(result)
+
+        return cb
+
+    s1 = r.request_data(DEV, cb_for("a"))
+    s2 = r.request_data(DEV, cb_for("b"))
+    await asyncio.sleep_ms(0)
+    req1, req2 = c.take()
+    # The device answers the second first, and refuses it.
+    c.router.dispatch(answer(iq_id(req2), None, "error"))
+    c.router.dispatch(answer(iq_id(req1), Element("accepted", NS, {"seqnr": s1.seqnr})))
+    assert got == {"b": ["rejected"], "a": ["accepted"]}, got
+    assert s1.state != "ended" and s2.state == "ended"
+
+
+async def test_the_final_callback_sees_the_ended_session_with_its_jid_and_seqnr():
+    c, r, _, _ = start()
+    ends = []
+
+    def cb(session, result, node_id=None, timestamp=None, fields_=None, error_msg=None):
+        if result == "done":
+            ends.append((session.jid, session.seqnr, session.state))
+
+    s = await accepted(c, r, cb)
+    c.router.dispatch(fields(s.seqnr))
+    assert ends == [(DEV, s.seqnr, "ended")], ends
+
+
+async def test_a_started_after_our_cancel_does_not_lose_the_cancel_confirmation():
+    c, r, seen, cb = start()
+    s = await accepted(c, r, cb)
+    c.take()
+    r.cancel_request(s)
+    await asyncio.sleep_ms(0)
+    (cancel,) = [x for x in c.take() if b"<cancel" in x]
+    c.router.dispatch(message(Element("started", NS, {"seqnr": s.seqnr})))
+    c.router.dispatch(answer(iq_id(cancel)))
+    await settle(lambda: s.state == "ended")
+    assert seen[-1][0] == "cancelled", seen

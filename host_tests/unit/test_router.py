@@ -186,6 +186,7 @@ async def test_an_answer_counts_only_from_whom_we_asked():
         attrs = dict(res, **{"from": frm}) if frm else res
         c.router.dispatch(Element("iq", st.NS_CLIENT, attrs))
         assert "r3" in c.router.pending, frm
+        assert c.log.lines[-1] == "W iq r3 answered by %s: ignored" % frm  # said, each time
     c.router.dispatch(
         Element("iq", st.NS_CLIENT, dict(res, **{"from": "Thing@Example.ORG/sensor"}))
     )

@@ -457,3 +457,8 @@ def test_a_password_is_salted_as_saslprep_maps_it():
     assert proof("pass\u00adword") == proof("pass\ufeffword\u200d") == proof("password")
     assert proof("pass\u00a0word") != proof("password")
     assert proof("p\u00e4ss") != proof("pass")  # other characters are kept
+
+
+def test_an_extension_after_the_iteration_count_without_its_equals_sign_is_malformed():
+    c = rfc5802_client()
+    raises("malformed-challenge", c.final, SHA1_SERVER_FIRST + b",junk")

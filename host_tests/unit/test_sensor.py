@@ -756,3 +756,27 @@ async def test_a_queued_request_ends_when_its_requester_goes_offline():
     other = {"type": "unavailable", "from": "owner@example.org/laptop"}
     c.router.dispatch(Element("presence", st.NS_CLIENT, other))
     assert s.table.in_use() == 1  # another resource of the same account went, not this one
+
+
+async def test_a_cancel_from_another_jid_does_not_end_someone_elses_session():
+    # Sessions are keyed by requester and seqnr: slixmpp counts seqnr from 1, so any contact
+    # could otherwise cancel the owner's readout.
+    c, s, dev = _sensor(allow=("owner@example.org", "other@example.org"))
+    dev.delay_ms = 100
+    c.router.dispatch(_req())
+    c.take()
+    await _settle(10)
+    cancel = Element("cancel", NS, {"seqnr": "1"})
+    attrs = {"type": "get", "id": "x1", "from": "other@example.org/x"}
+    c.router.dispatch(Element("iq", st.NS_CLIENT, attrs, [cancel]))
+    (out,) = c.take()
+    assert b"item-not-found" in out and s.table.in_use() == 1, out
+    await _settle(200)
+    assert any(b"done=" in m for m in c.take())
+
+
+def test_message_ids_compare_by_count_not_as_text():
+    # A bounce is matched to a session only if its id was issued since the session began.
+    from sensordata import sensor as sensor_module
+
+    assert sensor_module._later("c100", "cff") and not sensor_module._later("cff", "c100")

@@ -234,6 +234,15 @@ def test_a_long_name_on_a_small_stack_is_refused_not_a_crash():
     _thread.stack_size(0)
 
 
+def test_an_end_tag_or_declaration_written_almost_right_is_not_well_formed():
+    assert error_of(stream(b"<a></ a>")) == "not-well-formed"  # no space before the name
+    assert error_of(stream(b"<a></a >")) is None  # after it, XML allows one
+    for decl in (b"version='1.'", b"version='1.0' standalone='maybe'"):
+        assert error_of(b"<?xml " + decl + b"?>" + HEADER[HEADER.index(b"<stream") :]) == (
+            "not-well-formed"
+        ), decl
+
+
 def test_xml_declaration_with_other_encoding_is_unsupported_encoding():
     assert error_of(b"<?xml version='1.0' encoding='ISO-8859-1'?>") == "unsupported-encoding"
 

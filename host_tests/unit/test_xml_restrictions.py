@@ -143,3 +143,20 @@ def test_a_long_undefined_entity_name_is_an_xml_error_not_a_recursion_error():
         "restricted-xml",
         "not-well-formed",
     )
+
+
+def test_restricted_markup_trickled_in_is_refused_before_its_end():
+    # A peer sending '<!DOCTYPE' or '<!--' a byte at a time, never a '>': refused as soon as
+    # it can be told, not kept waiting for the tag's end.
+    for body in (b"<!DOCTYPE x", b"<message><!-- c"):
+        t = Tokenizer(Null())
+        data = stream(body)
+        t.feed(data[: len(HEADER) + 3])
+        got = None
+        for k in range(len(HEADER) + 3, len(data)):
+            try:
+                t.feed(data[k : k + 1])
+            except XMLError as e:
+                got = e.condition
+                break
+        assert got == "restricted-xml", (body, got)
