@@ -254,6 +254,21 @@ async def test_stanzas_after_our_closing_tag_are_read_and_nothing_more_is_sent()
     srv.close()
 
 
+async def test_a_chunk_the_parser_had_no_room_to_copy_is_read_again_not_the_connection_lost():
+    from xmltest_support import NoRoomForTheCopy
+
+    srv = _Server()
+    c, run = await _online(srv)
+    connects = c.connects
+    c.xml._tok._pend = NoRoomForTheCopy()  # the next chunk's copy finds the heap full
+    srv.peer.write(b"<iq type='get' id='p1' from='example.org'><ping xmlns='urn:xmpp:ping'/></iq>")
+    await srv.wait_for(b"id='p1'")  # answered: the chunk was parsed the second time
+    assert c.connects == connects and c.online.is_set()
+    c.stop()
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()
+
+
 async def test_stanzas_after_our_closing_tag_are_counted_not_queued_however_many():
     # More than a login's inbox holds: none is kept, and the wait goes on to the closing tag.
     srv = _Server()

@@ -310,3 +310,20 @@ def test_exception_in_handler_propagates_and_the_parser_then_refuses_input():
         assert e.condition == "undefined-condition"
     else:
         raise AssertionError("a parser in an unknown state accepted more input")
+
+
+def test_a_chunk_the_parser_could_not_copy_is_taken_whole_when_fed_again():
+    from xmltest_support import Events, NoRoomForTheCopy, events
+
+    h = Events()
+    t = Tokenizer(h)
+    t.feed(HEADER)
+    data = b"<message to='a@b'><body>hi</body></message><iq id='1'/>"
+    t._pend = NoRoomForTheCopy()
+    try:
+        t.feed(memoryview(data))
+        raise AssertionError("no MemoryError")
+    except MemoryError:
+        pass
+    t.feed(memoryview(data))  # the same chunk again, as the client's reader does
+    assert h.events == events(HEADER + data)

@@ -239,8 +239,9 @@ class Tokenizer(Markup):
         """
         try:
             v = e = x = q = j = qc = k = p = None  # the hottest (see above)
-            i = 0
+            i = -1  # until the chunk is joined to what was pending: nothing of it taken
             b = self._pend + b
+            i = 0
             h = self._h
             raws = self._open
             heads = self._heads
@@ -591,6 +592,10 @@ class Tokenizer(Markup):
             if len(raws) > 1 and self._off + n - i - self._sstart > self._max:
                 self._limit(self._max + 1)
         except Exception as e:
+            if i < 0:
+                # The copy failed (out of memory) before anything was read: the parser stands
+                # as it was, and the same chunk may be fed again.
+                raise
             raise self._failed(e)
 
     def _chars(self, b, i):

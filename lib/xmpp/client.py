@@ -461,7 +461,14 @@ class Client:
             n = await t.readinto(buf)
             if not n:
                 raise StreamClosed()
-            self._feed(mv[:n])
+            try:
+                self._feed(mv[:n])
+            except MemoryError:
+                # Most often the parser's copy of the chunk, before it read any of it: then
+                # the chunk goes again, after a collection, and no stanza is lost with the
+                # connection. Failed later, the parser refuses it (a stream error).
+                gc.collect()
+                self._feed(mv[:n])
 
     async def _sender(self):
         t, outbox = self.transport, self.outbox
