@@ -921,6 +921,38 @@ async def test_what_comes_while_the_roster_is_asked_for_is_judged_once_it_is_in(
     srv.close()
 
 
+async def test_while_the_roster_is_asked_for_the_allow_list_is_served_and_a_flood_told_to_wait():
+    # The allow list needs no roster: served at once, however many. Others wait in the
+    # inbox; past its room an iq gets resource-constraint (type wait), not silence.
+    from xmpp import login
+    from xmpp import stanza as st
+
+    srv = _Server()
+    login.login = _logged_in
+    cfg = {"jid": "dev@example.org", "password": "x", "host": "127.0.0.1", "tls": "plain"}
+    c = Client(dict(cfg, port=srv.port), None, Log("test"), allow=("owner@example.org",))
+    c.close_wait_ms = 200
+    c.router.iq("urn:example:x", "x", lambda el: st.result(el))
+    run = asyncio.create_task(c.run())
+    await srv.accept()
+    await srv.wait_for(b"jabber:iq:roster")
+    iq = b"<iq type='get' id='%s%d' from='%s'><x xmlns='urn:example:x'/></iq>"
+    for n in range(6):
+        srv.peer.write(iq % (b"o", n, b"owner@example.org/pc"))
+        srv.peer.write(iq % (b"s", n, b"stranger@example.net/x"))
+    for n in range(6):
+        await srv.wait_for(b"id='o%d'" % n)  # before the roster came
+    assert len(c.inbox) == 4
+    await srv.wait_for(b"id='s5'")
+    got = srv.got.replace(b'"', b"'")
+    assert b"<iq id='s4' type='error' to='stranger@example.net/x'><error type='wait'>" in got
+    assert b"id='s3'" not in got  # held, answered once the roster is in
+    c.stop()
+    srv.peer.write(_CLOSE)
+    await asyncio.wait_for_ms(run, 10_000)
+    srv.close()
+
+
 async def test_the_tasks_made_before_one_the_heap_had_no_room_for_end_with_the_connection():
     # They were made in one tuple: the third failing, the first two were in no list the
     # teardown read, and ran on into the next connection's login.

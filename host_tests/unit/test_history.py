@@ -106,3 +106,17 @@ def test_a_sample_that_cannot_be_encoded_whole_is_not_kept_at_all():
         assert all(v[1] in ("40", "41") for _, v in h.between()), list(h.between())
         h.add(t + 1, ("22.5", "41", "SHT40", True))
     assert [(t, v[:2]) for t, v in h.between()] == [(1061, ["22.5", "41"]), (1121, ["22.5", "41"])]
+
+
+def test_a_readout_under_way_leaves_out_a_slot_an_add_began_to_overwrite_and_failed():
+    h = History(3, TH)
+    for t in (1, 2, 3):
+        h.add(t, ("1.0", "x%d" % t, "SHT40", True))
+    sent = h.between()  # a readout streaming the history, as the sensor sends it
+    assert next(sent)[0] == 1
+    h.add(4, ("4.0", "x4", "SHT40", True))  # overwrites sample 1's slot (sent already)
+    try:
+        h.add(5, ("5.0", _NoRoom(), "SHT40", True))  # sample 2's slot, half written
+    except MemoryError:
+        pass
+    assert [(t, v[1]) for t, v in sent] == [(3, "x3")]  # no time 5 with sample 2's values

@@ -78,10 +78,12 @@ class History:
         count = self.count
         start = (self.next - count) % n
         # The sensor sends as it reads, and the sampler may add meanwhile: a slot reused
-        # since holds a sample newer than the rest, out of order, so it is left out.
-        adds = count + self.overwritten
+        # since holds a sample newer than the rest, out of order (or half of one, an add
+        # that ran out of memory), so it is left out. add() counts an overwrite before it
+        # writes, and overwrites the oldest first: the k-th since now is sample k's slot.
+        gone = self.overwritten
         for k in range(count):
-            if self.count + self.overwritten - adds > n - count + k:
+            if self.overwritten - gone > k:
                 continue
             i = (start + k) % n
             t = self.times[i]

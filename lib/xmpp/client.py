@@ -415,15 +415,29 @@ class Client:
         if self._closing:
             # RFC 6120 §4.4: no answer may follow our closing tag, so nothing is acted on.
             self._discarded += 1
-        elif self._routed or (
-            self._online and el.name == "iq" and el.get("type") in ("result", "error")
-        ):
+        elif self._routed:
             self.router.dispatch(el)
+        elif self._online:
+            # The roster is asked for. Judged now, what only a roster contact may ask would be
+            # refused: it waits for the roster. Answers, our server's and account's stanzas,
+            # and the allow list's need no roster.
+            frm = el.get("from")
+            if (
+                (el.name == "iq" and el.get("type") in ("result", "error"))
+                or self.router.answers(frm, None)
+                or self.roster.is_authorized(frm)
+            ):
+                self.router.dispatch(el)
+            elif len(self.inbox) < _INBOX_MAX:
+                self.inbox.append(el)
+            else:
+                self.log.info("stanza from %s dropped: the roster is asked for" % frm)
+                if el.name == "iq" and el.get("type") in ("get", "set"):
+                    self.send(st.error(el, "resource-constraint"))  # type wait: ask again
         elif len(self.inbox) >= _INBOX_MAX - 1 and not self.router.answers(el.get("from"), None):
-            # Once bound we are addressable before we are online (and while the roster is
-            # asked for): anyone may send to our JID then. Their flood costs their stanzas,
-            # not the login (a stranger sending on would keep us offline), and the last
-            # place waits for our server's answer.
+            # Once bound we are addressable before we are online: anyone may send to our
+            # JID then. Their flood costs their stanzas, not the login (a stranger sending
+            # on would keep us offline), and the last place waits for our server's answer.
             self.log.info("stanza from %s during login dropped" % el.get("from"))
         elif len(self.inbox) < _INBOX_MAX:
             self.inbox.append(el)
