@@ -480,7 +480,10 @@ class Client:
             except MemoryError:
                 # Most often the parser's copy of the chunk, before it read any of it: then
                 # the chunk goes again, after a collection, and no stanza is lost with the
-                # connection. Failed later, the parser refuses it (a stream error).
+                # connection. Failed later (it refuses all input now), it is our memory
+                # that failed, not the server's XML: the connection ends as out of memory.
+                if self.xml._tok._err is not None:
+                    raise
                 gc.collect()
                 self._feed(mv[:n])
 
