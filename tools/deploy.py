@@ -448,6 +448,11 @@ def connect(port, run=subprocess.run, present=True):
     if not port:
         raise DeployError("PORT is missing: the board's serial port, e.g. PORT=/dev/ttyUSB0")
     if port.startswith("dir:"):
+        where = Path(port[4:] or ".").resolve()
+        # A board's files over this tree would delete its sources (each lib/x.py is a .py
+        # that shadows the x.mpy sent): an empty dir: (PORT=dir:$UNSET) means the cwd.
+        if not port[4:] or where == ROOT or ROOT in where.parents or where in ROOT.parents:
+            raise DeployError("%s: give a directory outside this tree for a board's files" % port)
         return DirBoard(port[4:])
     if port in _SHORTCUTS:
         raise DeployError("%s is mpremote's shortcut, not a port: give PORT=%s"

@@ -58,22 +58,36 @@ def boards():
 
 
 def _split_server(server):
+    """(host, port or None) of "host", "host:port", "[v6]" or "[v6]:port"; ValueError for
+    anything else (an empty or non-numeric port, an IPv6 address without brackets)."""
     if not server:
         return None, None
-    host, colon, port = server.rpartition(":")
-    if colon and port.isdigit() and "]" not in port:
-        return host, int(port)
-    return server, None
+    if server.startswith("["):
+        host, close, rest = server[1:].partition("]")
+        if not close or not host or (rest and not rest.startswith(":")):
+            raise ValueError("%r: an IPv6 address goes in brackets, [::1] or [::1]:5222" % server)
+        port = rest[1:] if rest else None
+    else:
+        host, colon, port = server.partition(":")
+        if ":" in port:
+            raise ValueError("%r: an IPv6 address goes in brackets, [::1] or [::1]:5222" % server)
+        port = port if colon else None
+    if port is not None and not port.isdigit():
+        raise ValueError("%r: the port must be a number" % server)
+    return host, None if port is None else int(port)  # its range: the checker's
 
 
 def build(answers, ca_name="ca.der"):
     """The config dict from answers (a dict of QUESTIONS' keys and the optional ones)."""
     x = {"jid": answers.get("jid") or "", "password": answers.get("password") or ""}
     x["resource"] = answers.get("resource") or "sensor"
-    host, port = _split_server(answers.get("server"))
+    try:
+        host, port = _split_server(answers.get("server"))
+    except ValueError:
+        host, port = None, None  # check() says why
     if host:
         x["host"] = host
-    if port:
+    if port is not None:
         x["port"] = port
     x["tls"] = answers.get("tls") or "starttls"
     if answers.get("ca"):
@@ -101,6 +115,10 @@ def check(cfg, answers):
     """Every problem: the board's checker's sentences, then the tool's own."""
     board = cfg.get("board")
     problems = []
+    try:
+        _split_server(answers.get("server"))
+    except ValueError as e:
+        problems.append("server: %s" % e)
     for p in thing_config.check(cfg, on_board=board != "host"):
         if p.startswith("xmpp.ca: missing"):  # the checker's words name the DER the board reads
             p = (
@@ -138,7 +156,9 @@ def ask(answers, read=input, secret=getpass.getpass, show=print):
             continue
         if key == "ca" and answers.get("tls") == "plain":
             continue
-        answers[key] = (secret if hidden else read)(prompt + ": ").strip()
+        answer = (secret if hidden else read)(prompt + ": ")
+        # A password is kept as typed: spaces at its ends are part of it.
+        answers[key] = answer if hidden else answer.strip()
     return answers
 
 
@@ -164,18 +184,29 @@ def provision(answers, out, force=False):
                 "%s beside it holds another CA; give --force to replace it, or write this"
                 " config to a folder of its own" % cfg["xmpp"]["ca"]
             )
+    if der is not None and out.resolve() == (out.parent / cfg["xmpp"]["ca"]).resolve():
+        problems.append("%s: the config would be written over its own CA" % out)
+    if out.is_dir():
+        problems.append("%s is a directory; give the config file's path" % out)
     if problems:
         raise ProvisionError(problems)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if der is not None:
-        (out.parent / cfg["xmpp"]["ca"]).write_bytes(der)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # the mode above is for a new file only; --force replaces one
-    # UTF-8, not \uXXXX escapes: MicroPython's json (run-host) reads a surrogate pair as two
-    # lone surrogates, so an emoji in a password would be other bytes there.
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(cfg, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under a temporary name, then renamed: an interrupted --force never
+        # leaves half a config; the CA goes after it, so a config that failed leaves none.
+        tmp = out.parent / (out.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # the mode above is for a new file only
+        # UTF-8, not \uXXXX escapes: MicroPython's json (run-host) reads a surrogate pair as
+        # two lone surrogates, so an emoji in a password would be other bytes there.
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(cfg, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        os.replace(tmp, out)
+        if der is not None:
+            (out.parent / cfg["xmpp"]["ca"]).write_bytes(der)
+    except OSError as e:
+        raise ProvisionError(["%s: cannot be written (%s)" % (out, e)]) from e
     return cfg
 
 

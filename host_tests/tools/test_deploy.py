@@ -783,3 +783,11 @@ def test_manifest_freezes_every_lib_package():
     assert all(
         base == "lib" and (ROOT / base / name / "__init__.py").exists() for name, base, _ in calls
     )
+
+
+@pytest.mark.parametrize("port", ["dir:", "dir:.", "dir:lib", "dir:.."])
+def test_a_directory_board_over_this_tree_is_refused(port, capsys, monkeypatch):
+    # Over the sources, each lib/x.py is a .py that would shadow the x.mpy sent: deleted.
+    monkeypatch.chdir(deploy.ROOT)
+    assert deploy.main(["--port", port, "--board", "esp32c3"]) == 2
+    assert "give a directory outside this tree" in capsys.readouterr().err

@@ -250,3 +250,53 @@ def test_a_password_the_board_cannot_prepare_for_scram_is_refused(tmp_path, caps
     argv = [a if a != "xmpp-secret" else "no-break\u00a0space" for a in ARGS]
     code, _, err = run(capsys, *argv, "--ca", str(ca.pem_path), "--out", str(out))
     assert code == 0, err
+
+
+def test_a_password_typed_at_the_prompt_keeps_its_spaces():
+    replies = iter(["esp32_devkitc", "home", "dev@example.org", "", "", "owner@example.org"])
+    secrets = iter(["  wifi pass phrase ", " xmpp "])
+    answers = provision.ask({}, lambda p: next(replies), lambda p: next(secrets))
+    assert answers["wifi_password"] == "  wifi pass phrase " and answers["password"] == " xmpp "
+
+
+@pytest.mark.parametrize(
+    "server, expected",
+    [
+        ("xmpp.example.org", ("xmpp.example.org", None)),
+        ("xmpp.example.org:5223", ("xmpp.example.org", 5223)),
+        ("[::1]", ("::1", None)),
+        ("[::1]:5222", ("::1", 5222)),
+    ],
+)
+def test_a_server_is_a_host_and_maybe_a_port(server, expected):
+    assert provision._split_server(server) == expected
+
+
+@pytest.mark.parametrize("server", ["::1", "host:abc", "host:", "[::1", "[::1]x"])
+def test_a_server_that_is_not_host_and_port_is_refused(tmp_path, capsys, ca, server):
+    argv = list(ARGS)
+    argv[argv.index("xmpp.example.org:5222")] = server
+    code, _, err = run(capsys, *argv, "--ca", str(ca.pem_path), "--out", str(tmp_path / "c.json"))
+    assert code == 2 and "server: %r" % server in err, err
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_a_config_is_not_written_over_its_own_ca_nor_to_a_directory(tmp_path, capsys, ca):
+    for out in (tmp_path / "ca.der", tmp_path):
+        code, _, err = run(capsys, *ARGS, "--ca", str(ca.pem_path), "--out", str(out))
+        assert code == 2 and ("over its own CA" in err or "is a directory" in err), err
+    assert not (tmp_path / "ca.der").exists()
+
+
+def test_a_config_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, capsys, ca):
+    (tmp_path / "f").write_text("a file where a folder is needed")
+    out = tmp_path / "f" / "c.json"
+    code, _, err = run(capsys, *ARGS, "--ca", str(ca.pem_path), "--out", str(out))
+    assert code == 2 and "cannot be written" in err and "Traceback" not in err, err
+
+
+def test_port_0_is_the_checkers_to_refuse_not_dropped_for_the_default(tmp_path, capsys, ca):
+    argv = list(ARGS)
+    argv[argv.index("xmpp.example.org:5222")] = "xmpp.example.org:0"
+    code, _, err = run(capsys, *argv, "--ca", str(ca.pem_path), "--out", str(tmp_path / "c.json"))
+    assert code == 2 and "xmpp.port: 0 is outside 1..65535" in err, err
