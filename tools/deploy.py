@@ -290,6 +290,12 @@ class SerialBoard:
         proc = self.run(cmd, capture_output=capture, text=True)
         if proc.returncode:
             detail = (proc.stderr or proc.stdout or "").strip() if capture else ""
+            if "Traceback (most recent call last)" in detail:
+                # mpremote's own failure: its last line says what (could not enter raw repl).
+                detail = detail.splitlines()[-1] + (
+                    " (not a MicroPython board, or its firmware does not stop:"
+                    " press its reset button and try again)"
+                )
             raise DeployError(
                 "mpremote failed on %s (exit %d) %s" % (self.port, proc.returncode, detail)
             )

@@ -75,10 +75,24 @@ def parse_args(argv):
     args.address = None
     if args.server:
         host, colon, port = args.server.rpartition(":")
-        if colon and not port.isdigit():
-            ap.error("--server %s: the port after ':' must be a number" % args.server)
+        if args.server.endswith("]"):  # [v6] alone
+            host, colon = args.server, ""
+        if colon and not (port.isdigit() and 1 <= int(port) <= 65535):
+            ap.error("--server %s: the port after ':' must be a number in 1..65535" % args.server)
+        if colon and ":" in host and not host.startswith("["):
+            ap.error("--server %s: an IPv6 address goes in brackets, [::1]:5222" % args.server)
         default = 5223 if args.tls == "direct" else 5222
-        args.address = (host, int(port)) if colon else (args.server, default)
+        args.address = (host, int(port)) if colon else (host or args.server, default)
+        args.address = (args.address[0].strip("[]"), args.address[1])
+    if args.timeout <= 0 or args.timeout != args.timeout:  # nan is not equal to itself
+        ap.error("--timeout needs a positive number of seconds")
+    from slixmpp.jid import JID, InvalidJID
+
+    for opt, jid in (("--jid", args.jid), ("device", args.device)):
+        try:
+            JID(jid)
+        except InvalidJID as e:
+            ap.error("%s %s: not a JID (%s)" % (opt, jid, e))
     if "/" not in args.device:
         args.device += "/" + DEFAULT_RESOURCE
     return args

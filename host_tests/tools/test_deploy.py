@@ -791,3 +791,18 @@ def test_a_directory_board_over_this_tree_is_refused(port, capsys, monkeypatch):
     monkeypatch.chdir(deploy.ROOT)
     assert deploy.main(["--port", port, "--board", "esp32c3"]) == 2
     assert "give a directory outside this tree" in capsys.readouterr().err
+
+
+def test_mpremote_failing_with_a_traceback_is_told_in_its_last_line_with_a_hint():
+    class Proc:
+        returncode = 1
+        stdout = ""
+        stderr = "Traceback (most recent call last):\n  File ...\n" + (
+            "mpremote.transport.TransportError: could not enter raw repl"
+        )
+
+    board = deploy.SerialBoard("/dev/ttyS0", run=lambda *a, **k: Proc())
+    with pytest.raises(deploy.DeployError) as e:
+        board.read_state()
+    assert "Traceback" not in str(e.value) and "could not enter raw repl" in str(e.value)
+    assert "press its reset button" in str(e.value)

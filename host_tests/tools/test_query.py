@@ -63,6 +63,34 @@ def test_a_server_port_that_is_no_number_is_a_usage_error(capsys):
     assert "--server" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--server", "localhost:0"],
+        ["--server", "localhost:99999"],
+        ["--server", "::1"],
+        ["--timeout", "nan"],
+        ["--timeout", "-1"],
+        ["--jid", "bad jid@"],
+    ],
+)
+def test_what_no_connection_could_use_is_a_usage_error_not_a_traceback(capsys, extra):
+    argv = ["dev@example.org", "--jid", "me@example.org", "--password", "pw", *extra]
+    assert query.main(argv) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_device_jid_slixmpp_cannot_address_is_a_usage_error(capsys):
+    for device in ("de v@@x", "dev@example.org/"):
+        assert query.main([device, "--jid", "me@example.org", "--password", "pw"]) == 2
+        assert "device %s: not a JID" % device in capsys.readouterr().err
+
+
+def test_a_server_may_be_an_ipv6_address_in_brackets():
+    assert args("--server", "[::1]:5223").address == ("::1", 5223)
+    assert args("--server", "[::1]").address == ("::1", 5222)
+
+
 def test_a_history_bound_that_is_no_date_and_time_is_a_usage_error_before_any_login(capsys):
     argv = ["dev@example.org", "--jid", "me@example.org", "--password", "pw"]
     # As the device reads them (its own parser): what it would refuse after a login.
