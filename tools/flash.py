@@ -33,6 +33,8 @@ _IMAGE_MAGIC = 0xE9
 # start of the full .bin has none.
 _APP_DESC_MAGIC = (0xABCD5432).to_bytes(4, "little")
 _FIRST_SEGMENT_DATA = 24 + 8
+# The application in a full .bin: MicroPython's partition tables put it at 0x10000 in flash.
+_APP_AT = 0x10000
 _CHIP_NAMES = {0: "esp32", 2: "esp32s2", 5: "esp32c3", 9: "esp32s3", 12: "esp32c2", 13: "esp32c6"}
 
 
@@ -84,7 +86,33 @@ def check_image(path, chip):
     if image_chip != expected:
         name = _CHIP_NAMES.get(image_chip, "chip id %d" % image_chip)
         raise FlashError("%s is built for %s, not %s: check CHIP or the file" % (path, name, chip))
-    return p.stat().st_size
+    size = p.stat().st_size
+    end = _app_end(p, _APP_AT - CHIPS[chip][0])
+    if end is None or end > size:
+        # A download cut short passes every test above: refused before the erase.
+        raise FlashError(
+            "%s is cut short (%d bytes%s): download it again from micropython.org/download"
+            % (path, size, "" if end is None else "; its application ends at byte %d" % end)
+        )
+    return size
+
+
+def _app_end(path, at):
+    """Where the application image starting at file offset `at` ends (its segment headers
+    add up), or None when no image header is there."""
+    with path.open("rb") as f:
+        f.seek(at)
+        head = f.read(24)
+        if len(head) < 24 or head[0] != _IMAGE_MAGIC:
+            return None
+        end = at + 24
+        for _ in range(head[1]):
+            f.seek(end)
+            seg = f.read(8)
+            if len(seg) < 8:
+                return end + 8
+            end += 8 + int.from_bytes(seg[4:8], "little")
+    return end
 
 
 def commands(port, chip, firmware, baud=460800, erase=True):

@@ -7,12 +7,17 @@ import flash
 import pytest
 
 
-def image(tmp_path, chip_id, name="fw.bin"):
-    """A file with an ESP-IDF image header (esp_image_header_t) for `chip_id`."""
+def image(tmp_path, chip_id, name="fw.bin", cut=0):
+    """A full firmware .bin for `chip_id`, laid out as micropython.org's: the bootloader's
+    image header (esp_image_header_t) at its start, the application's at 0x10000 in flash
+    (one segment of 4 KB); `cut` bytes short of whole."""
     head = bytes([0xE9, 3, 2, 0x20]) + bytes(4) + bytes([0xEE, 0, 0, 0])
     head += chip_id.to_bytes(2, "little") + bytes(10)
+    app_at = 0x10000 - (0x1000 if chip_id == 0 else 0)
+    app = bytes([0xE9, 1]) + head[2:] + struct.pack("<II", 0x3F400020, 4096) + bytes(4096)
+    data = head + bytes(app_at - len(head)) + app + bytes(16)
     path = tmp_path / name
-    path.write_bytes(head + bytes(1000))
+    path.write_bytes(data[: len(data) - cut])
     return path
 
 
@@ -192,3 +197,12 @@ def test_a_missing_port_is_named_with_the_image_problems(capsys, tmp_path):
     code, _, err = run(capsys, "--chip", "esp32", "--firmware", str(image(tmp_path, 9)))
     assert code == 2
     assert "is built for esp32s3, not esp32" in err and "PORT is missing" in err
+
+
+@pytest.mark.parametrize("cut", [17, 4096, 40_000])
+def test_a_firmware_cut_short_is_refused_before_the_erase(capsys, tmp_path, port, cut):
+    fw = image(tmp_path, 0, cut=cut)
+    code, out, err = run(capsys, "--port", port, "--chip", "esp32", "--firmware", str(fw))
+    assert code == 2 and "is cut short" in err and "download it again" in err, err
+    assert "erase" not in out
+    assert flash.check_image(str(image(tmp_path, 0, name="whole.bin", cut=16)), "esp32")
