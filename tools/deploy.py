@@ -611,6 +611,10 @@ def config_files(config_path, ca_path=None):
     if ca_path and not ca_name:
         raise DeployError('%s: xmpp.ca is missing; add "ca": "ca.der" to name the CA on the board'
                           % config_path)  # fmt: skip
+    if ca_name and ".." in ca_name.split("/"):
+        # Relative to the config on the board, and to the board's root here: "../x" would
+        # leave the board's directory (dir:) or name no file there (mkdir '/..').
+        raise DeployError("xmpp.ca: %r leaves the board's folder; name a file in it" % ca_name)
     if ca_name:
         src = Path(ca_path) if ca_path else path.parent / ca_name
         if not src.is_file():

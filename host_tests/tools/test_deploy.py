@@ -806,3 +806,11 @@ def test_mpremote_failing_with_a_traceback_is_told_in_its_last_line_with_a_hint(
         board.read_state()
     assert "Traceback" not in str(e.value) and "could not enter raw repl" in str(e.value)
     assert "press its reset button" in str(e.value)
+
+
+def test_a_ca_named_outside_the_boards_folder_is_refused(tmp_path, capsys):
+    cfg = write_config(tmp_path, dict(GOOD, xmpp=dict(GOOD["xmpp"], ca="../ca.der")))
+    board = tmp_path / "board"
+    assert deploy.main(["--port", "dir:%s" % board, "--config", str(cfg)]) == 2
+    assert "leaves the board's folder" in capsys.readouterr().err
+    assert not (tmp_path / "ca.der").exists() and not board.exists()
