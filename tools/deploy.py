@@ -431,6 +431,7 @@ class DirBoard:
                         d.rmdir()
             elif cmd == "cp":
                 shutil.copyfile(*args)
+                os.chmod(args[1], 0o600)  # a config holds passwords, as on the host
             else:
                 os.replace(*args)
 

@@ -14,6 +14,7 @@ board would not boot) is refused.
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -163,7 +164,7 @@ def main(argv=None):
         % (args.firmware, size, chip, port, CHIPS[chip][0])
     )
     for i, cmd in enumerate(cmds, 1):
-        print("flash: [%d/%d] %s" % (i, len(cmds), " ".join(cmd)))
+        print("flash: [%d/%d] %s" % (i, len(cmds), shlex.join(cmd)))  # pastable as shown
         if args.dry_run:
             continue
         if subprocess.run(cmd).returncode:

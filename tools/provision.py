@@ -18,6 +18,7 @@ import argparse
 import getpass
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -251,7 +252,7 @@ def main(argv=None, read=input, secret=getpass.getpass):
             "provision: no WiFi password: %r is taken for an open network (%s)"
             % (wifi["ssid"], hint)
         )
-    print("provision: next: make deploy-config PORT=... CONFIG=%s" % args.out)
+    print("provision: next: make deploy-config PORT=... CONFIG=%s" % shlex.quote(str(args.out)))
     return 0
 
 

@@ -814,3 +814,13 @@ def test_a_ca_named_outside_the_boards_folder_is_refused(tmp_path, capsys):
     assert deploy.main(["--port", "dir:%s" % board, "--config", str(cfg)]) == 2
     assert "leaves the board's folder" in capsys.readouterr().err
     assert not (tmp_path / "ca.der").exists() and not board.exists()
+
+
+def test_a_config_sent_to_a_directory_board_is_readable_by_its_owner_only(ca, tmp_path):
+    import stat
+
+    cfg = write_config(tmp_path, GOOD)
+    (tmp_path / "ca.der").write_bytes(ca.der_path.read_bytes())
+    board = tmp_path / "board"
+    assert deploy.main(["--port", "dir:%s" % board, "--config", str(cfg)]) == 0
+    assert stat.S_IMODE((board / "config.json").stat().st_mode) == 0o600  # it holds passwords
