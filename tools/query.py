@@ -98,6 +98,9 @@ def parse_args(argv):
     return args
 
 
+_UNREACHABLE = ("service-unavailable", "recipient-unavailable", "item-not-found")
+
+
 def _is_datetime(text):
     """Whether our device would read `text` as a date and time: its own parser decides."""
     from mpshim import use_lib
@@ -226,6 +229,10 @@ def table(readout):
         lines.append("error: node %s: %s" % (e["node"] or "?", e["text"]))
     if readout.result in ("rejected", "error"):
         lines.append("rejected: %s" % readout.reason)
+        if readout.result == "error" and readout.reason.startswith(_UNREACHABLE):
+            # No <rejected/>: the server's answer for a full JID with no session, not a refusal
+            # of the device's (RFC 6120 §8.5.3.2.1 / RFC 6121 §8.5.3.2.1).
+            lines.append("(the device is offline, or has no resource by that name)")
     elif readout.result == "timeout":
         lines.append("timeout: %s" % readout.reason)
     elif readout.result == "done" and not rows:

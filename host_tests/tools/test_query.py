@@ -271,6 +271,7 @@ def test_an_offline_device_is_an_error_not_a_wait(server, sensor):
     clients, _ = sensor
     code, out = live(server, server.jid("sensor") + "/elsewhere", clients=clients)
     assert code == 3 and "rejected: " in out  # Prosody's own error reply
+    assert "(the device is offline, or has no resource by that name)" in out
 
 
 def test_a_device_that_never_answers_times_out_with_4(server, sensor):
