@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 sys.path.insert(0, str(ROOT / "tools"))
 
+import hostport  # noqa: E402
 from deploy import DeployError, password_problems, to_der  # noqa: E402
 
 from thing import config as thing_config  # noqa: E402
@@ -59,23 +60,7 @@ def boards():
 
 
 def _split_server(server):
-    """(host, port or None) of "host", "host:port", "[v6]" or "[v6]:port"; ValueError for
-    anything else (an empty or non-numeric port, an IPv6 address without brackets)."""
-    if not server:
-        return None, None
-    if server.startswith("["):
-        host, close, rest = server[1:].partition("]")
-        if not close or not host or (rest and not rest.startswith(":")):
-            raise ValueError("%r: an IPv6 address goes in brackets, [::1] or [::1]:5222" % server)
-        port = rest[1:] if rest else None
-    else:
-        host, colon, port = server.partition(":")
-        if ":" in port:
-            raise ValueError("%r: an IPv6 address goes in brackets, [::1] or [::1]:5222" % server)
-        port = port if colon else None
-    if port is not None and not port.isdigit():
-        raise ValueError("%r: the port must be a number" % server)
-    return host, None if port is None else int(port)  # its range: the checker's
+    return hostport.split(server) if server else (None, None)
 
 
 def build(answers, ca_name="ca.der"):

@@ -28,6 +28,8 @@ import os
 import ssl
 import sys
 
+import hostport  # tools/, beside this script
+
 OK, FAILURE, USAGE, REJECTED, TIMEOUT, NO_CONNECTION = 0, 1, 2, 3, 4, 5
 DEFAULT_RESOURCE = "sensor"
 # XEP-0323 §3.1 field type flags, as a readout's types column shows them (the others are
@@ -74,16 +76,13 @@ def parse_args(argv):
         ap.error("--count needs --watch and a positive number of readouts")
     args.address = None
     if args.server:
-        host, colon, port = args.server.rpartition(":")
-        if args.server.endswith("]"):  # [v6] alone
-            host, colon = args.server, ""
-        if colon and not (port.isdigit() and 1 <= int(port) <= 65535):
-            ap.error("--server %s: the port after ':' must be a number in 1..65535" % args.server)
-        if colon and ":" in host and not host.startswith("["):
-            ap.error("--server %s: an IPv6 address goes in brackets, [::1]:5222" % args.server)
-        default = 5223 if args.tls == "direct" else 5222
-        args.address = (host, int(port)) if colon else (host or args.server, default)
-        args.address = (args.address[0].strip("[]"), args.address[1])
+        try:
+            host, port = hostport.split(args.server)
+        except ValueError as e:
+            ap.error("--server %s" % e)
+        if port is not None and not 1 <= port <= 65535:
+            ap.error("--server %s: the port must be in 1..65535" % args.server)
+        args.address = (host, port or (5223 if args.tls == "direct" else 5222))
     if args.timeout <= 0 or args.timeout != args.timeout:  # nan is not equal to itself
         ap.error("--timeout needs a positive number of seconds")
     from slixmpp.jid import JID, InvalidJID

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hostport
 import provision
 import pytest
 from localxmpp import CertificateAuthority
@@ -269,7 +270,7 @@ def test_a_password_typed_at_the_prompt_keeps_its_spaces():
     ],
 )
 def test_a_server_is_a_host_and_maybe_a_port(server, expected):
-    assert provision._split_server(server) == expected
+    assert hostport.split(server) == expected
 
 
 @pytest.mark.parametrize("server", ["::1", "host:abc", "host:", "[::1", "[::1]x"])
